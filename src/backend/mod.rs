@@ -1,0 +1,117 @@
+//! What "forward" reaches: the next layer below the shim.
+//!
+//! One trait, [`Backend`], and a process-wide current backend chosen at build
+//! time (the host emulator with feature `host`, the real kernel through
+//! `__real_*` with feature `wrap`) and replaceable at run time with
+//! [`set_backend`] (Rust) or `kos_shim_set_backend` (C).
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::abi::{rcOutOfMemory, rcUnimplemented, Handle, Retcode};
+use crate::msg::{MsgIn, MsgOut};
+use crate::op::Op;
+
+/// The arguments of one intercepted system call, validated.
+///
+/// `out` is present for Call, CallEx and Reply; `inp` for Call, CallEx, Recv
+/// and RecvEx. `mdelay` and `sync` matter only for CallEx and RecvEx.
+#[derive(Debug)]
+pub struct Args<'a> {
+    /// The IPC handle the call is made on.
+    pub handle: Handle,
+    /// The message to send.
+    pub out: Option<MsgOut<'a>>,
+    /// Where to receive.
+    pub inp: Option<MsgIn<'a>>,
+    /// Timeout in milliseconds (`INFINITE_TIMEOUT`: none).
+    pub mdelay: u32,
+    /// IPC synchronization object (`INVALID_HANDLE`: not interruptible).
+    pub sync: Handle,
+    /// Correlation id a backend may set so that the client's Call and the
+    /// server's Recv/Reply of one message can be matched (0: unknown).
+    pub correlation: u64,
+}
+
+/// The layer the shim forwards to.
+///
+/// Implementations must be thread-safe: every thread of the program calls
+/// through the same backend. `forward` is called after validation and
+/// policy; it must behave like the kernel's entry point for `op`.
+pub trait Backend: Sync {
+    /// Perform `op` with `args`, returning the kernel's return code.
+    fn forward(&self, op: Op, args: &mut Args<'_>) -> Retcode;
+
+    /// Told when the shim refused `op` before forwarding it (policy denial).
+    /// A backend that tracks pending requests completes the one a refused
+    /// Reply was answering, with `rc`, so its caller is not left waiting.
+    fn refused(&self, _op: Op, _args: &mut Args<'_>, _rc: Retcode) {}
+
+    /// A short name for diagnostics.
+    fn name(&self) -> &'static str;
+}
+
+/// Backend used when nothing else is configured: every call is rcUnimplemented.
+struct Unconfigured;
+
+impl Backend for Unconfigured {
+    fn forward(&self, _op: Op, _args: &mut Args<'_>) -> Retcode {
+        rcUnimplemented
+    }
+    fn name(&self) -> &'static str {
+        "none"
+    }
+}
+
+/// How many backends may be installed over a process's life (slots are never reused,
+/// so a caller holding the old backend can finish its call safely).
+pub const MAX_BACKENDS: usize = 16;
+
+static SLOTS: [spin::Once<&'static dyn Backend>; MAX_BACKENDS] =
+    [const { spin::Once::new() }; MAX_BACKENDS];
+/// Index+1 of the installed slot; 0 means the build's default backend.
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// The build's default backend.
+fn default_backend() -> &'static dyn Backend {
+    #[cfg(feature = "wrap")]
+    {
+        &crate::backend::real::REAL
+    }
+    #[cfg(all(feature = "host", not(feature = "wrap")))]
+    {
+        &crate::host::EMULATOR
+    }
+    #[cfg(not(any(feature = "host", feature = "wrap")))]
+    {
+        &Unconfigured
+    }
+}
+
+/// The backend calls are forwarded to now.
+#[inline]
+pub fn current() -> &'static dyn Backend {
+    match CURRENT.load(Ordering::Acquire) {
+        0 => default_backend(),
+        n => SLOTS[n - 1].get().copied().unwrap_or(&Unconfigured),
+    }
+}
+
+/// Install `backend` for all later calls. Calls already inside the old
+/// backend finish there. At most [`MAX_BACKENDS`] installs per process;
+/// past that, `Err(rcOutOfMemory)`.
+pub fn set_backend(backend: &'static dyn Backend) -> Result<(), Retcode> {
+    let slot = NEXT_SLOT.fetch_add(1, Ordering::AcqRel);
+    if slot >= MAX_BACKENDS {
+        NEXT_SLOT.store(MAX_BACKENDS, Ordering::Release);
+        return Err(rcOutOfMemory);
+    }
+    SLOTS[slot].call_once(|| backend);
+    CURRENT.store(slot + 1, Ordering::Release);
+    Ok(())
+}
+
+/// Go back to the build's default backend.
+pub fn reset_backend() {
+    CURRENT.store(0, Ordering::Release);
+}

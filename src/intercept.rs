@@ -1,0 +1,186 @@
+//! Hook points of the pipeline and the Rust [`Interceptor`] API.
+//!
+//! `before` runs after validation and before forwarding: the policy and any
+//! registered interceptor may deny (Call/CallEx/Reply only). `after` runs once
+//! the backend returned (or the call was refused): statistics, trace and
+//! interceptors see the complete [`CallInfo`].
+
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::abi::{rcOk, rcOutOfMemory, Handle, Retcode};
+use crate::msg::MsgInfo;
+use crate::op::Op;
+
+/// The outcome of the policy and interceptors for one call.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verdict {
+    /// Allowed (or no policy).
+    #[default]
+    Allow = 0,
+    /// Allowed, and the match is to be reported.
+    Log = 1,
+    /// Denied: Call/CallEx/Reply return rcSecurityDisallow.
+    Deny = 2,
+    /// Would have been denied, but the policy is in audit mode (or the
+    /// operation is Recv/RecvEx, which the kernel never denies).
+    AuditDeny = 3,
+}
+
+/// Everything the pipeline knows about one call, borrowed by hooks.
+#[derive(Debug, Clone, Copy)]
+pub struct CallInfo {
+    /// Which system call.
+    pub op: Op,
+    /// The IPC handle it was made on.
+    pub handle: Handle,
+    /// What this thread sent: the request of Call/CallEx, the response of Reply.
+    pub sent: MsgInfo,
+    /// What this thread received: the response of Call/CallEx, the request of
+    /// Recv/RecvEx (all zero until the call succeeded).
+    pub received: MsgInfo,
+    /// Calling thread (OS thread id on hosts).
+    pub thread: u64,
+    /// Start, in [`crate::clock`] ticks.
+    pub start: u64,
+    /// End, in [`crate::clock`] ticks (0 in `before`).
+    pub end: u64,
+    /// Return code (rcOk in `before`).
+    pub rc: Retcode,
+    /// The decision taken in `before`.
+    pub verdict: Verdict,
+    /// Correlation id set by the backend (0: unknown).
+    pub correlation: u64,
+}
+
+impl CallInfo {
+    /// A fresh record for `op` on `handle` made by the current thread.
+    pub fn new(op: Op, handle: Handle) -> Self {
+        CallInfo {
+            op,
+            handle,
+            sent: MsgInfo::default(),
+            received: MsgInfo::default(),
+            thread: crate::guard::thread_id(),
+            start: 0,
+            end: 0,
+            rc: rcOk,
+            verdict: Verdict::Allow,
+            correlation: 0,
+        }
+    }
+
+    /// The message the call is about: what was sent for Call/CallEx/Reply,
+    /// what was received for Recv/RecvEx.
+    pub fn message(&self) -> &MsgInfo {
+        if matches!(self.op, Op::Recv | Op::RecvEx) {
+            &self.received
+        } else {
+            &self.sent
+        }
+    }
+
+    /// Interface id of [`CallInfo::message`].
+    pub fn iid(&self) -> u16 {
+        self.message().iid
+    }
+
+    /// Method id of [`CallInfo::message`].
+    pub fn mid(&self) -> u16 {
+        self.message().mid
+    }
+}
+
+/// Rust code that observes or restricts every intercepted call.
+///
+/// Register one with [`register`]. Callbacks run on the calling thread,
+/// inside the shim: IPC made from them goes straight to the backend.
+pub trait Interceptor: Sync {
+    /// Called before forwarding. Returning [`Verdict::Deny`] makes
+    /// Call/CallEx/Reply return rcSecurityDisallow without reaching the
+    /// backend; for Recv/RecvEx a denial is only recorded.
+    fn before(&self, _info: &CallInfo) -> Verdict {
+        Verdict::Allow
+    }
+
+    /// Called once the call finished (or was refused), with `rc` set.
+    fn after(&self, _info: &CallInfo) {}
+}
+
+/// How many interceptors may be registered over a process's life.
+pub const MAX_INTERCEPTORS: usize = 8;
+
+static INTERCEPTORS: [spin::Once<&'static dyn Interceptor>; MAX_INTERCEPTORS] =
+    [const { spin::Once::new() }; MAX_INTERCEPTORS];
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// Number of registered interceptors that are visible to callers.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+static REENTRANT: AtomicU64 = AtomicU64::new(0);
+
+/// Register `interceptor` for all later calls. Interceptors stay for the
+/// life of the process; past [`MAX_INTERCEPTORS`], `Err(rcOutOfMemory)`.
+pub fn register(interceptor: &'static dyn Interceptor) -> Result<(), Retcode> {
+    let slot = NEXT.fetch_add(1, Ordering::AcqRel);
+    if slot >= MAX_INTERCEPTORS {
+        NEXT.store(MAX_INTERCEPTORS, Ordering::Release);
+        return Err(rcOutOfMemory);
+    }
+    INTERCEPTORS[slot].call_once(|| interceptor);
+    // Publish in slot order so `active()` never exposes an unfilled slot.
+    while ACTIVE
+        .compare_exchange_weak(slot, slot + 1, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    Ok(())
+}
+
+fn active() -> impl Iterator<Item = &'static dyn Interceptor> {
+    let n = ACTIVE.load(Ordering::Acquire);
+    INTERCEPTORS[..n].iter().filter_map(|s| s.get().copied())
+}
+
+/// Hook: before forwarding. The strictest verdict wins.
+#[inline]
+pub(crate) fn before(info: &CallInfo) -> Verdict {
+    let mut verdict = Verdict::Allow;
+    for i in active() {
+        verdict = stricter(verdict, i.before(info));
+    }
+    verdict
+}
+
+/// Hook: after the call finished or was refused.
+#[inline]
+pub(crate) fn after(info: &CallInfo) {
+    for i in active() {
+        i.after(info);
+    }
+}
+
+fn stricter(a: Verdict, b: Verdict) -> Verdict {
+    fn rank(v: Verdict) -> u8 {
+        match v {
+            Verdict::Allow => 0,
+            Verdict::Log => 1,
+            Verdict::AuditDeny => 2,
+            Verdict::Deny => 3,
+        }
+    }
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Count a call that took the no-intercept path.
+pub(crate) fn count_reentrant() {
+    REENTRANT.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Calls that took the no-intercept path because the thread was already inside the shim.
+pub fn reentrant_calls() -> u64 {
+    REENTRANT.load(Ordering::Relaxed)
+}

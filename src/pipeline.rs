@@ -1,0 +1,132 @@
+//! The one path every intercepted call takes:
+//! validate → policy (may deny Call/CallEx/Reply) → forward → statistics → trace.
+//!
+//! The five exported entry points only convert their C arguments and call
+//! [`dispatch`]. A call made while the same thread is already inside the shim
+//! (the shim's own output is IPC on KasperskyOS) skips everything and goes
+//! straight to the backend.
+
+use crate::abi::{rcSecurityDisallow, Handle, Retcode, SMsgHdr};
+use crate::backend::{self, Args};
+use crate::intercept::{self, CallInfo, Verdict};
+use crate::msg::{MsgIn, MsgOut};
+use crate::op::Op;
+use crate::{clock, guard};
+
+/// Run one system call through the pipeline.
+///
+/// # Safety
+/// `out` and `inp` are NULL or point to headers whose buffers are valid for
+/// the duration of the call (the SDK's contract for the five calls).
+pub unsafe fn dispatch(
+    op: Op,
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+) -> Retcode {
+    let Some(_inside) = guard::enter() else {
+        // SAFETY: forwarded unchanged under the caller's contract.
+        return unsafe { passthrough(op, handle, out, inp, mdelay, sync) };
+    };
+    let mut info = CallInfo::new(op, handle);
+    info.start = clock::now();
+    // SAFETY: the caller's contract covers both headers.
+    let mut args = match unsafe { validate(op, handle, out, inp, mdelay, sync) } {
+        Ok(args) => args,
+        Err(rc) => {
+            info.rc = rc;
+            info.end = clock::now();
+            intercept::after(&info);
+            return rc;
+        }
+    };
+    if let Some(m) = &args.out {
+        info.sent = m.info();
+    }
+
+    info.verdict = intercept::before(&info);
+    if info.verdict.denies() && op.sends() {
+        backend::current().refused(op, &mut args, rcSecurityDisallow);
+        info.rc = rcSecurityDisallow;
+        info.end = clock::now();
+        intercept::after(&info);
+        return rcSecurityDisallow;
+    }
+
+    let rc = backend::current().forward(op, &mut args);
+
+    info.rc = rc;
+    info.end = clock::now();
+    info.correlation = args.correlation;
+    if let Some(m) = &args.inp {
+        if rc == crate::abi::rcOk {
+            info.received = m.info();
+        }
+    }
+    intercept::after(&info);
+    rc
+}
+
+/// Check the arguments `op` uses; the others are ignored, as the kernel does.
+///
+/// # Safety
+/// As for [`dispatch`].
+unsafe fn validate<'a>(
+    op: Op,
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+) -> Result<Args<'a>, Retcode> {
+    let out = if op.sends() {
+        // SAFETY: the caller's contract.
+        Some(unsafe { MsgOut::from_raw(out) }?)
+    } else {
+        None
+    };
+    let inp = if op.receives() {
+        // SAFETY: the caller's contract.
+        Some(unsafe { MsgIn::from_raw(inp) }?)
+    } else {
+        None
+    };
+    Ok(Args {
+        handle,
+        out,
+        inp,
+        mdelay,
+        sync,
+        correlation: 0,
+    })
+}
+
+/// The no-intercept path: validation only (the backend relies on it), no
+/// policy, statistics or trace.
+///
+/// # Safety
+/// As for [`dispatch`].
+unsafe fn passthrough(
+    op: Op,
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+) -> Retcode {
+    intercept::count_reentrant();
+    // SAFETY: the caller's contract.
+    match unsafe { validate(op, handle, out, inp, mdelay, sync) } {
+        Ok(mut args) => backend::current().forward(op, &mut args),
+        Err(rc) => rc,
+    }
+}
+
+impl Verdict {
+    /// Whether this verdict stops a message that can be denied.
+    pub const fn denies(self) -> bool {
+        matches!(self, Verdict::Deny)
+    }
+}
