@@ -24,6 +24,8 @@ pub mod guard;
 pub mod host;
 pub mod intercept;
 pub mod msg;
+#[cfg(feature = "std")]
+pub mod names;
 pub mod op;
 pub mod pipeline;
 
