@@ -1,0 +1,137 @@
+# kos-ipc-shim: build, test and demo entry points (GNU make). See README.md.
+#
+#   make / make all   release staticlib target/release/libkos_ipc_shim.a
+#   make header       regenerate include/kos_ipc_shim.h (commit it)
+#   make test         everything: lint, cargo test, C tests, sanitizer C tests,
+#                     then $(TEST_TARGETS) from mk/*.mk
+#   make demo         build and run the echo example in examples/
+#   make setup        install what the build needs (scripts/setup.sh)
+#   make clean
+#
+# Other parts of the project put their targets in mk/<area>.mk and add their
+# test target with `TEST_TARGETS += <target>`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+CARGO ?= cargo
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+ifeq ($(origin CXX),default)
+CXX := g++
+endif
+
+BUILD := build
+SETUP_STAMP := $(BUILD)/.setup-done
+LIB_RELEASE := target/release/libkos_ipc_shim.a
+LIB_DEBUG := target/debug/libkos_ipc_shim.a
+# What the staticlib needs from the system, from
+# `cargo rustc --release --lib --crate-type staticlib -- --print native-static-libs`.
+NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# A C program written for the SDK needs only this include path (host profile).
+SHIM_CPPFLAGS := -Iinclude/kos
+HEADERS := include/kos_ipc_shim.h $(shell find include/kos -name '*.h' 2>/dev/null)
+
+CTEST_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -pthread
+CTEST_CXXFLAGS := -std=c++17 -Wall -Wextra -Wpedantic -Werror -g -pthread
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+CTEST_NAMES := $(sort $(basename $(notdir $(wildcard ctests/*.c ctests/*.cpp))))
+CTEST_BINS := $(addprefix $(BUILD)/ctests/,$(CTEST_NAMES))
+CTEST_SAN_BINS := $(addprefix $(BUILD)/ctests-san/,$(CTEST_NAMES))
+
+EXAMPLE_NAMES := $(basename $(notdir $(wildcard examples/*.c)))
+EXAMPLE_BINS := $(addprefix $(BUILD)/examples/,$(EXAMPLE_NAMES))
+
+TEST_TARGETS :=
+-include mk/*.mk
+
+.PHONY: all header lib lib-debug test lint cargo-test ctests ctests-san demo setup clean FORCE
+
+all: lib
+
+lib: $(LIB_RELEASE)
+
+lib-debug: $(LIB_DEBUG)
+
+# Cargo decides whether anything changed; the archive's time stamp only moves
+# when it did, so C programs relink only then.
+$(LIB_RELEASE): FORCE
+	$(CARGO) build --release --lib
+
+$(LIB_DEBUG): FORCE
+	$(CARGO) build --lib
+
+header:
+	KOS_SHIM_WRITE_HEADER=1 $(CARGO) build --lib
+
+setup:
+	bash scripts/setup.sh
+	@mkdir -p $(BUILD) && touch $(SETUP_STAMP)
+
+# Runs the setup once on a fresh machine (again when the script changes).
+$(SETUP_STAMP): scripts/setup.sh
+	bash scripts/setup.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# The steps run in this order; a sub-make each so that -j cannot reorder them.
+test: $(SETUP_STAMP)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory cargo-test
+	$(MAKE) --no-print-directory ctests
+	$(MAKE) --no-print-directory ctests-san
+	$(if $(strip $(TEST_TARGETS)),$(MAKE) --no-print-directory $(TEST_TARGETS))
+	@echo "make test: all steps passed"
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# Includes the check that include/kos_ipc_shim.h equals the generated header.
+cargo-test:
+	$(CARGO) test
+
+# Runs every test binary of $(1) with scripts/run-ctest.sh, logs in $(2).
+define run_ctests
+	@pass=0; failed=(); \
+	for t in $(CTEST_NAMES); do \
+	    if $(3) scripts/run-ctest.sh $$t $(1)/$$t $(2); then pass=$$((pass+1)); else failed+=($$t); fi; \
+	done; \
+	echo "$@: $$pass of $(words $(CTEST_NAMES)) passed$${failed:+, failed: $${failed[*]}}"; \
+	[ $${#failed[@]} -eq 0 ]
+endef
+
+ctests: $(CTEST_BINS)
+	$(call run_ctests,$(BUILD)/ctests,$(BUILD)/ctests/logs,)
+
+ctests-san: $(CTEST_SAN_BINS)
+	$(call run_ctests,$(BUILD)/ctests-san,$(BUILD)/ctests-san/logs,$(SAN_ENV))
+
+$(BUILD)/ctests $(BUILD)/ctests-san $(BUILD)/examples:
+	@mkdir -p $@
+
+$(BUILD)/ctests/%: ctests/%.c ctests/check.h $(HEADERS) $(LIB_RELEASE) | $(BUILD)/ctests
+	$(CC) $(CTEST_CFLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_RELEASE) $(NATIVE_LIBS)
+
+$(BUILD)/ctests/%: ctests/%.cpp $(HEADERS) $(LIB_RELEASE) | $(BUILD)/ctests
+	$(CXX) $(CTEST_CXXFLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_RELEASE) $(NATIVE_LIBS)
+
+# Sanitizer variant: the debug staticlib (no LTO), instrumented C side.
+$(BUILD)/ctests-san/%: ctests/%.c ctests/check.h $(HEADERS) $(LIB_DEBUG) | $(BUILD)/ctests-san
+	$(CC) $(CTEST_CFLAGS) $(SAN_FLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_DEBUG) $(NATIVE_LIBS)
+
+$(BUILD)/ctests-san/%: ctests/%.cpp $(HEADERS) $(LIB_DEBUG) | $(BUILD)/ctests-san
+	$(CXX) $(CTEST_CXXFLAGS) $(SAN_FLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_DEBUG) $(NATIVE_LIBS)
+
+$(BUILD)/examples/%: examples/%.c $(HEADERS) $(LIB_RELEASE) | $(BUILD)/examples
+	$(CC) $(CTEST_CFLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_RELEASE) $(NATIVE_LIBS)
+
+demo: $(SETUP_STAMP) $(EXAMPLE_BINS)
+	@for e in $(EXAMPLE_NAMES); do echo "== examples/$$e.c"; $(BUILD)/examples/$$e || exit 1; done
+
+clean:
+	rm -rf $(BUILD)
+	$(CARGO) clean
