@@ -257,6 +257,186 @@ Retcode RecvEx(Handle handle, struct SMsgHdr *msgIn, rtl_uint32_t mdelay, Handle
 // stay valid until the call returns.
 Retcode Reply(Handle handle, const struct SMsgHdr *msgOut);
 
+#if defined(KOS_SHIM_HOST)
+// Make `a` an empty arena over the `size` bytes at `buf` (`start` =
+// `current` = `buf`, `end` = `buf + size`). With `buf` NULL or `size` 0 the
+// arena is empty with all three pointers NULL (no arena). NULL `a`: no effect.
+//
+// # Safety
+// `a` is NULL or writable; `buf` is NULL or points to `size` bytes that stay
+// valid while the arena is used.
+void nk_arena_init(struct nk_arena *a, void *buf, rtl_size_t size);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Empty the arena: `current` = `start`. NULL `a`: no effect.
+//
+// # Safety
+// `a` is NULL or points to a writable `nk_arena`.
+void nk_arena_reset(struct nk_arena *a);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Append `size` bytes from `data` to the arena and describe them in `*ptr`
+// (offset from `start`, size). `size` 0 stores nothing and gives a
+// reference of size 0 at the current offset.
+//
+// Returns rcOk; rcBufferTooSmall when fewer than `size` bytes are free (the
+// arena is unchanged); rcInvalidArgument when `a` or `ptr` is NULL, `data` is
+// NULL with a non-zero `size`, the arena is inconsistent or has no buffer,
+// or the offset would not fit 32 bits.
+//
+// # Safety
+// `a` points to an arena initialised with `nk_arena_init`; `ptr` is NULL or
+// writable; `data` is NULL or points to `size` readable bytes that do not
+// overlap the arena's free space.
+Retcode nk_arena_store(struct nk_arena *a, struct nk_ptr_t *ptr, const void *data, rtl_size_t size);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// The bytes an `nk_ptr_t` refers to: `start + ptr->offset`, with
+// `ptr->size` stored in `*size` when `size` is not NULL.
+//
+// Returns NULL when `a` or `ptr` is NULL, the arena is inconsistent or has
+// no buffer, or the reference reaches outside `[start, current)` (so a
+// malformed message can never make the reader run past the received bytes).
+//
+// # Safety
+// `a` is NULL or points to a valid `nk_arena`; `ptr` is NULL or readable;
+// `size` is NULL or writable.
+const void *nk_arena_get(const struct nk_arena *a, const struct nk_ptr_t *ptr, rtl_size_t *size);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Create an IPC channel: `*client` receives a handle for Call/CallEx,
+// `*server` one for Recv/RecvEx/Reply (host emulator only).
+//
+// Returns rcOk; rcInvalidArgument for a NULL pointer; rcOutOfMemory when the
+// handle table (4096 handles) is full. Close both with `KnHandleClose`.
+//
+// # Safety
+// `client` and `server` are NULL or writable.
+Retcode kos_host_channel_create(Handle *client, Handle *server);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Register the NUL-terminated `name` (the host stand-in for the name
+// server): creates a channel and stores its server handle in `*server`.
+//
+// Returns rcOk; rcInvalidArgument for NULL arguments or an empty name;
+// rcBusy when an open channel already has that name (a name is free again
+// once its server handle is closed); rcOutOfMemory when the handle table is
+// full.
+//
+// # Safety
+// `name` is NULL or a NUL-terminated string; `server` is NULL or writable.
+Retcode kos_host_server_register(const char *name, Handle *server);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Connect to the channel registered as `name`: `*client` receives a new
+// client handle on it (each connect gives a distinct handle).
+//
+// Returns rcOk; rcInvalidArgument for NULL arguments or an empty name;
+// rcNotConnected when no open channel has that name; rcOutOfMemory when the
+// handle table is full.
+//
+// # Safety
+// `name` is NULL or a NUL-terminated string; `client` is NULL or writable.
+Retcode kos_host_connect(const char *name, Handle *client);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Diagnostics for tests and tools: the number of requests queued on the
+// channel of `handle` (a client or server handle) that no server has
+// received yet, and the number of server threads waiting in Recv/RecvEx.
+// Either out-pointer may be NULL.
+//
+// Returns rcOk, or rcInvalidArgument if `handle` is not an open channel handle.
+//
+// # Safety
+// `queued` and `waiting` are NULL or writable.
+Retcode kos_host_channel_info(Handle handle, size_t *queued, size_t *waiting);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Create an IPC synchronization object in the "don't interrupt" state;
+// its handle goes to `*out`. Pass it as `syncHandle` to CallEx/RecvEx;
+// delete it with `KnHandleClose`.
+//
+// Returns rcOk; rcInvalidArgument for NULL `out`; rcOutOfMemory when the
+// handle table is full.
+//
+// # Safety
+// `out` is NULL or writable.
+Retcode KnIpcCreateSyncObject(Handle *out);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Set the interrupt of the sync object `handle`: CallEx calls whose request
+// no server has received yet, and RecvEx calls waiting for a request, that
+// use it return rcIpcInterrupt at once; so do later ones until it is
+// cleared. Returns rcOk, or rcInvalidArgument if `handle` is not a sync
+// object.
+Retcode KnIpcSetInterrupt(Handle handle);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Clear the interrupt of the sync object `handle`. Returns rcOk, or
+// rcInvalidArgument if `handle` is not a sync object.
+Retcode KnIpcClearInterrupt(Handle handle);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Close any handle. Later use of the value gives rcInvalidArgument.
+//
+// Closing a channel's server handle disconnects the channel: waiting and
+// later Call/CallEx on it return rcNotConnected, requests queued or received
+// but not yet answered complete with rcNotConnected, and Recv/RecvEx waiting
+// on it return rcNotConnected; its registered name becomes free. Closing a
+// client handle affects only that handle (a call already in progress on it
+// runs to its end). Closing a sync object does not interrupt its waiters.
+//
+// Returns rcOk, or rcInvalidArgument if `handle` is not an open handle.
+Retcode KnHandleClose(Handle handle);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Bind `hdr` to the message to send: the constant part `msg` (whose `size`
+// field gives its length, this `nk_message` header included) and the
+// optional `arena` (NULL: none), of which the bytes `[start, current)` are
+// sent.
+//
+// Returns rcOk, or rcInvalidArgument (nothing is bound, the header is left
+// unbound if it is writable) when `hdr` or `msg` is NULL or misaligned,
+// `msg->size` is below `sizeof(nk_message)` or above `NK_MSG_MAX_SIZE`, or
+// the arena is inconsistent (`start <= current <= end` violated, a NULL
+// pointer among non-NULL ones, larger than `NK_ARENA_MAX_SIZE`).
+//
+// # Safety
+// `hdr` is NULL or writable; `msg` is NULL or points to `msg->size`
+// readable bytes; `arena` is NULL or points to an `nk_arena` whose
+// `[start, end)` is readable.
+Retcode PackOutMsg(struct SMsgHdr *hdr, const struct nk_message *msg, const struct nk_arena *arena);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Bind `hdr` to a buffer to receive into: the constant-part buffer `buf`,
+// whose capacity is read from `buf->size` (set it to the buffer's size
+// first), and the optional `arena` (NULL: none) whose whole `[start, end)`
+// may receive arena bytes (on receipt they land at `start` and `current` is
+// set past them).
+//
+// Returns rcOk, or rcInvalidArgument (nothing is bound) under the same
+// conditions as `PackOutMsg`, with `buf->size` as the capacity.
+//
+// # Safety
+// `hdr` is NULL or writable; `buf` is NULL or points to `buf->size`
+// writable bytes; `arena` is NULL or points to an `nk_arena` whose
+// `[start, end)` is writable. They must stay valid while `hdr` is used.
+Retcode PackInMsg(struct SMsgHdr *hdr, struct nk_message *buf, struct nk_arena *arena);
+#endif
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

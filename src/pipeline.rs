@@ -49,6 +49,7 @@ pub unsafe fn dispatch(
     info.verdict = intercept::before(&info);
     if info.verdict.denies() && op.sends() {
         backend::current().refused(op, &mut args, rcSecurityDisallow);
+        info.correlation = args.correlation;
         info.rc = rcSecurityDisallow;
         info.end = clock::now();
         intercept::after(&info);

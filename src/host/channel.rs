@@ -1,0 +1,206 @@
+//! A channel: the FIFO of posted requests and the server threads waiting for one.
+//!
+//! Everything here runs under the channel's lock, held only for a few queue
+//! operations. Requests in the queue are `QUEUED` transactions; that state
+//! changes only under this lock, so a caller withdrawing its request (timeout,
+//! interrupt) and a server taking it can never both succeed.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::Thread;
+
+use crate::abi::{rcNotConnected, Retcode};
+
+use super::txn::{self, Txn, QUEUED, RECEIVED, RECEIVING};
+
+/// A server thread waiting in Recv/RecvEx (one per thread, reused).
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    notified: AtomicBool,
+    thread: Thread,
+}
+
+impl Receiver {
+    /// The calling thread's receiver record.
+    pub(crate) fn for_current_thread() -> Arc<Receiver> {
+        Arc::new(Receiver {
+            notified: AtomicBool::new(false),
+            thread: std::thread::current(),
+        })
+    }
+
+    /// Whether a caller (or the channel's closing) woke this receiver.
+    pub(crate) fn notified(&self) -> bool {
+        self.notified.load(Ordering::Acquire)
+    }
+}
+
+/// A request: the caller's transaction and the generation of this call.
+pub(crate) type Request = (Arc<Txn>, u64);
+
+#[derive(Debug, Default)]
+struct Queues {
+    requests: VecDeque<Request>,
+    receivers: VecDeque<Arc<Receiver>>,
+}
+
+impl Queues {
+    /// Remove the longest-waiting receiver and mark it notified. Done under
+    /// the lock, so `notified` is true exactly when the receiver is no
+    /// longer listed (the unpark may follow after unlocking).
+    fn pop_receiver(&mut self) -> Option<Arc<Receiver>> {
+        let rx = self.receivers.pop_front()?;
+        rx.notified.store(true, Ordering::Release);
+        Some(rx)
+    }
+}
+
+/// One IPC channel (any number of client handles, one server handle).
+#[derive(Debug)]
+pub(crate) struct Channel {
+    id: u64,
+    closed: AtomicBool,
+    queues: Mutex<Queues>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Channel {
+    /// A new open channel.
+    pub(crate) fn new() -> Arc<Channel> {
+        Arc::new(Channel {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            closed: AtomicBool::new(false),
+            queues: Mutex::new(Queues::default()),
+        })
+    }
+
+    /// Unique id of this channel (never reused).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether the server end was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Requests queued (posted, not yet received) and server threads waiting.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let q = super::lock(&self.queues);
+        (q.requests.len(), q.receivers.len())
+    }
+
+    /// Post the `QUEUED` request `(txn, gen)` at the tail and wake the
+    /// longest-waiting receiver; rcNotConnected if the server end is closed.
+    pub(crate) fn post(&self, txn: &Arc<Txn>, gen: u64) -> Result<(), Retcode> {
+        let woken = {
+            let mut q = super::lock(&self.queues);
+            if self.is_closed() {
+                return Err(rcNotConnected);
+            }
+            q.requests.push_back((Arc::clone(txn), gen));
+            q.pop_receiver()
+        };
+        if let Some(rx) = woken {
+            rx.thread.unpark();
+        }
+        Ok(())
+    }
+
+    /// Take the oldest request, moving it to `RECEIVING` (the caller then
+    /// owns the copy). With none queued: if `rx` is given, register it as
+    /// waiting (its `notified` flag is reset) and return `Ok(None)`.
+    /// rcNotConnected if the server end is closed.
+    pub(crate) fn take_or_wait(
+        &self,
+        rx: Option<&Arc<Receiver>>,
+    ) -> Result<Option<Request>, Retcode> {
+        let mut q = super::lock(&self.queues);
+        if self.is_closed() {
+            return Err(rcNotConnected);
+        }
+        while let Some((txn, gen)) = q.requests.pop_front() {
+            if txn.claim(gen, QUEUED, RECEIVING) {
+                return Ok(Some((txn, gen)));
+            }
+        }
+        if let Some(rx) = rx {
+            rx.notified.store(false, Ordering::Relaxed);
+            q.receivers.push_back(Arc::clone(rx));
+        }
+        Ok(None)
+    }
+
+    /// A waiting receiver gives up (timeout, interrupt). If a caller already
+    /// picked it to wake, the wake-up is passed on to the next waiting
+    /// receiver so the request is not left unnoticed.
+    pub(crate) fn withdraw_receiver(&self, rx: &Arc<Receiver>) {
+        let woken = {
+            let mut q = super::lock(&self.queues);
+            if let Some(i) = q.receivers.iter().position(|r| Arc::ptr_eq(r, rx)) {
+                q.receivers.remove(i);
+                None
+            } else if !q.requests.is_empty() {
+                q.pop_receiver()
+            } else {
+                None
+            }
+        };
+        if let Some(next) = woken {
+            next.thread.unpark();
+        }
+    }
+
+    /// The caller takes back its request `(txn, gen)` if no server took it
+    /// yet: true (the transaction is `IDLE` again), false if a server has it
+    /// or the call was already completed.
+    pub(crate) fn withdraw_request(&self, txn: &Arc<Txn>, gen: u64) -> bool {
+        let mut q = super::lock(&self.queues);
+        if txn.load() != (gen, QUEUED) {
+            return false;
+        }
+        if let Some(i) = q
+            .requests
+            .iter()
+            .position(|(t, g)| Arc::ptr_eq(t, txn) && *g == gen)
+        {
+            q.requests.remove(i);
+        }
+        txn.end(gen);
+        true
+    }
+
+    /// Close the server end: every queued and every received-but-unanswered
+    /// request is completed with rcNotConnected, every waiting receiver is
+    /// woken (and returns rcNotConnected), later posts fail.
+    pub(crate) fn close(&self) {
+        let receivers: Vec<Arc<Receiver>> = {
+            let mut q = super::lock(&self.queues);
+            if self.closed.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            for (t, gen) in q.requests.drain(..) {
+                t.complete(gen, QUEUED, rcNotConnected);
+            }
+            let mut all = Vec::with_capacity(q.receivers.len());
+            while let Some(rx) = q.pop_receiver() {
+                all.push(rx);
+            }
+            all
+        };
+        for rx in receivers {
+            rx.thread.unpark();
+        }
+        // Requests a server holds: their callers wait in RECEIVED. A server
+        // still copying one (RECEIVING) checks `closed` after marking it
+        // RECEIVED, so one of the two sides completes it.
+        txn::for_each(|t| {
+            let (gen, state) = t.load();
+            if state == RECEIVED && t.channel() == self.id {
+                t.complete(gen, RECEIVED, rcNotConnected);
+            }
+        });
+    }
+}

@@ -1,0 +1,99 @@
+//! The client side: Call and CallEx.
+
+use std::sync::Arc;
+
+use crate::abi::{rcInvalidArgument, rcIpcInterrupt, rcTimeout, Retcode};
+use crate::backend::Args;
+
+use super::channel::Channel;
+use super::handles::{self, Object};
+use super::sync::{self, SyncObject};
+use super::thread;
+use super::txn::{Txn, DONE, QUEUED, RECEIVED};
+use super::wait::{Backoff, Deadline};
+
+/// Call (`ex` false: no timeout, not interruptible) or CallEx.
+pub(crate) fn call(args: &mut Args<'_>, ex: bool) -> Retcode {
+    let (Some(out), Some(inp)) = (args.out.as_ref(), args.inp.as_mut()) else {
+        return rcInvalidArgument;
+    };
+    let (out, inp) = (out.as_ptr(), inp.as_mut_ptr());
+    let Some(Object::Client(ch)) = handles::get(args.handle) else {
+        return rcInvalidArgument;
+    };
+    let (deadline, sync) = if ex {
+        match sync::resolve(args.sync) {
+            Ok(s) => (Deadline::after_ms(args.mdelay), s),
+            Err(rc) => return rc,
+        }
+    } else {
+        (Deadline::Never, None)
+    };
+    if sync.as_ref().is_some_and(|s| s.is_set()) {
+        return rcIpcInterrupt;
+    }
+    thread::with(|me| {
+        let txn = &me.txn;
+        let gen = txn.begin(ch.id(), out, inp);
+        args.correlation = txn.correlation(gen);
+        if let Err(rc) = ch.post(txn, gen) {
+            txn.end(gen);
+            return rc;
+        }
+        let _watch = sync.as_ref().map(|s| s.watch(txn.thread()));
+        wait_for_reply(&ch, txn, gen, deadline, sync.as_deref())
+    })
+    .unwrap_or_else(|rc| rc)
+}
+
+/// Block until the call `(txn, gen)` completes, times out or (while still
+/// queued) is interrupted. Returns only when no server can touch the
+/// caller's buffers any more.
+fn wait_for_reply(
+    ch: &Arc<Channel>,
+    txn: &Arc<Txn>,
+    gen: u64,
+    deadline: Deadline,
+    sync: Option<&SyncObject>,
+) -> Retcode {
+    let mut backoff = Backoff::default();
+    loop {
+        let (_, state) = txn.load();
+        let wait = match state {
+            DONE => {
+                let rc = txn.rc();
+                txn.end(gen);
+                return rc;
+            }
+            QUEUED => {
+                let gave_up = if sync.is_some_and(SyncObject::is_set) {
+                    Some(rcIpcInterrupt)
+                } else if deadline.passed() {
+                    Some(rcTimeout)
+                } else {
+                    None
+                };
+                if let Some(rc) = gave_up {
+                    if ch.withdraw_request(txn, gen) {
+                        return rc;
+                    }
+                    continue; // a server took it meanwhile
+                }
+                deadline
+            }
+            RECEIVED => {
+                if deadline.passed() {
+                    if txn.claim(gen, RECEIVED, super::txn::IDLE) {
+                        return rcTimeout;
+                    }
+                    continue;
+                }
+                deadline
+            }
+            // RECEIVING / REPLYING: a server is copying to or from our
+            // buffers; it unparks us when done, whatever our deadline.
+            _ => Deadline::Never,
+        };
+        backoff.pause(wait);
+    }
+}

@@ -1,0 +1,101 @@
+//! The handle table: a fixed number of slots, each with a generation.
+//!
+//! A handle value is `generation << 12 | slot`. Generations run from 1 to
+//! `0xFFFFE`, so a handle is never 0 nor `INVALID_HANDLE`; a slot's
+//! generation moves on each time it is reused, so a closed handle's value
+//! stays invalid (until the generation wraps after about a million reuses of
+//! the same slot). Lookups take only their own slot's read lock; the free
+//! list's lock is taken only to create and close handles.
+
+use std::sync::{Arc, Mutex};
+
+use crate::abi::{rcInvalidArgument, rcOutOfMemory, Handle, Retcode};
+
+use super::channel::Channel;
+use super::sync::SyncObject;
+
+/// Number of handles that can be open at once.
+pub(crate) const CAPACITY: usize = 4096;
+const SLOT_BITS: u32 = 12;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+const GEN_MAX: u32 = (1 << (32 - SLOT_BITS)) - 2;
+
+const _: () = assert!(CAPACITY == 1 << SLOT_BITS);
+
+/// What a handle refers to.
+#[derive(Debug, Clone)]
+pub(crate) enum Object {
+    /// The client end of a channel (Call/CallEx).
+    Client(Arc<Channel>),
+    /// The server end of a channel (Recv/RecvEx/Reply).
+    Server(Arc<Channel>),
+    /// An IPC synchronization object.
+    Sync(Arc<SyncObject>),
+}
+
+struct Slot {
+    gen: u32,
+    obj: Option<Object>,
+}
+
+static SLOTS: [spin::RwLock<Slot>; CAPACITY] =
+    [const { spin::RwLock::new(Slot { gen: 0, obj: None }) }; CAPACITY];
+
+struct FreeList {
+    free: Vec<u16>,
+    /// Slots below this index have been used at least once.
+    used: usize,
+}
+
+static FREE: Mutex<FreeList> = Mutex::new(FreeList {
+    free: Vec::new(),
+    used: 0,
+});
+
+fn split(h: Handle) -> (usize, u32) {
+    ((h & SLOT_MASK) as usize, h >> SLOT_BITS)
+}
+
+/// Open a handle to `obj`; rcOutOfMemory when all [`CAPACITY`] are open.
+pub(crate) fn insert(obj: Object) -> Result<Handle, Retcode> {
+    let index = {
+        let mut fl = super::lock(&FREE);
+        match fl.free.pop() {
+            Some(i) => usize::from(i),
+            None if fl.used < CAPACITY => {
+                fl.used += 1;
+                fl.used - 1
+            }
+            None => return Err(rcOutOfMemory),
+        }
+    };
+    let mut slot = SLOTS[index].write();
+    slot.gen = if slot.gen >= GEN_MAX { 1 } else { slot.gen + 1 };
+    slot.obj = Some(obj);
+    Ok((slot.gen << SLOT_BITS) | index as u32)
+}
+
+/// What `h` refers to, or `None` for a value that is not an open handle.
+pub(crate) fn get(h: Handle) -> Option<Object> {
+    let (index, gen) = split(h);
+    let slot = SLOTS[index].read();
+    if slot.gen == gen && gen != 0 {
+        slot.obj.clone()
+    } else {
+        None
+    }
+}
+
+/// Close `h`, returning what it referred to; rcInvalidArgument if it is not open.
+pub(crate) fn remove(h: Handle) -> Result<Object, Retcode> {
+    let (index, gen) = split(h);
+    let obj = {
+        let mut slot = SLOTS[index].write();
+        if slot.gen != gen || gen == 0 {
+            return Err(rcInvalidArgument);
+        }
+        slot.obj.take().ok_or(rcInvalidArgument)?
+    };
+    super::lock(&FREE).free.push(index as u16);
+    Ok(obj)
+}

@@ -1,0 +1,163 @@
+//! The server side: Recv, RecvEx and Reply.
+
+use std::sync::Arc;
+
+use crate::abi::{rcInvalidArgument, rcIpcInterrupt, rcNotConnected, rcOk, rcTimeout, Retcode};
+use crate::backend::Args;
+use crate::msg::{MsgIn, MsgOut};
+
+use super::channel::{Channel, Request};
+use super::handles::{self, Object};
+use super::sync::{self, SyncObject};
+use super::thread::{self, Pending, ThreadState};
+use super::txn::{RECEIVED, REPLYING};
+use super::wait::{Backoff, Deadline};
+
+/// Recv (`ex` false: no timeout, not interruptible) or RecvEx.
+pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
+    let Some(inp) = args.inp.as_mut() else {
+        return rcInvalidArgument;
+    };
+    let Some(Object::Server(ch)) = handles::get(args.handle) else {
+        return rcInvalidArgument;
+    };
+    let (deadline, sync) = if ex {
+        match sync::resolve(args.sync) {
+            Ok(s) => (Deadline::after_ms(args.mdelay), s),
+            Err(rc) => return rc,
+        }
+    } else {
+        (Deadline::Never, None)
+    };
+    if sync.as_ref().is_some_and(|s| s.is_set()) {
+        return rcIpcInterrupt;
+    }
+    let handle = args.handle;
+    let mut correlation = 0;
+    let rc = thread::with(|me| {
+        let request = match wait_for_request(me, &ch, deadline, sync.as_deref()) {
+            Ok(r) => r,
+            Err(rc) => return rc,
+        };
+        deliver(me, handle, &ch, request, inp, &mut correlation)
+    })
+    .unwrap_or_else(|rc| rc);
+    args.correlation = correlation;
+    rc
+}
+
+/// Take the oldest request, waiting for one if none is queued.
+fn wait_for_request(
+    me: &ThreadState,
+    ch: &Arc<Channel>,
+    deadline: Deadline,
+    sync: Option<&SyncObject>,
+) -> Result<Request, Retcode> {
+    let _watch = sync.map(|s| s.watch(me.txn.thread()));
+    loop {
+        let may_wait = !deadline.passed();
+        if let Some(r) = ch.take_or_wait(may_wait.then_some(&me.rx))? {
+            return Ok(r);
+        }
+        if !may_wait {
+            return Err(rcTimeout);
+        }
+        // Registered as waiting: a caller posting a request (or the closing
+        // of the channel) unlists us and sets `notified` under the lock.
+        let mut backoff = Backoff::default();
+        let gave_up = loop {
+            if me.rx.notified() {
+                break None;
+            }
+            if sync.is_some_and(SyncObject::is_set) {
+                break Some(rcIpcInterrupt);
+            }
+            if deadline.passed() {
+                break Some(rcTimeout);
+            }
+            backoff.pause(deadline);
+        };
+        if let Some(rc) = gave_up {
+            ch.withdraw_receiver(&me.rx);
+            return Err(rc);
+        }
+    }
+}
+
+/// Copy the request we hold in `RECEIVING` into our buffers and record it
+/// as this thread's pending request on `handle`.
+fn deliver(
+    me: &ThreadState,
+    handle: u32,
+    ch: &Channel,
+    (txn, gen): Request,
+    inp: &mut MsgIn<'_>,
+    correlation: &mut u64,
+) -> Retcode {
+    *correlation = txn.correlation(gen);
+    // SAFETY: we hold RECEIVING of generation `gen`, so the caller is blocked
+    // in Call/CallEx and cannot return until we move the state on; its
+    // request header, validated by its own Call, and the buffers it names
+    // stay valid until then (the SDK's contract for Call).
+    let copied = unsafe { MsgOut::from_raw(txn.out_ptr()) }
+        .and_then(|out| inp.write(out.constant(), out.arena()));
+    if let Err(rc) = copied {
+        txn.finish(gen, rc);
+        return rc;
+    }
+    txn.mark_received(gen);
+    if ch.is_closed() {
+        // Closed while we copied: `close` may have missed this request.
+        txn.complete(gen, RECEIVED, rcNotConnected);
+    }
+    let replaced = me.set_pending(Pending {
+        handle,
+        txn: Arc::clone(&txn),
+        gen,
+    });
+    if let Some(old) = replaced {
+        // Received earlier on this handle and never answered: its caller
+        // would wait forever, so it is told the server gave it up.
+        old.txn.complete(old.gen, RECEIVED, rcNotConnected);
+    }
+    rcOk
+}
+
+/// Reply: answer the request this thread last received on the handle.
+pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
+    let Some(out) = args.out.as_ref() else {
+        return rcInvalidArgument;
+    };
+    let is_server = matches!(handles::get(args.handle), Some(Object::Server(_)));
+    let pending = match thread::with(|me| me.take_pending(args.handle)) {
+        Ok(p) => p,
+        Err(rc) => return rc,
+    };
+    let Some(p) = pending.filter(|_| is_server) else {
+        return rcInvalidArgument;
+    };
+    args.correlation = p.txn.correlation(p.gen);
+    if !p.txn.claim(p.gen, RECEIVED, REPLYING) {
+        return rcNotConnected; // the caller timed out or the channel closed
+    }
+    // SAFETY: we hold REPLYING of generation `gen`: the caller is blocked in
+    // Call/CallEx until we finish, and its response header (validated by its
+    // Call) and buffers stay valid until then.
+    let written = unsafe { MsgIn::from_raw(p.txn.inp_ptr()) }
+        .and_then(|mut inp| inp.write(out.constant(), out.arena()));
+    let rc = match written {
+        Ok(_) => rcOk,
+        Err(rc) => rc,
+    };
+    p.txn.finish(p.gen, rc);
+    rc
+}
+
+/// The shim refused a Reply (policy): complete the pending request with `rc`
+/// so its caller does not wait forever.
+pub(crate) fn refuse_reply(args: &mut Args<'_>, rc: Retcode) {
+    if let Ok(Some(p)) = thread::with(|me| me.take_pending(args.handle)) {
+        args.correlation = p.txn.correlation(p.gen);
+        p.txn.complete(p.gen, RECEIVED, rc);
+    }
+}

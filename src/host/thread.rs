@@ -1,0 +1,68 @@
+//! Per-thread state, allocated on a thread's first IPC and reused after:
+//! its client transaction, its receiver record, and the requests it received
+//! and has not answered yet (one per server handle).
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::abi::{rcFail, Handle, Retcode};
+
+use super::channel::Receiver;
+use super::txn::Txn;
+
+/// A request this thread received on `handle` and must answer with Reply.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// The server handle it was received on.
+    pub(crate) handle: Handle,
+    /// The caller's transaction.
+    pub(crate) txn: Arc<Txn>,
+    /// The generation of the call it belongs to.
+    pub(crate) gen: u64,
+}
+
+/// One thread's emulator state.
+#[derive(Debug)]
+pub(crate) struct ThreadState {
+    /// This thread's calls as a client.
+    pub(crate) txn: Arc<Txn>,
+    /// This thread waiting as a server.
+    pub(crate) rx: Arc<Receiver>,
+    pending: RefCell<Vec<Pending>>,
+}
+
+std::thread_local! {
+    static STATE: ThreadState = ThreadState {
+        txn: Txn::for_current_thread(),
+        rx: Receiver::for_current_thread(),
+        pending: RefCell::new(Vec::new()),
+    };
+}
+
+/// Run `f` with the calling thread's state; rcFail while the thread is
+/// being torn down (its thread-locals are gone).
+pub(crate) fn with<R>(f: impl FnOnce(&ThreadState) -> R) -> Result<R, Retcode> {
+    STATE.try_with(f).map_err(|_| rcFail)
+}
+
+impl ThreadState {
+    /// Record `p` as the request to answer on its handle; returns the one it
+    /// replaces (received earlier and never answered).
+    pub(crate) fn set_pending(&self, p: Pending) -> Option<Pending> {
+        let mut v = self.pending.borrow_mut();
+        match v.iter_mut().find(|q| q.handle == p.handle) {
+            Some(slot) => Some(std::mem::replace(slot, p)),
+            None => {
+                v.push(p);
+                None
+            }
+        }
+    }
+
+    /// Take the request to answer on `handle`, if any.
+    pub(crate) fn take_pending(&self, handle: Handle) -> Option<Pending> {
+        let mut v = self.pending.borrow_mut();
+        let i = v.iter().position(|q| q.handle == handle)?;
+        Some(v.swap_remove(i))
+    }
+}
