@@ -117,6 +117,44 @@ typedef struct nk_ptr_t {
   nk_uint32_t size;
 } nk_ptr_t;
 
+// Policy counters (`kos_shim_policy_stats`). Verdict counts are
+// process-wide since start; `default_hits` and `rules` describe the active
+// policy (reset by each load).
+typedef struct kos_shim_policy_stats_t {
+  // Messages allowed by a policy (rule or default).
+  uint64_t allowed;
+  // Messages allowed by a `log` rule (and reported).
+  uint64_t logged;
+  // Call/CallEx/Reply refused with rcSecurityDisallow.
+  uint64_t denied;
+  // Would-be denials that were let through (audit mode, or receives).
+  uint64_t audit_denied;
+  // Messages seen while no policy was active (all allowed).
+  uint64_t unpoliced;
+  // Match reports emitted through the log.
+  uint64_t reports;
+  // Match reports dropped by the rate limit (20 per second).
+  uint64_t reports_suppressed;
+  // Successful loads.
+  uint64_t loads;
+  // Rejected loads (parse errors, unreadable files).
+  uint64_t load_errors;
+  // Load generation of the active policy (0: none).
+  uint64_t generation;
+  // Messages the active policy's `default` decided.
+  uint64_t default_hits;
+  // Rules in the active policy.
+  uint32_t rules;
+  // 1 when a policy is active.
+  uint32_t active;
+  // 1 when the active policy is in audit mode.
+  uint32_t audit;
+  // 1 when KOS_SHIM_POLICY could not be loaded and the shim fails closed.
+  uint32_t failed_closed;
+  // 1 when learn mode is on.
+  uint32_t learning;
+} kos_shim_policy_stats_t;
+
 // "No handle" (host profile value: all bits set).
 #define INVALID_HANDLE 4294967295
 
@@ -185,6 +223,14 @@ typedef struct nk_ptr_t {
 
 // The caller lacks the capability.
 #define rcNoCapability 196620
+
+
+
+
+
+
+
+
 
 
 
@@ -436,6 +482,80 @@ Retcode PackOutMsg(struct SMsgHdr *hdr, const struct nk_message *msg, const stru
 // `[start, end)` is writable. They must stay valid while `hdr` is used.
 Retcode PackInMsg(struct SMsgHdr *hdr, struct nk_message *buf, struct nk_arena *arena);
 #endif
+
+// Parse the policy text `text` (`len` bytes, UTF-8, no NUL needed) and make
+// it the active policy, atomically: on any error nothing changes.
+//
+// `err` (may be NULL) receives a NUL-terminated message of at most
+// `err_len` bytes (truncated if longer), e.g.
+// `policy:12:9: expected a number after 'mid='`; the empty string on success.
+//
+// Returns rcOk, or rcInvalidArgument (parse error, invalid UTF-8, or
+// `text` NULL with `len` > 0).
+//
+// # Safety
+// `text` is valid for reads of `len` bytes (or NULL with `len` 0); `err`
+// is NULL or valid for writes of `err_len` bytes.
+Retcode kos_shim_policy_load(const char *text, size_t len, char *err, size_t err_len);
+
+// Read the policy file `path` and load it like `kos_shim_policy_load`.
+// Messages name the file: `/etc/app.policy:3:9: ...`.
+//
+// Returns rcOk; rcInvalidArgument (NULL or non-UTF-8 path, unreadable file,
+// parse error); rcUnimplemented in builds without `std`.
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string; `err` as for `kos_shim_policy_load`.
+Retcode kos_shim_policy_load_file(const char *path, char *err, size_t err_len);
+
+// Remove the active policy: every call is allowed again (this also ends
+// failing closed). Always rcOk.
+Retcode kos_shim_policy_clear(void);
+
+// Copy the policy counters into `*out`. rcOk, or rcInvalidArgument for NULL.
+//
+// # Safety
+// `out` is NULL or valid for a write of one `kos_shim_policy_stats_t`.
+Retcode kos_shim_policy_stats(struct kos_shim_policy_stats_t *out);
+
+// Copy the active policy's per-rule hit counts, in rule order, into
+// `out[0..cap]`, and set `*n` to the number of rules (0 without a policy).
+// `out` may be NULL when `cap` is 0 (to ask for the count).
+//
+// Returns rcOk; rcBufferTooSmall when `cap < *n` (the first `cap` counts
+// are written); rcInvalidArgument when `n` is NULL or `out` is NULL with
+// `cap` > 0.
+//
+// # Safety
+// `out` is NULL or valid for writes of `cap` counts; `n` is NULL or valid
+// for one write.
+Retcode kos_shim_policy_rule_hits(uint64_t *out, size_t cap, size_t *n);
+
+// Start learn mode (idempotent): from now on every message's (operation,
+// iid, mid) is recorded for `kos_shim_policy_learn_write`. Setting
+// `KOS_SHIM_POLICY_LEARN=/path` does this at first use and writes the file
+// at exit. rcOk; rcUnimplemented without `std`.
+Retcode kos_shim_policy_learn_start(void);
+
+// Write the policy learned so far to the file `path`: one `allow` rule per
+// observed (operation, iid, mid), sorted, commented with hit counts, ending
+// in `default deny`.
+//
+// Returns rcOk; rcInvalidArgument (NULL or non-UTF-8 path, or learn mode
+// is off); rcFail (the file cannot be written); rcUnimplemented without `std`.
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string.
+Retcode kos_shim_policy_learn_write(const char *path);
+
+// Copy why `KOS_SHIM_POLICY` could not be loaded (file, line, column and
+// reason) into `buf` (NUL-terminated, truncated to `len` bytes); the empty
+// string when it loaded or is not set. rcOk, or rcInvalidArgument for a
+// NULL `buf` or `len` 0.
+//
+// # Safety
+// `buf` is NULL or valid for writes of `len` bytes.
+Retcode kos_shim_policy_env_error(char *buf, size_t len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -144,7 +144,7 @@ fn active() -> impl Iterator<Item = &'static dyn Interceptor> {
 /// Hook: before forwarding. The strictest verdict wins.
 #[inline]
 pub(crate) fn before(info: &CallInfo) -> Verdict {
-    let mut verdict = Verdict::Allow;
+    let mut verdict = crate::policy::before(info);
     for i in active() {
         verdict = stricter(verdict, i.before(info));
     }
@@ -154,12 +154,14 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
 /// Hook: after the call finished or was refused.
 #[inline]
 pub(crate) fn after(info: &CallInfo) {
+    // Recv/RecvEx are judged here, on the received message (audit only).
+    let info = &crate::policy::after(info);
     for i in active() {
         i.after(info);
     }
 }
 
-fn stricter(a: Verdict, b: Verdict) -> Verdict {
+pub(crate) fn stricter(a: Verdict, b: Verdict) -> Verdict {
     fn rank(v: Verdict) -> u8 {
         match v {
             Verdict::Allow => 0,

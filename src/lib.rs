@@ -28,6 +28,7 @@ pub mod msg;
 pub mod names;
 pub mod op;
 pub mod pipeline;
+pub mod policy;
 
 pub use abi::{Handle, Retcode};
 pub use backend::{Args, Backend};

@@ -1,0 +1,206 @@
+//! Learn mode: observe which (operation, iid, mid) a program uses and write
+//! the minimal policy allowing exactly that.
+//!
+//! The output has one `allow` rule per observed (operation class, iid, mid),
+//! sorted, each commented with its hit count, and ends in `default deny`, so
+//! replaying the same run under it gives no denials and any new method is
+//! denied. Recording is lock-free (an open-addressed table of atomics sized
+//! at creation); only rendering allocates. The trace tools feed recorded
+//! runs through the same [`Learner`].
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::string::String;
+use std::vec::Vec;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::rules::Class;
+use crate::op::Op;
+
+/// A lock-free set of observed (class, iid, mid) with hit counts.
+#[derive(Debug)]
+pub struct Learner {
+    keys: Box<[AtomicU64]>,
+    counts: Box<[AtomicU64]>,
+    total: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl Default for Learner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn pack(c: Class, iid: u16, mid: u16) -> u64 {
+    1 + (((c as u64) << 32) | ((iid as u64) << 16) | mid as u64)
+}
+
+fn unpack(k: u64) -> (Class, u16, u16) {
+    let v = k - 1;
+    let c = Class::from_index((v >> 32) as usize).unwrap_or(Class::Call);
+    (c, (v >> 16) as u16, v as u16)
+}
+
+impl Learner {
+    /// A learner holding up to 16384 distinct triples.
+    pub fn new() -> Learner {
+        Self::with_capacity(1 << 14)
+    }
+
+    /// A learner holding up to `n` triples (rounded up to a power of two).
+    pub fn with_capacity(n: usize) -> Learner {
+        let n = n.clamp(16, 1 << 24).next_power_of_two();
+        Learner {
+            keys: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            counts: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            total: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Record one message of class `c`. Lock-free and allocation-free; when
+    /// the table is full the observation is only counted as dropped.
+    pub fn observe(&self, c: Class, iid: u16, mid: u16) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        let key = pack(c, iid, mid);
+        let mask = self.keys.len() - 1;
+        let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & mask;
+        for _ in 0..self.keys.len() {
+            let k = self.keys[i].load(Ordering::Acquire);
+            let mine = k == key
+                || (k == 0
+                    && match self.keys[i].compare_exchange(
+                        0,
+                        key,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => true,
+                        Err(other) => other == key,
+                    });
+            if mine {
+                self.counts[i].fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record one message of operation `op`.
+    pub fn observe_op(&self, op: Op, iid: u16, mid: u16) {
+        self.observe(Class::of(op), iid, mid);
+    }
+
+    /// Observations recorded (including dropped ones).
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Observations not recorded because the table was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The observed triples with their counts, sorted by (class, iid, mid).
+    pub fn entries(&self) -> Vec<(Class, u16, u16, u64)> {
+        let mut v: Vec<_> = self
+            .keys
+            .iter()
+            .zip(self.counts.iter())
+            .filter_map(|(k, n)| {
+                let k = k.load(Ordering::Acquire);
+                (k != 0).then(|| {
+                    let (c, iid, mid) = unpack(k);
+                    (c, iid, mid, n.load(Ordering::Relaxed))
+                })
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The learned policy text.
+    pub fn render(&self) -> String {
+        let entries = self.entries();
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# Learned by kos-ipc-shim from {} observed messages: one allow rule per\n\
+             # (operation, iid, mid), sorted; each comment is the rule's hit count.",
+            self.total()
+        );
+        if self.dropped() > 0 {
+            let _ = writeln!(
+                s,
+                "# WARNING: {} observations were not recorded (learner table full): this policy is incomplete.",
+                self.dropped()
+            );
+        }
+        s.push_str("mode enforce\n");
+        for (c, iid, mid, n) in entries {
+            let _ = writeln!(
+                s,
+                "allow {} iid={iid} mid={mid}  # {n} hit{}",
+                c.key(),
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        s.push_str("default deny\n");
+        s
+    }
+
+    /// Write [`Learner::render`] to `path`.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, self.render())
+    }
+}
+
+static GLOBAL: spin::Once<Learner> = spin::Once::new();
+static EXIT_PATH: spin::Mutex<Option<PathBuf>> = spin::Mutex::new(None);
+
+/// Start in-process learning (idempotent): every later message is observed.
+pub fn start() -> &'static Learner {
+    GLOBAL.call_once(Learner::new)
+}
+
+/// The in-process learner, if learning is on.
+pub fn global() -> Option<&'static Learner> {
+    GLOBAL.get()
+}
+
+#[inline]
+pub(crate) fn observe_global(op: Op, iid: u16, mid: u16) {
+    if let Some(l) = GLOBAL.get() {
+        l.observe_op(op, iid, mid);
+    }
+}
+
+extern "C" fn write_at_exit() {
+    let _ = std::panic::catch_unwind(|| {
+        let path = EXIT_PATH.lock().clone();
+        if let (Some(path), Some(l)) = (path, global()) {
+            if let Err(e) = l.write(&path) {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "kos-ipc-shim: cannot write the learned policy to {}: {e}",
+                    path.display()
+                );
+            }
+        }
+    });
+}
+
+/// Start learning and write the result to `path` when the process exits.
+pub(crate) fn start_with_exit_file(path: PathBuf) {
+    start();
+    let first = EXIT_PATH.lock().replace(path).is_none();
+    if first {
+        // SAFETY: registers a plain extern "C" fn with no arguments; it
+        // catches panics, so none unwinds out of the exit handler.
+        unsafe { libc::atexit(write_at_exit) };
+    }
+}

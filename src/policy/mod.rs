@@ -1,0 +1,453 @@
+//! In-process IPC policy: a small rule language, first-match-wins decisions
+//! through a compiled index, enforce and audit modes, lock-free hot reload,
+//! fail-closed loading from `KOS_SHIM_POLICY`, counters, and learn mode.
+//!
+//! The pipeline asks [`decide`] about every message before it reaches the
+//! kernel (see `intercept::before`); a denied Call/CallEx/Reply returns
+//! `rcSecurityDisallow` and the backend is never reached, as with the
+//! kernel's own security module.
+//!
+//! **When messages are judged.** Call/CallEx/Reply are judged in `before` on
+//! the message being sent. For Recv/RecvEx the message is unknown until the
+//! call returns, and the kernel never denies a receive anyway: they are
+//! judged in `after`, on the received message (successful receives only), so
+//! `recv` rules can use iid/mid/size matchers; a would-be denial is counted
+//! and reported as [`Verdict::AuditDeny`].
+//!
+//! Without a policy everything is allowed (the shim is then a pure tracer).
+
+mod compiled;
+#[cfg(feature = "std")]
+mod env;
+mod ffi;
+#[cfg(feature = "std")]
+pub mod learn;
+mod parse;
+mod reload;
+mod rules;
+mod store;
+#[cfg(test)]
+mod tests;
+
+use core::fmt;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+pub use compiled::Index;
+pub use ffi::PolicyStats;
+pub use parse::{ErrorKind, PolicyError, Snippet};
+pub use rules::{verdict_of, Action, Class, Key, Mode, OpSet, Rule, Span};
+
+use crate::intercept::{CallInfo, Verdict};
+use store::Store;
+
+/// Most rules one policy may hold in this build (without `std` the tables
+/// are fixed-size statics).
+#[cfg(feature = "std")]
+pub const MAX_RULES: usize = 1 << 16;
+/// Most rules one policy may hold in this build (without `std` the tables
+/// are fixed-size statics).
+#[cfg(not(feature = "std"))]
+pub const MAX_RULES: usize = 128;
+
+/// At most this many match reports (log rules, audit would-be denials,
+/// denials) are emitted per second; the rest are only counted.
+pub const REPORTS_PER_SECOND: u32 = 20;
+
+/// The `log` target of policy reports.
+pub const LOG_TARGET: &str = "kos_ipc::policy";
+
+/// A parsed policy: mode, default action and rules in text order.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Enforce or audit.
+    pub mode: Mode,
+    /// Action when no rule matches (`deny` unless the text says otherwise).
+    pub default: Action,
+    /// Line of the `default` statement (0: implicit).
+    pub default_line: u32,
+    rules: Store<Rule, MAX_RULES>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Policy {
+    /// An empty policy: enforce, default deny, no rules.
+    pub const fn new() -> Policy {
+        Policy {
+            mode: Mode::Enforce,
+            default: Action::Deny,
+            default_line: 0,
+            rules: Store::new(),
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = Policy {
+            rules: core::mem::take(&mut self.rules),
+            ..Policy::new()
+        };
+        self.rules.clear();
+    }
+
+    /// The rules, in text order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Reference evaluation: a linear first-match scan. Returns the index of
+    /// the matching rule (None: the default applies) and the action.
+    pub fn evaluate(&self, k: &Key) -> (Option<usize>, Action) {
+        match self.rules.iter().position(|r| r.matches(k)) {
+            Some(i) => (Some(i), self.rules[i].action),
+            None => (None, self.default),
+        }
+    }
+}
+
+/// Parse policy text without installing it.
+pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+    let mut p = Policy::new();
+    parse::parse_into(text, &mut p)?;
+    Ok(p)
+}
+
+/// Parse `text` and make it the active policy, atomically: on error the
+/// previous policy (or none) stays in force.
+pub fn load(text: &str) -> Result<(), PolicyError> {
+    init_from_env();
+    load_now(text, false)
+}
+
+fn load_now(text: &str, failed_closed: bool) -> Result<(), PolicyError> {
+    let r = reload::replace(failed_closed, |p| parse::parse_into(text, p));
+    match r {
+        Ok(_) => {
+            LOADS.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => {
+            LOAD_ERRORS.fetch_add(1, Ordering::Relaxed);
+            Err(e)
+        }
+    }
+}
+
+/// Remove the active policy: every call is allowed again.
+pub fn clear() {
+    init_from_env();
+    reload::clear();
+}
+
+/// Read `path` and load it like [`load`]. The error text names the file,
+/// line and column (`/etc/app.policy:3:9: expected a number after 'mid='`).
+#[cfg(feature = "std")]
+pub fn load_file(path: &std::path::Path) -> Result<(), std::string::String> {
+    init_from_env();
+    env::load_file_now(path, false)
+}
+
+/// The outcome of one decision, with where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Index of the matching rule (None: the default, or no policy).
+    pub rule: Option<u32>,
+    /// Text line of the rule or `default` statement (0: none).
+    pub line: u32,
+    /// Which load produced the policy (0: no policy).
+    pub generation: u64,
+}
+
+/// The verdict of the active policy for `info`'s message, counted and (for
+/// log matches, would-be denials and denials) reported, rate-limited.
+///
+/// Allocation-free and lock-free. For Recv/RecvEx a denial is
+/// [`Verdict::AuditDeny`]; call it with the received message filled in
+/// (the pipeline does so from `after`). Reads `KOS_SHIM_POLICY` on first use.
+#[inline]
+pub fn decide(info: &CallInfo) -> Verdict {
+    decide_detail(info).verdict
+}
+
+/// Like [`decide`], also telling which rule and which policy generation decided.
+pub fn decide_detail(info: &CallInfo) -> Decision {
+    init_from_env();
+    let key = Key::of(info);
+    let d = reload::read(|a| match a {
+        Some(a) => a.decide(&key),
+        None => Decision {
+            verdict: Verdict::Allow,
+            rule: None,
+            line: 0,
+            generation: 0,
+        },
+    });
+    count(&d);
+    if d.generation != 0 && d.verdict != Verdict::Allow {
+        report(info, &d);
+    }
+    d
+}
+
+/// Pipeline hook before forwarding: judges what Call/CallEx/Reply send.
+#[inline]
+pub(crate) fn before(info: &CallInfo) -> Verdict {
+    if !info.op.sends() {
+        return Verdict::Allow;
+    }
+    #[cfg(feature = "std")]
+    learn::observe_global(info.op, info.sent.iid, info.sent.mid);
+    decide(info)
+}
+
+/// Pipeline hook after the call: judges what Recv/RecvEx received (audit
+/// only) and returns `info` with the verdict merged in.
+#[inline]
+pub(crate) fn after(info: &CallInfo) -> CallInfo {
+    let mut out = *info;
+    if !info.op.sends() && info.rc == crate::abi::rcOk {
+        #[cfg(feature = "std")]
+        learn::observe_global(info.op, info.received.iid, info.received.mid);
+        out.verdict = crate::intercept::stricter(out.verdict, decide(info));
+    }
+    out
+}
+
+fn init_from_env() {
+    #[cfg(feature = "std")]
+    env::init_once();
+}
+
+// ---- counters -------------------------------------------------------------
+
+const STRIPES: usize = 16;
+
+#[repr(align(64))]
+struct Tally([AtomicU64; 5]);
+
+const T_ALLOW: usize = 0;
+const T_LOG: usize = 1;
+const T_DENY: usize = 2;
+const T_AUDIT: usize = 3;
+const T_NONE: usize = 4;
+
+static TALLY: [Tally; STRIPES] = [const { Tally([const { AtomicU64::new(0) }; 5]) }; STRIPES];
+static REPORTS: AtomicU64 = AtomicU64::new(0);
+static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+static LOADS: AtomicU64 = AtomicU64::new(0);
+static LOAD_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+#[inline]
+fn count(d: &Decision) {
+    let slot = if d.generation == 0 {
+        T_NONE
+    } else {
+        match d.verdict {
+            Verdict::Allow => T_ALLOW,
+            Verdict::Log => T_LOG,
+            Verdict::Deny => T_DENY,
+            Verdict::AuditDeny => T_AUDIT,
+        }
+    };
+    let stripe = (crate::guard::thread_id() as usize) % STRIPES;
+    TALLY[stripe].0[slot].fetch_add(1, Ordering::Relaxed);
+}
+
+fn tally(slot: usize) -> u64 {
+    TALLY
+        .iter()
+        .map(|t| t.0[slot].load(Ordering::Relaxed))
+        .sum()
+}
+
+/// Counters since the process started, and facts about the active policy.
+pub fn stats() -> PolicyStats {
+    let (active, rules, default_hits, generation, audit, failed_closed) =
+        reload::read(|a| match a {
+            Some(a) => (
+                1,
+                a.policy.rules().len() as u32,
+                a.default_hits.load(Ordering::Relaxed),
+                a.generation,
+                (a.policy.mode == Mode::Audit) as u32,
+                a.failed_closed as u32,
+            ),
+            None => (0, 0, 0, 0, 0, 0),
+        });
+    PolicyStats {
+        allowed: tally(T_ALLOW),
+        logged: tally(T_LOG),
+        denied: tally(T_DENY),
+        audit_denied: tally(T_AUDIT),
+        unpoliced: tally(T_NONE),
+        reports: REPORTS.load(Ordering::Relaxed),
+        reports_suppressed: SUPPRESSED.load(Ordering::Relaxed),
+        loads: LOADS.load(Ordering::Relaxed),
+        load_errors: LOAD_ERRORS.load(Ordering::Relaxed),
+        generation,
+        default_hits,
+        rules,
+        active,
+        audit,
+        failed_closed,
+        learning: learning() as u32,
+    }
+}
+
+fn learning() -> bool {
+    #[cfg(feature = "std")]
+    {
+        learn::global().is_some()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        false
+    }
+}
+
+/// Copy the active policy's per-rule hit counts (rule order) into `out`;
+/// returns the number of rules (0 without a policy). Counts reset on load.
+pub fn rule_hits(out: &mut [u64]) -> usize {
+    reload::read(|a| match a {
+        Some(a) => {
+            for (o, h) in out.iter_mut().zip(a.hits.iter()) {
+                *o = h.load(Ordering::Relaxed);
+            }
+            a.policy.rules().len()
+        }
+        None => 0,
+    })
+}
+
+/// Write the counters and each rule's hits as text (for the statistics dump).
+pub fn write_stats(w: &mut dyn fmt::Write) -> fmt::Result {
+    let s = stats();
+    writeln!(
+        w,
+        "policy: active={} mode={} failed_closed={} rules={} generation={}",
+        s.active,
+        if s.audit != 0 { "audit" } else { "enforce" },
+        s.failed_closed,
+        s.rules,
+        s.generation
+    )?;
+    writeln!(
+        w,
+        "policy verdicts: allow={} log={} deny={} audit_deny={} unpoliced={} reports={} suppressed={}",
+        s.allowed, s.logged, s.denied, s.audit_denied, s.unpoliced, s.reports, s.reports_suppressed
+    )?;
+    reload::read(|a| {
+        if let Some(a) = a {
+            for (r, h) in a.policy.rules().iter().zip(a.hits.iter()) {
+                writeln!(
+                    w,
+                    "policy rule line {}: {} hits={}",
+                    r.line,
+                    r,
+                    h.load(Ordering::Relaxed)
+                )?;
+            }
+            writeln!(
+                w,
+                "policy default {}: hits={}",
+                a.policy.default.key(),
+                a.default_hits.load(Ordering::Relaxed)
+            )?;
+        }
+        Ok(())
+    })
+}
+
+// ---- rate-limited reports ---------------------------------------------------
+
+/// A per-second report budget.
+struct RateLimit {
+    window: AtomicU64,
+    used: AtomicU32,
+}
+
+impl RateLimit {
+    const fn new() -> RateLimit {
+        RateLimit {
+            window: AtomicU64::new(0),
+            used: AtomicU32::new(0),
+        }
+    }
+
+    /// Whether one more report fits the budget of second `sec`. Approximate
+    /// under races at a second's boundary (a report may land in either).
+    fn admit_at(&self, sec: u64, per_second: u32) -> bool {
+        let w = self.window.load(Ordering::Relaxed);
+        if w != sec
+            && self
+                .window
+                .compare_exchange(w, sec, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.used.store(0, Ordering::Relaxed);
+        }
+        self.used.fetch_add(1, Ordering::Relaxed) < per_second
+    }
+}
+
+static LIMIT: RateLimit = RateLimit::new();
+
+/// Whether one more report fits this second's budget.
+fn admit() -> bool {
+    let sec = crate::clock::ticks_to_ns(crate::clock::now()) / 1_000_000_000 + 1;
+    LIMIT.admit_at(sec, REPORTS_PER_SECOND)
+}
+
+#[cfg(test)]
+#[test]
+fn rate_limit_admits_the_budget_per_second_and_counts_the_rest() {
+    let l = RateLimit::new();
+    let admitted = |sec| (0..50).filter(|_| l.admit_at(sec, 20)).count();
+    assert_eq!(admitted(7), 20);
+    assert_eq!(admitted(7), 0);
+    assert_eq!(admitted(8), 20);
+}
+
+struct Source(u32, Option<u32>);
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.1, self.0) {
+            (Some(_), line) => write!(f, "rule on line {line}"),
+            (None, 0) => f.write_str("implicit 'default deny'"),
+            (None, line) => write!(f, "default on line {line}"),
+        }
+    }
+}
+
+fn report(info: &CallInfo, d: &Decision) {
+    if !admit() {
+        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    REPORTS.fetch_add(1, Ordering::Relaxed);
+    let m = info.message();
+    let src = Source(d.line, d.rule);
+    let (op, h, iid, mid, bytes) = (info.op.name(), info.handle, m.iid, m.mid, m.total_size());
+    match d.verdict {
+        Verdict::Log => log::info!(
+            target: LOG_TARGET,
+            "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: logged by {src}"
+        ),
+        Verdict::AuditDeny => log::warn!(
+            target: LOG_TARGET,
+            "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: would be denied by {src} ({})",
+            if info.op.sends() { "audit mode" } else { "receives are never denied" }
+        ),
+        Verdict::Deny => log::info!(
+            target: LOG_TARGET,
+            "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: denied by {src}"
+        ),
+        Verdict::Allow => {}
+    }
+}

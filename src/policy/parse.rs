@@ -1,0 +1,488 @@
+//! Hand-written, line-based parser of the policy language (see the README's
+//! "Policy" section). Errors name the line and column (1-based, in
+//! characters) and what was expected; they are plain values (no allocation),
+//! so the parser also runs without `std`.
+
+use core::fmt;
+
+use super::rules::{Action, Class, Mode, OpSet, Rule, Span};
+use super::Policy;
+
+/// A short copy of the offending text, for error messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Snippet {
+    buf: [u8; 24],
+    len: u8,
+    cut: bool,
+}
+
+impl Snippet {
+    fn of(s: &str) -> Snippet {
+        let mut end = s.len().min(24);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut buf = [0u8; 24];
+        buf[..end].copy_from_slice(&s.as_bytes()[..end]);
+        Snippet {
+            buf,
+            len: end as u8,
+            cut: end < s.len(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Snippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())?;
+        if self.cut {
+            f.write_str("...")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Snippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+/// What went wrong, without the position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A line starts with something other than a statement keyword.
+    UnknownStatement(Snippet),
+    /// `mode` without `enforce`/`audit`.
+    ExpectedMode,
+    /// `default` without `allow`/`deny`.
+    ExpectedDefault,
+    /// An action keyword without an operation, or an empty item in a list.
+    ExpectedOperation(&'static str),
+    /// An operation name that does not exist.
+    UnknownOperation(Snippet),
+    /// `deny recv`: the kernel never denies a receive.
+    DenyRecv,
+    /// A number is missing after the text named.
+    ExpectedNumber(&'static str),
+    /// A number is larger than the matcher allows.
+    NumberTooLarge(&'static str, u64),
+    /// Text right after a number.
+    TrailingText(Snippet),
+    /// `A..B` with `A > B`.
+    EmptyRange(u64, u64),
+    /// Size comparisons that no message can satisfy.
+    NeverMatches(&'static str),
+    /// The same matcher twice in one rule.
+    DuplicateMatcher(&'static str),
+    /// `bytes`/`arena` without a comparison operator.
+    ExpectedComparison(&'static str),
+    /// A matcher name that does not exist.
+    UnknownMatcher(Snippet),
+    /// Extra words after a complete `mode`/`default` statement.
+    UnexpectedText(Snippet),
+    /// A second `mode` or `default` statement (the first one's line).
+    DuplicateStatement(&'static str, u32),
+    /// More rules than the build's table holds.
+    TooManyRules(usize),
+    /// The text is not UTF-8 (C API).
+    InvalidUtf8,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::UnknownStatement(s) => write!(
+                f,
+                "unknown statement '{s}' (expected allow, deny, log, mode or default)"
+            ),
+            ErrorKind::ExpectedMode => f.write_str("expected 'enforce' or 'audit' after 'mode'"),
+            ErrorKind::ExpectedDefault => f.write_str("expected 'allow' or 'deny' after 'default'"),
+            ErrorKind::ExpectedOperation(after) => write!(
+                f,
+                "expected an operation (call, recv, reply or any) after '{after}'"
+            ),
+            ErrorKind::UnknownOperation(s) => write!(
+                f,
+                "unknown operation '{s}' (expected call, recv, reply or any)"
+            ),
+            ErrorKind::DenyRecv => f.write_str(
+                "'deny recv' is not allowed: the kernel has no deny path for Recv/RecvEx (use log, or deny the sender's call)",
+            ),
+            ErrorKind::ExpectedNumber(after) => write!(f, "expected a number after '{after}'"),
+            ErrorKind::NumberTooLarge(what, max) => {
+                write!(f, "number too large after '{what}' (at most {max})")
+            }
+            ErrorKind::TrailingText(s) => write!(f, "unexpected '{s}' after the number"),
+            ErrorKind::EmptyRange(a, b) => {
+                write!(f, "empty range {a}..{b}: the start is greater than the end")
+            }
+            ErrorKind::NeverMatches(what) => {
+                write!(f, "the '{what}' conditions of this rule can never hold")
+            }
+            ErrorKind::DuplicateMatcher(what) => write!(f, "duplicate matcher '{what}' in one rule"),
+            ErrorKind::ExpectedComparison(what) => {
+                write!(f, "expected '<', '<=', '>' or '>=' after '{what}'")
+            }
+            ErrorKind::UnknownMatcher(s) => write!(
+                f,
+                "unknown matcher '{s}' (expected handle=, iid=, mid=, bytes<>, arena<> or ncaps=)"
+            ),
+            ErrorKind::UnexpectedText(s) => write!(f, "unexpected '{s}' at the end of the statement"),
+            ErrorKind::DuplicateStatement(what, first) => {
+                write!(f, "duplicate '{what}' statement (the first is on line {first})")
+            }
+            ErrorKind::TooManyRules(max) => write!(f, "too many rules (this build holds {max})"),
+            ErrorKind::InvalidUtf8 => f.write_str("the policy text is not valid UTF-8"),
+        }
+    }
+}
+
+/// A load error: where (line and column, 1-based) and what.
+///
+/// Displays as `policy:LINE:COL: MESSAGE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyError {
+    /// Line, from 1.
+    pub line: u32,
+    /// Column in characters, from 1.
+    pub col: u32,
+    /// What was wrong.
+    pub kind: ErrorKind,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "policy:{}:{}: {}", self.line, self.col, self.kind)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for PolicyError {}
+
+impl PolicyError {
+    /// The error for bytes that are not UTF-8: the position of the first bad byte.
+    pub fn invalid_utf8(text: &[u8]) -> Option<PolicyError> {
+        let e = core::str::from_utf8(text).err()?;
+        let good = &text[..e.valid_up_to()];
+        let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let line = good.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        // The prefix is valid UTF-8, so this always succeeds.
+        let col = core::str::from_utf8(&good[line_start..]).map_or(0, |s| s.chars().count());
+        Some(PolicyError {
+            line,
+            col: col as u32 + 1,
+            kind: ErrorKind::InvalidUtf8,
+        })
+    }
+}
+
+/// One whitespace-separated word of a line and its column.
+#[derive(Clone, Copy)]
+struct Tok<'a> {
+    text: &'a str,
+    col: u32,
+}
+
+/// Words of `line` (comment already removed).
+fn words(line: &str) -> impl Iterator<Item = Tok<'_>> {
+    let mut col = 0u32;
+    let mut start: Option<(usize, u32)> = None;
+    let mut chars = line
+        .char_indices()
+        .chain(core::iter::once((line.len(), ' ')));
+    core::iter::from_fn(move || {
+        for (i, c) in chars.by_ref() {
+            col += 1;
+            if c.is_whitespace() {
+                if let Some((s, scol)) = start.take() {
+                    return Some(Tok {
+                        text: &line[s..i],
+                        col: scol,
+                    });
+                }
+            } else if start.is_none() {
+                start = Some((i, col));
+            }
+        }
+        None
+    })
+}
+
+/// Column of byte offset `off` within token `t`.
+fn col_at(t: Tok<'_>, off: usize) -> u32 {
+    t.col + t.text[..off].chars().count() as u32
+}
+
+struct Cx {
+    line: u32,
+}
+
+impl Cx {
+    fn err(&self, col: u32, kind: ErrorKind) -> PolicyError {
+        PolicyError {
+            line: self.line,
+            col,
+            kind,
+        }
+    }
+}
+
+/// Parse a number (decimal or `0x` hex) at the start of `s`: the value and
+/// the bytes used, or `None` when there are no digits. Values past `u64`
+/// saturate to `u64::MAX` (every caller's maximum is below it or equal).
+fn number(s: &str) -> Option<(u64, usize, bool)> {
+    let (digits, radix, skip) = match s.get(..2) {
+        Some("0x") | Some("0X") => (&s[2..], 16, 2),
+        _ => (s, 10, 0),
+    };
+    let n = digits
+        .bytes()
+        .take_while(|b| (*b as char).is_digit(radix))
+        .count();
+    if n == 0 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    let mut overflow = false;
+    for b in digits[..n].bytes() {
+        let d = (b as char).to_digit(radix).unwrap_or(0) as u64;
+        match v.checked_mul(radix as u64).and_then(|x| x.checked_add(d)) {
+            Some(x) => v = x,
+            None => overflow = true,
+        }
+    }
+    Some((v, skip + n, overflow))
+}
+
+/// Parse a number at byte `off` of token `t` (the whole rest must be used
+/// unless `allow_range` and `..` follows). Returns the value and the end offset.
+fn num_at(
+    cx: &Cx,
+    t: Tok<'_>,
+    off: usize,
+    after: &'static str,
+    max: u64,
+) -> Result<(u64, usize), PolicyError> {
+    let rest = &t.text[off..];
+    let Some((v, used, overflow)) = number(rest) else {
+        return Err(cx.err(col_at(t, off), ErrorKind::ExpectedNumber(after)));
+    };
+    if overflow || v > max {
+        return Err(cx.err(col_at(t, off), ErrorKind::NumberTooLarge(after, max)));
+    }
+    Ok((v, off + used))
+}
+
+fn end_of_token(cx: &Cx, t: Tok<'_>, off: usize) -> Result<(), PolicyError> {
+    if off < t.text.len() {
+        return Err(cx.err(
+            col_at(t, off),
+            ErrorKind::TrailingText(Snippet::of(&t.text[off..])),
+        ));
+    }
+    Ok(())
+}
+
+/// `N` or `A..B` from byte `off` to the end of the token.
+fn span_at(cx: &Cx, t: Tok<'_>, off: usize, name: &'static str) -> Result<Span, PolicyError> {
+    let (lo, end) = num_at(cx, t, off, name, 0xFFFF)?;
+    if t.text[end..].starts_with("..") {
+        let (hi, end2) = num_at(cx, t, end + 2, "..", 0xFFFF)?;
+        end_of_token(cx, t, end2)?;
+        if lo > hi {
+            return Err(cx.err(col_at(t, off), ErrorKind::EmptyRange(lo, hi)));
+        }
+        return Ok(Span { lo, hi });
+    }
+    end_of_token(cx, t, end)?;
+    Ok(Span { lo, hi: lo })
+}
+
+/// `<N`, `<=N`, `>N`, `>=N` after the name, narrowing `span`.
+fn compare_at(cx: &Cx, t: Tok<'_>, name: &'static str, span: &mut Span) -> Result<(), PolicyError> {
+    let off = name.len();
+    let rest = &t.text[off..];
+    let (op, len, after): (u8, usize, &'static str) = if rest.starts_with("<=") {
+        (
+            b'l',
+            2,
+            if name == "bytes" {
+                "bytes<="
+            } else {
+                "arena<="
+            },
+        )
+    } else if rest.starts_with(">=") {
+        (
+            b'g',
+            2,
+            if name == "bytes" {
+                "bytes>="
+            } else {
+                "arena>="
+            },
+        )
+    } else if rest.starts_with('<') {
+        (b'<', 1, if name == "bytes" { "bytes<" } else { "arena<" })
+    } else if rest.starts_with('>') {
+        (b'>', 1, if name == "bytes" { "bytes>" } else { "arena>" })
+    } else {
+        return Err(cx.err(col_at(t, off), ErrorKind::ExpectedComparison(name)));
+    };
+    let (n, end) = num_at(cx, t, off + len, after, u64::MAX)?;
+    end_of_token(cx, t, end)?;
+    let (lo, hi) = match op {
+        b'l' => (0, Some(n)),
+        b'g' => (n, Some(u64::MAX)),
+        b'<' => (0, n.checked_sub(1)),
+        _ => (
+            n.saturating_add(1),
+            if n == u64::MAX { None } else { Some(u64::MAX) },
+        ),
+    };
+    let never = cx.err(t.col, ErrorKind::NeverMatches(name));
+    let hi = hi.ok_or(never)?;
+    span.lo = span.lo.max(lo);
+    span.hi = span.hi.min(hi);
+    if span.lo > span.hi {
+        return Err(never);
+    }
+    Ok(())
+}
+
+fn matcher(cx: &Cx, t: Tok<'_>, rule: &mut Rule, seen: &mut u8) -> Result<(), PolicyError> {
+    const HANDLE: u8 = 1;
+    const IID: u8 = 2;
+    const MID: u8 = 4;
+    const NCAPS: u8 = 8;
+    let mut once = |bit: u8, name: &'static str| {
+        if *seen & bit != 0 {
+            return Err(cx.err(t.col, ErrorKind::DuplicateMatcher(name)));
+        }
+        *seen |= bit;
+        Ok(())
+    };
+    let s = t.text;
+    if s.starts_with("handle=") {
+        once(HANDLE, "handle=")?;
+        let (v, end) = num_at(cx, t, 7, "handle=", u32::MAX as u64)?;
+        end_of_token(cx, t, end)?;
+        rule.handle = Some(v as u32);
+    } else if s.starts_with("iid=") {
+        once(IID, "iid=")?;
+        rule.iid = span_at(cx, t, 4, "iid=")?;
+    } else if s.starts_with("mid=") {
+        once(MID, "mid=")?;
+        rule.mid = span_at(cx, t, 4, "mid=")?;
+    } else if s.starts_with("ncaps=") {
+        once(NCAPS, "ncaps=")?;
+        let (v, end) = num_at(cx, t, 6, "ncaps=", 0xFFFF)?;
+        end_of_token(cx, t, end)?;
+        rule.ncaps = Some(v as u16);
+    } else if s.starts_with("bytes") {
+        compare_at(cx, t, "bytes", &mut rule.bytes)?;
+    } else if s.starts_with("arena") {
+        compare_at(cx, t, "arena", &mut rule.arena)?;
+    } else {
+        let name = s.find('=').map_or(s, |i| &s[..=i]);
+        return Err(cx.err(t.col, ErrorKind::UnknownMatcher(Snippet::of(name))));
+    }
+    Ok(())
+}
+
+fn ops(cx: &Cx, t: Tok<'_>, action: Action) -> Result<OpSet, PolicyError> {
+    let mut set = OpSet(0);
+    let mut off = 0usize;
+    for (i, part) in t.text.split(',').enumerate() {
+        let col = col_at(t, off);
+        set.0 |= match part {
+            "call" => OpSet::only(Class::Call).0,
+            "reply" => OpSet::only(Class::Reply).0,
+            "any" => OpSet::ANY.0,
+            "recv" if action == Action::Deny => return Err(cx.err(col, ErrorKind::DenyRecv)),
+            "recv" => OpSet::only(Class::Recv).0,
+            "" => {
+                let after = if i == 0 { action.key() } else { "," };
+                return Err(cx.err(col, ErrorKind::ExpectedOperation(after)));
+            }
+            other => return Err(cx.err(col, ErrorKind::UnknownOperation(Snippet::of(other)))),
+        };
+        off += part.len() + 1;
+    }
+    Ok(set)
+}
+
+/// Parse `text` into `out` (cleared first). On error `out` holds a partial
+/// result and must not be used.
+pub fn parse_into(text: &str, out: &mut Policy) -> Result<(), PolicyError> {
+    out.reset();
+    let mut mode_line = 0u32;
+    let mut default_line = 0u32;
+    for (n, raw) in text.split('\n').enumerate() {
+        let cx = Cx { line: n as u32 + 1 };
+        let line = raw.split('#').next().unwrap_or("");
+        let mut w = words(line);
+        let Some(first) = w.next() else { continue };
+        let action = match first.text {
+            "mode" | "default" => {
+                let is_mode = first.text == "mode";
+                let value = w.next();
+                let bad = if is_mode {
+                    ErrorKind::ExpectedMode
+                } else {
+                    ErrorKind::ExpectedDefault
+                };
+                let end_col = first.col + first.text.chars().count() as u32;
+                let v = value.ok_or(cx.err(end_col, bad))?;
+                let (seen, name) = if is_mode {
+                    (&mut mode_line, "mode")
+                } else {
+                    (&mut default_line, "default")
+                };
+                if *seen != 0 {
+                    return Err(cx.err(first.col, ErrorKind::DuplicateStatement(name, *seen)));
+                }
+                *seen = cx.line;
+                match (is_mode, v.text) {
+                    (true, "enforce") => out.mode = Mode::Enforce,
+                    (true, "audit") => out.mode = Mode::Audit,
+                    (false, "allow") => out.default = Action::Allow,
+                    (false, "deny") => out.default = Action::Deny,
+                    _ => return Err(cx.err(v.col, bad)),
+                }
+                if !is_mode {
+                    out.default_line = cx.line;
+                }
+                if let Some(extra) = w.next() {
+                    return Err(cx.err(
+                        extra.col,
+                        ErrorKind::UnexpectedText(Snippet::of(extra.text)),
+                    ));
+                }
+                continue;
+            }
+            "allow" => Action::Allow,
+            "deny" => Action::Deny,
+            "log" => Action::Log,
+            other => return Err(cx.err(first.col, ErrorKind::UnknownStatement(Snippet::of(other)))),
+        };
+        let end_col = first.col + first.text.chars().count() as u32;
+        let op_tok = w
+            .next()
+            .ok_or(cx.err(end_col, ErrorKind::ExpectedOperation(action.key())))?;
+        let mut rule = Rule::new(action, ops(&cx, op_tok, action)?, cx.line);
+        let mut seen = 0u8;
+        for t in w {
+            matcher(&cx, t, &mut rule, &mut seen)?;
+        }
+        out.rules
+            .push(rule)
+            .map_err(|_| cx.err(first.col, ErrorKind::TooManyRules(super::MAX_RULES)))?;
+    }
+    Ok(())
+}

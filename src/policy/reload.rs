@@ -1,0 +1,238 @@
+//! The active policy and its hot replacement.
+//!
+//! Readers (every decision) never lock: they announce themselves in a
+//! striped reader counter of the current *epoch*, re-check the epoch, then
+//! load the active-policy pointer and use it. A writer (load/clear, serialised
+//! by a mutex that readers never touch) swaps the pointer, advances the
+//! epoch, and waits until the previous epoch's counters drain to zero — from
+//! then on no thread can still hold the old policy, so it is freed (std) or
+//! its static slot reused (no_std). This is the two-counter epoch scheme of
+//! sleepable RCU: readers are wait-free except for a retry when they race an
+//! epoch change; only writers wait. Replaced policies are therefore freed,
+//! never leaked, and never more than one is alive besides the active one.
+//!
+//! Without `std` there is no allocator: two static slots alternate, and a
+//! load compiles into the slot that is not active (free once the previous
+//! writer's wait finished).
+
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+use super::compiled::Index;
+use super::rules::{verdict_of, Key};
+use super::{Decision, Policy};
+
+#[cfg(feature = "std")]
+type Hits = std::vec::Vec<AtomicU64>;
+#[cfg(not(feature = "std"))]
+type Hits = [AtomicU64; super::MAX_RULES];
+
+/// A compiled policy with its counters: what decisions read.
+#[derive(Debug)]
+pub(crate) struct Active {
+    pub policy: Policy,
+    pub index: Index,
+    pub hits: Hits,
+    pub default_hits: AtomicU64,
+    pub generation: u64,
+    pub failed_closed: bool,
+}
+
+impl Active {
+    const fn new() -> Active {
+        Active {
+            policy: Policy::new(),
+            index: Index::new(),
+            #[cfg(feature = "std")]
+            hits: std::vec::Vec::new(),
+            #[cfg(not(feature = "std"))]
+            hits: [const { AtomicU64::new(0) }; super::MAX_RULES],
+            default_hits: AtomicU64::new(0),
+            generation: 0,
+            failed_closed: false,
+        }
+    }
+
+    /// Build the index and zero the counters for the current `policy`.
+    pub fn compile(&mut self) {
+        self.index.build(self.policy.rules());
+        #[cfg(feature = "std")]
+        {
+            self.hits = self
+                .policy
+                .rules()
+                .iter()
+                .map(|_| AtomicU64::new(0))
+                .collect();
+        }
+        #[cfg(not(feature = "std"))]
+        for h in &self.hits {
+            h.store(0, Ordering::Relaxed);
+        }
+        self.default_hits.store(0, Ordering::Relaxed);
+    }
+
+    /// Decide for `k` and count the hit.
+    #[inline]
+    pub fn decide(&self, k: &Key) -> Decision {
+        let p = &self.policy;
+        let rules = p.rules();
+        match self.index.first_match(rules, k) {
+            Some(i) => {
+                if let Some(h) = self.hits.get(i) {
+                    h.fetch_add(1, Ordering::Relaxed);
+                }
+                let r = &rules[i];
+                Decision {
+                    verdict: verdict_of(r.action, p.mode, k.class),
+                    rule: Some(i as u32),
+                    line: r.line,
+                    generation: self.generation,
+                }
+            }
+            None => {
+                self.default_hits.fetch_add(1, Ordering::Relaxed);
+                Decision {
+                    verdict: verdict_of(p.default, p.mode, k.class),
+                    rule: None,
+                    line: p.default_line,
+                    generation: self.generation,
+                }
+            }
+        }
+    }
+}
+
+const STRIPES: usize = 16;
+
+#[repr(align(64))]
+struct Counter(AtomicUsize);
+
+static READERS: [[Counter; STRIPES]; 2] =
+    [const { [const { Counter(AtomicUsize::new(0)) }; STRIPES] }; 2];
+static EPOCH: AtomicUsize = AtomicUsize::new(0);
+static CURRENT: AtomicPtr<Active> = AtomicPtr::new(core::ptr::null_mut());
+static WRITER: spin::Mutex<()> = spin::Mutex::new(());
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+struct Leave<'a>(&'a AtomicUsize);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Run `f` with the active policy (None: no policy). `f` must not block or
+/// load a policy: writers wait for it.
+#[inline]
+pub(crate) fn read<R>(f: impl FnOnce(Option<&Active>) -> R) -> R {
+    let stripe = (crate::guard::thread_id() as usize) % STRIPES;
+    loop {
+        let e = EPOCH.load(Ordering::SeqCst);
+        let c = &READERS[e & 1][stripe].0;
+        c.fetch_add(1, Ordering::SeqCst);
+        let _leave = Leave(c);
+        if EPOCH.load(Ordering::SeqCst) != e {
+            continue; // a writer advanced the epoch: announce again
+        }
+        let p = CURRENT.load(Ordering::SeqCst);
+        // SAFETY: `p` is null or was published by `publish`; it is announced
+        // in epoch `e`, and a writer replacing it frees it only after the
+        // counters of `e` drained (see the module doc), which `_leave` holds.
+        return f(unsafe { p.as_ref() });
+    }
+}
+
+/// Wait until no reader can hold a pointer loaded before the last swap.
+fn synchronize() {
+    let e = EPOCH.fetch_add(1, Ordering::SeqCst);
+    for c in &READERS[e & 1] {
+        while c.0.load(Ordering::SeqCst) != 0 {
+            #[cfg(feature = "std")]
+            std::thread::yield_now();
+            #[cfg(not(feature = "std"))]
+            core::hint::spin_loop();
+        }
+    }
+}
+
+/// Swap in `new`, wait out readers of the old policy, return the old one.
+fn publish(new: *mut Active) -> *mut Active {
+    let old = CURRENT.swap(new, Ordering::SeqCst);
+    synchronize();
+    old
+}
+
+/// Build a new active policy with `build` (which fills `policy`) and make it
+/// current. On `Err` nothing changes.
+pub(crate) fn replace<E>(
+    failed_closed: bool,
+    build: impl FnOnce(&mut Policy) -> Result<(), E>,
+) -> Result<u64, E> {
+    let _w = WRITER.lock();
+    #[cfg(feature = "std")]
+    {
+        let mut a = std::boxed::Box::new(Active::new());
+        build(&mut a.policy)?;
+        a.compile();
+        a.failed_closed = failed_closed;
+        a.generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
+        let generation = a.generation;
+        let old = publish(std::boxed::Box::into_raw(a));
+        free(old);
+        Ok(generation)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        let cur = CURRENT.load(Ordering::SeqCst);
+        let slot = if cur == SLOTS[0].0.get() {
+            &SLOTS[1]
+        } else {
+            &SLOTS[0]
+        };
+        // SAFETY: `slot` is not the published policy, and the writer that
+        // unpublished it waited for its readers (synchronize) before
+        // releasing WRITER, which we hold: no one else can reach it.
+        let a = unsafe { &mut *slot.0.get() };
+        build(&mut a.policy)?;
+        a.compile();
+        a.failed_closed = failed_closed;
+        a.generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
+        let generation = a.generation;
+        publish(slot.0.get());
+        Ok(generation)
+    }
+}
+
+/// Remove the active policy (every call allowed from now on).
+pub(crate) fn clear() {
+    let _w = WRITER.lock();
+    let old = publish(core::ptr::null_mut());
+    #[cfg(feature = "std")]
+    free(old);
+    #[cfg(not(feature = "std"))]
+    let _ = old;
+}
+
+#[cfg(feature = "std")]
+fn free(old: *mut Active) {
+    if !old.is_null() {
+        // SAFETY: `old` came from Box::into_raw in `replace`, was unpublished
+        // by `publish`, and `synchronize` proved no reader still holds it.
+        drop(unsafe { std::boxed::Box::from_raw(old) });
+    }
+}
+
+#[cfg(not(feature = "std"))]
+struct Slot(core::cell::UnsafeCell<Active>);
+
+// SAFETY: a slot is written only by the writer holding WRITER while it is
+// unreachable by readers (see `replace`); readers only read it.
+#[cfg(not(feature = "std"))]
+unsafe impl Sync for Slot {}
+
+#[cfg(not(feature = "std"))]
+static SLOTS: [Slot; 2] = [
+    Slot(core::cell::UnsafeCell::new(Active::new())),
+    Slot(core::cell::UnsafeCell::new(Active::new())),
+];

@@ -1,0 +1,119 @@
+//! Bounded sequences for the policy's tables.
+//!
+//! With `std` a [`Store`] is a `Vec` that refuses to grow past `N`; without
+//! `std` (no allocator) it is an inline `[T; N]` with a length, so a compiled
+//! policy is one fixed-size object that can live in a `static`.
+
+use core::ops::Deref;
+
+/// Element types a no_std [`Store`] can be pre-filled with.
+pub trait Zero: Copy {
+    /// The filler value of unused slots.
+    const ZERO: Self;
+}
+
+impl Zero for u32 {
+    const ZERO: Self = 0;
+}
+
+/// The store is at its capacity `N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
+
+/// A sequence of at most `N` elements.
+#[derive(Debug)]
+pub struct Store<T: Zero, const N: usize> {
+    #[cfg(feature = "std")]
+    items: std::vec::Vec<T>,
+    #[cfg(not(feature = "std"))]
+    items: [T; N],
+    #[cfg(not(feature = "std"))]
+    len: usize,
+}
+
+impl<T: Zero, const N: usize> Store<T, N> {
+    /// An empty store.
+    pub const fn new() -> Self {
+        Store {
+            #[cfg(feature = "std")]
+            items: std::vec::Vec::new(),
+            #[cfg(not(feature = "std"))]
+            items: [T::ZERO; N],
+            #[cfg(not(feature = "std"))]
+            len: 0,
+        }
+    }
+
+    /// Append `v`, or `Err(Full)` at capacity.
+    pub fn push(&mut self, v: T) -> Result<(), Full> {
+        if self.len() >= N {
+            return Err(Full);
+        }
+        #[cfg(feature = "std")]
+        self.items.push(v);
+        #[cfg(not(feature = "std"))]
+        {
+            self.items[self.len] = v;
+            self.len += 1;
+        }
+        Ok(())
+    }
+
+    /// Keep the first `len` elements.
+    pub fn truncate(&mut self, len: usize) {
+        #[cfg(feature = "std")]
+        self.items.truncate(len);
+        #[cfg(not(feature = "std"))]
+        {
+            self.len = self.len.min(len);
+        }
+    }
+
+    /// Remove every element.
+    pub fn clear(&mut self) {
+        self.truncate(0);
+    }
+
+    /// The elements as a mutable slice.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        #[cfg(feature = "std")]
+        {
+            &mut self.items
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            &mut self.items[..self.len]
+        }
+    }
+}
+
+impl<T: Zero, const N: usize> Default for Store<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Zero, const N: usize> Deref for Store<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        #[cfg(feature = "std")]
+        {
+            &self.items
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            &self.items[..self.len]
+        }
+    }
+}
+
+impl<T: Zero, const N: usize> Clone for Store<T, N> {
+    fn clone(&self) -> Self {
+        let mut s = Self::new();
+        for v in self.iter() {
+            // Same capacity: cannot fail.
+            let _ = s.push(*v);
+        }
+        s
+    }
+}

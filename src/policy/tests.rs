@@ -1,0 +1,434 @@
+//! Unit tests of the pure parts: parser, index vs linear reference, learner.
+//! (Tests that install a process-wide policy live in `tests/policy_*.rs`, each
+//! its own process, so they cannot disturb other modules' tests.)
+
+use super::rules::{Action, Class, Key, Mode, OpSet, Rule, Span};
+use super::{parse, Index};
+
+fn err(text: &str) -> std::string::String {
+    match parse(text) {
+        Ok(_) => panic!("{text:?} parsed"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn every_construct_parses_to_the_stated_rule() {
+    let text = "# comments and blank lines are ignored\n\
+                \n\
+                mode audit            # or: enforce\n\
+                default allow\n\
+                allow call iid=3 mid=1..4\n\
+                deny  call handle=7\n\
+                log   call iid=9        # trailing comment\n\
+                deny  reply bytes>4096\n\
+                allow reply\n\
+                allow recv\n\
+                log any arena>=16 arena<32 ncaps=2\n\
+                deny call,reply iid=0x10..0x1F mid=0xFFFF bytes<=100 bytes>=8\n\
+                \tallow  recv,call  handle=0xFFFFFFFE bytes<1\r\n";
+    let p = parse(text).unwrap();
+    assert_eq!(p.mode, Mode::Audit);
+    assert_eq!(p.default, Action::Allow);
+    assert_eq!(p.default_line, 4);
+    let r = p.rules();
+    assert_eq!(r.len(), 9);
+    let call = OpSet::only(Class::Call);
+    let reply = OpSet::only(Class::Reply);
+    let recv = OpSet::only(Class::Recv);
+    let mut want = Rule::new(Action::Allow, call, 5);
+    want.iid = Span { lo: 3, hi: 3 };
+    want.mid = Span { lo: 1, hi: 4 };
+    assert_eq!(r[0], want);
+    let mut want = Rule::new(Action::Deny, call, 6);
+    want.handle = Some(7);
+    assert_eq!(r[1], want);
+    let mut want = Rule::new(Action::Log, call, 7);
+    want.iid = Span { lo: 9, hi: 9 };
+    assert_eq!(r[2], want);
+    let mut want = Rule::new(Action::Deny, reply, 8);
+    want.bytes = Span {
+        lo: 4097,
+        hi: u64::MAX,
+    };
+    assert_eq!(r[3], want);
+    assert_eq!(r[4], Rule::new(Action::Allow, reply, 9));
+    assert_eq!(r[5], Rule::new(Action::Allow, recv, 10));
+    let mut want = Rule::new(Action::Log, OpSet::ANY, 11);
+    want.arena = Span { lo: 16, hi: 31 };
+    want.ncaps = Some(2);
+    assert_eq!(r[6], want);
+    let mut want = Rule::new(Action::Deny, OpSet(call.0 | reply.0), 12);
+    want.iid = Span { lo: 16, hi: 31 };
+    want.mid = Span {
+        lo: 0xFFFF,
+        hi: 0xFFFF,
+    };
+    want.bytes = Span { lo: 8, hi: 100 };
+    assert_eq!(r[7], want);
+    let mut want = Rule::new(Action::Allow, OpSet(call.0 | recv.0), 13);
+    want.handle = Some(0xFFFF_FFFE);
+    want.bytes = Span { lo: 0, hi: 0 };
+    assert_eq!(r[8], want);
+}
+
+#[test]
+fn defaults_are_enforce_and_deny() {
+    let p = parse("").unwrap();
+    assert_eq!(
+        (p.mode, p.default, p.rules().len()),
+        (Mode::Enforce, Action::Deny, 0)
+    );
+    let p = parse("mode enforce\ndefault deny\n").unwrap();
+    assert_eq!(
+        (p.mode, p.default, p.default_line),
+        (Mode::Enforce, Action::Deny, 2)
+    );
+}
+
+#[test]
+fn every_error_names_line_column_and_expectation() {
+    let cases: &[(&str, &str)] = &[
+        ("\n\nallow call mid=", "policy:3:16: expected a number after 'mid='"),
+        ("allow call mid=x", "policy:1:16: expected a number after 'mid='"),
+        ("allow call iid=", "policy:1:16: expected a number after 'iid='"),
+        ("allow call iid=3..", "policy:1:19: expected a number after '..'"),
+        ("allow call iid=70000", "policy:1:16: number too large after 'iid=' (at most 65535)"),
+        ("allow call mid=1..0x10000", "policy:1:19: number too large after '..' (at most 65535)"),
+        ("allow call iid=5..3", "policy:1:16: empty range 5..3: the start is greater than the end"),
+        ("allow call mid=3x", "policy:1:17: unexpected 'x' after the number"),
+        ("allow call iid=1..2..3", "policy:1:20: unexpected '..3' after the number"),
+        ("allow call handle=", "policy:1:19: expected a number after 'handle='"),
+        (
+            "allow call handle=0x100000000",
+            "policy:1:19: number too large after 'handle=' (at most 4294967295)",
+        ),
+        ("allow call ncaps=70000", "policy:1:18: number too large after 'ncaps=' (at most 65535)"),
+        ("allow call bytes=4", "policy:1:17: expected '<', '<=', '>' or '>=' after 'bytes'"),
+        ("allow call arena", "policy:1:17: expected '<', '<=', '>' or '>=' after 'arena'"),
+        ("allow call bytes<", "policy:1:18: expected a number after 'bytes<'"),
+        ("allow call bytes<=z", "policy:1:19: expected a number after 'bytes<='"),
+        ("allow call arena>", "policy:1:18: expected a number after 'arena>'"),
+        ("allow call arena>=", "policy:1:19: expected a number after 'arena>='"),
+        (
+            "allow call bytes>99999999999999999999",
+            "policy:1:18: number too large after 'bytes>' (at most 18446744073709551615)",
+        ),
+        ("allow call bytes<0", "policy:1:12: the 'bytes' conditions of this rule can never hold"),
+        (
+            "allow call bytes>18446744073709551615",
+            "policy:1:12: the 'bytes' conditions of this rule can never hold",
+        ),
+        (
+            "allow call arena>10 arena<5",
+            "policy:1:21: the 'arena' conditions of this rule can never hold",
+        ),
+        ("allow call iid=1 iid=2", "policy:1:18: duplicate matcher 'iid=' in one rule"),
+        ("allow call mid=1 mid=2", "policy:1:18: duplicate matcher 'mid=' in one rule"),
+        ("allow call handle=1 handle=2", "policy:1:21: duplicate matcher 'handle=' in one rule"),
+        ("allow call ncaps=1 ncaps=2", "policy:1:20: duplicate matcher 'ncaps=' in one rule"),
+        (
+            "allow call size=4",
+            "policy:1:12: unknown matcher 'size=' (expected handle=, iid=, mid=, bytes<>, arena<> or ncaps=)",
+        ),
+        (
+            "allow call foo",
+            "policy:1:12: unknown matcher 'foo' (expected handle=, iid=, mid=, bytes<>, arena<> or ncaps=)",
+        ),
+        ("allow", "policy:1:6: expected an operation (call, recv, reply or any) after 'allow'"),
+        ("  log", "policy:1:6: expected an operation (call, recv, reply or any) after 'log'"),
+        (
+            "allow call,",
+            "policy:1:12: expected an operation (call, recv, reply or any) after ','",
+        ),
+        (
+            "deny ,call",
+            "policy:1:6: expected an operation (call, recv, reply or any) after 'deny'",
+        ),
+        (
+            "allow calls",
+            "policy:1:7: unknown operation 'calls' (expected call, recv, reply or any)",
+        ),
+        (
+            "allow iid=3",
+            "policy:1:7: unknown operation 'iid=3' (expected call, recv, reply or any)",
+        ),
+        (
+            "# x\ndeny call,recv iid=1",
+            "policy:2:11: 'deny recv' is not allowed: the kernel has no deny path for Recv/RecvEx (use log, or deny the sender's call)",
+        ),
+        (
+            "permit call",
+            "policy:1:1: unknown statement 'permit' (expected allow, deny, log, mode or default)",
+        ),
+        (
+            "Allow call",
+            "policy:1:1: unknown statement 'Allow' (expected allow, deny, log, mode or default)",
+        ),
+        ("mode", "policy:1:5: expected 'enforce' or 'audit' after 'mode'"),
+        ("mode strict", "policy:1:6: expected 'enforce' or 'audit' after 'mode'"),
+        ("default", "policy:1:8: expected 'allow' or 'deny' after 'default'"),
+        ("default log", "policy:1:9: expected 'allow' or 'deny' after 'default'"),
+        ("mode audit now", "policy:1:12: unexpected 'now' at the end of the statement"),
+        ("default deny x", "policy:1:14: unexpected 'x' at the end of the statement"),
+        (
+            "mode audit\nmode enforce",
+            "policy:2:1: duplicate 'mode' statement (the first is on line 1)",
+        ),
+        (
+            "default deny\n\n default allow",
+            "policy:3:2: duplicate 'default' statement (the first is on line 1)",
+        ),
+        (
+            "allow call iid=é",
+            "policy:1:16: expected a number after 'iid='",
+        ),
+        (
+            "allow call é=1",
+            "policy:1:12: unknown matcher 'é=' (expected handle=, iid=, mid=, bytes<>, arena<> or ncaps=)",
+        ),
+        (
+            "allow call iid=1..2 mid=ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "policy:1:25: expected a number after 'mid='",
+        ),
+        (
+            "allow call mid=1zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+            "policy:1:17: unexpected 'zzzzzzzzzzzzzzzzzzzzzzzz...' after the number",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(&err(text), want, "for {text:?}");
+    }
+}
+
+#[test]
+fn invalid_utf8_is_located() {
+    let e = super::PolicyError::invalid_utf8(b"allow call\nallow c\xffll").unwrap();
+    assert_eq!(
+        e.to_string(),
+        "policy:2:8: the policy text is not valid UTF-8"
+    );
+    assert!(super::PolicyError::invalid_utf8(b"allow call").is_none());
+}
+
+#[test]
+fn rule_text_round_trips() {
+    let text = "allow call iid=3 mid=1..4\ndeny reply handle=7 bytes>=10 bytes<=20\nlog any arena>=1 ncaps=0\nallow recv,reply\n";
+    let p = parse(text).unwrap();
+    for r in p.rules() {
+        let again = parse(&std::format!("{r}")).unwrap();
+        let mut r2 = again.rules()[0];
+        r2.line = r.line;
+        assert_eq!(&r2, r);
+    }
+    assert_eq!(
+        std::format!("{}", p.rules()[1]),
+        "deny reply handle=7 bytes>=10 bytes<=20"
+    );
+}
+
+/// Small deterministic PRNG (xorshift64*), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn span(&mut self, max: u64) -> Span {
+        match self.below(4) {
+            0 => Span::ALL16,
+            1 => {
+                let v = self.below(max);
+                Span { lo: v, hi: v }
+            }
+            _ => {
+                let a = self.below(max);
+                let b = self.below(max);
+                Span {
+                    lo: a.min(b),
+                    hi: a.max(b),
+                }
+            }
+        }
+    }
+}
+
+fn random_rule(rng: &mut Rng, line: u32) -> Rule {
+    let action = [Action::Allow, Action::Deny, Action::Log][rng.below(3) as usize];
+    let mut ops = OpSet(1 + rng.below(7) as u8);
+    if action == Action::Deny && ops != OpSet::ANY && ops.contains(Class::Recv) {
+        // `deny recv` is a load error; `deny any` is allowed (audit for receives).
+        ops = if ops.0 == 0b010 {
+            OpSet::ANY
+        } else {
+            OpSet(ops.0 & !0b010)
+        };
+    }
+    let mut r = Rule::new(action, ops, line);
+    r.iid = rng.span(12);
+    r.mid = rng.span(12);
+    if rng.below(5) == 0 {
+        r.handle = Some(rng.below(3) as u32);
+    }
+    if rng.below(5) == 0 {
+        r.bytes = Span {
+            lo: rng.below(64),
+            hi: u64::MAX,
+        };
+    }
+    if rng.below(6) == 0 {
+        r.arena = Span {
+            lo: 0,
+            hi: rng.below(16),
+        };
+    }
+    if rng.below(6) == 0 {
+        r.ncaps = Some(rng.below(2) as u16);
+    }
+    r
+}
+
+fn random_key(rng: &mut Rng) -> Key {
+    let arena = rng.below(24);
+    Key {
+        class: Class::ALL[rng.below(3) as usize],
+        handle: rng.below(3) as u32,
+        iid: if rng.below(10) == 0 {
+            0xFFFF
+        } else {
+            rng.below(14) as u16
+        },
+        mid: if rng.below(10) == 0 {
+            0xFFFF
+        } else {
+            rng.below(14) as u16
+        },
+        bytes: 24 + arena + rng.below(48),
+        arena,
+        ncaps: rng.below(2) as u16,
+    }
+}
+
+#[test]
+fn index_agrees_with_linear_first_match() {
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    for round in 0..400 {
+        let n = 1 + rng.below(if round % 10 == 0 { 200 } else { 24 }) as usize;
+        let mut text = std::string::String::new();
+        for i in 0..n {
+            text += &std::format!("{}\n", random_rule(&mut rng, i as u32 + 1));
+        }
+        if rng.below(2) == 0 {
+            text += "default allow\n";
+        }
+        let p = parse(&text).unwrap();
+        let mut ix = Index::new();
+        ix.build(p.rules());
+        for c in Class::ALL {
+            assert!(ix.is_indexed(c));
+        }
+        for _ in 0..300 {
+            let k = random_key(&mut rng);
+            let (want, _) = p.evaluate(&k);
+            assert_eq!(
+                ix.first_match(p.rules(), &k),
+                want,
+                "round {round} key {k:?}\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn thousand_rules_index_to_short_candidate_lists() {
+    // 1,000 point rules over distinct (iid, mid): each lookup scans at most
+    // one candidate, which is what makes the cost independent of the count.
+    let mut text = std::string::String::new();
+    for i in 0..1000u32 {
+        text += &std::format!("allow call iid={} mid={}\n", i / 10, i % 10);
+    }
+    let p = parse(&text).unwrap();
+    let mut ix = Index::new();
+    ix.build(p.rules());
+    for i in 0..1000u32 {
+        let k = Key {
+            class: Class::Call,
+            handle: 1,
+            iid: (i / 10) as u16,
+            mid: (i % 10) as u16,
+            bytes: 24,
+            arena: 0,
+            ncaps: 0,
+        };
+        assert_eq!(ix.first_match(p.rules(), &k), Some(i as usize));
+    }
+    let miss = Key {
+        class: Class::Call,
+        handle: 1,
+        iid: 100,
+        mid: 0,
+        bytes: 24,
+        arena: 0,
+        ncaps: 0,
+    };
+    assert_eq!(ix.first_match(p.rules(), &miss), None);
+    assert!(ix.entries() < 5000, "index has {} entries", ix.entries());
+}
+
+#[test]
+fn learner_renders_sorted_counted_allow_rules_ending_in_default_deny() {
+    use crate::op::Op;
+    let l = super::learn::Learner::new();
+    for _ in 0..3 {
+        l.observe_op(Op::Call, 7, 2);
+    }
+    l.observe_op(Op::CallEx, 7, 2);
+    l.observe_op(Op::Reply, 7, 2);
+    l.observe_op(Op::Call, 3, 1);
+    l.observe_op(Op::RecvEx, 3, 1);
+    let text = l.render();
+    let body: std::vec::Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        body,
+        [
+            "mode enforce",
+            "allow call iid=3 mid=1  # 1 hit",
+            "allow call iid=7 mid=2  # 4 hits",
+            "allow recv iid=3 mid=1  # 1 hit",
+            "allow reply iid=7 mid=2  # 1 hit",
+            "default deny",
+        ]
+    );
+    assert_eq!(l.total(), 7);
+    let p = parse(&text).unwrap();
+    let k = |class, iid, mid| Key {
+        class,
+        handle: 1,
+        iid,
+        mid,
+        bytes: 24,
+        arena: 0,
+        ncaps: 0,
+    };
+    assert_eq!(p.evaluate(&k(Class::Call, 7, 2)).1, Action::Allow);
+    assert_eq!(p.evaluate(&k(Class::Call, 7, 3)).1, Action::Deny);
+    assert_eq!(p.evaluate(&k(Class::Reply, 3, 1)).1, Action::Deny);
+}
+
+#[test]
+fn full_learner_counts_what_it_drops() {
+    let l = super::learn::Learner::with_capacity(16);
+    for mid in 0..20u16 {
+        l.observe(Class::Call, 1, mid);
+    }
+    assert_eq!(l.entries().len(), 16);
+    assert_eq!(l.dropped(), 4);
+    assert!(l
+        .render()
+        .contains("# WARNING: 4 observations were not recorded"));
+}

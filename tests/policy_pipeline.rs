@@ -1,0 +1,443 @@
+//! The policy inside the pipeline, with a Rust test backend: denial before
+//! the backend, audit mode, receives judged after the call, atomic loading,
+//! the C API, and hot reload under 8 calling threads.
+//!
+//! The policy is process-wide, so the tests take one lock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use kos_ipc_shim::abi::*;
+use kos_ipc_shim::backend::{set_backend, Args, Backend};
+use kos_ipc_shim::entry::{Call, Recv, Reply};
+use kos_ipc_shim::intercept::{register, CallInfo, Interceptor, Verdict};
+use kos_ipc_shim::op::Op;
+use kos_ipc_shim::policy;
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// Counts what reaches it per (op, mid); a Recv delivers iid=RECV_IID mid=9.
+struct Counting {
+    calls: [AtomicU64; 8],
+    replies: AtomicU64,
+}
+static BACKEND: Counting = Counting {
+    calls: [const { AtomicU64::new(0) }; 8],
+    replies: AtomicU64::new(0),
+};
+static RECV_IID: AtomicU64 = AtomicU64::new(5);
+
+fn msg(iid: u16, mid: u16, kind: u16) -> nk_message {
+    nk_message {
+        iid,
+        mid,
+        size: 24,
+        kind,
+        ncaps: 0,
+        flags: 0,
+        reserved: 0,
+    }
+}
+
+fn bytes_of(m: &nk_message) -> [u8; 24] {
+    let mut b = [0u8; 24];
+    b[0..2].copy_from_slice(&m.iid.to_ne_bytes());
+    b[2..4].copy_from_slice(&m.mid.to_ne_bytes());
+    b[4..8].copy_from_slice(&m.size.to_ne_bytes());
+    b[8..10].copy_from_slice(&m.kind.to_ne_bytes());
+    b
+}
+
+impl Backend for Counting {
+    fn forward(&self, op: Op, args: &mut Args<'_>) -> Retcode {
+        match op {
+            Op::Call | Op::CallEx => {
+                let mid = args.out.as_ref().map_or(0, |m| m.info().mid) as usize;
+                self.calls[mid % 8].fetch_add(1, Ordering::SeqCst);
+                let r = msg(0, 0, NK_MSG_KIND_RESPONSE);
+                args.inp.as_mut().map_or(rcOk, |i| {
+                    i.write(&bytes_of(&r), &[]).map_or_else(|e| e, |_| rcOk)
+                })
+            }
+            Op::Recv | Op::RecvEx => {
+                let r = msg(
+                    RECV_IID.load(Ordering::SeqCst) as u16,
+                    9,
+                    NK_MSG_KIND_REQUEST,
+                );
+                args.inp.as_mut().map_or(rcOk, |i| {
+                    i.write(&bytes_of(&r), &[]).map_or_else(|e| e, |_| rcOk)
+                })
+            }
+            Op::Reply => {
+                self.replies.fetch_add(1, Ordering::SeqCst);
+                rcOk
+            }
+        }
+    }
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+}
+
+/// Remembers the verdict `after` reported for the last Recv.
+struct Seen(AtomicU64);
+static SEEN: Seen = Seen(AtomicU64::new(99));
+impl Interceptor for Seen {
+    fn after(&self, info: &CallInfo) {
+        if info.op == Op::Recv {
+            self.0.store(info.verdict as u64, Ordering::SeqCst);
+        }
+    }
+}
+
+fn setup() -> std::sync::MutexGuard<'static, ()> {
+    let g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        set_backend(&BACKEND).unwrap();
+        register(&SEEN).unwrap();
+    });
+    policy::clear();
+    g
+}
+
+#[repr(C, align(8))]
+struct Buf([u8; 64]);
+
+fn out_hdr(m: &mut nk_message) -> SMsgHdr {
+    SMsgHdr {
+        msg: m,
+        msg_size: 24,
+        arena: std::ptr::null_mut(),
+        magic: SMSGHDR_MAGIC,
+        dir: SMSGHDR_DIR_OUT,
+    }
+}
+
+fn in_hdr(b: &mut Buf) -> SMsgHdr {
+    SMsgHdr {
+        msg: b.0.as_mut_ptr() as *mut nk_message,
+        msg_size: 64,
+        arena: std::ptr::null_mut(),
+        magic: SMSGHDR_MAGIC,
+        dir: SMSGHDR_DIR_IN,
+    }
+}
+
+fn call(iid: u16, mid: u16) -> Retcode {
+    let mut m = msg(iid, mid, NK_MSG_KIND_REQUEST);
+    let out = out_hdr(&mut m);
+    let mut b = Buf([0; 64]);
+    let mut inp = in_hdr(&mut b);
+    // SAFETY: both headers are bound and their buffers live across the call.
+    unsafe { Call(1, &out, &mut inp) }
+}
+
+fn reply(iid: u16, mid: u16) -> Retcode {
+    let mut m = msg(iid, mid, NK_MSG_KIND_RESPONSE);
+    let out = out_hdr(&mut m);
+    // SAFETY: the header is bound and its buffer lives across the call.
+    unsafe { Reply(2, &out) }
+}
+
+fn recv() -> Retcode {
+    let mut b = Buf([0; 64]);
+    let mut inp = in_hdr(&mut b);
+    // SAFETY: the header is bound and its buffer lives across the call.
+    unsafe { Recv(2, &mut inp) }
+}
+
+fn calls(mid: usize) -> u64 {
+    BACKEND.calls[mid].load(Ordering::SeqCst)
+}
+
+const DENY_MID2: &str = "allow call iid=3 mid=1\ndeny call iid=3 mid=2\nallow reply\nallow recv\n";
+
+#[test]
+fn without_policy_everything_passes_and_is_counted_as_unpoliced() {
+    let _g = setup();
+    let before = policy::stats();
+    let (c2, r0) = (calls(2), BACKEND.replies.load(Ordering::SeqCst));
+    assert_eq!(call(3, 2), rcOk);
+    assert_eq!(reply(3, 2), rcOk);
+    assert_eq!(calls(2), c2 + 1);
+    assert_eq!(BACKEND.replies.load(Ordering::SeqCst), r0 + 1);
+    let s = policy::stats();
+    assert_eq!(s.active, 0);
+    assert_eq!(s.unpoliced - before.unpoliced, 2);
+    assert_eq!(s.denied, before.denied);
+}
+
+#[test]
+fn a_denied_method_never_reaches_the_backend() {
+    let _g = setup();
+    policy::load(DENY_MID2).unwrap();
+    let before = policy::stats();
+    let (c1, c2) = (calls(1), calls(2));
+    assert_eq!(call(3, 2), rcSecurityDisallow);
+    assert_eq!(call(3, 1), rcOk);
+    assert_eq!(call(4, 1), rcSecurityDisallow); // default deny
+    assert_eq!(reply(9, 9), rcOk);
+    assert_eq!(calls(2), c2, "the server never saw the denied method");
+    assert_eq!(calls(1), c1 + 1);
+    let s = policy::stats();
+    assert_eq!(s.denied - before.denied, 2);
+    assert_eq!(s.allowed - before.allowed, 2);
+    assert_eq!((s.active, s.audit, s.rules, s.default_hits), (1, 0, 4, 1));
+    let mut hits = [0u64; 8];
+    assert_eq!(policy::rule_hits(&mut hits), 4);
+    assert_eq!(&hits[..4], &[1, 1, 1, 0]);
+}
+
+#[test]
+fn audit_mode_denies_nothing_and_counts_would_be_denials() {
+    let _g = setup();
+    policy::load(&format!("mode audit\n{DENY_MID2}")).unwrap();
+    let before = policy::stats();
+    let c2 = calls(2);
+    assert_eq!(call(3, 2), rcOk);
+    assert_eq!(call(3, 2), rcOk);
+    assert_eq!(call(4, 1), rcOk);
+    assert_eq!(calls(2), c2 + 2);
+    let s = policy::stats();
+    assert_eq!(s.audit, 1);
+    assert_eq!(s.denied - before.denied, 0);
+    assert_eq!(s.audit_denied - before.audit_denied, 3);
+    assert_eq!(
+        s.reports + s.reports_suppressed - before.reports - before.reports_suppressed,
+        3
+    );
+}
+
+#[test]
+fn receives_are_judged_on_the_received_message_and_never_denied() {
+    let _g = setup();
+    policy::load("allow recv iid=5\nallow call\ndefault deny\n").unwrap();
+    let before = policy::stats();
+    RECV_IID.store(5, Ordering::SeqCst);
+    assert_eq!(recv(), rcOk);
+    assert_eq!(SEEN.0.load(Ordering::SeqCst), Verdict::Allow as u64);
+    RECV_IID.store(6, Ordering::SeqCst);
+    assert_eq!(recv(), rcOk, "a receive is never denied");
+    assert_eq!(SEEN.0.load(Ordering::SeqCst), Verdict::AuditDeny as u64);
+    let s = policy::stats();
+    assert_eq!(s.audit_denied - before.audit_denied, 1);
+    assert_eq!(s.allowed - before.allowed, 1);
+    assert_eq!(s.denied, before.denied);
+    RECV_IID.store(5, Ordering::SeqCst);
+}
+
+#[test]
+fn log_rules_allow_and_report() {
+    let _g = setup();
+    policy::load("log call iid=3\ndefault allow\n").unwrap();
+    let before = policy::stats();
+    assert_eq!(call(3, 1), rcOk);
+    let s = policy::stats();
+    assert_eq!(s.logged - before.logged, 1);
+    assert_eq!(
+        s.reports + s.reports_suppressed - before.reports - before.reports_suppressed,
+        1
+    );
+}
+
+#[test]
+fn a_text_with_an_error_changes_nothing() {
+    let _g = setup();
+    policy::load(DENY_MID2).unwrap();
+    let g0 = policy::stats().generation;
+    let e = policy::load("allow call\ndeny call mid=\n").unwrap_err();
+    assert_eq!(e.to_string(), "policy:2:15: expected a number after 'mid='");
+    assert_eq!(policy::stats().generation, g0);
+    assert_eq!(
+        call(3, 2),
+        rcSecurityDisallow,
+        "the previous policy is still in force"
+    );
+}
+
+#[test]
+fn c_api_reports_errors_into_the_buffer_safely() {
+    use kos_ipc_shim::policy::PolicyStats;
+    let _g = setup();
+    extern "C" {
+        fn kos_shim_policy_load(t: *const i8, len: usize, err: *mut i8, err_len: usize) -> Retcode;
+        fn kos_shim_policy_stats(out: *mut PolicyStats) -> Retcode;
+        fn kos_shim_policy_rule_hits(out: *mut u64, cap: usize, n: *mut usize) -> Retcode;
+        fn kos_shim_policy_clear() -> Retcode;
+    }
+    let bad = b"allow call\nlog any iid=x";
+    let mut err = [0x55i8; 64];
+    // SAFETY: valid text and buffer lengths.
+    let rc = unsafe { kos_shim_policy_load(bad.as_ptr() as _, bad.len(), err.as_mut_ptr(), 64) };
+    assert_eq!(rc, rcInvalidArgument);
+    // SAFETY: the shim NUL-terminates within 64 bytes.
+    let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) }
+        .to_str()
+        .unwrap();
+    assert_eq!(msg, "policy:2:13: expected a number after 'iid='");
+    let mut small = [0x55i8; 10];
+    // SAFETY: as above, with a 10-byte buffer.
+    let rc = unsafe { kos_shim_policy_load(bad.as_ptr() as _, bad.len(), small.as_mut_ptr(), 10) };
+    assert_eq!(rc, rcInvalidArgument);
+    // SAFETY: NUL-terminated within 10 bytes.
+    let msg = unsafe { std::ffi::CStr::from_ptr(small.as_ptr()) }
+        .to_str()
+        .unwrap();
+    assert_eq!(msg, "policy:2:");
+    // SAFETY: NULL err is allowed; NULL text with len 0 is the empty policy.
+    assert_eq!(
+        unsafe { kos_shim_policy_load(bad.as_ptr() as _, bad.len(), std::ptr::null_mut(), 0) },
+        rcInvalidArgument
+    );
+    // SAFETY: NULL text with a length is rejected before any read.
+    assert_eq!(
+        unsafe { kos_shim_policy_load(std::ptr::null(), 5, err.as_mut_ptr(), 64) },
+        rcInvalidArgument
+    );
+    let bin = b"allow call\n\xff";
+    // SAFETY: valid buffers.
+    assert_eq!(
+        unsafe { kos_shim_policy_load(bin.as_ptr() as _, bin.len(), err.as_mut_ptr(), 64) },
+        rcInvalidArgument
+    );
+    // SAFETY: NUL-terminated.
+    let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) }
+        .to_str()
+        .unwrap();
+    assert_eq!(msg, "policy:2:1: the policy text is not valid UTF-8");
+    let good = b"allow call mid=1\nallow call mid=2\ndeny call\n";
+    // SAFETY: valid buffers.
+    assert_eq!(
+        unsafe { kos_shim_policy_load(good.as_ptr() as _, good.len(), err.as_mut_ptr(), 64) },
+        rcOk
+    );
+    assert_eq!(err[0], 0, "the message is empty on success");
+    assert_eq!(call(3, 2), rcOk);
+    let mut s = PolicyStats::default();
+    // SAFETY: valid out-pointer; NULL is rejected.
+    unsafe {
+        assert_eq!(kos_shim_policy_stats(&mut s), rcOk);
+        assert_eq!(
+            kos_shim_policy_stats(std::ptr::null_mut()),
+            rcInvalidArgument
+        );
+    }
+    assert_eq!((s.rules, s.active), (3, 1));
+    let mut hits = [7u64; 2];
+    let mut n = 0usize;
+    // SAFETY: valid buffers of the stated sizes.
+    unsafe {
+        assert_eq!(
+            kos_shim_policy_rule_hits(hits.as_mut_ptr(), 2, &mut n),
+            rcBufferTooSmall
+        );
+        assert_eq!((n, hits), (3, [0, 1]));
+        assert_eq!(
+            kos_shim_policy_rule_hits(std::ptr::null_mut(), 0, &mut n),
+            rcBufferTooSmall
+        );
+        assert_eq!(
+            kos_shim_policy_rule_hits(std::ptr::null_mut(), 1, &mut n),
+            rcInvalidArgument
+        );
+        assert_eq!(
+            kos_shim_policy_rule_hits(hits.as_mut_ptr(), 2, std::ptr::null_mut()),
+            rcInvalidArgument
+        );
+        assert_eq!(kos_shim_policy_clear(), rcOk);
+        assert_eq!(
+            kos_shim_policy_rule_hits(std::ptr::null_mut(), 0, &mut n),
+            rcOk
+        );
+    }
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn hot_reload_under_eight_threads_never_tears_a_decision() {
+    let _g = setup();
+    // Policy A denies (iid=k, mid=1) by rule k on line k+1; policy B logs it
+    // by rule k on line k+2. A decision mixing the two is detectable.
+    const N: usize = 300;
+    let mut a = String::new();
+    let mut b = String::from("# policy B\n");
+    for k in 0..N {
+        a += &format!("deny call iid={k} mid=1\n");
+        b += &format!("log call iid={k} mid=1..2\n");
+    }
+    a += "default allow\n";
+    b += "default allow\n";
+    policy::load(&a).unwrap();
+    let before = policy::stats();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let per_thread = 20_000u64;
+    let (denied, logged, loads) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8u64)
+            .map(|t| {
+                s.spawn(move || {
+                    let (mut d, mut l) = (0u64, 0u64);
+                    for i in 0..per_thread {
+                        let k = ((i * 7 + t * 13) % N as u64) as u16;
+                        let mut info = CallInfo::new(Op::Call, 1);
+                        info.sent.iid = k;
+                        info.sent.mid = 1;
+                        info.sent.const_size = 24;
+                        let dec = policy::decide_detail(&info);
+                        assert_eq!(dec.rule, Some(k as u32));
+                        match dec.verdict {
+                            Verdict::Deny => {
+                                assert_eq!(dec.line, k as u32 + 1);
+                                d += 1;
+                            }
+                            Verdict::Log => {
+                                assert_eq!(dec.line, k as u32 + 2);
+                                l += 1;
+                            }
+                            v => panic!("torn decision: {v:?} {dec:?}"),
+                        }
+                    }
+                    (d, l)
+                })
+            })
+            .collect();
+        let mut loads = 0u64;
+        let reloader = s.spawn(|| {
+            let mut n = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                policy::load(if n % 2 == 0 { &b } else { &a }).unwrap();
+                n += 1;
+            }
+            n
+        });
+        let (mut d, mut l) = (0, 0);
+        for w in workers {
+            let (wd, wl) = w.join().unwrap();
+            d += wd;
+            l += wl;
+        }
+        stop.store(true, Ordering::SeqCst);
+        loads += reloader.join().unwrap();
+        (d, l, loads)
+    });
+    assert_eq!(denied + logged, 8 * per_thread);
+    let s = policy::stats();
+    assert_eq!(s.denied - before.denied, denied);
+    assert_eq!(s.logged - before.logged, logged);
+    assert_eq!(s.loads - before.loads, loads);
+    assert!(loads > 0);
+    // Per-rule counters of a fresh policy add up exactly too.
+    policy::load(&a).unwrap();
+    let g = policy::stats().generation;
+    for i in 0..1000u16 {
+        let mut info = CallInfo::new(Op::Call, 1);
+        info.sent.iid = i % N as u16;
+        info.sent.mid = 1;
+        policy::decide(&info);
+    }
+    let mut hits = vec![0u64; N];
+    assert_eq!(policy::rule_hits(&mut hits), N);
+    assert_eq!(policy::stats().generation, g);
+    assert_eq!(hits.iter().sum::<u64>(), 1000);
+}
