@@ -406,7 +406,7 @@ fn hot_reload_under_eight_threads_never_tears_a_decision() {
         let reloader = s.spawn(|| {
             let mut n = 0u64;
             while !stop.load(Ordering::SeqCst) {
-                policy::load(if n % 2 == 0 { &b } else { &a }).unwrap();
+                policy::load(if n.is_multiple_of(2) { &b } else { &a }).unwrap();
                 n += 1;
             }
             n
