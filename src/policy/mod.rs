@@ -200,6 +200,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
     if !info.op.sends() {
         return Verdict::Allow;
     }
+    init_from_env(); // before observing: it may start learn mode
     #[cfg(feature = "std")]
     learn::observe_global(info.op, info.sent.iid, info.sent.mid);
     decide(info)
@@ -211,6 +212,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
 pub(crate) fn after(info: &CallInfo) -> CallInfo {
     let mut out = *info;
     if !info.op.sends() && info.rc == crate::abi::rcOk {
+        init_from_env();
         #[cfg(feature = "std")]
         learn::observe_global(info.op, info.received.iid, info.received.mid);
         out.verdict = crate::intercept::stricter(out.verdict, decide(info));
