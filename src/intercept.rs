@@ -154,6 +154,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
 /// Hook: after the call finished or was refused.
 #[inline]
 pub(crate) fn after(info: &CallInfo) {
+    crate::calls::record(info.op);
     // Recv/RecvEx are judged here, on the received message (audit only).
     let info = &crate::policy::after(info);
     for i in active() {

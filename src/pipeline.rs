@@ -47,7 +47,11 @@ pub unsafe fn dispatch(
     }
 
     info.verdict = intercept::before(&info);
-    if info.verdict.denies() && op.sends() {
+    if info.verdict.denies() && !op.sends() {
+        // The kernel never denies a receive: record the denial as an audit.
+        info.verdict = Verdict::AuditDeny;
+    }
+    if info.verdict.denies() {
         backend::current().refused(op, &mut args, rcSecurityDisallow);
         info.correlation = args.correlation;
         info.rc = rcSecurityDisallow;

@@ -7,9 +7,15 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::abi::{rcOutOfMemory, rcUnimplemented, Handle, Retcode};
+use crate::abi::{rcOutOfMemory, rcUnimplemented, Handle, Retcode, SMsgHdr};
 use crate::msg::{MsgIn, MsgOut};
 use crate::op::Op;
+
+#[cfg(feature = "preload")]
+pub mod preload;
+#[cfg(feature = "wrap")]
+pub mod real;
+pub mod table;
 
 /// The arguments of one intercepted system call, validated.
 ///
@@ -50,6 +56,17 @@ pub trait Backend: Sync {
     fn name(&self) -> &'static str;
 }
 
+/// The caller's header pointers, for a backend that forwards them unchanged
+/// to the next layer: NULL where `op` takes no such header.
+pub fn raw_headers(args: &mut Args<'_>) -> (*const SMsgHdr, *mut SMsgHdr) {
+    let out = args.out.as_ref().map_or(core::ptr::null(), MsgOut::as_ptr);
+    let inp = args
+        .inp
+        .as_mut()
+        .map_or(core::ptr::null_mut(), MsgIn::as_mut_ptr);
+    (out, inp)
+}
+
 /// Backend used when nothing else is configured: every call is rcUnimplemented.
 struct Unconfigured;
 
@@ -78,11 +95,15 @@ fn default_backend() -> &'static dyn Backend {
     {
         &crate::backend::real::REAL
     }
-    #[cfg(all(feature = "host", not(feature = "wrap")))]
+    #[cfg(all(feature = "preload", not(feature = "wrap")))]
+    {
+        &crate::backend::preload::NEXT
+    }
+    #[cfg(all(feature = "host", not(any(feature = "wrap", feature = "preload"))))]
     {
         &crate::host::EMULATOR
     }
-    #[cfg(not(any(feature = "host", feature = "wrap")))]
+    #[cfg(not(any(feature = "host", feature = "wrap", feature = "preload")))]
     {
         &Unconfigured
     }
