@@ -36,6 +36,21 @@
 // Facility of security codes.
 #define RC_FACILITY_SECURITY 3
 
+// `op` value of `Call` for [`kos_shim_calls`].
+#define KOS_SHIM_OP_CALL 0
+
+// `op` value of `CallEx` for [`kos_shim_calls`].
+#define KOS_SHIM_OP_CALLEX 1
+
+// `op` value of `Recv` for [`kos_shim_calls`].
+#define KOS_SHIM_OP_RECV 2
+
+// `op` value of `RecvEx` for [`kos_shim_calls`].
+#define KOS_SHIM_OP_RECVEX 3
+
+// `op` value of `Reply` for [`kos_shim_calls`].
+#define KOS_SHIM_OP_REPLY 4
+
 // A KasperskyOS return code: signed 32-bit, `rcOk == 0`.
 typedef int32_t Retcode;
 
@@ -108,6 +123,28 @@ typedef struct SMsgHdr {
   // `SMSGHDR_DIR_OUT` or `SMSGHDR_DIR_IN`.
   rtl_uint32_t dir;
 } SMsgHdr;
+
+// The five system calls of a backend, with the SDK's C signatures.
+//
+// Every entry must be non-NULL. The shim calls them with the caller's own
+// header pointers after validation and policy; the return value goes back to
+// the caller unchanged.
+typedef struct kos_shim_backend {
+  // Reached by `Call`.
+  Retcode (*call)(Handle handle, const struct SMsgHdr *msgOut, struct SMsgHdr *msgIn);
+  // Reached by `CallEx`.
+  Retcode (*call_ex)(Handle handle,
+                     const struct SMsgHdr *msgOut,
+                     struct SMsgHdr *msgIn,
+                     rtl_uint32_t mdelay,
+                     Handle syncHandle);
+  // Reached by `Recv`.
+  Retcode (*recv)(Handle handle, struct SMsgHdr *msgIn);
+  // Reached by `RecvEx`.
+  Retcode (*recv_ex)(Handle handle, struct SMsgHdr *msgIn, rtl_uint32_t mdelay, Handle syncHandle);
+  // Reached by `Reply`.
+  Retcode (*reply)(Handle handle, const struct SMsgHdr *msgOut);
+} kos_shim_backend;
 
 // A reference into a message's arena: `size` bytes at `offset` from the arena start.
 typedef struct nk_ptr_t {
@@ -237,6 +274,68 @@ typedef struct kos_shim_policy_stats_t {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+#if defined(KOS_SHIM_WRAP)
+extern Retcode __real_Call(Handle handle, const struct SMsgHdr *msgOut, struct SMsgHdr *msgIn);
+#endif
+
+#if defined(KOS_SHIM_WRAP)
+extern Retcode __real_CallEx(Handle handle,
+                             const struct SMsgHdr *msgOut,
+                             struct SMsgHdr *msgIn,
+                             rtl_uint32_t mdelay,
+                             Handle syncHandle);
+#endif
+
+#if defined(KOS_SHIM_WRAP)
+extern Retcode __real_Recv(Handle handle, struct SMsgHdr *msgIn);
+#endif
+
+#if defined(KOS_SHIM_WRAP)
+extern Retcode __real_RecvEx(Handle handle,
+                             struct SMsgHdr *msgIn,
+                             rtl_uint32_t mdelay,
+                             Handle syncHandle);
+#endif
+
+#if defined(KOS_SHIM_WRAP)
+extern Retcode __real_Reply(Handle handle, const struct SMsgHdr *msgOut);
+#endif
+
+// Replace the layer the shim forwards to with five C functions.
+//
+// `table` is copied; the functions must stay callable for the life of the
+// process. `NULL` goes back to the build's default backend (the host
+// emulator, or the real kernel in a `--wrap` build). Returns rcOk;
+// rcInvalidArgument when an entry is NULL (nothing changes); rcOutOfMemory
+// once the process's 16 backend slots are used up (slots are never reused,
+// so that a call still running in an older table stays safe).
+//
+// # Safety
+// `table` is NULL or points to a readable `struct kos_shim_backend` whose
+// non-NULL entries are functions with the declared signatures.
+Retcode kos_shim_set_backend(const struct kos_shim_backend *table);
+
+// Number of calls of operation `op` (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`)
+// that went through the shim's pipeline, whatever their result (rejected
+// headers and policy denials included; re-entrant calls excluded).
+//
+// Returns rcOk and writes `*count`; rcInvalidArgument for an unknown `op`
+// or a NULL `count` (nothing written).
+//
+// # Safety
+// `count` is NULL or valid for a write of a `uint64_t`.
+Retcode kos_shim_calls(uint32_t op, uint64_t *count);
+
+// Number of IPC calls made by a thread that was already inside the shim
+// (from a trace sink, a log writer or an interceptor): they went straight to
+// the backend, untraced and unpoliced.
+//
+// Returns rcOk and writes `*count`; rcInvalidArgument for a NULL `count`.
+//
+// # Safety
+// `count` is NULL or valid for a write of a `uint64_t`.
+Retcode kos_shim_reentrant_calls(uint64_t *count);
 
 // Send the request `msgOut` on `handle` and wait for the response in `msgIn`.
 //

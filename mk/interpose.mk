@@ -61,7 +61,7 @@ $(PRELOAD_LIB): FORCE
 # The feature sets `make lint` (default features) does not see.
 interpose-lint:
 	$(CARGO) clippy --lib --no-default-features --features wrap --target aarch64-unknown-none -- -D warnings
-	$(CARGO) clippy --all-targets --no-default-features --features preload -- -D warnings
+	$(CARGO) clippy --lib --no-default-features --features preload -- -D warnings
 
 # The stand-in kernel: linked in statically (wrap modes) or as libkos_standin.so.
 $(IP_BUILD)/libkos_standin.so: $(STANDIN) $(HEADERS)

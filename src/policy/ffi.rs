@@ -87,7 +87,7 @@ impl<'a> ErrBuf<'a> {
             &mut []
         } else {
             // SAFETY: non-NULL, bounded length, writable per the caller's contract.
-            unsafe { core::slice::from_raw_parts_mut(err as *mut u8, err_len) }
+            unsafe { core::slice::from_raw_parts_mut(err.cast::<u8>(), err_len) }
         };
         if let Some(b) = buf.first_mut() {
             *b = 0;
@@ -131,7 +131,7 @@ pub unsafe extern "C" fn kos_shim_policy_load(
         // SAFETY: the caller's contract for err/err_len.
         let mut e = unsafe { ErrBuf::new(err, err_len) };
         // SAFETY: the caller's contract for text/len.
-        let Some(raw) = (unsafe { bytes(text as *const u8, len) }) else {
+        let Some(raw) = (unsafe { bytes(text.cast::<u8>(), len) }) else {
             e.set("policy: text is NULL but len is not 0");
             return rcInvalidArgument;
         };
