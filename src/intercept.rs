@@ -4,6 +4,51 @@
 //! registered interceptor may deny (Call/CallEx/Reply only). `after` runs once
 //! the backend returned (or the call was refused): statistics, trace and
 //! interceptors see the complete [`CallInfo`].
+//!
+//! # Example: a Rust interceptor that denies one method
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use kos_ipc_shim::abi::*;
+//! use kos_ipc_shim::{intercept, CallInfo, Interceptor, Verdict};
+//!
+//! /// Denies method 3 of interface 0x51; counts the bytes of what was sent.
+//! struct Guard {
+//!     bytes_sent: AtomicU64,
+//! }
+//!
+//! impl Interceptor for Guard {
+//!     fn before(&self, info: &CallInfo) -> Verdict {
+//!         if info.iid() == 0x51 && info.mid() == 3 {
+//!             Verdict::Deny
+//!         } else {
+//!             Verdict::Allow
+//!         }
+//!     }
+//!     fn after(&self, info: &CallInfo) {
+//!         self.bytes_sent.fetch_add(info.sent.total_size(), Ordering::Relaxed);
+//!     }
+//! }
+//!
+//! static GUARD: Guard = Guard { bytes_sent: AtomicU64::new(0) };
+//! intercept::register(&GUARD).expect("a free interceptor slot");
+//!
+//! // A request for method 3 on a host-emulator channel is now refused.
+//! # use kos_ipc_shim::host::{exports::kos_host_channel_create, pack::{PackInMsg, PackOutMsg}};
+//! # use kos_ipc_shim::entry::Call;
+//! let (mut client, mut server) = (0, 0);
+//! assert_eq!(unsafe { kos_host_channel_create(&mut client, &mut server) }, rcOk);
+//! let req = nk_message { iid: 0x51, mid: 3, size: 24, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
+//! let mut resp = nk_message { size: 24, ..Default::default() };
+//! let mut out = SMsgHdr { msg: std::ptr::null_mut(), msg_size: 0, arena: std::ptr::null_mut(), magic: 0, dir: 0 };
+//! let mut inp = SMsgHdr { msg: std::ptr::null_mut(), msg_size: 0, arena: std::ptr::null_mut(), magic: 0, dir: 0 };
+//! unsafe {
+//!     assert_eq!(PackOutMsg(&mut out, &req, std::ptr::null()), rcOk);
+//!     assert_eq!(PackInMsg(&mut inp, &mut resp, std::ptr::null_mut()), rcOk);
+//!     assert_eq!(Call(client, &out, &mut inp), rcSecurityDisallow);
+//! }
+//! assert_eq!(GUARD.bytes_sent.load(Ordering::Relaxed), 24);
+//! ```
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 

@@ -3,7 +3,10 @@
 //! One trait, [`Backend`], and a process-wide current backend chosen at build
 //! time (the host emulator with feature `host`, the real kernel through
 //! `__real_*` with feature `wrap`) and replaceable at run time with
-//! [`set_backend`] (Rust) or `kos_shim_set_backend` (C).
+//! [`set_backend`] (Rust) or `kos_shim_set_backend` (C, module [`table`]).
+//! The `preload` build (the `LD_PRELOAD` library) forwards to the next
+//! definition of each call, found once with `dlsym(RTLD_NEXT)` (module
+//! `preload`).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -118,7 +121,28 @@ pub fn current() -> &'static dyn Backend {
     }
 }
 
-/// Install `backend` for all later calls. Calls already inside the old
+/// Install `backend` for all later calls.
+///
+/// ```
+/// use kos_ipc_shim::abi::{rcNotConnected, Retcode};
+/// use kos_ipc_shim::{backend, Args, Backend, Op};
+///
+/// /// A layer below the shim in which no server is ever there.
+/// struct Nobody;
+/// impl Backend for Nobody {
+///     fn forward(&self, _op: Op, _args: &mut Args<'_>) -> Retcode {
+///         rcNotConnected
+///     }
+///     fn name(&self) -> &'static str {
+///         "nobody"
+///     }
+/// }
+/// static NOBODY: Nobody = Nobody;
+/// backend::set_backend(&NOBODY).expect("a free backend slot");
+/// assert_eq!(backend::current().name(), "nobody");
+/// backend::reset_backend();
+/// ```
+/// Calls already inside the old
 /// backend finish there. At most [`MAX_BACKENDS`] installs per process;
 /// past that, `Err(rcOutOfMemory)`.
 pub fn set_backend(backend: &'static dyn Backend) -> Result<(), Retcode> {
