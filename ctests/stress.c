@@ -1,0 +1,244 @@
+/*
+ * stress: STRESS_CLIENTS client threads make STRESS_CALLS calls each on one
+ * channel served by STRESS_SERVERS server threads. Every reply must belong
+ * to its request: it carries the caller's id and per-thread sequence number,
+ * a value computed from both, and the request's arena payload echoed back.
+ * Clients 0..3 share one client handle, the others have their own.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <coresrv/syscalls.h>
+#include <rtl/retcode.h>
+#include <services/rtl/nk_msg.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+
+#define STRESS_CLIENTS 8
+#define STRESS_SERVERS 2
+#define STRESS_CALLS 10000
+#define SHARED_HANDLE_CLIENTS 4
+#define IID 0x5757
+#define MID_WORK 1
+#define MID_QUIT 2
+#define PAYLOAD 32
+
+struct work_req {
+    struct nk_message base_;
+    nk_uint32_t client;
+    nk_uint32_t seq;
+    nk_ptr_t payload;
+};
+
+struct work_res {
+    struct nk_message base_;
+    nk_uint32_t client;
+    nk_uint32_t seq;
+    nk_uint32_t value;
+    nk_uint32_t server;
+    nk_ptr_t payload;
+};
+
+static uint32_t work_value(uint32_t client, uint32_t seq)
+{
+    uint32_t x = client * 0x9E3779B9u ^ seq * 0x85EBCA6Bu;
+    x ^= x >> 15;
+    return x * 0xC2B2AE35u;
+}
+
+static size_t make_payload(char *buf, uint32_t client, uint32_t seq)
+{
+    int n = snprintf(buf, PAYLOAD, "c%u-s%u", (unsigned)client, (unsigned)seq);
+    CHECK(n > 0 && n < PAYLOAD);
+    return (size_t)n + 1;
+}
+
+struct server_ctx {
+    pthread_t thread;
+    Handle handle;
+    uint32_t id;
+    unsigned served[STRESS_CLIENTS];
+    unsigned total;
+};
+
+static void *server_main(void *arg)
+{
+    struct server_ctx *ctx = arg;
+    struct work_req req;
+    struct work_res res;
+    char req_buf[PAYLOAD], res_buf[PAYLOAD], expect[PAYLOAD];
+    struct nk_arena req_arena, res_arena;
+    SMsgHdr in, out;
+
+    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
+    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
+    for (;;) {
+        memset(&req, 0, sizeof req);
+        req.base_.size = sizeof req;
+        nk_arena_reset(&req_arena);
+        CHECK_RC(rcOk, PackInMsg(&in, &req.base_, &req_arena));
+        CHECK_RC(rcOk, Recv(ctx->handle, &in));
+        CHECK_EQ(IID, req.base_.iid);
+
+        memset(&res, 0, sizeof res);
+        res.base_.iid = IID;
+        res.base_.mid = req.base_.mid;
+        res.base_.size = sizeof res;
+        res.base_.kind = NK_MSG_KIND_RESPONSE;
+        nk_arena_reset(&res_arena);
+        int quit = req.base_.mid == MID_QUIT;
+        if (!quit) {
+            CHECK_EQ(MID_WORK, req.base_.mid);
+            CHECK(req.client < STRESS_CLIENTS);
+            rtl_size_t len = 0;
+            const char *p = nk_arena_get(&req_arena, &req.payload, &len);
+            CHECK(p != NULL);
+            CHECK_EQ(make_payload(expect, req.client, req.seq), len);
+            CHECK_MEM(expect, p, len);
+            res.client = req.client;
+            res.seq = req.seq;
+            res.value = work_value(req.client, req.seq);
+            res.server = ctx->id;
+            CHECK_RC(rcOk, nk_arena_store(&res_arena, &res.payload, p, len));
+            ctx->served[req.client]++;
+            ctx->total++;
+        }
+        CHECK_RC(rcOk, PackOutMsg(&out, &res.base_, &res_arena));
+        CHECK_RC(rcOk, Reply(ctx->handle, &out));
+        if (quit)
+            return NULL;
+    }
+}
+
+struct client_ctx {
+    pthread_t thread;
+    Handle handle;
+    uint32_t id;
+    unsigned matched;
+    unsigned by_server[STRESS_SERVERS];
+};
+
+static Retcode work_call(Handle h, nk_mid_t mid, uint32_t client, uint32_t seq,
+                         struct work_res *res, char *res_buf)
+{
+    struct work_req req;
+    char req_buf[PAYLOAD];
+    struct nk_arena req_arena, res_arena;
+    SMsgHdr out, in;
+
+    memset(&req, 0, sizeof req);
+    req.base_.iid = IID;
+    req.base_.mid = mid;
+    req.base_.size = sizeof req;
+    req.base_.kind = NK_MSG_KIND_REQUEST;
+    req.client = client;
+    req.seq = seq;
+    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
+    char payload[PAYLOAD];
+    size_t len = make_payload(payload, client, seq);
+    CHECK_RC(rcOk, nk_arena_store(&req_arena, &req.payload, payload, len));
+
+    memset(res, 0, sizeof *res);
+    res->base_.size = sizeof *res;
+    nk_arena_init(&res_arena, res_buf, PAYLOAD);
+    CHECK_RC(rcOk, PackOutMsg(&out, &req.base_, &req_arena));
+    CHECK_RC(rcOk, PackInMsg(&in, &res->base_, &res_arena));
+    Retcode rc = Call(h, &out, &in);
+    if (rc == rcOk && mid == MID_WORK) {
+        rtl_size_t got_len = 0;
+        const char *got = nk_arena_get(&res_arena, &res->payload, &got_len);
+        CHECK(got != NULL);
+        CHECK_EQ(len, got_len);
+        CHECK_MEM(payload, got, len);
+    }
+    return rc;
+}
+
+static void *client_main(void *arg)
+{
+    struct client_ctx *ctx = arg;
+    struct work_res res;
+    char res_buf[PAYLOAD];
+
+    for (uint32_t seq = 0; seq < STRESS_CALLS; seq++) {
+        CHECK_RC(rcOk, work_call(ctx->handle, MID_WORK, ctx->id, seq, &res, res_buf));
+        CHECK_EQ(NK_MSG_KIND_RESPONSE, res.base_.kind);
+        CHECK_EQ(ctx->id, res.client);
+        CHECK_EQ(seq, res.seq);
+        CHECK_EQ(work_value(ctx->id, seq), res.value);
+        CHECK(res.server < STRESS_SERVERS);
+        ctx->by_server[res.server]++;
+        ctx->matched++;
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    struct server_ctx servers[STRESS_SERVERS];
+    struct client_ctx clients[STRESS_CLIENTS];
+    Handle server = INVALID_HANDLE, shared = INVALID_HANDLE;
+
+    /* Host only: Einit's job on KasperskyOS. */
+    CHECK_RC(rcOk, kos_host_server_register("stress.Work", &server));
+    CHECK_RC(rcOk, kos_host_connect("stress.Work", &shared));
+
+    memset(servers, 0, sizeof servers);
+    memset(clients, 0, sizeof clients);
+    for (uint32_t s = 0; s < STRESS_SERVERS; s++) {
+        servers[s].handle = server;
+        servers[s].id = s;
+        CHECK_EQ(0, pthread_create(&servers[s].thread, NULL, server_main, &servers[s]));
+    }
+    for (uint32_t c = 0; c < STRESS_CLIENTS; c++) {
+        clients[c].id = c;
+        if (c < SHARED_HANDLE_CLIENTS)
+            clients[c].handle = shared;
+        else
+            CHECK_RC(rcOk, kos_host_connect("stress.Work", &clients[c].handle));
+        CHECK_EQ(0, pthread_create(&clients[c].thread, NULL, client_main, &clients[c]));
+    }
+
+    unsigned matched = 0, by_server[STRESS_SERVERS] = {0};
+    for (uint32_t c = 0; c < STRESS_CLIENTS; c++) {
+        CHECK_EQ(0, pthread_join(clients[c].thread, NULL));
+        CHECK_EQ(STRESS_CALLS, clients[c].matched);
+        matched += clients[c].matched;
+        for (uint32_t s = 0; s < STRESS_SERVERS; s++)
+            by_server[s] += clients[c].by_server[s];
+    }
+
+    /* One Quit per server thread: each stops after answering one. */
+    struct work_res res;
+    char res_buf[PAYLOAD];
+    for (uint32_t s = 0; s < STRESS_SERVERS; s++)
+        CHECK_RC(rcOk, work_call(shared, MID_QUIT, 0, 0, &res, res_buf));
+    unsigned served = 0;
+    for (uint32_t s = 0; s < STRESS_SERVERS; s++) {
+        CHECK_EQ(0, pthread_join(servers[s].thread, NULL));
+        CHECK_EQ(by_server[s], servers[s].total);
+        served += servers[s].total;
+        printf("server %u answered %u calls\n", (unsigned)s, servers[s].total);
+    }
+    for (uint32_t c = 0; c < STRESS_CLIENTS; c++) {
+        unsigned per_client = 0;
+        for (uint32_t s = 0; s < STRESS_SERVERS; s++)
+            per_client += servers[s].served[c];
+        CHECK_EQ(STRESS_CALLS, per_client);
+    }
+    CHECK_EQ(STRESS_CLIENTS * STRESS_CALLS, matched);
+    CHECK_EQ(matched, served);
+
+    CHECK_RC(rcOk, KnHandleClose(server));
+    CHECK_RC(rcOk, KnHandleClose(shared));
+    for (uint32_t c = SHARED_HANDLE_CLIENTS; c < STRESS_CLIENTS; c++)
+        CHECK_RC(rcOk, KnHandleClose(clients[c].handle));
+
+    printf("stress: %d clients x %d calls, %u replies matched, %u served by %d servers\n",
+           STRESS_CLIENTS, STRESS_CALLS, matched, served, STRESS_SERVERS);
+    return 0;
+}
