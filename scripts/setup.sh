@@ -17,6 +17,7 @@ DEB_PACKAGES=(
     qemu-user                         # running aarch64 test binaries on x86_64
     babeltrace2                       # reading exported CTF traces
     cmake                             # building the C examples with CMake
+    file                              # cross-test checks the binary is aarch64 (mk/interpose.mk)
 )
 RUST_TARGETS=(aarch64-unknown-linux-gnu aarch64-unknown-none)
 RUST_COMPONENTS=(clippy rustfmt)
