@@ -1,6 +1,7 @@
 # kos-ipc-shim: build, test and demo entry points (GNU make). See README.md.
 #
-#   make / make all   release staticlib target/release/libkos_ipc_shim.a
+#   make / make all   release staticlib target/release/libkos_ipc_shim.a and
+#                     the header include/kos_ipc_shim.h
 #   make header       regenerate include/kos_ipc_shim.h (commit it)
 #   make test         everything: lint, cargo test, C tests, sanitizer C tests,
 #                     then $(TEST_TARGETS) from mk/*.mk
@@ -51,7 +52,7 @@ TEST_TARGETS :=
 
 .PHONY: all header lib lib-debug test lint cargo-test ctests ctests-san demo setup clean FORCE
 
-all: lib
+all: lib header
 
 lib: $(LIB_RELEASE)
 
