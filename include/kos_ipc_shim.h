@@ -51,6 +51,16 @@
 // `op` value of `Reply` for [`kos_shim_calls`].
 #define KOS_SHIM_OP_REPLY 4
 
+// `KosShimTraceRecord.kind` of a call record.
+#define KOS_SHIM_TRACE_KIND_CALL 1
+
+// `KosShimTraceRecord.kind` of a lost-count record: `dropped` records of
+// ring `ring` were dropped (ring full) since the previous lost record.
+#define KOS_SHIM_TRACE_KIND_LOST 2
+
+// Size of one record in bytes, in memory and in a `.kst` file.
+#define KOS_SHIM_TRACE_RECORD_SIZE 88
+
 // A KasperskyOS return code: signed 32-bit, `rcOk == 0`.
 typedef int32_t Retcode;
 
@@ -191,6 +201,74 @@ typedef struct kos_shim_policy_stats_t {
   // 1 when learn mode is on.
   uint32_t learning;
 } kos_shim_policy_stats_t;
+
+// One trace record (see `docs/kst-format.md`).
+//
+// Delivered to sinks with times in nanoseconds of the shim's monotonic
+// clock. For `kind == KOS_SHIM_TRACE_KIND_LOST` only `start` (when the loss
+// was noticed), `thread` (the ring's last owner), `ring` and `dropped` are set.
+typedef struct KosShimTraceRecord {
+  // Start of the call (ns).
+  uint64_t start;
+  // Duration of the call (ns).
+  uint64_t duration;
+  // Calling thread (OS thread id on hosts).
+  uint64_t thread;
+  // Correlation id: the client's Call/CallEx and the server's Recv/RecvEx
+  // and Reply of one message share it (0: unknown).
+  uint64_t correlation;
+  // The IPC handle.
+  uint32_t handle;
+  // Return code.
+  int32_t rc;
+  // Interface id of the message the call is about (sent for
+  // Call/CallEx/Reply, received for Recv/RecvEx).
+  uint16_t iid;
+  // Method id of that message.
+  uint16_t mid;
+  // Operation: 0 Call, 1 CallEx, 2 Recv, 3 RecvEx, 4 Reply.
+  uint8_t op;
+  // Policy verdict: 0 allow, 1 log, 2 deny, 3 audit-deny.
+  uint8_t verdict;
+  // `KOS_SHIM_TRACE_KIND_CALL` or `KOS_SHIM_TRACE_KIND_LOST`.
+  uint8_t kind;
+  // Reserved, zero.
+  uint8_t flags;
+  // Constant-part bytes sent.
+  uint32_t const_out;
+  // Arena bytes sent.
+  uint32_t arena_out;
+  // Constant-part bytes received.
+  uint32_t const_in;
+  // Arena bytes received.
+  uint32_t arena_in;
+  // Handles sent with the message.
+  uint16_t ncaps_out;
+  // Handles received with the message.
+  uint16_t ncaps_in;
+  // Index of the ring the record went through.
+  uint32_t ring;
+  // Captured payload bytes of the constant part (`KOS_SHIM_TRACE_PAYLOAD`).
+  uint16_t payload_const;
+  // Captured payload bytes of the arena.
+  uint16_t payload_arena;
+  // Reserved, zero.
+  uint32_t reserved;
+  // Lost records only: how many records were dropped.
+  uint64_t dropped;
+} KosShimTraceRecord;
+
+// A C trace sink: called once per record (calls and lost counts) from the
+// thread that drains (the drainer thread, or the caller of
+// `kos_shim_trace_flush`), never concurrently with itself. `payload` holds
+// `record->payload_const` bytes of the constant part followed by
+// `record->payload_arena` bytes of the arena (`payload_len` in total; NULL
+// when 0). IPC the sink makes is not traced. Both pointers are valid only
+// during the call.
+typedef void (*KosShimTraceSinkFn)(void *ctx,
+                                   const struct KosShimTraceRecord *record,
+                                   const uint8_t *payload,
+                                   size_t payload_len);
 
 // "No handle" (host profile value: all bits set).
 #define INVALID_HANDLE 4294967295
@@ -655,6 +733,42 @@ Retcode kos_shim_policy_learn_write(const char *path);
 // # Safety
 // `buf` is NULL or valid for writes of `len` bytes.
 Retcode kos_shim_policy_env_error(char *buf, size_t len);
+
+// Set (or, with `sink` NULL, remove) the C trace sink. Records reach it
+// whenever tracing is on, whatever the spec; with the spec `sink` it is the
+// only output (the way to trace in no_std builds). `ctx` is passed back
+// unchanged. Returns rcOk.
+//
+// # Safety
+// `sink`, if non-NULL, must be safe to call with `ctx` from any thread until
+// it is replaced; it must not call kos_shim_trace_* functions.
+Retcode kos_shim_trace_set_sink(KosShimTraceSinkFn sink, void *ctx);
+
+// Start tracing. `spec` is a comma-separated list of sinks: `stderr` (one
+// text line per call via the log facade), `file:PATH` (binary .kst),
+// `json:PATH` (Chrome Trace Event JSON for Perfetto / chrome://tracing),
+// `ctf:DIR` (CTF 1.8 for babeltrace2), `sink` (only the C callback); `off`
+// alone stops. A running session is drained and closed first.
+//
+// Returns rcOk; rcInvalidArgument (NULL or malformed spec); rcUnimplemented
+// (file sinks in a build without std); rcFail (a file could not be
+// created: tracing is then off, the reason is printed on stderr).
+//
+// # Safety
+// `spec` is NULL or a NUL-terminated string.
+Retcode kos_shim_trace_start(const char *spec);
+
+// Stop tracing: buffered records are written, files finished and closed
+// (also done at exit). Returns rcOk.
+Retcode kos_shim_trace_stop(void);
+
+// Move every buffered record to the sinks now and flush file buffers (the
+// only way records move in a build without std). Returns rcOk.
+Retcode kos_shim_trace_flush(void);
+
+// Records lost so far: dropped because a ring was full, or because a sink
+// failed to write. Each loss also appears as a lost record in the output.
+uint64_t kos_shim_trace_lost(void);
 
 #ifdef __cplusplus
 }  // extern "C"

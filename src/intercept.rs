@@ -53,7 +53,7 @@
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::abi::{rcOk, rcOutOfMemory, Handle, Retcode};
-use crate::msg::MsgInfo;
+use crate::msg::{MsgBytes, MsgInfo};
 use crate::op::Op;
 
 /// The outcome of the policy and interceptors for one call.
@@ -96,6 +96,9 @@ pub struct CallInfo {
     pub verdict: Verdict,
     /// Correlation id set by the backend (0: unknown).
     pub correlation: u64,
+    /// Bytes of [`CallInfo::message`], filled only while the trace captures
+    /// payloads (`KOS_SHIM_TRACE_PAYLOAD`); empty otherwise.
+    pub payload: MsgBytes,
 }
 
 impl CallInfo {
@@ -112,6 +115,7 @@ impl CallInfo {
             rc: rcOk,
             verdict: Verdict::Allow,
             correlation: 0,
+            payload: MsgBytes::EMPTY,
         }
     }
 
@@ -202,6 +206,7 @@ pub(crate) fn after(info: &CallInfo) {
     crate::calls::record(info.op);
     // Recv/RecvEx are judged here, on the received message (audit only).
     let info = &crate::policy::after(info);
+    crate::trace::record(info);
     for i in active() {
         i.after(info);
     }

@@ -44,6 +44,68 @@ impl MsgInfo {
     }
 }
 
+/// Where one message's bytes are: its constant part and arena in use.
+///
+/// The pipeline fills [`crate::CallInfo::payload`] with it only when the trace
+/// captures payloads (`KOS_SHIM_TRACE_PAYLOAD`); otherwise it is empty. The
+/// pointers are the caller's buffers and are valid only while the call is in
+/// progress, so only hooks running inside it (`intercept::after`) may read
+/// them, through the crate-private [`MsgBytes::get`].
+#[derive(Debug, Clone, Copy)]
+pub struct MsgBytes {
+    constant: *const u8,
+    const_len: u32,
+    arena: *const u8,
+    arena_len: u32,
+}
+
+// SAFETY: MsgBytes is only dereferenced by `get`, whose callers run inside the
+// call that owns the buffers; moving the pointer values between threads is harmless.
+unsafe impl Send for MsgBytes {}
+// SAFETY: as above.
+unsafe impl Sync for MsgBytes {}
+
+impl Default for MsgBytes {
+    fn default() -> Self {
+        MsgBytes::EMPTY
+    }
+}
+
+impl MsgBytes {
+    /// No bytes.
+    pub const EMPTY: MsgBytes = MsgBytes {
+        constant: core::ptr::null(),
+        const_len: 0,
+        arena: core::ptr::null(),
+        arena_len: 0,
+    };
+
+    /// Remember where `constant` and `arena` are.
+    pub(crate) fn of(constant: &[u8], arena: &[u8]) -> Self {
+        MsgBytes {
+            constant: constant.as_ptr(),
+            const_len: constant.len() as u32,
+            arena: arena.as_ptr(),
+            arena_len: arena.len() as u32,
+        }
+    }
+
+    /// The constant part and arena bytes.
+    ///
+    /// # Safety
+    /// Only while the call that filled this value is still in progress (from
+    /// a hook it runs), when the caller's buffers are valid and unchanged.
+    pub(crate) unsafe fn get<'a>(&self) -> (&'a [u8], &'a [u8]) {
+        // SAFETY: the caller's contract; a NULL or empty part gives an empty slice.
+        unsafe {
+            (
+                crate::ffi::bytes(self.constant, self.const_len as usize).unwrap_or(&[]),
+                crate::ffi::bytes(self.arena, self.arena_len as usize).unwrap_or(&[]),
+            )
+        }
+    }
+}
+
 /// A validated outgoing message (bound by `PackOutMsg`).
 ///
 /// Invariant: `hdr` points to a header that passed the checks in this module
@@ -244,6 +306,28 @@ impl<'a> MsgIn<'a> {
             const_size: constant.len(),
             arena_size: arena.len(),
         })
+    }
+
+    /// The bytes of the message now in the buffers (after a receive): the
+    /// constant part (its `size`, at most the capacity) and the arena in use.
+    pub fn received_bytes(&self) -> MsgBytes {
+        let info = self.info();
+        // SAFETY: validated header: msg holds const_capacity bytes and
+        // info.const_size <= that; the arena passed check_arena in info().
+        unsafe {
+            let h = &*self.hdr;
+            let arena = if info.arena_size == 0 {
+                core::ptr::null()
+            } else {
+                (*h.arena).start as *const u8
+            };
+            MsgBytes {
+                constant: h.msg as *const u8,
+                const_len: info.const_size,
+                arena,
+                arena_len: info.arena_size,
+            }
+        }
     }
 
     /// Ids and sizes of the message now in the buffers (after a receive).

@@ -44,6 +44,9 @@ pub unsafe fn dispatch(
     };
     if let Some(m) = &args.out {
         info.sent = m.info();
+        if crate::trace::payload_wanted() {
+            info.payload = crate::msg::MsgBytes::of(m.constant(), m.arena());
+        }
     }
 
     info.verdict = intercept::before(&info);
@@ -68,6 +71,9 @@ pub unsafe fn dispatch(
     if let Some(m) = &args.inp {
         if rc == crate::abi::rcOk {
             info.received = m.info();
+            if !op.sends() && crate::trace::payload_wanted() {
+                info.payload = m.received_bytes();
+            }
         }
     }
     intercept::after(&info);

@@ -1,0 +1,234 @@
+//! Chrome Trace Event JSON (opens in ui.perfetto.dev and chrome://tracing).
+//!
+//! JSON array format, streamed: the closing `]` is written by
+//! [`JsonWriter::finish`] (viewers also accept a file without it, e.g. after a
+//! crash). Per call, a complete event (`"ph":"X"`) on the calling thread's
+//! track, named `op Iface.Method`, with every record field in `args`.
+//! Correlated calls are linked by two flows (`s` → `f`, `bp:"e"`):
+//! `request` (id `2c`) from the client's Call/CallEx to the server's
+//! Recv/RecvEx, and `response` (id `2c+1`) from the server's Reply back to the
+//! Call. Lost records appear as a `lost records` counter (`"ph":"C"`,
+//! cumulative). Times are microseconds since tracing started, with
+//! nanosecond decimals.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+use super::kst::split_payload;
+use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
+use super::text::{hex, rc_name};
+use crate::names::NameMap;
+use crate::op::Op;
+
+/// Which flows to draw; offline exports pass the correlations whose both
+/// ends are in the trace so that every flow is paired.
+#[derive(Debug, Default, Clone)]
+pub struct FlowFilter {
+    /// Correlations with a Call/CallEx and a Recv/RecvEx.
+    pub request: HashSet<u64>,
+    /// Correlations with a Reply and a Call/CallEx.
+    pub response: HashSet<u64>,
+}
+
+impl FlowFilter {
+    /// Build from every record of a trace (two-pass export).
+    pub fn from_records<'a>(recs: impl IntoIterator<Item = &'a Record>) -> FlowFilter {
+        let (mut call, mut recv, mut reply) = (HashSet::new(), HashSet::new(), HashSet::new());
+        for r in recs {
+            if r.kind == KOS_SHIM_TRACE_KIND_LOST || r.correlation == 0 {
+                continue;
+            }
+            match r.op() {
+                Some(Op::Call | Op::CallEx) => call.insert(r.correlation),
+                Some(Op::Recv | Op::RecvEx) => recv.insert(r.correlation),
+                Some(Op::Reply) => reply.insert(r.correlation),
+                None => false,
+            };
+        }
+        FlowFilter {
+            request: call.intersection(&recv).copied().collect(),
+            response: call.intersection(&reply).copied().collect(),
+        }
+    }
+}
+
+/// Streams trace events as JSON.
+pub struct JsonWriter<W: Write> {
+    w: W,
+    pid: u32,
+    origin_ns: u64,
+    names: NameMap,
+    threads: HashSet<u64>,
+    flows: Option<FlowFilter>,
+    lost: u64,
+    events: u64,
+}
+
+/// Microseconds with three decimals (exact nanoseconds).
+fn us(ns: u64) -> String {
+    format!("{}.{:03}", ns / 1000, ns % 1000)
+}
+
+/// JSON string literal of `s`.
+fn js(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+impl<W: Write> JsonWriter<W> {
+    /// Start the array with the process's name. `flows`: draw only these
+    /// (None: every correlated call gets its flow ends).
+    pub fn new(
+        mut w: W,
+        pid: u32,
+        origin_ns: u64,
+        names: NameMap,
+        flows: Option<FlowFilter>,
+    ) -> io::Result<Self> {
+        write!(
+            w,
+            "[\n{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{pid},\"tid\":0,\"args\":{{\"name\":\"kos-ipc-shim trace (pid {pid})\"}}}}"
+        )?;
+        Ok(JsonWriter {
+            w,
+            pid,
+            origin_ns,
+            names,
+            threads: HashSet::new(),
+            flows,
+            lost: 0,
+            events: 0,
+        })
+    }
+
+    /// Call events written so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    fn thread(&mut self, tid: u64) -> io::Result<()> {
+        if self.threads.insert(tid) {
+            write!(
+                self.w,
+                ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{tid},\"args\":{{\"name\":\"thread {tid}\"}}}}",
+                self.pid
+            )?;
+        }
+        Ok(())
+    }
+
+    fn flow(&mut self, ph: char, name: &str, id: u64, tid: u64, ts: u64) -> io::Result<()> {
+        let bp = if ph == 'f' { ",\"bp\":\"e\"" } else { "" };
+        write!(
+            self.w,
+            ",\n{{\"ph\":\"{ph}\",\"name\":\"{name}\",\"cat\":\"ipc.flow\",\"id\":{id},\"pid\":{},\"tid\":{tid},\"ts\":{}{bp}}}",
+            self.pid,
+            us(ts)
+        )
+    }
+
+    /// Write one record's events.
+    pub fn write(&mut self, rec: &Record, payload: &[u8]) -> io::Result<()> {
+        let ts = rec.start.saturating_sub(self.origin_ns);
+        if rec.kind == KOS_SHIM_TRACE_KIND_LOST {
+            self.lost += rec.dropped;
+            return write!(
+                self.w,
+                ",\n{{\"ph\":\"C\",\"name\":\"lost records\",\"pid\":{},\"tid\":0,\"ts\":{},\"args\":{{\"lost\":{}}}}}",
+                self.pid,
+                us(ts),
+                self.lost
+            );
+        }
+        self.thread(rec.thread)?;
+        let op = rec.op();
+        let method = self.names.method(rec.iid, rec.mid).to_string();
+        let verdict = rec.verdict().map(verdict_key).unwrap_or("?");
+        let mut args = format!(
+            "\"handle\":{},\"iid\":{},\"mid\":{},\"method\":{},\"rc\":{},\"rc_name\":{},\"verdict\":\"{verdict}\",\"const_out\":{},\"arena_out\":{},\"const_in\":{},\"arena_in\":{},\"ncaps_out\":{},\"ncaps_in\":{},\"correlation\":{},\"ring\":{}",
+            rec.handle,
+            rec.iid,
+            rec.mid,
+            js(&method),
+            rec.rc,
+            js(&rc_name(rec.rc)),
+            rec.const_out,
+            rec.arena_out,
+            rec.const_in,
+            rec.arena_in,
+            rec.ncaps_out,
+            rec.ncaps_in,
+            rec.correlation,
+            rec.ring,
+        );
+        if rec.payload_len() > 0 {
+            let (c, a) = split_payload(rec, payload);
+            args.push_str(&format!(
+                ",\"payload_const\":\"{}\",\"payload_arena\":\"{}\"",
+                hex(c),
+                hex(a)
+            ));
+        }
+        write!(
+            self.w,
+            ",\n{{\"ph\":\"X\",\"name\":{},\"cat\":\"ipc\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},\"args\":{{{args}}}}}",
+            js(&format!("{} {method}", op.map(|o| o.name()).unwrap_or("?"))),
+            self.pid,
+            rec.thread,
+            us(ts),
+            us(rec.duration),
+        )?;
+        self.events += 1;
+        let c = rec.correlation;
+        if c != 0 {
+            // Flow ends sit strictly inside the slice so viewers bind them to it.
+            let d = rec.duration;
+            let first = ts + if d >= 2 { 1 } else { 0 };
+            let last = ts + d.saturating_sub(1);
+            let want = |set: fn(&FlowFilter) -> &HashSet<u64>| {
+                self.flows.as_ref().is_none_or(|f| set(f).contains(&c))
+            };
+            let (req, resp) = (want(|f| &f.request), want(|f| &f.response));
+            match op {
+                Some(Op::Call | Op::CallEx) => {
+                    if req {
+                        self.flow('s', "request", 2 * c, rec.thread, first)?;
+                    }
+                    if resp {
+                        self.flow('f', "response", 2 * c + 1, rec.thread, last)?;
+                    }
+                }
+                Some(Op::Recv | Op::RecvEx) if req => {
+                    self.flow('f', "request", 2 * c, rec.thread, last)?;
+                }
+                Some(Op::Reply) if resp => {
+                    self.flow('s', "response", 2 * c + 1, rec.thread, first)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Close the array and flush.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.w.write_all(b"\n]\n")?;
+        self.w.flush()?;
+        Ok(self.w)
+    }
+
+    /// Flush buffered output (the array stays open).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}

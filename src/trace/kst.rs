@@ -1,0 +1,546 @@
+//! The `.kst` binary trace file: writer and validating reader.
+//!
+//! Layout (all integers little-endian; `docs/kst-format.md` is the reference):
+//!
+//! ```text
+//! header   magic "KOSTRACE" | version u32 (1) | header_len u32 | record_size u32 (88)
+//!          | payload_max u32 | clock_freq_hz u64 | start_ns u64 | wall_ns u64
+//!          | pid u32 | names_len u32 | clock_name [16] | names text | zero pad to header_len
+//! entries  sync u32 ("KREC") | entry_len u32 | record [88] | payload | zero pad to 8
+//! ```
+//!
+//! The reader never panics: foreign, truncated and corrupted files give a
+//! [`KstError`] whose message starts with the file name.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use super::record::{
+    KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_CALL, KOS_SHIM_TRACE_KIND_LOST,
+    KOS_SHIM_TRACE_RECORD_SIZE,
+};
+use crate::names::NameMap;
+
+/// First 8 bytes of every `.kst` file.
+pub(crate) const MAGIC: [u8; 8] = *b"KOSTRACE";
+/// The format version this code writes and reads.
+pub(crate) const VERSION: u32 = 1;
+/// `sync` word at the start of every entry ("KREC" in file byte order).
+pub(crate) const ENTRY_SYNC: u32 = u32::from_le_bytes(*b"KREC");
+/// Fixed part of the header, before the name map.
+pub(crate) const FIXED_HEADER: usize = 72;
+/// Bytes before the record in an entry (sync + length).
+pub(crate) const ENTRY_PREFIX: usize = 8;
+/// Largest header accepted by the reader (the name map is text, 1 MiB is plenty).
+const MAX_HEADER: u32 = 1 << 20;
+
+/// What a `.kst` header says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Format version.
+    pub version: u32,
+    /// Payload bytes captured per message part (0: none).
+    pub payload_max: u32,
+    /// Units of record times per second (1e9: nanoseconds).
+    pub clock_freq_hz: u64,
+    /// Clock value when tracing started (ns).
+    pub start_ns: u64,
+    /// Wall-clock time when tracing started (ns since the Unix epoch).
+    pub wall_ns: u64,
+    /// Traced process id.
+    pub pid: u32,
+    /// Name of the clock (`monotonic`).
+    pub clock_name: String,
+    /// Interface and method names known to the tracer.
+    pub names: NameMap,
+}
+
+impl Header {
+    /// A header for a trace starting now in this process.
+    pub fn now(payload_max: u32, names: NameMap) -> Header {
+        let wall_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Header {
+            version: VERSION,
+            payload_max,
+            clock_freq_hz: 1_000_000_000,
+            start_ns: crate::clock::ticks_to_ns(crate::clock::now()),
+            wall_ns,
+            pid: std::process::id(),
+            clock_name: "monotonic".to_string(),
+            names,
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let names = self.names.to_text();
+        let mut b = Vec::with_capacity(FIXED_HEADER + names.len() + 8);
+        b.extend_from_slice(&MAGIC);
+        b.extend_from_slice(&self.version.to_le_bytes());
+        let len = pad8(FIXED_HEADER + names.len()) as u32;
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(&(KOS_SHIM_TRACE_RECORD_SIZE as u32).to_le_bytes());
+        b.extend_from_slice(&self.payload_max.to_le_bytes());
+        b.extend_from_slice(&self.clock_freq_hz.to_le_bytes());
+        b.extend_from_slice(&self.start_ns.to_le_bytes());
+        b.extend_from_slice(&self.wall_ns.to_le_bytes());
+        b.extend_from_slice(&self.pid.to_le_bytes());
+        b.extend_from_slice(&(names.len() as u32).to_le_bytes());
+        let mut clock = [0u8; 16];
+        let cn = self.clock_name.as_bytes();
+        clock[..cn.len().min(15)].copy_from_slice(&cn[..cn.len().min(15)]);
+        b.extend_from_slice(&clock);
+        debug_assert_eq!(b.len(), FIXED_HEADER);
+        b.extend_from_slice(names.as_bytes());
+        b.resize(len as usize, 0);
+        b
+    }
+}
+
+fn pad8(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+/// Writes a `.kst` stream.
+pub struct KstWriter<W: Write> {
+    w: W,
+    payload_max: usize,
+}
+
+impl<W: Write> KstWriter<W> {
+    /// Write the header and return the writer.
+    pub fn new(mut w: W, header: &Header) -> io::Result<Self> {
+        w.write_all(&header.encode())?;
+        Ok(KstWriter {
+            w,
+            payload_max: header.payload_max as usize,
+        })
+    }
+
+    /// Append one entry. Payload parts longer than the header's
+    /// `payload_max` are cut to it.
+    pub fn write(&mut self, rec: &Record, payload: &[u8]) -> io::Result<()> {
+        let mut r = *rec;
+        let (pc, pa) = split_payload(rec, payload);
+        let (pc, pa) = (
+            &pc[..pc.len().min(self.payload_max)],
+            &pa[..pa.len().min(self.payload_max)],
+        );
+        r.payload_const = pc.len() as u16;
+        r.payload_arena = pa.len() as u16;
+        let used = ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE + pc.len() + pa.len();
+        let len = pad8(used);
+        let mut buf = [0u8; ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE];
+        buf[..4].copy_from_slice(&ENTRY_SYNC.to_le_bytes());
+        buf[4..8].copy_from_slice(&(len as u32).to_le_bytes());
+        buf[8..].copy_from_slice(&r.to_le_bytes());
+        self.w.write_all(&buf)?;
+        self.w.write_all(pc)?;
+        self.w.write_all(pa)?;
+        self.w.write_all(&[0u8; 8][..len - used])?;
+        Ok(())
+    }
+
+    /// Flush buffered bytes.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.w
+    }
+}
+
+/// Split a record's payload bytes into its constant-part and arena parts.
+pub fn split_payload<'p>(rec: &Record, payload: &'p [u8]) -> (&'p [u8], &'p [u8]) {
+    let c = (rec.payload_const as usize).min(payload.len());
+    let (pc, rest) = payload.split_at(c);
+    let a = (rec.payload_arena as usize).min(rest.len());
+    (pc, &rest[..a])
+}
+
+/// Why a file could not be read as a trace.
+#[derive(Debug)]
+pub enum KstError {
+    /// The file could not be opened or read.
+    Io(String, io::Error),
+    /// The file does not start with the `.kst` magic.
+    BadMagic(String),
+    /// The file is a `.kst` of a version this code does not read.
+    Version(String, u32),
+    /// The file ends in the middle of the header or an entry.
+    Truncated(String, String),
+    /// A field holds a value the format does not allow.
+    Corrupt(String, u64, String),
+}
+
+impl fmt::Display for KstError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KstError::Io(p, e) => write!(f, "{p}: {e}"),
+            KstError::BadMagic(p) => write!(f, "{p}: not a kos-ipc-shim trace (bad magic)"),
+            KstError::Version(p, v) => write!(
+                f,
+                "{p}: unsupported .kst version {v} (this tool reads version {VERSION})"
+            ),
+            KstError::Truncated(p, what) => write!(f, "{p}: truncated trace: {what}"),
+            KstError::Corrupt(p, at, what) => {
+                write!(f, "{p}: corrupted trace: {what} at offset {at}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for KstError {}
+
+/// One entry read back: a call or lost record and its payload bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The record.
+    pub rec: Record,
+    /// Captured payload: constant part, then arena (`rec.payload_*` bytes).
+    pub payload: Vec<u8>,
+}
+
+/// Reads and validates a `.kst` stream.
+pub struct KstReader<R: Read> {
+    r: R,
+    name: String,
+    header: Header,
+    offset: u64,
+    failed: bool,
+}
+
+/// Read until `buf` is full or EOF; returns the bytes read.
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(x)
+}
+
+impl<R: Read> KstReader<R> {
+    /// Read and check the header. `name` (usually the path) starts every error message.
+    pub fn new(mut r: R, name: &str) -> Result<Self, KstError> {
+        let name = name.to_string();
+        let io = |e| KstError::Io(name.clone(), e);
+        let mut fixed = [0u8; FIXED_HEADER];
+        let got = read_full(&mut r, &mut fixed).map_err(io)?;
+        let magic_seen = got.min(8);
+        if fixed[..magic_seen] != MAGIC[..magic_seen] || got == 0 {
+            return Err(if got == 0 {
+                KstError::Truncated(name, "empty file".into())
+            } else {
+                KstError::BadMagic(name)
+            });
+        }
+        if got < 12 {
+            return Err(KstError::Truncated(
+                name,
+                format!("header cut short ({got} of {FIXED_HEADER} bytes)"),
+            ));
+        }
+        let version = u32_at(&fixed, 8);
+        if version != VERSION {
+            return Err(KstError::Version(name, version));
+        }
+        if got < FIXED_HEADER {
+            return Err(KstError::Truncated(
+                name,
+                format!("header cut short ({got} of {FIXED_HEADER} bytes)"),
+            ));
+        }
+        let header_len = u32_at(&fixed, 12);
+        let record_size = u32_at(&fixed, 16);
+        let payload_max = u32_at(&fixed, 20);
+        let names_len = u32_at(&fixed, 52);
+        let corrupt = |at: u64, what: String| Err(KstError::Corrupt(name.clone(), at, what));
+        if record_size as usize != KOS_SHIM_TRACE_RECORD_SIZE {
+            return corrupt(
+                16,
+                format!("record size {record_size} (expected {KOS_SHIM_TRACE_RECORD_SIZE})"),
+            );
+        }
+        if payload_max as usize > super::MAX_PAYLOAD {
+            return corrupt(
+                20,
+                format!(
+                    "payload size {payload_max} (at most {})",
+                    super::MAX_PAYLOAD
+                ),
+            );
+        }
+        if header_len > MAX_HEADER
+            || !header_len.is_multiple_of(8)
+            || (header_len as usize) < FIXED_HEADER + names_len as usize
+        {
+            return corrupt(
+                12,
+                format!("header length {header_len} (name map of {names_len} bytes)"),
+            );
+        }
+        let mut rest = vec![0u8; header_len as usize - FIXED_HEADER];
+        let got_rest = read_full(&mut r, &mut rest).map_err(io)?;
+        if got_rest < rest.len() {
+            return Err(KstError::Truncated(
+                name,
+                format!(
+                    "header cut short ({} of {header_len} bytes)",
+                    FIXED_HEADER + got_rest
+                ),
+            ));
+        }
+        let text = match std::str::from_utf8(&rest[..names_len as usize]) {
+            Ok(t) => t,
+            Err(_) => return corrupt(FIXED_HEADER as u64, "name map is not UTF-8".into()),
+        };
+        let names = match NameMap::parse(text) {
+            Ok(m) => m,
+            Err(e) => {
+                return corrupt(
+                    FIXED_HEADER as u64,
+                    format!("name map line {}: {}", e.line, e.message),
+                )
+            }
+        };
+        let clock = &fixed[56..72];
+        let clock_name =
+            String::from_utf8_lossy(&clock[..clock.iter().position(|&c| c == 0).unwrap_or(16)])
+                .into_owned();
+        let header = Header {
+            version,
+            payload_max,
+            clock_freq_hz: u64_at(&fixed, 24),
+            start_ns: u64_at(&fixed, 32),
+            wall_ns: u64_at(&fixed, 40),
+            pid: u32_at(&fixed, 48),
+            clock_name,
+            names,
+        };
+        Ok(KstReader {
+            r,
+            name,
+            header,
+            offset: header_len as u64,
+            failed: false,
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    fn next_entry(&mut self) -> Result<Option<Entry>, KstError> {
+        let at = self.offset;
+        let mut fixed = [0u8; ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE];
+        let got =
+            read_full(&mut self.r, &mut fixed).map_err(|e| KstError::Io(self.name.clone(), e))?;
+        if got == 0 {
+            return Ok(None);
+        }
+        let truncated =
+            || KstError::Truncated(self.name.clone(), format!("entry at offset {at} cut short"));
+        let corrupt = |off: u64, what: String| KstError::Corrupt(self.name.clone(), off, what);
+        if got >= 4 && u32_at(&fixed, 0) != ENTRY_SYNC {
+            return Err(corrupt(at, "bad entry marker".into()));
+        }
+        if got < fixed.len() {
+            return Err(truncated());
+        }
+        let len = u32_at(&fixed, 4) as usize;
+        let mut rb = [0u8; KOS_SHIM_TRACE_RECORD_SIZE];
+        rb.copy_from_slice(&fixed[ENTRY_PREFIX..]);
+        let rec = Record::from_le_bytes(&rb);
+        let max = self.header.payload_max as usize;
+        let (c, a) = (rec.payload_const as usize, rec.payload_arena as usize);
+        if c > max || a > max {
+            return Err(corrupt(
+                at,
+                format!("payload {c}+{a} bytes exceeds the header's {max} per part"),
+            ));
+        }
+        if len != pad8(ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE + c + a) {
+            return Err(corrupt(at, format!("entry length {len}")));
+        }
+        match rec.kind {
+            KOS_SHIM_TRACE_KIND_CALL => {
+                if rec.op().is_none() {
+                    return Err(corrupt(at, format!("operation {}", rec.op)));
+                }
+                if rec.verdict().is_none() {
+                    return Err(corrupt(at, format!("verdict {}", rec.verdict)));
+                }
+            }
+            KOS_SHIM_TRACE_KIND_LOST => {}
+            k => return Err(corrupt(at, format!("record kind {k}"))),
+        }
+        let mut tail = vec![0u8; len - fixed.len()];
+        let got =
+            read_full(&mut self.r, &mut tail).map_err(|e| KstError::Io(self.name.clone(), e))?;
+        if got < tail.len() {
+            return Err(truncated());
+        }
+        tail.truncate(c + a);
+        self.offset += len as u64;
+        Ok(Some(Entry { rec, payload: tail }))
+    }
+}
+
+impl<R: Read> Iterator for KstReader<R> {
+    type Item = Result<Entry, KstError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_entry() {
+            Ok(e) => e.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Open a `.kst` file for reading (buffered); also returns its size in bytes.
+pub fn open(path: &str) -> Result<(KstReader<io::BufReader<std::fs::File>>, u64), KstError> {
+    let f = std::fs::File::open(path).map_err(|e| KstError::Io(path.to_string(), e))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((KstReader::new(io::BufReader::new(f), path)?, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (Vec<u8>, Vec<Entry>) {
+        let mut names = NameMap::new();
+        names.insert_iid(7, "Echo").unwrap();
+        let mut h = Header::now(8, names);
+        h.pid = 42;
+        let mut w = KstWriter::new(Vec::new(), &h).unwrap();
+        let mut entries = vec![];
+        for i in 0..3u64 {
+            let rec = Record {
+                start: 100 + i,
+                duration: 5,
+                thread: 9,
+                correlation: i,
+                iid: 7,
+                mid: 1,
+                op: (i % 5) as u8,
+                kind: KOS_SHIM_TRACE_KIND_CALL,
+                payload_const: if i == 1 { 3 } else { 0 },
+                payload_arena: if i == 1 { 2 } else { 0 },
+                ..Default::default()
+            };
+            let payload = if i == 1 { b"abcde".to_vec() } else { vec![] };
+            w.write(&rec, &payload).unwrap();
+            entries.push(Entry { rec, payload });
+        }
+        let lost = Record::lost(0, 9, 200, 17);
+        w.write(&lost, &[]).unwrap();
+        entries.push(Entry {
+            rec: lost,
+            payload: vec![],
+        });
+        (w.into_inner(), entries)
+    }
+
+    fn read_all(b: &[u8]) -> Result<Vec<Entry>, String> {
+        let r = KstReader::new(b, "t.kst").map_err(|e| e.to_string())?;
+        r.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn round_trip_keeps_records_payload_and_header() {
+        let (bytes, entries) = sample();
+        let r = KstReader::new(&bytes[..], "t.kst").unwrap();
+        assert_eq!(r.header().pid, 42);
+        assert_eq!(r.header().payload_max, 8);
+        assert_eq!(r.header().names.iid_name(7), Some("Echo"));
+        assert_eq!(r.header().clock_name, "monotonic");
+        assert_eq!(read_all(&bytes).unwrap(), entries);
+    }
+
+    #[test]
+    fn foreign_truncated_and_corrupted_files_are_named_errors() {
+        let (bytes, _) = sample();
+        assert_eq!(
+            read_all(b"\x7fELF\x02\x01\x01\0garbage").unwrap_err(),
+            "t.kst: not a kos-ipc-shim trace (bad magic)"
+        );
+        assert_eq!(
+            read_all(b"").unwrap_err(),
+            "t.kst: truncated trace: empty file"
+        );
+        assert_eq!(
+            read_all(&bytes[..5]).unwrap_err(),
+            "t.kst: truncated trace: header cut short (5 of 72 bytes)"
+        );
+        assert_eq!(
+            read_all(&bytes[..40]).unwrap_err(),
+            "t.kst: truncated trace: header cut short (40 of 72 bytes)"
+        );
+        let mut v2 = bytes.clone();
+        v2[8] = 2;
+        assert_eq!(
+            read_all(&v2).unwrap_err(),
+            "t.kst: unsupported .kst version 2 (this tool reads version 1)"
+        );
+        let header_len = u32_at(&bytes, 12) as usize;
+        let cut = header_len + 50;
+        assert_eq!(
+            read_all(&bytes[..cut]).unwrap_err(),
+            format!("t.kst: truncated trace: entry at offset {header_len} cut short")
+        );
+        let mut bad = bytes.clone();
+        bad[header_len] ^= 0xFF;
+        assert_eq!(
+            read_all(&bad).unwrap_err(),
+            format!("t.kst: corrupted trace: bad entry marker at offset {header_len}")
+        );
+        let mut bad_op = bytes.clone();
+        bad_op[header_len + ENTRY_PREFIX + 44] = 9;
+        assert_eq!(
+            read_all(&bad_op).unwrap_err(),
+            format!("t.kst: corrupted trace: operation 9 at offset {header_len}")
+        );
+        let mut bad_kind = bytes.clone();
+        bad_kind[header_len + ENTRY_PREFIX + 46] = 7;
+        assert_eq!(
+            read_all(&bad_kind).unwrap_err(),
+            format!("t.kst: corrupted trace: record kind 7 at offset {header_len}")
+        );
+        // Every possible cut is an error or a clean prefix, never a panic.
+        for n in 0..bytes.len() {
+            let _ = read_all(&bytes[..n]);
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! Tracing: one fixed-size record per intercepted call, through lock-free
+//! rings, drained to sinks (stderr text, `.kst` files, Chrome/Perfetto JSON,
+//! CTF 1.8, a C callback).
+//!
+//! # Hot path
+//! [`record`] is called from `intercept::after` for every call. When tracing
+//! is off it is one atomic load. When on, it builds a
+//! [`KosShimTraceRecord`] and pushes it into the calling thread's ring
+//! (std: one ring per thread, allocated on the thread's first traced call;
+//! no_std: a fixed set of shared static shards). A full ring drops the record
+//! and counts it: **the writer never waits**. Nothing is allocated on the
+//! steady path.
+//!
+//! # Drain
+//! std builds run a background drainer thread; everyone can also drain
+//! synchronously with [`flush`] (`kos_shim_trace_flush`, the only way in
+//! no_std builds, where records go to the C callback set with
+//! `kos_shim_trace_set_sink`). The drain holds the re-entrancy guard, so IPC
+//! made by sinks (a file write is IPC on KasperskyOS) passes straight through
+//! the shim untraced. Drops are reported as lost records in the output and by
+//! [`lost`].
+//!
+//! # Configuration (std)
+//! Read at first use: `KOS_SHIM_TRACE` (the same spec as [`start`]),
+//! `KOS_SHIM_TRACE_BUF` (records per thread ring, rounded up to a power of
+//! two, 2..=1048576, default 4096), `KOS_SHIM_TRACE_PAYLOAD` (capture the
+//! first n bytes, at most 4096, of each message's constant part and arena:
+//! **sensitive**, off by default).
+
+pub mod record;
+pub mod ring;
+
+mod capi;
+mod pool;
+#[cfg(feature = "std")]
+mod sink;
+
+#[cfg(feature = "std")]
+pub mod ctf;
+#[cfg(feature = "std")]
+pub mod json;
+#[cfg(feature = "std")]
+pub mod kst;
+#[cfg(feature = "std")]
+pub mod summary;
+#[cfg(feature = "std")]
+pub mod text;
+
+pub use capi::*;
+pub use record::KosShimTraceRecord;
+
+use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+use crate::abi::{rcInvalidArgument, rcUnimplemented, Retcode};
+use crate::intercept::CallInfo;
+
+const UNINIT: u8 = 0;
+const OFF: u8 = 1;
+const ON: u8 = 2;
+
+static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+/// Payload bytes captured per message part (0: off). Fixed once configured.
+static PAYLOAD: AtomicUsize = AtomicUsize::new(0);
+/// Records dropped without reaching a ring (a thread past its TLS teardown).
+static ORPHAN_LOST: AtomicU64 = AtomicU64::new(0);
+static ORPHAN_REPORTED: AtomicU64 = AtomicU64::new(0);
+/// Records a failing sink could not write.
+static SINK_LOST: AtomicU64 = AtomicU64::new(0);
+
+/// Largest `KOS_SHIM_TRACE_PAYLOAD` accepted (bytes per part).
+#[cfg(feature = "std")]
+pub(crate) const MAX_PAYLOAD: usize = 4096;
+
+/// Hook: record one finished call. One relaxed load when tracing is off.
+#[inline]
+pub fn record(info: &CallInfo) {
+    match STATE.load(Ordering::Acquire) {
+        ON => record_on(info),
+        UNINIT => {
+            configure_from_env();
+            if STATE.load(Ordering::Acquire) == ON {
+                record_on(info)
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether the pipeline should hand message bytes to [`record`]
+/// (`KOS_SHIM_TRACE_PAYLOAD` > 0 and tracing on).
+#[inline]
+pub fn payload_wanted() -> bool {
+    PAYLOAD.load(Ordering::Relaxed) != 0 && STATE.load(Ordering::Relaxed) == ON
+}
+
+fn record_on(info: &CallInfo) {
+    let Some(ring) = pool::mine() else {
+        ORPHAN_LOST.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let rec = KosShimTraceRecord::from_call(info);
+    // SAFETY: we run inside the call that filled `info.payload` (called from
+    // intercept::after during dispatch), so its bytes are still valid.
+    let (c, a) = unsafe { info.payload.get() };
+    ring.push(&rec, c, a);
+    #[cfg(feature = "std")]
+    if ring.len() * 2 >= ring.capacity() as u64 {
+        sink::wake();
+    }
+}
+
+/// One-time configuration: std reads the environment (and starts the
+/// session `KOS_SHIM_TRACE` asks for); no_std stays off until [`start`].
+/// Threads racing with it wait for it, once, so no early record is dropped
+/// uncounted.
+fn configure_from_env() {
+    static ONCE: spin::Once<()> = spin::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(feature = "std")]
+        {
+            sink::configure_from_env();
+            pool::init();
+            sink::start_from_env();
+        }
+        let _ = STATE.compare_exchange(UNINIT, OFF, Ordering::AcqRel, Ordering::Acquire);
+    });
+}
+
+/// One item of a trace spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecItem<'a> {
+    /// `off`: stop tracing.
+    Off,
+    /// `stderr`: one text line per call through the `log` facade.
+    Stderr,
+    /// `file:PATH`: binary `.kst`.
+    Kst(&'a str),
+    /// `json:PATH`: Chrome Trace Event JSON.
+    Json(&'a str),
+    /// `ctf:DIR`: CTF 1.8 directory.
+    Ctf(&'a str),
+    /// `sink`: only the C callback (`kos_shim_trace_set_sink`).
+    Callback,
+}
+
+/// Parse one comma-separated spec item.
+pub fn parse_item(item: &str) -> Result<SpecItem<'_>, Retcode> {
+    let item = item.trim();
+    let (kind, arg) = match item.split_once(':') {
+        Some((k, a)) => (k, Some(a)),
+        None => (item, None),
+    };
+    let path = |a: Option<&'_ str>| match a {
+        Some(p) if !p.trim().is_empty() => Ok(()),
+        _ => Err(rcInvalidArgument),
+    };
+    Ok(match (kind, arg) {
+        ("off", None) => SpecItem::Off,
+        ("stderr", None) => SpecItem::Stderr,
+        ("sink", None) => SpecItem::Callback,
+        ("file", a) => {
+            path(a)?;
+            SpecItem::Kst(a.unwrap_or("").trim())
+        }
+        ("json", a) => {
+            path(a)?;
+            SpecItem::Json(a.unwrap_or("").trim())
+        }
+        ("ctf", a) => {
+            path(a)?;
+            SpecItem::Ctf(a.unwrap_or("").trim())
+        }
+        _ => return Err(rcInvalidArgument),
+    })
+}
+
+/// Check a whole spec: every item valid, `off` alone. Returns whether it is `off`.
+fn check_spec(spec: &str) -> Result<bool, Retcode> {
+    let mut off = false;
+    let mut n = 0;
+    for item in spec.split(',') {
+        let it = parse_item(item)?;
+        off |= it == SpecItem::Off;
+        n += 1;
+        if !cfg!(feature = "std") && !matches!(it, SpecItem::Off | SpecItem::Callback) {
+            return Err(rcUnimplemented);
+        }
+    }
+    if off && n > 1 {
+        return Err(rcInvalidArgument);
+    }
+    Ok(off)
+}
+
+/// Start tracing to the sinks in `spec` (`stderr`, `file:PATH.kst`,
+/// `json:PATH.json`, `ctf:DIR`, `sink`, comma separated; `off` stops),
+/// replacing whatever ran before (its sinks are drained and closed first).
+///
+/// Errors: `rcInvalidArgument` for a malformed spec, `rcUnimplemented` for
+/// file sinks in no_std builds, `rcFail` when a file cannot be created
+/// (tracing is then off).
+pub fn start(spec: &str) -> Result<(), Retcode> {
+    if check_spec(spec)? {
+        stop();
+        return Ok(());
+    }
+    configure_from_env();
+    pool::init();
+    #[cfg(feature = "std")]
+    {
+        sink::start(spec)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        STATE.store(ON, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Stop tracing: what the rings hold is drained to the sinks, which are then
+/// finished and closed (JSON closed, CTF packet sizes written).
+pub fn stop() {
+    configure_from_env();
+    STATE.store(OFF, Ordering::Release);
+    #[cfg(feature = "std")]
+    sink::stop();
+    #[cfg(not(feature = "std"))]
+    flush();
+}
+
+/// Whether tracing is on.
+pub fn is_on() -> bool {
+    STATE.load(Ordering::Acquire) == ON
+}
+
+/// Drain every ring to the sinks now and flush their buffers. Returns the
+/// number of records delivered.
+pub fn flush() -> u64 {
+    let _inside = crate::guard::enter();
+    #[cfg(feature = "std")]
+    {
+        sink::flush()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        capi::drain_to_callback()
+    }
+}
+
+/// Records lost so far: dropped by full rings, by threads without a ring,
+/// and by sinks that failed to write.
+pub fn lost() -> u64 {
+    pool::lost_total() + ORPHAN_LOST.load(Ordering::Relaxed) + SINK_LOST.load(Ordering::Relaxed)
+}
+
+/// Drain every ring, converting times to nanoseconds and emitting lost
+/// records for drops since the last drain. The caller serialises drains.
+pub(crate) fn drain_all(deliver: &mut dyn FnMut(&KosShimTraceRecord, &[u8])) -> u64 {
+    let mut n = 0u64;
+    pool::for_each(&mut |ring, owner| {
+        ring.drain(usize::MAX, |r, p| {
+            let mut r = *r;
+            r.start = crate::clock::ticks_to_ns(r.start);
+            r.duration = crate::clock::ticks_to_ns(r.duration);
+            deliver(&r, p);
+            n += 1;
+        });
+        let lost = ring.take_lost();
+        if lost > 0 {
+            let at = crate::clock::ticks_to_ns(crate::clock::now());
+            deliver(&KosShimTraceRecord::lost(ring.id(), owner, at, lost), &[]);
+        }
+    });
+    let orphan = ORPHAN_LOST.load(Ordering::Relaxed);
+    let before = ORPHAN_REPORTED.swap(orphan, Ordering::Relaxed);
+    if orphan > before {
+        let at = crate::clock::ticks_to_ns(crate::clock::now());
+        deliver(
+            &KosShimTraceRecord::lost(u32::MAX, 0, at, orphan - before),
+            &[],
+        );
+    }
+    n
+}
+
+/// Count records a sink failed to write.
+#[cfg(feature = "std")]
+pub(crate) fn count_sink_lost(n: u64) {
+    SINK_LOST.fetch_add(n, Ordering::Relaxed);
+}

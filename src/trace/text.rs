@@ -1,0 +1,198 @@
+//! One text line per record, for stderr (through `log`, target `kos_ipc`)
+//! and `kos-ipc-trace export --format text`.
+//!
+//! ```text
+//! 0.000123456 tid=4242 call   h=3 Echo.Ping out=32+5 in=32+5 caps=0/0 rcOk 12.345us corr=7
+//! 0.000200000 tid=4242 lost=17 ring=0
+//! ```
+//!
+//! Time is seconds since tracing started; `out`/`in` are constant-part +
+//! arena bytes sent/received; `caps` handles sent/received; the verdict is
+//! shown when not `allow`, the correlation when known, captured payload as
+//! `payload=<constant hex>|<arena hex>`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use super::kst::split_payload;
+use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
+use crate::intercept::Verdict;
+use crate::names::NameMap;
+
+/// `seconds.nanoseconds` of `ns`.
+pub fn seconds(ns: u64) -> String {
+    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
+/// A duration with a unit: `850ns`, `12.345us`, `1.234ms`, `2.500s`.
+pub fn duration(ns: u64) -> String {
+    if ns < 1_000 {
+        format!("{ns}ns")
+    } else if ns < 1_000_000 {
+        format!("{}.{:03}us", ns / 1_000, ns % 1_000)
+    } else if ns < 1_000_000_000 {
+        format!("{}.{:03}ms", ns / 1_000_000, (ns / 1_000) % 1_000)
+    } else {
+        format!("{}.{:03}s", ns / 1_000_000_000, (ns / 1_000_000) % 1_000)
+    }
+}
+
+/// The SDK name of `rc`, or its value in hex.
+pub fn rc_name(rc: i32) -> String {
+    match crate::abi::retcode_name(rc) {
+        Some(n) => n.to_string(),
+        None => format!("rc=0x{:08x}", rc as u32),
+    }
+}
+
+/// Lower-case hex of `b`.
+pub fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
+
+/// The text line of one record; times relative to `origin_ns`.
+pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> String {
+    let t = seconds(rec.start.saturating_sub(origin_ns));
+    if rec.kind == KOS_SHIM_TRACE_KIND_LOST {
+        return format!(
+            "{t} tid={} lost={} ring={}",
+            rec.thread, rec.dropped, rec.ring
+        );
+    }
+    let op = rec.op().map(|o| o.key()).unwrap_or("?");
+    let mut s = format!(
+        "{t} tid={} {op:<6} h={} {} out={}+{} in={}+{} caps={}/{} {} {}",
+        rec.thread,
+        rec.handle,
+        names.method(rec.iid, rec.mid),
+        rec.const_out,
+        rec.arena_out,
+        rec.const_in,
+        rec.arena_in,
+        rec.ncaps_out,
+        rec.ncaps_in,
+        rc_name(rec.rc),
+        duration(rec.duration),
+    );
+    match rec.verdict() {
+        Some(Verdict::Allow) => {}
+        Some(v) => {
+            let _ = write!(s, " verdict={}", verdict_key(v));
+        }
+        None => {
+            let _ = write!(s, " verdict={}", rec.verdict);
+        }
+    }
+    if rec.correlation != 0 {
+        let _ = write!(s, " corr={}", rec.correlation);
+    }
+    if rec.payload_len() > 0 {
+        let (c, a) = split_payload(rec, payload);
+        let _ = write!(s, " payload={}|{}", hex(c), hex(a));
+    }
+    s
+}
+
+/// Send one record to the `log` facade (target `kos_ipc`): calls at info
+/// level, lost records at warn level.
+pub fn log_record(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) {
+    let level = if rec.kind == KOS_SHIM_TRACE_KIND_LOST {
+        log::Level::Warn
+    } else {
+        log::Level::Info
+    };
+    if log::log_enabled!(target: "kos_ipc", level) {
+        log::log!(target: "kos_ipc", level, "{}", line(rec, payload, names, origin_ns));
+    }
+}
+
+/// Minimal logger for programs (C ones) that installed none: `target: message` on stderr.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Info
+    }
+
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            let mut e = std::io::stderr().lock();
+            let _ = writeln!(e, "{}: {}", r.target(), r.args());
+        }
+    }
+
+    fn flush(&self) {
+        let _ = std::io::stderr().flush();
+    }
+}
+
+static STDERR_LOGGER: StderrLogger = StderrLogger;
+
+/// Install the stderr logger at info level unless the program set a logger.
+pub fn ensure_logger() {
+    if log::set_logger(&STDERR_LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::record::KOS_SHIM_TRACE_KIND_CALL;
+
+    #[test]
+    fn call_and_lost_lines() {
+        let mut names = NameMap::new();
+        names.insert_iid(7, "Echo").unwrap();
+        names.insert_mid(7, 1, "Ping").unwrap();
+        let rec = Record {
+            start: 1_000_123_456,
+            duration: 12_345,
+            thread: 4242,
+            correlation: 7,
+            handle: 3,
+            rc: 0,
+            iid: 7,
+            mid: 1,
+            op: 0,
+            verdict: 1,
+            kind: KOS_SHIM_TRACE_KIND_CALL,
+            const_out: 32,
+            arena_out: 5,
+            const_in: 32,
+            arena_in: 4,
+            payload_const: 2,
+            payload_arena: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            line(&rec, b"\x01\xabZ", &names, 1_000_000_000),
+            "0.000123456 tid=4242 call   h=3 Echo.Ping out=32+5 in=32+4 caps=0/0 rcOk 12.345us verdict=log corr=7 payload=01ab|5a"
+        );
+        let failed = Record {
+            rc: crate::abi::rcSecurityDisallow,
+            verdict: 2,
+            op: 4,
+            iid: 9,
+            mid: 2,
+            kind: KOS_SHIM_TRACE_KIND_CALL,
+            duration: 2_500_000,
+            ..Default::default()
+        };
+        assert_eq!(
+            line(&failed, &[], &names, 0),
+            "0.000000000 tid=0 reply  h=0 9.2 out=0+0 in=0+0 caps=0/0 rcSecurityDisallow 2.500ms verdict=deny"
+        );
+        assert_eq!(
+            line(&Record::lost(3, 11, 5, 17), &[], &names, 0),
+            "0.000000005 tid=11 lost=17 ring=3"
+        );
+        assert_eq!(rc_name(0x7777), "rc=0x00007777");
+        assert_eq!(duration(850), "850ns");
+        assert_eq!(duration(3_000_000_001), "3.000s");
+    }
+}
