@@ -117,6 +117,7 @@ typedef struct nk_arena {
 // `rtl_uint32_t` of the SDK's runtime library.
 typedef uint32_t rtl_uint32_t;
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // The message header the five system calls take (host profile layout).
 //
 // Bind it with `PackOutMsg` (to send) or `PackInMsg` (to receive) before use;
@@ -133,6 +134,17 @@ typedef struct SMsgHdr {
   // `SMSGHDR_DIR_OUT` or `SMSGHDR_DIR_IN`.
   rtl_uint32_t dir;
 } SMsgHdr;
+#endif
+
+#if defined(KOS_SHIM_SDK_PROFILE)
+// The message header the five system calls take: opaque here, because
+// with feature `sdk-profile` its layout is the SDK's own, known only to the
+// C profile bridge (src/profile/kos_profile.c) compiled against the SDK's
+// headers. Rust code only passes pointers to it along.
+typedef struct SMsgHdr {
+  uint8_t _opaque[0];
+} SMsgHdr;
+#endif
 
 // The five system calls of a backend, with the SDK's C signatures.
 //
@@ -270,11 +282,15 @@ typedef void (*KosShimTraceSinkFn)(void *ctx,
                                    const uint8_t *payload,
                                    size_t payload_len);
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // "No handle" (host profile value: all bits set).
 #define INVALID_HANDLE 4294967295
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // `mdelay` value that makes CallEx/RecvEx wait without limit (host profile value).
 #define INFINITE_TIMEOUT 4294967295
+#endif
 
 // `nk_message.kind`: a request (client to server).
 #define NK_MSG_KIND_REQUEST 1
@@ -300,44 +316,70 @@ typedef void (*KosShimTraceSinkFn)(void *ctx,
 // `SMsgHdr.dir`: bound by `PackInMsg` (a buffer to receive into).
 #define SMSGHDR_DIR_IN 2
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // Success.
 #define rcOk 0
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // Unspecified failure.
 #define rcFail 65537
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // Bad argument: NULL or malformed header, inconsistent buffers, wrong handle type.
 #define rcInvalidArgument 65538
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // The server end of the channel is gone or the name is unknown.
 #define rcNotConnected 131075
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // Out of memory or a fixed table is full.
 #define rcOutOfMemory 65540
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // A receiving buffer is too small for the message.
 #define rcBufferTooSmall 65541
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // CallEx/RecvEx: the timeout expired.
 #define rcTimeout 131078
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // CallEx/RecvEx: interrupted through an IPC synchronization object.
 #define rcIpcInterrupt 131079
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // The security policy forbids this message.
 #define rcSecurityDisallow 196616
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // Not implemented.
 #define rcUnimplemented 65545
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // The object is busy.
 #define rcBusy 65546
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // The handle was revoked.
 #define rcHandleRevoked 65547
+#endif
 
+#if !defined(KOS_SHIM_SDK_PROFILE)
 // The caller lacks the capability.
 #define rcNoCapability 196620
+#endif
 
 
 
@@ -352,33 +394,6 @@ typedef void (*KosShimTraceSinkFn)(void *ctx,
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
-
-#if defined(KOS_SHIM_WRAP)
-extern Retcode __real_Call(Handle handle, const struct SMsgHdr *msgOut, struct SMsgHdr *msgIn);
-#endif
-
-#if defined(KOS_SHIM_WRAP)
-extern Retcode __real_CallEx(Handle handle,
-                             const struct SMsgHdr *msgOut,
-                             struct SMsgHdr *msgIn,
-                             rtl_uint32_t mdelay,
-                             Handle syncHandle);
-#endif
-
-#if defined(KOS_SHIM_WRAP)
-extern Retcode __real_Recv(Handle handle, struct SMsgHdr *msgIn);
-#endif
-
-#if defined(KOS_SHIM_WRAP)
-extern Retcode __real_RecvEx(Handle handle,
-                             struct SMsgHdr *msgIn,
-                             rtl_uint32_t mdelay,
-                             Handle syncHandle);
-#endif
-
-#if defined(KOS_SHIM_WRAP)
-extern Retcode __real_Reply(Handle handle, const struct SMsgHdr *msgOut);
-#endif
 
 // Replace the layer the shim forwards to with five C functions.
 //

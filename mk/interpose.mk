@@ -9,9 +9,13 @@
 #   make cross-test      the same program built for aarch64 (--wrap), run under qemu
 #   make symbols-check   C-visible symbols of each library == ctests/symbols/*.txt
 #   make nostd-check     the no_std core builds for aarch64-unknown-none, no allocator
+#
+# Against a real SDK (README "Building the wrap archive against a KasperskyOS SDK"):
+#   make wrap WRAP_TARGET=aarch64-unknown-linux-gnu KOS_SDK_SYSROOT=/path/to/sysroot \
+#        KOS_SDK_PROFILE_FIELDS=/path/to/fields.h CC_aarch64_unknown_linux_gnu=<SDK gcc>
 
 .PHONY: wrap wrap-aarch64 preload interpose-test interpose-lint interpose-host \
-        interpose-wrap interpose-preload cross-test symbols-check nostd-check
+        interpose-wrap interpose-preload interpose-sdk-profile cross-test symbols-check nostd-check
 
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 CROSS_TRIPLE := aarch64-unknown-linux-gnu
@@ -21,13 +25,27 @@ QEMU_AARCH64 ?= qemu-aarch64
 CROSS_SYSROOT ?= /usr/aarch64-linux-gnu
 
 IP_BUILD := $(BUILD)/interpose
-WRAP_LIB := $(IP_BUILD)/$(HOST_TRIPLE)/libkos_ipc_shim_wrap.a
+# `make wrap` builds for WRAP_TARGET; with KOS_SDK_SYSROOT set, against that
+# SDK's headers (feature sdk-profile).
+WRAP_TARGET ?= $(HOST_TRIPLE)
+WRAP_SDK_FEATURE := $(if $(KOS_SDK_SYSROOT),$(COMMA)sdk-profile)
+COMMA := ,
+WRAP_LIB := $(IP_BUILD)/$(WRAP_TARGET)/libkos_ipc_shim_wrap.a
+WRAP_LIB_HOST := $(IP_BUILD)/$(HOST_TRIPLE)/libkos_ipc_shim_wrap.a
+# The sdk-profile build path, tested without an SDK: a stand-in SDK sysroot made
+# of our host headers, with the host field map given the way an SDK user
+# gives theirs (KOS_SDK_PROFILE_FIELDS).
+WRAP_LIB_HOSTCOMPAT := $(IP_BUILD)/sdk-standin/libkos_ipc_shim_wrap.a
+FAKE_SYSROOT := $(IP_BUILD)/sdk-standin/sysroot
+# Cargo builds that end in a copy out of target/ hold this lock, so that two
+# of them (different features, same output path) never interleave under -j.
+IP_LOCK := flock target/.interpose.lock
 WRAP_LIB_CROSS := $(IP_BUILD)/$(CROSS_TRIPLE)/libkos_ipc_shim_wrap.a
 PRELOAD_LIB := $(IP_BUILD)/libkos_ipc_shim_preload.so
 WRAP_FLAGS := -Wl,--wrap=Call,--wrap=CallEx,--wrap=Recv,--wrap=RecvEx,--wrap=Reply
 # Only the staticlib crate type: a fully LTO'd archive whose single object
 # holds machine code only (the rlib crate type would embed LLVM bitcode).
-WRAP_CARGO := rustc --release --lib --crate-type staticlib --no-default-features --features wrap
+WRAP_CARGO := rustc --release --lib --crate-type staticlib --no-default-features
 # What the no_std wrap archive needs from the C library.
 WRAP_NATIVE_LIBS := -lpthread -lc
 IP_CFLAGS := $(CTEST_CFLAGS) $(SHIM_CPPFLAGS)
@@ -42,26 +60,43 @@ wrap-aarch64: $(WRAP_LIB_CROSS)
 preload: $(PRELOAD_LIB)
 
 # --target even for the host, so these builds land in target/<triple>/ and
-# never overwrite the host archive in target/release/.
-$(WRAP_LIB): FORCE
-	$(CARGO) $(WRAP_CARGO) --target $(HOST_TRIPLE)
-	@mkdir -p $(@D)
-	@cmp -s target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a $@ || cp target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a $@
+# never overwrite the host archive in target/release/. $(1): cargo command,
+# $(2): target triple, $(3): the file cargo writes, $@: where it goes,
+# $(4): environment for cargo.
+define cargo_copy
+	@mkdir -p target $(@D)
+	$(IP_LOCK) sh -c '$(4) $(CARGO) $(1) --target $(2) && { cmp -s $(3) $@ || cp $(3) $@; }'
+endef
 
+$(WRAP_LIB): FORCE
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(WRAP_SDK_FEATURE),$(WRAP_TARGET),target/$(WRAP_TARGET)/release/libkos_ipc_shim.a,)
+
+ifneq ($(WRAP_LIB_HOST),$(WRAP_LIB))
+$(WRAP_LIB_HOST): FORCE
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT)
+endif
+
+ifneq ($(WRAP_LIB_CROSS),$(WRAP_LIB))
 $(WRAP_LIB_CROSS): FORCE
-	$(CARGO) $(WRAP_CARGO) --target $(CROSS_TRIPLE)
-	@mkdir -p $(@D)
-	@cmp -s target/$(CROSS_TRIPLE)/release/libkos_ipc_shim.a $@ || cp target/$(CROSS_TRIPLE)/release/libkos_ipc_shim.a $@
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap,$(CROSS_TRIPLE),target/$(CROSS_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT)
+endif
+
+$(FAKE_SYSROOT)/kos_ipc_shim.h: $(HEADERS)
+	@rm -rf $(FAKE_SYSROOT) && mkdir -p $(FAKE_SYSROOT)/include
+	cp -r include/kos/. $(FAKE_SYSROOT)/include/ && cp include/kos_ipc_shim.h $@
+
+$(WRAP_LIB_HOSTCOMPAT): $(FAKE_SYSROOT)/kos_ipc_shim.h FORCE
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)sdk-profile,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env KOS_SDK_SYSROOT=$(abspath $(FAKE_SYSROOT)) KOS_SDK_PROFILE_FIELDS=$(abspath src/profile/kos_profile_fields_host.h))
 
 $(PRELOAD_LIB): FORCE
-	$(CARGO) rustc --release --lib --crate-type cdylib --no-default-features --features preload --target $(HOST_TRIPLE)
-	@mkdir -p $(@D)
-	@cmp -s target/$(HOST_TRIPLE)/release/libkos_ipc_shim.so $@ || cp target/$(HOST_TRIPLE)/release/libkos_ipc_shim.so $@
+	$(call cargo_copy,rustc --release --lib --crate-type cdylib --no-default-features --features preload,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.so,)
 
 # The feature sets `make lint` (default features) does not see.
 interpose-lint:
 	$(CARGO) clippy --lib --no-default-features --features wrap --target aarch64-unknown-none -- -D warnings
 	$(CARGO) clippy --lib --no-default-features --features preload -- -D warnings
+	KOS_SDK_SYSROOT=host-compat CC_aarch64_unknown_none=$(CROSS_CC) $(CARGO) clippy --lib \
+	    --no-default-features --features wrap,sdk-profile --target aarch64-unknown-none -- -D warnings
 
 # The stand-in kernel: linked in statically (wrap modes) or as libkos_standin.so.
 $(IP_BUILD)/libkos_standin.so: $(STANDIN) $(HEADERS)
@@ -74,8 +109,13 @@ $(IP_BUILD)/echo_host: $(IP_DEPS) $(LIB_RELEASE)
 	$(CC) $(IP_CFLAGS) -o $@ $(IP_PROG) $(LIB_RELEASE) $(NATIVE_LIBS)
 
 # Mode 2: --wrap, our wrap archive, the stand-in statically.
-$(IP_BUILD)/echo_wrap: $(IP_DEPS) $(WRAP_LIB)
-	$(CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $(IP_PROG) $(STANDIN) $(WRAP_LIB) -ldl $(WRAP_NATIVE_LIBS)
+$(IP_BUILD)/echo_wrap: $(IP_DEPS) $(WRAP_LIB_HOST)
+	$(CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $(IP_PROG) $(STANDIN) $(WRAP_LIB_HOST) -ldl $(WRAP_NATIVE_LIBS)
+
+# Mode 2 again with the sdk-profile archive (messages read through the C
+# profile bridge, here compiled on the host headers): same results.
+$(IP_BUILD)/echo_wrap_sdk: $(IP_DEPS) $(WRAP_LIB_HOSTCOMPAT)
+	$(CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $(IP_PROG) $(STANDIN) $(WRAP_LIB_HOSTCOMPAT) -ldl $(WRAP_NATIVE_LIBS)
 
 # Mode 3: dynamically against libkos_standin.so; the shim comes in by LD_PRELOAD at run time.
 $(IP_BUILD)/echo_dyn: $(IP_DEPS) $(IP_BUILD)/libkos_standin.so
@@ -102,9 +142,13 @@ interpose-preload: $(IP_BUILD)/echo_dyn $(PRELOAD_LIB)
 	@echo "== control: the same binary without LD_PRELOAD (no shim line)"
 	$(call ip_run,$(IP_BUILD)/echo_dyn,$(IP_BUILD)/echo_dyn_noshim,ctests/interpose/expect-noshim.txt)
 
+interpose-sdk-profile: $(IP_BUILD)/echo_wrap_sdk
+	@echo "== link mode 2b: --wrap + sdk-profile wrap archive (bridge built on a stand-in SDK sysroot) + stand-in"
+	$(call ip_run,$(IP_BUILD)/echo_wrap_sdk,$(IP_BUILD)/echo_wrap_sdk,ctests/interpose/expect-standin.txt)
+
 interpose-test: interpose-lint
-	$(MAKE) --no-print-directory interpose-host interpose-wrap interpose-preload
-	@echo "interpose-test: 3 link modes passed"
+	$(MAKE) --no-print-directory interpose-host interpose-wrap interpose-preload interpose-sdk-profile
+	@echo "interpose-test: 3 link modes (and the sdk-profile wrap archive) passed"
 
 # The same program for aarch64: --wrap against the stand-in, under qemu-aarch64.
 $(IP_BUILD)/echo_wrap_aarch64: $(IP_DEPS) $(WRAP_LIB_CROSS)
@@ -116,14 +160,20 @@ cross-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap_aarch64
 	$(call ip_run,$(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/echo_wrap_aarch64,$(IP_BUILD)/echo_wrap_aarch64,ctests/interpose/expect-standin.txt)
 	@echo "cross-test: passed"
 
-symbols-check: $(LIB_RELEASE) $(WRAP_LIB) $(WRAP_LIB_CROSS) $(PRELOAD_LIB)
+symbols-check: $(LIB_RELEASE) $(WRAP_LIB_HOST) $(WRAP_LIB_CROSS) $(PRELOAD_LIB) $(WRAP_LIB_HOSTCOMPAT)
 	scripts/symbols-check.sh $(LIB_RELEASE) ctests/symbols/host.txt
-	scripts/symbols-check.sh $(WRAP_LIB) ctests/symbols/wrap.txt
+	scripts/symbols-check.sh $(WRAP_LIB_HOST) ctests/symbols/wrap.txt
+	scripts/symbols-check.sh $(WRAP_LIB_HOSTCOMPAT) ctests/symbols/wrap-sdk.txt
 	scripts/symbols-check.sh $(WRAP_LIB_CROSS) ctests/symbols/wrap.txt $(CROSS_READELF)
 	scripts/symbols-check.sh $(PRELOAD_LIB) ctests/symbols/preload.txt
 
 # The no_std core: builds for a bare-metal target, and the archive needs
 # nothing from outside but the three C functions it declares itself.
 nostd-check:
-	$(CARGO) build --no-default-features --features wrap --target aarch64-unknown-none
-	scripts/nostd-check.sh target/aarch64-unknown-none/debug/libkos_ipc_shim.a
+	@mkdir -p target
+	$(IP_LOCK) sh -c '$(CARGO) build --no-default-features --features wrap --target aarch64-unknown-none && \
+	    scripts/nostd-check.sh target/aarch64-unknown-none/debug/libkos_ipc_shim.a'
+	@echo "== the same with sdk-profile (bridge cross-compiled on the host headers)"
+	$(IP_LOCK) sh -c 'KOS_SDK_SYSROOT=host-compat CC_aarch64_unknown_none=$(CROSS_CC) $(CARGO) build \
+	    --no-default-features --features wrap,sdk-profile --target aarch64-unknown-none && \
+	    scripts/nostd-check.sh target/aarch64-unknown-none/debug/libkos_ipc_shim.a'

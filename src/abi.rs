@@ -11,6 +11,7 @@
 //! Every layout is asserted at compile time at the bottom of this file.
 #![allow(non_camel_case_types, non_upper_case_globals)]
 
+#[cfg_attr(feature = "sdk-profile", allow(unused_imports))]
 use core::mem::{align_of, offset_of, size_of};
 
 /// A kernel object handle (host profile: 32-bit unsigned, as `handle/handletype.h` suggests).
@@ -33,8 +34,10 @@ pub type nk_uint32_t = u32;
 pub type nk_uint16_t = u16;
 
 /// "No handle" (host profile value: all bits set).
+#[cfg(not(feature = "sdk-profile"))]
 pub const INVALID_HANDLE: Handle = 0xFFFF_FFFF;
 /// `mdelay` value that makes CallEx/RecvEx wait without limit (host profile value).
+#[cfg(not(feature = "sdk-profile"))]
 pub const INFINITE_TIMEOUT: rtl_uint32_t = 0xFFFF_FFFF;
 
 /// `nk_message.kind`: a request (client to server).
@@ -106,6 +109,7 @@ pub const SMSGHDR_DIR_IN: rtl_uint32_t = 2;
 ///
 /// Bind it with `PackOutMsg` (to send) or `PackInMsg` (to receive) before use;
 /// an unbound or hand-filled header is rejected with `rcInvalidArgument`.
+#[cfg(not(feature = "sdk-profile"))]
 #[repr(C)]
 #[derive(Debug)]
 pub struct SMsgHdr {
@@ -120,6 +124,29 @@ pub struct SMsgHdr {
     /// `SMSGHDR_DIR_OUT` or `SMSGHDR_DIR_IN`.
     pub dir: rtl_uint32_t,
 }
+
+/// The message header the five system calls take: opaque here, because
+/// with feature `sdk-profile` its layout is the SDK's own, known only to the
+/// C profile bridge (src/profile/kos_profile.c) compiled against the SDK's
+/// headers. Rust code only passes pointers to it along.
+#[cfg(feature = "sdk-profile")]
+#[repr(C)]
+#[derive(Debug)]
+pub struct SMsgHdr {
+    _opaque: [u8; 0],
+    _not_send_sync_unpin: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
+}
+
+/// With feature `sdk-profile`: the return codes, `INVALID_HANDLE` and
+/// `INFINITE_TIMEOUT` as the SDK's headers define them, read by build.rs from
+/// the profile bridge compiled against them (`$OUT_DIR/profile_consts.rs`).
+#[cfg(feature = "sdk-profile")]
+mod sdk_values {
+    use super::{rtl_uint32_t, Handle, Retcode};
+    include!(concat!(env!("OUT_DIR"), "/profile_consts.rs"));
+}
+#[cfg(feature = "sdk-profile")]
+pub use sdk_values::*;
 
 /// Customer field of KasperskyOS's own codes.
 pub const RC_CUSTOMER_KOS: u32 = 0;
@@ -146,30 +173,43 @@ pub const fn rc_get_code(rc: Retcode) -> u32 {
 }
 
 /// Success.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcOk: Retcode = 0;
 /// Unspecified failure.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcFail: Retcode = 0x0001_0001;
 /// Bad argument: NULL or malformed header, inconsistent buffers, wrong handle type.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcInvalidArgument: Retcode = 0x0001_0002;
 /// The server end of the channel is gone or the name is unknown.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcNotConnected: Retcode = 0x0002_0003;
 /// Out of memory or a fixed table is full.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcOutOfMemory: Retcode = 0x0001_0004;
 /// A receiving buffer is too small for the message.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcBufferTooSmall: Retcode = 0x0001_0005;
 /// CallEx/RecvEx: the timeout expired.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcTimeout: Retcode = 0x0002_0006;
 /// CallEx/RecvEx: interrupted through an IPC synchronization object.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcIpcInterrupt: Retcode = 0x0002_0007;
 /// The security policy forbids this message.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcSecurityDisallow: Retcode = 0x0003_0008;
 /// Not implemented.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcUnimplemented: Retcode = 0x0001_0009;
 /// The object is busy.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcBusy: Retcode = 0x0001_000A;
 /// The handle was revoked.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcHandleRevoked: Retcode = 0x0001_000B;
 /// The caller lacks the capability.
+#[cfg(not(feature = "sdk-profile"))]
 pub const rcNoCapability: Retcode = 0x0003_000C;
 
 /// Every host-profile return code with its SDK name, for messages and dumps.
@@ -197,7 +237,9 @@ pub fn retcode_name(rc: Retcode) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
-// Layout facts, checked when the crate compiles.
+// Layout facts, checked when the crate compiles (host profile; with
+// sdk-profile the generated constants carry their own checks).
+#[cfg(not(feature = "sdk-profile"))]
 const _: () = {
     assert!(size_of::<Handle>() == 4);
     assert!(size_of::<Retcode>() == 4);
