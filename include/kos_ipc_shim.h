@@ -136,16 +136,6 @@ typedef struct SMsgHdr {
 } SMsgHdr;
 #endif
 
-#if defined(KOS_SHIM_SDK_PROFILE)
-// The message header the five system calls take: opaque here, because
-// with feature `sdk-profile` its layout is the SDK's own, known only to the
-// C profile bridge (src/profile/kos_profile.c) compiled against the SDK's
-// headers. Rust code only passes pointers to it along.
-typedef struct SMsgHdr {
-  uint8_t _opaque[0];
-} SMsgHdr;
-#endif
-
 // The five system calls of a backend, with the SDK's C signatures.
 //
 // Every entry must be non-NULL. The shim calls them with the caller's own

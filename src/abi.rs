@@ -129,6 +129,8 @@ pub struct SMsgHdr {
 /// with feature `sdk-profile` its layout is the SDK's own, known only to the
 /// C profile bridge (src/profile/kos_profile.c) compiled against the SDK's
 /// headers. Rust code only passes pointers to it along.
+///
+/// cbindgen:ignore
 #[cfg(feature = "sdk-profile")]
 #[repr(C)]
 #[derive(Debug)]

@@ -536,20 +536,17 @@ impl<'a> MsgIn<'a> {
     pub fn received_bytes(&self) -> MsgBytes {
         let info = self.info();
         // SAFETY: validated header: msg holds const_capacity bytes and
-        // info.const_size <= that; the arena passed check_arena in info().
-        unsafe {
-            let h = &*self.hdr;
-            let arena = if info.arena_size == 0 {
+        // info.const_size <= that; the arena in use is info.arena_size bytes.
+        let b = unsafe { raw::buffers(self.hdr) };
+        MsgBytes {
+            constant: b.msg as *const u8,
+            const_len: info.const_size,
+            arena: if info.arena_size == 0 {
                 core::ptr::null()
             } else {
-                (*h.arena).start as *const u8
-            };
-            MsgBytes {
-                constant: h.msg as *const u8,
-                const_len: info.const_size,
-                arena,
-                arena_len: info.arena_size,
-            }
+                b.arena as *const u8
+            },
+            arena_len: info.arena_size,
         }
     }
 
