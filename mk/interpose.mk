@@ -163,7 +163,7 @@ cross-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap_aarch64
 symbols-check: $(LIB_RELEASE) $(WRAP_LIB_HOST) $(WRAP_LIB_CROSS) $(PRELOAD_LIB) $(WRAP_LIB_HOSTCOMPAT)
 	scripts/symbols-check.sh $(LIB_RELEASE) ctests/symbols/host.txt
 	scripts/symbols-check.sh $(WRAP_LIB_HOST) ctests/symbols/wrap.txt
-	scripts/symbols-check.sh $(WRAP_LIB_HOSTCOMPAT) ctests/symbols/wrap-sdk.txt
+	scripts/symbols-check.sh $(WRAP_LIB_HOSTCOMPAT) ctests/symbols/wrap.txt:ctests/symbols/profile-bridge.txt
 	scripts/symbols-check.sh $(WRAP_LIB_CROSS) ctests/symbols/wrap.txt $(CROSS_READELF)
 	scripts/symbols-check.sh $(PRELOAD_LIB) ctests/symbols/preload.txt
 

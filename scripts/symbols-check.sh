@@ -2,10 +2,11 @@
 # Lists the C-visible symbols a library defines and compares them with the
 # intended list.
 #
-#   scripts/symbols-check.sh LIBRARY EXPECTED_LIST [READELF]
+#   scripts/symbols-check.sh LIBRARY EXPECTED_LIST[:MORE_LISTS...] [READELF]
 #
-# LIBRARY is a static archive (.a) or a shared object (.so). EXPECTED_LIST
-# has one symbol per line ('#' comments allowed). Exits 1, naming every
+# LIBRARY is a static archive (.a) or a shared object (.so). The expected set
+# is the union of the lists (colon-separated), one symbol per line ('#'
+# comments allowed). Exits 1, naming every
 # difference, when the sets differ.
 #
 # What counts as C-visible:
@@ -28,7 +29,10 @@ set -euo pipefail
 
 lib=$1 expected=$2 readelf=${3:-readelf}
 [ -f "$lib" ] || { echo "symbols-check: $lib does not exist (build it first)" >&2; exit 1; }
-[ -f "$expected" ] || { echo "symbols-check: $expected does not exist" >&2; exit 1; }
+IFS=: read -r -a lists <<<"$expected"
+for l in "${lists[@]}"; do
+    [ -f "$l" ] || { echo "symbols-check: $l does not exist" >&2; exit 1; }
+done
 
 actual=$(mktemp) want=$(mktemp)
 trap 'rm -f "$actual" "$want"' EXIT
@@ -59,7 +63,7 @@ case "$lib" in
     ;;
 esac
 
-sed 's/#.*//; s/[[:space:]]//g; /^$/d' "$expected" | sort -u >"$want"
+cat "${lists[@]}" | sed 's/#.*//; s/[[:space:]]//g; /^$/d' | sort -u >"$want"
 
 stray=$(comm -23 "$actual" "$want")
 missing=$(comm -13 "$actual" "$want")
@@ -67,7 +71,7 @@ if [ -n "$stray$missing" ]; then
     echo "FAIL symbols-check $lib against $expected" >&2
     [ -n "$stray" ] && printf '  unexpected C-visible symbol: %s\n' $stray >&2
     [ -n "$missing" ] && printf '  missing (listed but not defined): %s\n' $missing >&2
-    echo "  A new public export: add it to $expected (and document it in the header)." >&2
+    echo "  A new public export: add it to ${lists[0]} (and document it in the header)." >&2
     echo "  Anything else: make it private (no #[no_mangle], or static in C)." >&2
     exit 1
 fi
