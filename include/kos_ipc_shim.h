@@ -476,14 +476,15 @@ Retcode RecvEx(Handle handle, struct SMsgHdr *msgIn, rtl_uint32_t mdelay, Handle
 //
 // Returns rcOk; rcInvalidArgument (bad header, no pending request on this
 // thread); rcBufferTooSmall (the response does not fit the caller's buffers;
-// the caller gets the same code); rcNotConnected (the caller gave up: timed
-// out or its handle was closed); rcSecurityDisallow (policy: the caller then
+// the caller gets the same code); rcNotConnected (the caller is no longer
+// waiting: its CallEx timed out, or the channel closed); rcSecurityDisallow (policy: the caller then
 // receives rcSecurityDisallow as well).
 //
 // # Safety
 // `msgOut` is NULL or points to a header bound by PackOutMsg whose buffers
 // stay valid until the call returns.
-Retcode Reply(Handle handle, const struct SMsgHdr *msgOut);
+Retcode Reply(Handle handle,
+              const struct SMsgHdr *msgOut);
 
 #if defined(KOS_SHIM_HOST)
 // Make `a` an empty arena over the `size` bytes at `buf` (`start` =

@@ -133,8 +133,8 @@ pub unsafe extern "C" fn RecvEx(
 ///
 /// Returns rcOk; rcInvalidArgument (bad header, no pending request on this
 /// thread); rcBufferTooSmall (the response does not fit the caller's buffers;
-/// the caller gets the same code); rcNotConnected (the caller gave up: timed
-/// out or its handle was closed); rcSecurityDisallow (policy: the caller then
+/// the caller gets the same code); rcNotConnected (the caller is no longer
+/// waiting: its CallEx timed out, or the channel closed); rcSecurityDisallow (policy: the caller then
 /// receives rcSecurityDisallow as well).
 ///
 /// # Safety

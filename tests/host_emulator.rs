@@ -433,6 +433,22 @@ fn receiving_again_without_reply_gives_up_the_earlier_request() {
 }
 
 #[test]
+fn a_server_thread_ending_without_reply_disconnects_its_caller() {
+    let (c, s) = channel();
+    let t = thread::spawn(move || request(c, 1).0);
+    thread::spawn(move || {
+        let mut buf = Msg::buffer();
+        let mut rin = pack_in(&mut buf, None);
+        assert_eq!(recv(s, &mut rin), rcOk);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(t.join().unwrap(), rcNotConnected);
+    close(c);
+    close(s);
+}
+
+#[test]
 fn stale_and_foreign_handle_values_are_rejected() {
     let (c, s) = channel();
     close(c);

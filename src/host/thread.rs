@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use crate::abi::{rcFail, Handle, Retcode};
 
+use crate::abi::rcNotConnected;
+
 use super::channel::Receiver;
-use super::txn::Txn;
+use super::txn::{Txn, RECEIVED};
 
 /// A request this thread received on `handle` and must answer with Reply.
 #[derive(Debug)]
@@ -43,6 +45,16 @@ std::thread_local! {
 /// being torn down (its thread-locals are gone).
 pub(crate) fn with<R>(f: impl FnOnce(&ThreadState) -> R) -> Result<R, Retcode> {
     STATE.try_with(f).map_err(|_| rcFail)
+}
+
+impl Drop for ThreadState {
+    /// A server thread that ends with requests it never answered: their
+    /// callers get rcNotConnected, as when a server process ends.
+    fn drop(&mut self) {
+        for p in self.pending.get_mut().drain(..) {
+            p.txn.complete(p.gen, RECEIVED, rcNotConnected);
+        }
+    }
 }
 
 impl ThreadState {
