@@ -8,17 +8,18 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::Thread;
 
 use crate::abi::{rcNotConnected, Retcode};
 
 use super::txn::{self, Txn, QUEUED, RECEIVED, RECEIVING};
+use super::wait::Sleeper;
 
 /// A server thread waiting in Recv/RecvEx (one per thread, reused).
 #[derive(Debug)]
 pub(crate) struct Receiver {
     notified: AtomicBool,
-    thread: Thread,
+    /// Next to `notified`: a waker sets it, then reads `sleeping` in here.
+    owner: Sleeper,
 }
 
 impl Receiver {
@@ -26,13 +27,18 @@ impl Receiver {
     pub(crate) fn for_current_thread() -> Arc<Receiver> {
         Arc::new(Receiver {
             notified: AtomicBool::new(false),
-            thread: std::thread::current(),
+            owner: Sleeper::current(),
         })
     }
 
     /// Whether a caller (or the channel's closing) woke this receiver.
     pub(crate) fn notified(&self) -> bool {
         self.notified.load(Ordering::Acquire)
+    }
+
+    /// The owning thread.
+    pub(crate) fn owner(&self) -> &Sleeper {
+        &self.owner
     }
 }
 
@@ -51,7 +57,7 @@ impl Queues {
     /// longer listed (the unpark may follow after unlocking).
     fn pop_receiver(&mut self) -> Option<Arc<Receiver>> {
         let rx = self.receivers.pop_front()?;
-        rx.notified.store(true, Ordering::Release);
+        rx.notified.store(true, Ordering::SeqCst);
         Some(rx)
     }
 }
@@ -104,7 +110,7 @@ impl Channel {
             q.pop_receiver()
         };
         if let Some(rx) = woken {
-            rx.thread.unpark();
+            rx.owner.wake();
         }
         Ok(())
     }
@@ -149,7 +155,7 @@ impl Channel {
             }
         };
         if let Some(next) = woken {
-            next.thread.unpark();
+            next.owner.wake();
         }
     }
 
@@ -191,7 +197,7 @@ impl Channel {
             all
         };
         for rx in receivers {
-            rx.thread.unpark();
+            rx.owner.wake();
         }
         // Requests a server holds: their callers wait in RECEIVED. A server
         // still copying one (RECEIVING) checks `closed` after marking it

@@ -40,7 +40,7 @@ pub(crate) fn call(args: &mut Args<'_>, ex: bool) -> Retcode {
             txn.end(gen);
             return rc;
         }
-        let _watch = sync.as_ref().map(|s| s.watch(txn.thread()));
+        let _watch = sync.as_ref().map(|s| s.watch(txn.owner().thread()));
         wait_for_reply(&ch, txn, gen, deadline, sync.as_deref())
     })
     .unwrap_or_else(|rc| rc)
@@ -56,7 +56,7 @@ fn wait_for_reply(
     deadline: Deadline,
     sync: Option<&SyncObject>,
 ) -> Retcode {
-    let mut backoff = Backoff::default();
+    let mut backoff = Backoff::new(txn.owner());
     loop {
         let (_, state) = txn.load();
         let wait = match state {
@@ -94,6 +94,6 @@ fn wait_for_reply(
             // buffers; it unparks us when done, whatever our deadline.
             _ => Deadline::Never,
         };
-        backoff.pause(wait);
+        backoff.pause(wait, || txn.load().1 != state);
     }
 }

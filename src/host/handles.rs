@@ -38,8 +38,13 @@ struct Slot {
     obj: Option<Object>,
 }
 
-static SLOTS: [spin::RwLock<Slot>; CAPACITY] =
-    [const { spin::RwLock::new(Slot { gen: 0, obj: None }) }; CAPACITY];
+/// One slot per cache line: a client's and a server's handles are usually
+/// neighbours, and every lookup writes its slot's lock word.
+#[repr(align(64))]
+struct Padded(spin::RwLock<Slot>);
+
+static SLOTS: [Padded; CAPACITY] =
+    [const { Padded(spin::RwLock::new(Slot { gen: 0, obj: None })) }; CAPACITY];
 
 struct FreeList {
     free: Vec<u16>,
@@ -69,7 +74,7 @@ pub(crate) fn insert(obj: Object) -> Result<Handle, Retcode> {
             None => return Err(rcOutOfMemory),
         }
     };
-    let mut slot = SLOTS[index].write();
+    let mut slot = SLOTS[index].0.write();
     slot.gen = if slot.gen >= GEN_MAX { 1 } else { slot.gen + 1 };
     slot.obj = Some(obj);
     Ok((slot.gen << SLOT_BITS) | index as u32)
@@ -78,7 +83,7 @@ pub(crate) fn insert(obj: Object) -> Result<Handle, Retcode> {
 /// What `h` refers to, or `None` for a value that is not an open handle.
 pub(crate) fn get(h: Handle) -> Option<Object> {
     let (index, gen) = split(h);
-    let slot = SLOTS[index].read();
+    let slot = SLOTS[index].0.read();
     if slot.gen == gen && gen != 0 {
         slot.obj.clone()
     } else {
@@ -90,7 +95,7 @@ pub(crate) fn get(h: Handle) -> Option<Object> {
 pub(crate) fn remove(h: Handle) -> Result<Object, Retcode> {
     let (index, gen) = split(h);
     let obj = {
-        let mut slot = SLOTS[index].write();
+        let mut slot = SLOTS[index].0.write();
         if slot.gen != gen || gen == 0 {
             return Err(rcInvalidArgument);
         }

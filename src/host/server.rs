@@ -53,7 +53,7 @@ fn wait_for_request(
     deadline: Deadline,
     sync: Option<&SyncObject>,
 ) -> Result<Request, Retcode> {
-    let _watch = sync.map(|s| s.watch(me.txn.thread()));
+    let _watch = sync.map(|s| s.watch(me.txn.owner().thread()));
     loop {
         let may_wait = !deadline.passed();
         if let Some(r) = ch.take_or_wait(may_wait.then_some(&me.rx))? {
@@ -64,7 +64,7 @@ fn wait_for_request(
         }
         // Registered as waiting: a caller posting a request (or the closing
         // of the channel) unlists us and sets `notified` under the lock.
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new(me.rx.owner());
         let gave_up = loop {
             if me.rx.notified() {
                 break None;
@@ -75,7 +75,7 @@ fn wait_for_request(
             if deadline.passed() {
                 break Some(rcTimeout);
             }
-            backoff.pause(deadline);
+            backoff.pause(deadline, || me.rx.notified());
         };
         if let Some(rc) = gave_up {
             ch.withdraw_receiver(&me.rx);

@@ -22,9 +22,10 @@
 
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::thread::Thread;
 
 use crate::abi::{rcOk, Retcode, SMsgHdr};
+
+use super::wait::Sleeper;
 
 /// Not in a call.
 pub(crate) const IDLE: u64 = 0;
@@ -52,12 +53,13 @@ fn word(gen: u64, state: u64) -> u64 {
 #[derive(Debug)]
 pub(crate) struct Txn {
     word: AtomicU64,
+    /// Next to `word`: a waker writes the word, then reads this.
+    owner: Sleeper,
     rc: AtomicI32,
     channel: AtomicU64,
     out: AtomicPtr<SMsgHdr>,
     inp: AtomicPtr<SMsgHdr>,
     number: u64,
-    thread: Thread,
 }
 
 /// Every thread's transaction, for closing a channel (which completes the
@@ -70,12 +72,12 @@ impl Txn {
     pub(crate) fn for_current_thread() -> Arc<Txn> {
         let txn = Arc::new(Txn {
             word: AtomicU64::new(word(0, IDLE)),
+            owner: Sleeper::current(),
             rc: AtomicI32::new(rcOk),
             channel: AtomicU64::new(0),
             out: AtomicPtr::new(core::ptr::null_mut()),
             inp: AtomicPtr::new(core::ptr::null_mut()),
             number: NEXT_NUMBER.fetch_add(1, Ordering::Relaxed),
-            thread: std::thread::current(),
         });
         let mut reg = super::lock(&REGISTRY);
         reg.retain(|w| w.strong_count() > 0);
@@ -122,15 +124,15 @@ impl Txn {
     /// Unparks the caller, which may be waiting for the copy to end.
     pub(crate) fn mark_received(&self, gen: u64) {
         self.word.store(word(gen, RECEIVED), Ordering::SeqCst);
-        self.thread.unpark();
+        self.owner.wake();
     }
 
     /// Holder of `RECEIVING`/`REPLYING` (or of `QUEUED` under the channel
     /// lock): complete the call with `rc` and wake the caller.
     pub(crate) fn finish(&self, gen: u64, rc: Retcode) {
         self.rc.store(rc, Ordering::Relaxed);
-        self.word.store(word(gen, DONE), Ordering::Release);
-        self.thread.unpark();
+        self.word.store(word(gen, DONE), Ordering::SeqCst);
+        self.owner.wake();
     }
 
     /// Claim generation `gen` in state `from` and complete it with `rc`;
@@ -171,9 +173,9 @@ impl Txn {
         (self.number << CORRELATION_GEN_BITS) | (gen & ((1 << CORRELATION_GEN_BITS) - 1))
     }
 
-    /// The owning thread, for unparking.
-    pub(crate) fn thread(&self) -> &Thread {
-        &self.thread
+    /// The owning thread.
+    pub(crate) fn owner(&self) -> &Sleeper {
+        &self.owner
     }
 }
 
