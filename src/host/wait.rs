@@ -93,7 +93,7 @@ impl<'a> Backoff<'a> {
             if self.yields == 0 {
                 std::hint::spin_loop();
                 self.spins += 1;
-                if self.spins % SPINS_PER_CHECK != 0 {
+                if !self.spins.is_multiple_of(SPINS_PER_CHECK) {
                     return;
                 }
                 let now = Instant::now();
