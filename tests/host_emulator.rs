@@ -89,7 +89,8 @@ fn four_clients_two_servers_every_reply_matches_its_request() {
                     let mut inp = pack_in(&mut req, None);
                     match recv(s, &mut inp) {
                         rc if rc == rcOk => {}
-                        rc if rc == rcNotConnected => return served,
+                        // Closed: while waiting, or before the next Recv.
+                        rc if rc == rcNotConnected || rc == rcInvalidArgument => return served,
                         rc => panic!("Recv: {rc:#x}"),
                     }
                     let resp = Msg::new(NK_MSG_KIND_RESPONSE, req.value ^ 0x5555, "r");
@@ -117,6 +118,54 @@ fn four_clients_two_servers_every_reply_matches_its_request() {
     close(s);
     let served: u64 = servers.into_iter().map(|t| t.join().unwrap()).sum();
     assert_eq!(served, CLIENTS * CALLS);
+    close(c);
+}
+
+#[test]
+fn servers_timing_out_in_recvex_lose_no_request() {
+    // Receivers give up every millisecond (or poll) while callers keep
+    // posting: a request handed to a receiver as it gives up is delivered,
+    // a wake-up meant for it is passed on; every call gets its own reply.
+    const CALLS: u64 = 300;
+    let (c, s) = channel();
+    let servers: Vec<_> = (0..2u32)
+        .map(|k| {
+            thread::spawn(move || loop {
+                let mut req = Msg::buffer();
+                let mut inp = pack_in(&mut req, None);
+                match recv_ex(s, &mut inp, k, INVALID_HANDLE) {
+                    rc if rc == rcOk => {
+                        let resp = Msg::new(NK_MSG_KIND_RESPONSE, req.value + 1, "");
+                        assert_eq!(reply(s, &pack_out(&resp, None)), rcOk);
+                    }
+                    rc if rc == rcTimeout => {}
+                    // Closed: while waiting, or before the next RecvEx.
+                    rc if rc == rcNotConnected || rc == rcInvalidArgument => return,
+                    rc => panic!("RecvEx: {rc:#x}"),
+                }
+            })
+        })
+        .collect();
+    let clients: Vec<_> = (0..3u64)
+        .map(|id| {
+            thread::spawn(move || {
+                for seq in 0..CALLS {
+                    let v = id << 32 | seq;
+                    assert_eq!(
+                        request(c, v),
+                        (rcOk, Msg::new(NK_MSG_KIND_RESPONSE, v + 1, ""))
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in clients {
+        t.join().unwrap();
+    }
+    close(s);
+    for t in servers {
+        t.join().unwrap();
+    }
     close(c);
 }
 
@@ -323,6 +372,72 @@ fn a_request_too_large_for_recv_is_refused_on_both_sides() {
     assert_eq!(recv(s, &mut rin), rcBufferTooSmall);
     assert_eq!(t.join().unwrap(), rcBufferTooSmall);
     assert!(arena.tail_intact(0));
+    close(c);
+    close(s);
+}
+
+#[test]
+fn a_request_too_large_for_a_waiting_receiver_is_refused_on_both_sides() {
+    // The server waits first, so the caller hands the request over directly.
+    let (c, s) = channel();
+    let server = thread::spawn(move || {
+        let mut small = Guarded::new();
+        let mut rin = pack_in_raw(&mut small.msg, None);
+        let rc = recv(s, &mut rin);
+        (rc, small.guard_intact(), small.msg.iid)
+    });
+    wait_for(s, 0, 1);
+    assert_eq!(request(c, 5).0, rcBufferTooSmall);
+    assert_eq!(server.join().unwrap(), (rcBufferTooSmall, true, 0));
+    assert_eq!(info(s), (0, 0));
+    close(c);
+    close(s);
+}
+
+#[test]
+fn a_large_arena_reaches_a_waiting_receiver_intact() {
+    const N: usize = 200 * 1024; // above the direct hand-off limit
+    let (c, s) = channel();
+    let server = thread::spawn(move || {
+        let mut buf = Msg::buffer();
+        let mut bytes = vec![0u8; N + 16];
+        let mut arena = nk_arena {
+            start: std::ptr::null_mut(),
+            current: std::ptr::null_mut(),
+            end: std::ptr::null_mut(),
+        };
+        // SAFETY: `bytes` outlives the arena's use.
+        unsafe {
+            kos_ipc_shim::host::arena::nk_arena_init(&mut arena, bytes.as_mut_ptr().cast(), N + 16)
+        };
+        let mut rin = pack_in(&mut buf, Some(&mut arena));
+        assert_eq!(recv(s, &mut rin), rcOk);
+        let used = arena.current as usize - arena.start as usize;
+        assert_eq!(
+            reply(s, &pack_out(&Msg::new(NK_MSG_KIND_RESPONSE, 0, ""), None)),
+            rcOk
+        );
+        (
+            used,
+            bytes[..N]
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == (i % 251) as u8),
+        )
+    });
+    wait_for(s, 0, 1);
+    let mut data: Vec<u8> = (0..N).map(|i| (i % 251) as u8).collect();
+    let arena = nk_arena {
+        start: data.as_mut_ptr(),
+        current: data.as_mut_ptr().wrapping_add(N),
+        end: data.as_mut_ptr().wrapping_add(N),
+    };
+    let req = Msg::new(NK_MSG_KIND_REQUEST, 1, "big");
+    let out = pack_out(&req, Some(&arena));
+    let mut resp = Msg::buffer();
+    let mut inp = pack_in(&mut resp, None);
+    assert_eq!(call(c, &out, &mut inp), rcOk);
+    assert_eq!(server.join().unwrap(), (N, true));
     close(c);
     close(s);
 }

@@ -1,49 +1,27 @@
 //! A channel: the FIFO of posted requests and the server threads waiting for one.
 //!
 //! Everything here runs under the channel's lock, held only for a few queue
-//! operations. Requests in the queue are `QUEUED` transactions; that state
-//! changes only under this lock, so a caller withdrawing its request (timeout,
-//! interrupt) and a server taking it can never both succeed.
+//! operations (and, for a small request handed straight to a waiting
+//! receiver, one bounded copy). Requests in the queue are `QUEUED`
+//! transactions; that state changes only under this lock, so a caller
+//! withdrawing its request (timeout, interrupt) and a server taking it can
+//! never both succeed.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::abi::{rcNotConnected, Retcode};
+use crate::abi::{rcNotConnected, Retcode, SMsgHdr};
+use crate::msg::MsgOut;
 
+use super::receiver::{Receiver, Request};
 use super::txn::{self, Txn, QUEUED, RECEIVED, RECEIVING};
-use super::wait::Sleeper;
 
-/// A server thread waiting in Recv/RecvEx (one per thread, reused).
-#[derive(Debug)]
-pub(crate) struct Receiver {
-    notified: AtomicBool,
-    /// Next to `notified`: a waker sets it, then reads `sleeping` in here.
-    owner: Sleeper,
-}
-
-impl Receiver {
-    /// The calling thread's receiver record.
-    pub(crate) fn for_current_thread() -> Arc<Receiver> {
-        Arc::new(Receiver {
-            notified: AtomicBool::new(false),
-            owner: Sleeper::current(),
-        })
-    }
-
-    /// Whether a caller (or the channel's closing) woke this receiver.
-    pub(crate) fn notified(&self) -> bool {
-        self.notified.load(Ordering::Acquire)
-    }
-
-    /// The owning thread.
-    pub(crate) fn owner(&self) -> &Sleeper {
-        &self.owner
-    }
-}
-
-/// A request: the caller's transaction and the generation of this call.
-pub(crate) type Request = (Arc<Txn>, u64);
+/// Requests up to this size (constant part and arena) are copied by the
+/// caller straight into a waiting receiver's buffers, under the channel
+/// lock; larger ones are queued and copied by the server, so the lock is
+/// never held for a long copy.
+const HANDOFF_MAX: u64 = 64 * 1024;
 
 #[derive(Debug, Default)]
 struct Queues {
@@ -57,7 +35,7 @@ impl Queues {
     /// longer listed (the unpark may follow after unlocking).
     fn pop_receiver(&mut self) -> Option<Arc<Receiver>> {
         let rx = self.receivers.pop_front()?;
-        rx.notified.store(true, Ordering::SeqCst);
+        rx.notify();
         Some(rx)
     }
 }
@@ -98,30 +76,43 @@ impl Channel {
         (q.requests.len(), q.receivers.len())
     }
 
-    /// Post the `QUEUED` request `(txn, gen)` at the tail and wake the
-    /// longest-waiting receiver; rcNotConnected if the server end is closed.
-    pub(crate) fn post(&self, txn: &Arc<Txn>, gen: u64) -> Result<(), Retcode> {
+    /// Post the `QUEUED` request `(txn, gen)` whose message is `out`: hand
+    /// it straight to the longest-waiting receiver if there is one and it is
+    /// small, else queue it at the tail and wake that receiver.
+    /// rcNotConnected if the server end is closed.
+    pub(crate) fn post(&self, txn: &Arc<Txn>, gen: u64, out: &MsgOut<'_>) -> Result<(), Retcode> {
         let woken = {
             let mut q = super::lock(&self.queues);
             if self.is_closed() {
                 return Err(rcNotConnected);
             }
-            q.requests.push_back((Arc::clone(txn), gen));
-            q.pop_receiver()
+            if q.requests.is_empty() && out.info().total_size() <= HANDOFF_MAX {
+                if let Some(rx) = q.receivers.pop_front() {
+                    rx.hand_over(txn, gen, out);
+                    rx.notify();
+                    Some(rx)
+                } else {
+                    q.requests.push_back((Arc::clone(txn), gen));
+                    None
+                }
+            } else {
+                q.requests.push_back((Arc::clone(txn), gen));
+                q.pop_receiver()
+            }
         };
         if let Some(rx) = woken {
-            rx.owner.wake();
+            rx.wake();
         }
         Ok(())
     }
 
     /// Take the oldest request, moving it to `RECEIVING` (the caller then
-    /// owns the copy). With none queued: if `rx` is given, register it as
-    /// waiting (its `notified` flag is reset) and return `Ok(None)`.
+    /// owns the copy). With none queued: if `rx` is given, list it as
+    /// waiting with its receive header `inp` and return `Ok(None)`.
     /// rcNotConnected if the server end is closed.
     pub(crate) fn take_or_wait(
         &self,
-        rx: Option<&Arc<Receiver>>,
+        rx: Option<(&Arc<Receiver>, *mut SMsgHdr)>,
     ) -> Result<Option<Request>, Retcode> {
         let mut q = super::lock(&self.queues);
         if self.is_closed() {
@@ -132,31 +123,37 @@ impl Channel {
                 return Ok(Some((txn, gen)));
             }
         }
-        if let Some(rx) = rx {
-            rx.notified.store(false, Ordering::Relaxed);
+        if let Some((rx, inp)) = rx {
+            rx.prepare(inp);
             q.receivers.push_back(Arc::clone(rx));
         }
         Ok(None)
     }
 
-    /// A waiting receiver gives up (timeout, interrupt). If a caller already
-    /// picked it to wake, the wake-up is passed on to the next waiting
-    /// receiver so the request is not left unnoticed.
-    pub(crate) fn withdraw_receiver(&self, rx: &Arc<Receiver>) {
+    /// A waiting receiver gives up (timeout, interrupt). Returns the request
+    /// a caller handed over to it meanwhile, which it must deliver. If a
+    /// caller merely picked it to wake for a queued request, the wake-up is
+    /// passed on to the next waiting receiver so the request is not left
+    /// unnoticed.
+    pub(crate) fn withdraw_receiver(&self, rx: &Arc<Receiver>) -> Option<(Request, Retcode)> {
         let woken = {
             let mut q = super::lock(&self.queues);
             if let Some(i) = q.receivers.iter().position(|r| Arc::ptr_eq(r, rx)) {
                 q.receivers.remove(i);
-                None
-            } else if !q.requests.is_empty() {
-                q.pop_receiver()
-            } else {
-                None
+                return None;
             }
+            if let Some(handed) = rx.take_handed() {
+                return Some(handed);
+            }
+            if q.requests.is_empty() {
+                return None;
+            }
+            q.pop_receiver()
         };
         if let Some(next) = woken {
-            next.owner.wake();
+            next.wake();
         }
+        None
     }
 
     /// The caller takes back its request `(txn, gen)` if no server took it
@@ -197,7 +194,7 @@ impl Channel {
             all
         };
         for rx in receivers {
-            rx.owner.wake();
+            rx.wake();
         }
         // Requests a server holds: their callers wait in RECEIVED. A server
         // still copying one (RECEIVING) checks `closed` after marking it

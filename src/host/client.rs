@@ -14,10 +14,10 @@ use super::wait::{Backoff, Deadline};
 
 /// Call (`ex` false: no timeout, not interruptible) or CallEx.
 pub(crate) fn call(args: &mut Args<'_>, ex: bool) -> Retcode {
-    let (Some(out), Some(inp)) = (args.out.as_ref(), args.inp.as_mut()) else {
+    let (Some(out), Some(inp)) = (args.out, args.inp.as_mut()) else {
         return rcInvalidArgument;
     };
-    let (out, inp) = (out.as_ptr(), inp.as_mut_ptr());
+    let inp = inp.as_mut_ptr();
     let Some(Object::Client(ch)) = handles::get(args.handle) else {
         return rcInvalidArgument;
     };
@@ -34,9 +34,9 @@ pub(crate) fn call(args: &mut Args<'_>, ex: bool) -> Retcode {
     }
     thread::with(|me| {
         let txn = &me.txn;
-        let gen = txn.begin(ch.id(), out, inp);
+        let gen = txn.begin(ch.id(), out.as_ptr(), inp);
         args.correlation = txn.correlation(gen);
-        if let Err(rc) = ch.post(txn, gen) {
+        if let Err(rc) = ch.post(txn, gen, &out) {
             txn.end(gen);
             return rc;
         }

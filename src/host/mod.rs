@@ -25,7 +25,8 @@
 //! - `ncaps` is copied as data: the emulator does not transfer handles.
 //!
 //! Module map (private parts in backticks): `handles` (the handle table),
-//! `channel` (request queue and waiting receivers), `txn` (a caller's
+//! `channel` (request queue and waiting receivers), `receiver` (a waiting
+//! server thread, direct hand-off of small requests), `txn` (a caller's
 //! per-thread transaction state machine), `client` (Call/CallEx), `server`
 //! (Recv/RecvEx/Reply), `sync` (interrupt objects), `thread` (per-thread
 //! state), `wait` (deadlines, spin-then-park), `names` (name registry).
@@ -43,6 +44,7 @@ pub mod exports;
 mod handles;
 mod names;
 pub mod pack;
+mod receiver;
 mod server;
 mod sync;
 mod thread;

@@ -6,11 +6,12 @@ use crate::abi::{rcInvalidArgument, rcIpcInterrupt, rcNotConnected, rcOk, rcTime
 use crate::backend::Args;
 use crate::msg::{MsgIn, MsgOut};
 
-use super::channel::{Channel, Request};
+use super::channel::Channel;
 use super::handles::{self, Object};
+use super::receiver::Request;
 use super::sync::{self, SyncObject};
 use super::thread::{self, Pending, ThreadState};
-use super::txn::{RECEIVED, REPLYING};
+use super::txn::{Txn, RECEIVED, REPLYING};
 use super::wait::{Backoff, Deadline};
 
 /// Recv (`ex` false: no timeout, not interruptible) or RecvEx.
@@ -35,35 +36,53 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
     let handle = args.handle;
     let mut correlation = 0;
     let rc = thread::with(|me| {
-        let request = match wait_for_request(me, &ch, deadline, sync.as_deref()) {
-            Ok(r) => r,
+        let (txn, gen, rc) = match wait_for_request(me, &ch, inp, deadline, sync.as_deref()) {
+            Ok(Incoming::Queued((txn, gen))) => {
+                let rc = copy_request(&ch, &txn, gen, inp);
+                (txn, gen, rc)
+            }
+            Ok(Incoming::Handed((txn, gen), rc)) => (txn, gen, rc),
             Err(rc) => return rc,
         };
-        deliver(me, handle, &ch, request, inp, &mut correlation)
+        correlation = txn.correlation(gen);
+        if rc == rcOk {
+            record_pending(me, Pending { handle, txn, gen });
+        }
+        rc
     })
     .unwrap_or_else(|rc| rc);
     args.correlation = correlation;
     rc
 }
 
+/// How a request reached a receiving thread.
+enum Incoming {
+    /// Taken from the queue, `RECEIVING`: the server copies it.
+    Queued(Request),
+    /// Copied into our buffers by its caller, with the copy's result.
+    Handed(Request, Retcode),
+}
+
 /// Take the oldest request, waiting for one if none is queued.
 fn wait_for_request(
     me: &ThreadState,
     ch: &Arc<Channel>,
+    inp: &mut MsgIn<'_>,
     deadline: Deadline,
     sync: Option<&SyncObject>,
-) -> Result<Request, Retcode> {
+) -> Result<Incoming, Retcode> {
     let _watch = sync.map(|s| s.watch(me.txn.owner().thread()));
     loop {
         let may_wait = !deadline.passed();
-        if let Some(r) = ch.take_or_wait(may_wait.then_some(&me.rx))? {
-            return Ok(r);
+        let listing = may_wait.then_some((&me.rx, inp.as_mut_ptr()));
+        if let Some(r) = ch.take_or_wait(listing)? {
+            return Ok(Incoming::Queued(r));
         }
         if !may_wait {
             return Err(rcTimeout);
         }
-        // Registered as waiting: a caller posting a request (or the closing
-        // of the channel) unlists us and sets `notified` under the lock.
+        // Listed as waiting: a caller posting a request (or the closing of
+        // the channel) unlists us and sets `notified` under the lock.
         let mut backoff = Backoff::new(me.rx.owner());
         let gave_up = loop {
             if me.rx.notified() {
@@ -77,24 +96,23 @@ fn wait_for_request(
             }
             backoff.pause(deadline, || me.rx.notified());
         };
-        if let Some(rc) = gave_up {
-            ch.withdraw_receiver(&me.rx);
-            return Err(rc);
+        let handed = match gave_up {
+            None => me.rx.take_handed(),
+            Some(rc) => match ch.withdraw_receiver(&me.rx) {
+                None => return Err(rc),
+                handed => handed, // a request arrived as we gave up
+            },
+        };
+        if let Some((request, rc)) = handed {
+            return Ok(Incoming::Handed(request, rc));
         }
+        // Woken for a queued request (or by the closing): look again.
     }
 }
 
-/// Copy the request we hold in `RECEIVING` into our buffers and record it
-/// as this thread's pending request on `handle`.
-fn deliver(
-    me: &ThreadState,
-    handle: u32,
-    ch: &Channel,
-    (txn, gen): Request,
-    inp: &mut MsgIn<'_>,
-    correlation: &mut u64,
-) -> Retcode {
-    *correlation = txn.correlation(gen);
+/// Copy the request we hold in `RECEIVING` into our buffers; it becomes
+/// `RECEIVED`, or `DONE` with the error when it does not fit.
+fn copy_request(ch: &Channel, txn: &Txn, gen: u64, inp: &mut MsgIn<'_>) -> Retcode {
     // SAFETY: we hold RECEIVING of generation `gen`, so the caller is blocked
     // in Call/CallEx and cannot return until we move the state on; its
     // request header, validated by its own Call, and the buffers it names
@@ -110,17 +128,16 @@ fn deliver(
         // Closed while we copied: `close` may have missed this request.
         txn.complete(gen, RECEIVED, rcNotConnected);
     }
-    let replaced = me.set_pending(Pending {
-        handle,
-        txn: Arc::clone(&txn),
-        gen,
-    });
-    if let Some(old) = replaced {
+    rcOk
+}
+
+/// Record `p` as this thread's request to answer on its handle.
+fn record_pending(me: &ThreadState, p: Pending) {
+    if let Some(old) = me.set_pending(p) {
         // Received earlier on this handle and never answered: its caller
         // would wait forever, so it is told the server gave it up.
         old.txn.complete(old.gen, RECEIVED, rcNotConnected);
     }
-    rcOk
 }
 
 /// Reply: answer the request this thread last received on the handle.

@@ -9,7 +9,7 @@ use crate::abi::{rcFail, Handle, Retcode};
 
 use crate::abi::rcNotConnected;
 
-use super::channel::Receiver;
+use super::receiver::Receiver;
 use super::txn::{Txn, RECEIVED};
 
 /// A request this thread received on `handle` and must answer with Reply.
