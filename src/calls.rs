@@ -87,3 +87,40 @@ pub unsafe extern "C" fn kos_shim_reentrant_calls(count: *mut u64) -> Retcode {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_arguments_are_rejected_without_writing() {
+        let mut n = 77u64;
+        // SAFETY: valid out-pointer / NULL, both allowed.
+        unsafe {
+            assert_eq!(kos_shim_calls(5, &mut n), rcInvalidArgument);
+            assert_eq!(kos_shim_calls(256, &mut n), rcInvalidArgument);
+            assert_eq!(kos_shim_calls(u32::MAX, &mut n), rcInvalidArgument);
+            assert_eq!(n, 77);
+            assert_eq!(
+                kos_shim_calls(KOS_SHIM_OP_REPLY, core::ptr::null_mut()),
+                rcInvalidArgument
+            );
+            assert_eq!(
+                kos_shim_reentrant_calls(core::ptr::null_mut()),
+                rcInvalidArgument
+            );
+        }
+    }
+
+    #[test]
+    fn recorded_calls_are_counted_per_operation() {
+        // Other tests in this binary may call too: compare deltas of an op they never use here.
+        let before = passed(Op::RecvEx);
+        record(Op::RecvEx);
+        record(Op::RecvEx);
+        let mut n = 0u64;
+        // SAFETY: valid out-pointer.
+        assert_eq!(unsafe { kos_shim_calls(KOS_SHIM_OP_RECVEX, &mut n) }, rcOk);
+        assert!(n >= before + 2);
+    }
+}
