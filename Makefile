@@ -50,7 +50,7 @@ EXAMPLE_BINS := $(addprefix $(BUILD)/examples/,$(EXAMPLE_NAMES))
 TEST_TARGETS :=
 -include mk/*.mk
 
-.PHONY: all header lib lib-debug test lint cargo-test ctests ctests-san demo setup clean FORCE
+.PHONY: all header lib lib-debug test lint linkline-check cargo-test ctests ctests-san demo setup clean FORCE
 
 all: lib header
 
@@ -81,6 +81,7 @@ $(SETUP_STAMP): scripts/setup.sh
 # The steps run in this order; a sub-make each so that -j cannot reorder them.
 test: $(SETUP_STAMP)
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory linkline-check
 	$(MAKE) --no-print-directory cargo-test
 	$(MAKE) --no-print-directory ctests
 	$(MAKE) --no-print-directory ctests-san
@@ -90,6 +91,10 @@ test: $(SETUP_STAMP)
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# README's link line and rustc's own list agree with NATIVE_LIBS.
+linkline-check:
+	@scripts/linkline-check.sh "$(NATIVE_LIBS)"
 
 # Includes the check that include/kos_ipc_shim.h equals the generated header.
 cargo-test:
