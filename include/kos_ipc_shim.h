@@ -51,6 +51,23 @@
 // `op` value of `Reply` for [`kos_shim_calls`].
 #define KOS_SHIM_OP_REPLY 4
 
+// Number of return-code counters in `kos_shim_stats_entry.rc`: one per
+// host-profile code, in the order rcOk, rcFail, rcInvalidArgument,
+// rcNotConnected, rcOutOfMemory, rcBufferTooSmall, rcTimeout,
+// rcIpcInterrupt, rcSecurityDisallow, rcUnimplemented, rcBusy,
+// rcHandleRevoked, rcNoCapability, then one for any other code
+// (`kos_shim_stats_rc_slot` gives the index of a code).
+#define KOS_SHIM_STATS_RC_SLOTS 14
+
+// Index of the "any other code" counter in `kos_shim_stats_entry.rc`.
+#define KOS_SHIM_STATS_RC_OTHER 13
+
+// Number of operations (`kos_shim_stats_global.calls_by_op`'s length).
+#define KOS_SHIM_STATS_OPS 5
+
+// `kos_shim_stats_entry.op` of the overflow row.
+#define KOS_SHIM_OP_NONE 255
+
 // `KosShimTraceRecord.kind` of a call record.
 #define KOS_SHIM_TRACE_KIND_CALL 1
 
@@ -60,6 +77,24 @@
 
 // Size of one record in bytes, in memory and in a `.kst` file.
 #define KOS_SHIM_TRACE_RECORD_SIZE 88
+
+// How much the statistics record (`kos_shim_stats_set_level`).
+typedef enum kos_shim_stats_level {
+  // Nothing.
+  KOS_SHIM_STATS_LEVEL_OFF = 0,
+  // Counters only, no clock reads on the call path.
+  KOS_SHIM_STATS_LEVEL_COUNT = 1,
+  // Counters and latency histograms.
+  KOS_SHIM_STATS_LEVEL_TIMING = 2,
+} kos_shim_stats_level;
+
+// Output format of `kos_shim_stats_write`.
+typedef enum kos_shim_format {
+  // An aligned table for people.
+  KOS_SHIM_FORMAT_TEXT = 0,
+  // JSON, schema version 1 (README, "Statistics").
+  KOS_SHIM_FORMAT_JSON = 1,
+} kos_shim_format;
 
 // A KasperskyOS return code: signed 32-bit, `rcOk == 0`.
 typedef int32_t Retcode;
@@ -203,6 +238,83 @@ typedef struct kos_shim_policy_stats_t {
   // 1 when learn mode is on.
   uint32_t learning;
 } kos_shim_policy_stats_t;
+
+// Statistics of one key: operation × handle × interface id × method id.
+//
+// Latency fields are nanoseconds and 0 when `timed` is 0 (level `count`).
+// Percentiles have at most 1.6 % relative error.
+typedef struct kos_shim_stats_entry {
+  // Operation (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`, as for
+  // `kos_shim_calls`), `KOS_SHIM_OP_NONE` for the overflow row.
+  uint32_t op;
+  // 1 for the overflow row: calls whose key found no room in the table
+  // (its key fields are 0); 0 otherwise.
+  uint32_t overflow;
+  // IPC handle.
+  uint32_t handle;
+  // Interface id (0 when no message was read: invalid or failed call).
+  uint16_t iid;
+  // Method id.
+  uint16_t mid;
+  // Calls.
+  uint64_t calls;
+  // Calls that returned rcOk.
+  uint64_t ok;
+  // calls - ok (policy denials included).
+  uint64_t errors;
+  // Calls denied by the policy or an interceptor.
+  uint64_t denied;
+  // Would-be denials only audited (audit mode; Recv/RecvEx).
+  uint64_t audit_denied;
+  // Calls per return code (see `KOS_SHIM_STATS_RC_SLOTS`).
+  uint64_t rc[KOS_SHIM_STATS_RC_SLOTS];
+  // Constant-part bytes sent (denied messages not counted).
+  uint64_t out_const;
+  // Arena bytes sent.
+  uint64_t out_arena;
+  // Constant-part bytes received (successful calls).
+  uint64_t in_const;
+  // Arena bytes received.
+  uint64_t in_arena;
+  // Calls with a measured latency.
+  uint64_t timed;
+  // Sum of latencies.
+  uint64_t total_ns;
+  // Shortest latency.
+  uint64_t min_ns;
+  // Longest latency.
+  uint64_t max_ns;
+  // Median latency.
+  uint64_t p50_ns;
+  // 90th percentile.
+  uint64_t p90_ns;
+  // 99th percentile.
+  uint64_t p99_ns;
+  // 99.9th percentile.
+  uint64_t p999_ns;
+} kos_shim_stats_entry;
+
+// Process-wide statistics counters.
+typedef struct kos_shim_stats_global {
+  // Calls recorded, all operations (equals the sum of `calls` over all
+  // entries, overflow row included, when no call is in flight).
+  uint64_t calls;
+  // Calls recorded per operation, indexed by `KOS_SHIM_OP_*`.
+  uint64_t calls_by_op[KOS_SHIM_STATS_OPS];
+  // Calls that bypassed the pipeline because the thread was already
+  // inside the shim (the shim's own IPC); counted at every level.
+  uint64_t reentrant;
+  // Calls counted in the overflow row because the table was full.
+  uint64_t dropped;
+  // Keys in the table.
+  uint64_t keys;
+  // The table's capacity (keys).
+  uint64_t capacity;
+  // The current `kos_shim_stats_level`.
+  uint32_t level;
+  // Reserved, 0.
+  uint32_t reserved;
+} kos_shim_stats_global;
 
 // One trace record (see `docs/kst-format.md`).
 //
@@ -739,6 +851,60 @@ Retcode kos_shim_policy_learn_write(const char *path);
 // # Safety
 // `buf` is NULL or valid for writes of `len` bytes.
 Retcode kos_shim_policy_env_error(char *buf, size_t len);
+
+// Copy the statistics of every key with calls into `out[0..cap]`; the
+// overflow row, if any, comes last. `*n` receives the number of rows there
+// are, even when they do not fit.
+//
+// Returns rcOk; rcBufferTooSmall when `cap < *n` (the first `cap` rows are
+// written); rcInvalidArgument when `n` is NULL, or `out` is NULL with
+// `cap > 0`. `out` may be NULL with `cap == 0` to ask for the count.
+//
+// # Safety
+// `out` is NULL or valid for writes of `cap` entries; `n` is NULL or valid
+// for a write.
+Retcode kos_shim_stats_snapshot(struct kos_shim_stats_entry *out, size_t cap, size_t *n);
+
+// Fill `*out` with the process-wide counters.
+//
+// Returns rcOk, or rcInvalidArgument when `out` is NULL.
+//
+// # Safety
+// `out` is NULL or valid for a write.
+Retcode kos_shim_stats_global(struct kos_shim_stats_global *out);
+
+// Zero every counter (global ones included). Keys stay in the table, but
+// rows without calls are not reported. Returns rcOk.
+Retcode kos_shim_stats_reset(void);
+
+// Set the level (a `kos_shim_stats_level` value) for later calls; it
+// overrides `KOS_SHIM_STATS`'s level (its dump destinations stay).
+//
+// Returns rcOk, or rcInvalidArgument for a value outside the enum. (The
+// parameter is a plain integer so that no out-of-range C value can reach a
+// Rust enum.)
+Retcode kos_shim_stats_set_level(uint32_t level);
+
+// Set the table's capacity (distinct keys; default 1024, or
+// `KOS_SHIM_STATS_CAP`). Must come before the first recorded call.
+//
+// Returns rcOk; rcBusy when the table already exists; rcInvalidArgument
+// for 0 or more than 1048576 (32 without std).
+Retcode kos_shim_stats_set_capacity(size_t cap);
+
+// The index in `kos_shim_stats_entry.rc` of the counter for `rc`
+// (`KOS_SHIM_STATS_RC_OTHER` for a code without a counter of its own).
+size_t kos_shim_stats_rc_slot(Retcode rc);
+
+#if defined(KOS_SHIM_STD)
+// Write the statistics to the file descriptor `fd` as text or JSON (a
+// `kos_shim_format` value). The text is an aligned table, one row per key,
+// sorted by total time; names come from `KOS_SHIM_NAMES` when set.
+//
+// Returns rcOk; rcInvalidArgument for an unknown format or a negative fd;
+// rcFail when the write fails (e.g. a closed fd).
+Retcode kos_shim_stats_write(int32_t fd, uint32_t fmt);
+#endif
 
 // Set (or, with `sink` NULL, remove) the C trace sink. Records reach it
 // whenever tracing is on, whatever the spec; with the spec `sink` it is the

@@ -50,7 +50,7 @@
 //! assert_eq!(GUARD.bytes_sent.load(Ordering::Relaxed), 24);
 //! ```
 
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::abi::{rcOk, rcOutOfMemory, Handle, Retcode};
 use crate::msg::{MsgBytes, MsgInfo};
@@ -164,7 +164,6 @@ static INTERCEPTORS: [spin::Once<&'static dyn Interceptor>; MAX_INTERCEPTORS] =
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 /// Number of registered interceptors that are visible to callers.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
-static REENTRANT: AtomicU64 = AtomicU64::new(0);
 
 /// Register `interceptor` for all later calls. Interceptors stay for the
 /// life of the process; past [`MAX_INTERCEPTORS`], `Err(rcOutOfMemory)`.
@@ -175,6 +174,8 @@ pub fn register(interceptor: &'static dyn Interceptor) -> Result<(), Retcode> {
         return Err(rcOutOfMemory);
     }
     INTERCEPTORS[slot].call_once(|| interceptor);
+    // An interceptor may read `start`/`end`: the pipeline must stamp calls.
+    crate::clock::need(crate::clock::User::Interceptor, true);
     // Publish in slot order so `active()` never exposes an unfilled slot.
     while ACTIVE
         .compare_exchange_weak(slot, slot + 1, Ordering::AcqRel, Ordering::Acquire)
@@ -206,6 +207,7 @@ pub(crate) fn after(info: &CallInfo) {
     crate::calls::record(info.op);
     // Recv/RecvEx are judged here, on the received message (audit only).
     let info = &crate::policy::after(info);
+    crate::stats::record(info);
     crate::trace::record(info);
     for i in active() {
         i.after(info);
@@ -228,12 +230,12 @@ pub(crate) fn stricter(a: Verdict, b: Verdict) -> Verdict {
     }
 }
 
-/// Count a call that took the no-intercept path.
+/// Count a call that took the no-intercept path (a statistics global counter).
 pub(crate) fn count_reentrant() {
-    REENTRANT.fetch_add(1, Ordering::Relaxed);
+    crate::stats::count_reentrant();
 }
 
 /// Calls that took the no-intercept path because the thread was already inside the shim.
 pub fn reentrant_calls() -> u64 {
-    REENTRANT.load(Ordering::Relaxed)
+    crate::stats::reentrant_calls()
 }

@@ -30,6 +30,7 @@ pub mod names;
 pub mod op;
 pub mod pipeline;
 pub mod policy;
+pub mod stats;
 pub mod trace;
 
 pub use abi::{Handle, Retcode};

@@ -31,13 +31,15 @@ pub unsafe fn dispatch(
         return unsafe { passthrough(op, handle, out, inp, mdelay, sync) };
     };
     let mut info = CallInfo::new(op, handle);
-    info.start = clock::now();
+    // Only read the clock when statistics (timing), trace or an interceptor need it.
+    let timed = clock::needed();
+    info.start = clock::now_if(timed);
     // SAFETY: the caller's contract covers both headers.
     let mut args = match unsafe { validate(op, handle, out, inp, mdelay, sync) } {
         Ok(args) => args,
         Err(rc) => {
             info.rc = rc;
-            info.end = clock::now();
+            info.end = clock::now_if(timed);
             intercept::after(&info);
             return rc;
         }
@@ -58,7 +60,7 @@ pub unsafe fn dispatch(
         backend::current().refused(op, &mut args, rcSecurityDisallow);
         info.correlation = args.correlation;
         info.rc = rcSecurityDisallow;
-        info.end = clock::now();
+        info.end = clock::now_if(timed);
         intercept::after(&info);
         return rcSecurityDisallow;
     }
@@ -66,7 +68,7 @@ pub unsafe fn dispatch(
     let rc = backend::current().forward(op, &mut args);
 
     info.rc = rc;
-    info.end = clock::now();
+    info.end = clock::now_if(timed);
     info.correlation = args.correlation;
     if let Some(m) = &args.inp {
         if rc == crate::abi::rcOk {

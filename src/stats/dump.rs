@@ -1,0 +1,298 @@
+//! Text and JSON renderings of a [`Snapshot`] (std).
+//!
+//! Text: an aligned table, one row per key sorted by total time (then by
+//! calls), the overflow row last. Columns: `op handle iid.mid [name] calls
+//! errors denied p50 p99 max total out in` — ids in decimal, names from
+//! `KOS_SHIM_NAMES` when any is known, durations with a unit (`ns`, `us`,
+//! `ms`, `s`), bytes as exact integers (constant part + arena). Latency
+//! columns show `-` at level `count`.
+//!
+//! JSON: schema version 1, described in README ("Statistics").
+
+use std::fmt::Write as _;
+use std::io;
+
+use super::{rc_slot_name, Entry, Snapshot, RC_SLOTS};
+use crate::names::NameMap;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned table for people.
+    Text,
+    /// JSON, schema version 1.
+    Json,
+}
+
+/// Rows in dump order: by total time, then calls, descending; ties by key;
+/// the overflow row last.
+pub fn sorted(entries: &[Entry]) -> Vec<&Entry> {
+    let mut v: Vec<&Entry> = entries.iter().collect();
+    v.sort_by(|a, b| {
+        a.key
+            .is_none()
+            .cmp(&b.key.is_none())
+            .then(b.total_ns().cmp(&a.total_ns()))
+            .then(b.calls.cmp(&a.calls))
+            .then(a.key.cmp(&b.key))
+    });
+    v
+}
+
+/// A duration for people: three significant digits and a unit.
+pub fn duration(ns: u64) -> String {
+    let f = ns as f64;
+    let (v, unit) = match ns {
+        0..=999 => return format!("{ns}ns"),
+        1_000..=999_999 => (f / 1e3, "us"),
+        1_000_000..=999_999_999 => (f / 1e6, "ms"),
+        _ => (f / 1e9, "s"),
+    };
+    if v >= 100.0 {
+        format!("{v:.0}{unit}")
+    } else if v >= 10.0 {
+        format!("{v:.1}{unit}")
+    } else {
+        format!("{v:.2}{unit}")
+    }
+}
+
+fn name_of(names: &NameMap, e: &Entry) -> String {
+    match e.key {
+        Some(k) if names.iid_name(k.iid).is_some() || names.mid_name(k.iid, k.mid).is_some() => {
+            names.method(k.iid, k.mid).to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The text table.
+pub fn text(s: &Snapshot, names: &NameMap) -> String {
+    let g = &s.global;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "kos-ipc-shim statistics: level {}, clock {} ({:.4} ns/tick)",
+        g.level.name(),
+        s.clock.name(),
+        s.ns_per_tick
+    );
+    let _ = writeln!(
+        out,
+        "calls {}, re-entrant {}, dropped {}, keys {} of {}",
+        g.calls, g.reentrant, g.dropped, g.keys, g.capacity
+    );
+    let rows = sorted(&s.entries);
+    let with_names = rows.iter().any(|e| !name_of(names, e).is_empty());
+    let mut table: Vec<Vec<String>> = Vec::new();
+    let mut head: Vec<&str> = vec!["op", "handle", "iid.mid"];
+    if with_names {
+        head.push("name");
+    }
+    head.extend([
+        "calls", "errors", "denied", "p50", "p99", "max", "total", "out", "in",
+    ]);
+    table.push(head.iter().map(|h| h.to_string()).collect());
+    for e in rows {
+        let mut r = match e.key {
+            Some(k) => vec![
+                k.op.key().to_string(),
+                k.handle.to_string(),
+                format!("{}.{}", k.iid, k.mid),
+            ],
+            None => vec!["*".into(), "*".into(), "overflow".into()],
+        };
+        if with_names {
+            let n = name_of(names, e);
+            r.push(if n.is_empty() { "-".into() } else { n });
+        }
+        r.extend([e.calls, e.errors, e.denied].map(|v| v.to_string()));
+        match e.latency {
+            Some(l) => r.extend([l.p50_ns, l.p99_ns, l.max_ns, l.total_ns].map(duration)),
+            None => r.extend(["-", "-", "-", "-"].map(String::from)),
+        }
+        r.push((e.out_const + e.out_arena).to_string());
+        r.push((e.in_const + e.in_arena).to_string());
+        table.push(r);
+    }
+    let ncol = table[0].len();
+    let width: Vec<usize> = (0..ncol)
+        .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    // Text columns (op, iid.mid, name) left-aligned, numbers right-aligned.
+    let left = |c: usize| c == 0 || c == 2 || (with_names && c == 3);
+    for r in &table {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if left(c) {
+                let _ = write!(line, "{cell:<w$}", w = width[c]);
+            } else {
+                let _ = write!(line, "{cell:>w$}", w = width[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The JSON document (schema version 1, one line per key).
+pub fn json(s: &Snapshot, names: &NameMap) -> String {
+    let g = &s.global;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "{{\"version\":1,\"level\":\"{}\",\"clock\":{{\"source\":\"{}\",\"ns_per_tick\":{}}},",
+        g.level.name(),
+        s.clock.name(),
+        s.ns_per_tick
+    );
+    let _ = write!(o, "\"global\":{{\"calls\":{},\"calls_by_op\":{{", g.calls);
+    for (i, op) in crate::op::Op::ALL.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}\"{}\":{}",
+            if i > 0 { "," } else { "" },
+            op.key(),
+            g.by_op[i]
+        );
+    }
+    let _ = write!(
+        o,
+        "}},\"reentrant\":{},\"dropped\":{},\"keys\":{},\"capacity\":{}}},\n\"keys\":[",
+        g.reentrant, g.dropped, g.keys, g.capacity
+    );
+    for (i, e) in sorted(&s.entries).into_iter().enumerate() {
+        o.push_str(if i > 0 { ",\n" } else { "\n" });
+        o.push('{');
+        match e.key {
+            Some(k) => {
+                let _ = write!(
+                    o,
+                    "\"overflow\":false,\"op\":\"{}\",\"handle\":{},\"iid\":{},\"mid\":{},",
+                    k.op.key(),
+                    k.handle,
+                    k.iid,
+                    k.mid
+                );
+                o.push_str("\"interface\":");
+                match names.iid_name(k.iid) {
+                    Some(n) => json_str(&mut o, n),
+                    None => o.push_str("null"),
+                }
+                o.push_str(",\"method\":");
+                match names.mid_name(k.iid, k.mid) {
+                    Some(n) => json_str(&mut o, n),
+                    None => o.push_str("null"),
+                }
+                o.push(',');
+            }
+            None => o.push_str(
+                "\"overflow\":true,\"op\":null,\"handle\":null,\"iid\":null,\"mid\":null,\
+                 \"interface\":null,\"method\":null,",
+            ),
+        }
+        let _ = write!(
+            o,
+            "\"calls\":{},\"ok\":{},\"errors\":{},\"denied\":{},\"audit_denied\":{},\"rc\":{{",
+            e.calls, e.ok, e.errors, e.denied, e.audit_denied
+        );
+        let mut first = true;
+        for slot in 1..RC_SLOTS {
+            if e.rc[slot] > 0 {
+                let _ = write!(
+                    o,
+                    "{}\"{}\":{}",
+                    if first { "" } else { "," },
+                    rc_slot_name(slot),
+                    e.rc[slot]
+                );
+                first = false;
+            }
+        }
+        let _ = write!(
+            o,
+            "}},\"bytes\":{{\"out_const\":{},\"out_arena\":{},\"in_const\":{},\"in_arena\":{}}},",
+            e.out_const, e.out_arena, e.in_const, e.in_arena
+        );
+        match e.latency {
+            Some(l) => {
+                let _ = write!(
+                    o,
+                    "\"latency_ns\":{{\"count\":{},\"total\":{},\"min\":{},\"max\":{},\
+                     \"p50\":{},\"p90\":{},\"p99\":{},\"p999\":{}}}",
+                    l.count,
+                    l.total_ns,
+                    l.min_ns,
+                    l.max_ns,
+                    l.p50_ns,
+                    l.p90_ns,
+                    l.p99_ns,
+                    l.p999_ns
+                );
+            }
+            None => o.push_str("\"latency_ns\":null"),
+        }
+        o.push('}');
+    }
+    o.push_str("\n]}\n");
+    o
+}
+
+/// Render the process's statistics now.
+pub fn render(fmt: Format) -> String {
+    let snap = super::snapshot();
+    let names = crate::names::global();
+    match fmt {
+        Format::Text => text(&snap, names),
+        Format::Json => json(&snap, names),
+    }
+}
+
+/// Write all of `bytes` to `fd` (retrying short writes and EINTR).
+pub fn write_all_fd(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: bytes is a live slice of the given length.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// Write the process's statistics to a file descriptor.
+pub fn write_fd(fd: i32, fmt: Format) -> io::Result<()> {
+    write_all_fd(fd, render(fmt).as_bytes())
+}
+
+/// Write the process's statistics to a file, replacing it.
+pub fn write_file(path: &str, fmt: Format) -> io::Result<()> {
+    std::fs::write(path, render(fmt))
+}

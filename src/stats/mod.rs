@@ -1,0 +1,490 @@
+//! Per-key call statistics: counters, latency histograms, dumps.
+//!
+//! Every call the pipeline finishes is counted by [`record`] (from
+//! `intercept::after`) under its key — operation × handle × iid × mid — with
+//! its return code, policy verdict, bytes moved and (at level `timing`) its
+//! latency. Recording is lock-free and allocation-free: a fixed-capacity
+//! table allocated once ([`table`] module docs), counters sharded by thread.
+//!
+//! # Levels
+//! [`Level::Off`] records nothing; [`Level::Count`] counts without reading the
+//! clock; [`Level::Timing`] adds latencies. Chosen by `KOS_SHIM_STATS` (see
+//! [`config`]) or [`set_level`]; without either, `count`.
+//!
+//! # Semantics of the counters
+//! - `calls` = sum of the per-return-code counters; `ok` = calls with rcOk;
+//!   `errors` = `calls - ok` (denials included: they return rcSecurityDisallow).
+//! - `denied`: calls the policy or an interceptor refused (verdict Deny);
+//!   `audit_denied`: would-be denials let through (audit mode, Recv/RecvEx).
+//! - bytes out: constant part and arena of the message handed on (not of a
+//!   denied one); bytes in: of the message received (successful calls only).
+//! - A call whose message could not be read (invalid header, failed receive)
+//!   has iid = mid = 0.
+//! - Latency: from entry into the shim to the backend's return, in ns.
+#![allow(clippy::module_name_repetitions)]
+
+pub mod histogram;
+mod table;
+
+#[cfg(feature = "std")]
+pub mod config;
+#[cfg(feature = "std")]
+pub mod dump;
+pub mod ffi;
+
+use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+
+use crate::abi::{rcBusy, rcInvalidArgument, rcOk, Retcode, RETCODE_NAMES};
+use crate::clock::{self, Scale};
+use crate::intercept::CallInfo;
+
+use table::Sums;
+pub use table::{Key, Table};
+
+/// Return-code counters per key: one per name in [`crate::abi::RETCODE_NAMES`]
+/// (same order; index 0 is rcOk), plus "other" (last) for any other code.
+pub const RC_SLOTS: usize = RETCODE_NAMES.len() + 1;
+/// Index of the "other return code" counter.
+pub const RC_OTHER: usize = RETCODE_NAMES.len();
+
+/// The counter slot of a return code.
+#[inline]
+pub fn rc_slot(rc: Retcode) -> usize {
+    if rc == rcOk {
+        return 0;
+    }
+    let mut i = 1;
+    while i < RETCODE_NAMES.len() {
+        if RETCODE_NAMES[i].0 == rc {
+            return i;
+        }
+        i += 1;
+    }
+    RC_OTHER
+}
+
+/// The name of an rc counter slot (`"other"` for [`RC_OTHER`]).
+pub fn rc_slot_name(slot: usize) -> &'static str {
+    RETCODE_NAMES.get(slot).map_or("other", |(_, n)| n)
+}
+
+/// How much the statistics record.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Nothing (re-entrant pass-throughs are still counted).
+    Off = 0,
+    /// Counters only: no clock reads on the call path.
+    Count = 1,
+    /// Counters and latency histograms.
+    Timing = 2,
+}
+
+impl Level {
+    /// Lower-case name (`off`, `count`, `timing`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Level::Off => "off",
+            Level::Count => "count",
+            Level::Timing => "timing",
+        }
+    }
+
+    /// The level with this numeric value.
+    pub const fn from_u32(v: u32) -> Option<Level> {
+        match v {
+            0 => Some(Level::Off),
+            1 => Some(Level::Count),
+            2 => Some(Level::Timing),
+            _ => None,
+        }
+    }
+}
+
+/// `LEVEL` before the configuration was read.
+const UNINIT: u8 = 0xFF;
+static LEVEL: AtomicU8 = AtomicU8::new(UNINIT);
+static CONFIG: spin::Once<()> = spin::Once::new();
+
+/// Default capacity (distinct keys) of the table.
+#[cfg(feature = "std")]
+pub(crate) const DEFAULT_CAPACITY: usize = 1024;
+/// Default capacity (distinct keys) of the table: static storage without std.
+#[cfg(not(feature = "std"))]
+pub(crate) const DEFAULT_CAPACITY: usize = nostd::CAP;
+/// Largest capacity accepted.
+pub(crate) const MAX_CAPACITY: usize = 1 << 20;
+
+static CAPACITY: AtomicUsize = AtomicUsize::new(0);
+static TABLE: spin::Once<Table> = spin::Once::new();
+
+/// Process-wide counters, sharded like the table's.
+#[repr(C, align(64))]
+struct GlobalShard {
+    by_op: [AtomicU64; 5],
+    reentrant: AtomicU64,
+    dropped: AtomicU64,
+}
+
+const GLOBAL_SHARDS: usize = 8;
+static GLOBALS: [GlobalShard; GLOBAL_SHARDS] = [const {
+    GlobalShard {
+        by_op: [const { AtomicU64::new(0) }; 5],
+        reentrant: AtomicU64::new(0),
+        dropped: AtomicU64::new(0),
+    }
+}; GLOBAL_SHARDS];
+
+#[inline]
+fn shard_of(thread: u64) -> usize {
+    (thread.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize
+}
+
+/// Read the configuration once (std: `KOS_SHIM_STATS*`; otherwise defaults).
+fn configure() {
+    CONFIG.call_once(|| {
+        #[cfg(feature = "std")]
+        let level = config::from_env();
+        #[cfg(not(feature = "std"))]
+        let level = Level::Count;
+        // An API call made before this point wins.
+        let _ = LEVEL.compare_exchange(UNINIT, level as u8, AcqRel, Acquire);
+        clock::need(clock::User::Stats, current_level() == Level::Timing);
+    });
+}
+
+#[inline]
+fn current_level() -> Level {
+    match LEVEL.load(Relaxed) {
+        0 => Level::Off,
+        1 => Level::Count,
+        2 => Level::Timing,
+        _ => Level::Off,
+    }
+}
+
+/// The current level (reads the configuration on first use).
+pub fn level() -> Level {
+    configure();
+    current_level()
+}
+
+/// Set the level for later calls.
+pub fn set_level(level: Level) {
+    configure();
+    LEVEL.store(level as u8, Release);
+    clock::need(clock::User::Stats, level == Level::Timing);
+}
+
+/// Set the table's capacity (distinct keys). Only before the table exists
+/// (before the first recorded call or snapshot): `Err(rcBusy)` after;
+/// `Err(rcInvalidArgument)` for 0 or more than 1 048 576 keys (without
+/// std: more than the 32 of the static table).
+pub fn set_capacity(cap: usize) -> Result<(), Retcode> {
+    let max = if cfg!(feature = "std") {
+        MAX_CAPACITY
+    } else {
+        DEFAULT_CAPACITY
+    };
+    if cap == 0 || cap > max {
+        return Err(rcInvalidArgument);
+    }
+    if TABLE.is_completed() {
+        return Err(rcBusy);
+    }
+    CAPACITY.store(cap, Release);
+    // The table may have been created between the check and the store.
+    if TABLE.is_completed() && table().capacity() != cap {
+        return Err(rcBusy);
+    }
+    Ok(())
+}
+
+/// The process's table, created on first use.
+pub fn table() -> &'static Table {
+    TABLE.call_once(|| {
+        configure();
+        let cap = match CAPACITY.load(Acquire) {
+            #[cfg(feature = "std")]
+            0 => config::capacity_from_env().unwrap_or(DEFAULT_CAPACITY),
+            #[cfg(not(feature = "std"))]
+            0 => DEFAULT_CAPACITY,
+            n => n,
+        };
+        new_table(cap)
+    })
+}
+
+#[cfg(feature = "std")]
+fn new_table(cap: usize) -> Table {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Table::alloc(cap, cpus.next_power_of_two().clamp(2, GLOBAL_SHARDS))
+}
+
+#[cfg(not(feature = "std"))]
+fn new_table(cap: usize) -> Table {
+    nostd::table(cap)
+}
+
+#[cfg(not(feature = "std"))]
+mod nostd {
+    //! Static storage: no allocator without std.
+    use super::table::{Block, KeyRec, Slot, Table};
+
+    /// Keys the static table holds.
+    pub(crate) const CAP: usize = 32;
+    const SHARDS: usize = 2;
+    const SLOTS: usize = Table::slots_for(CAP);
+
+    static SLOT_ARRAY: [Slot; SLOTS] = [Slot::EMPTY; SLOTS];
+    static KEY_ARRAY: [KeyRec; CAP] = [KeyRec::EMPTY; CAP];
+    static BLOCK_ARRAY: [Block; SHARDS * (CAP + 1)] = [Block::ZERO; SHARDS * (CAP + 1)];
+
+    pub fn table(cap: usize) -> Table {
+        let cap = cap.clamp(1, CAP);
+        Table::over(
+            &SLOT_ARRAY[..Table::slots_for(cap)],
+            &KEY_ARRAY[..cap],
+            &BLOCK_ARRAY[..SHARDS * (cap + 1)],
+        )
+    }
+}
+
+/// Count one finished call (the `intercept::after` hook).
+#[inline]
+pub fn record(info: &CallInfo) {
+    let lvl = match LEVEL.load(Relaxed) {
+        0 => return,
+        UNINIT => {
+            configure();
+            current_level()
+        }
+        _ => current_level(),
+    };
+    if lvl == Level::Off {
+        return;
+    }
+    let shard = shard_of(info.thread);
+    let g = &GLOBALS[shard % GLOBAL_SHARDS];
+    g.by_op[info.op as usize].fetch_add(1, Relaxed);
+    if !table().record(info, shard, lvl == Level::Timing) {
+        g.dropped.fetch_add(1, Relaxed);
+    }
+}
+
+/// Count a call that took the no-intercept path (the thread was already
+/// inside the shim). Counted at every level.
+#[inline]
+pub fn count_reentrant() {
+    let shard = shard_of(crate::guard::thread_id());
+    GLOBALS[shard % GLOBAL_SHARDS]
+        .reentrant
+        .fetch_add(1, Relaxed);
+}
+
+/// Calls that took the no-intercept path so far.
+pub fn reentrant_calls() -> u64 {
+    GLOBALS.iter().map(|s| s.reentrant.load(Relaxed)).sum()
+}
+
+/// Process-wide counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Global {
+    /// Calls recorded (all operations).
+    pub calls: u64,
+    /// Calls recorded per operation, indexed by `Op as usize`.
+    pub by_op: [u64; 5],
+    /// Calls that took the no-intercept path (not in `calls`).
+    pub reentrant: u64,
+    /// Calls counted in the overflow key because the table was full.
+    pub dropped: u64,
+    /// Distinct keys in the table.
+    pub keys: usize,
+    /// The table's capacity.
+    pub capacity: usize,
+    /// The current level.
+    pub level: Level,
+}
+
+/// Read the process-wide counters.
+pub fn global() -> Global {
+    let mut g = Global {
+        calls: 0,
+        by_op: [0; 5],
+        reentrant: 0,
+        dropped: 0,
+        keys: 0,
+        capacity: 0,
+        level: level(),
+    };
+    for s in &GLOBALS {
+        for (a, c) in g.by_op.iter_mut().zip(&s.by_op) {
+            *a += c.load(Relaxed);
+        }
+        g.reentrant += s.reentrant.load(Relaxed);
+        g.dropped += s.dropped.load(Relaxed);
+    }
+    g.calls = g.by_op.iter().sum();
+    if let Some(t) = TABLE.get() {
+        g.keys = t.used();
+        g.capacity = t.capacity();
+    } else {
+        g.capacity = match CAPACITY.load(Acquire) {
+            0 => DEFAULT_CAPACITY,
+            n => n,
+        };
+    }
+    g
+}
+
+/// Zero every counter (keys stay in the table; rows with no calls are not
+/// reported). Calls in flight are counted before or after, never half.
+pub fn reset() {
+    if let Some(t) = TABLE.get() {
+        t.reset();
+    }
+    for s in &GLOBALS {
+        for c in s.by_op.iter().chain([&s.reentrant, &s.dropped]) {
+            c.store(0, Relaxed);
+        }
+    }
+}
+
+/// Latency figures of one key, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    /// Calls with a measured latency.
+    pub count: u64,
+    /// Sum of their latencies.
+    pub total_ns: u64,
+    /// Shortest.
+    pub min_ns: u64,
+    /// Longest.
+    pub max_ns: u64,
+    /// Median (≤ 1.6 % relative error, see [`histogram`]).
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+}
+
+/// Statistics of one key (one row of a dump).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The key; `None` for the overflow row (calls whose key found no room).
+    pub key: Option<Key>,
+    /// Calls.
+    pub calls: u64,
+    /// Calls that returned rcOk.
+    pub ok: u64,
+    /// `calls - ok`.
+    pub errors: u64,
+    /// Calls denied by the policy or an interceptor.
+    pub denied: u64,
+    /// Denials only audited (audit mode, Recv/RecvEx).
+    pub audit_denied: u64,
+    /// Calls per return code slot ([`rc_slot`], [`rc_slot_name`]).
+    pub rc: [u64; RC_SLOTS],
+    /// Constant-part bytes sent.
+    pub out_const: u64,
+    /// Arena bytes sent.
+    pub out_arena: u64,
+    /// Constant-part bytes received.
+    pub in_const: u64,
+    /// Arena bytes received.
+    pub in_arena: u64,
+    /// Latencies, when any was measured.
+    pub latency: Option<Latency>,
+}
+
+impl Entry {
+    fn from_sums(key: Option<Key>, s: &Sums, scale: Scale) -> Entry {
+        let calls = s.calls();
+        let latency = s.quantiles.filter(|_| s.timed > 0).map(|q| Latency {
+            count: s.timed,
+            total_ns: scale.to_ns(s.sum),
+            min_ns: scale.to_ns(s.min),
+            max_ns: scale.to_ns(s.max),
+            p50_ns: scale.to_ns(q[0]),
+            p90_ns: scale.to_ns(q[1]),
+            p99_ns: scale.to_ns(q[2]),
+            p999_ns: scale.to_ns(q[3]),
+        });
+        Entry {
+            key,
+            calls,
+            ok: s.rc[0],
+            errors: calls - s.rc[0],
+            denied: s.denied,
+            audit_denied: s.audit_denied,
+            rc: s.rc,
+            out_const: s.out_const,
+            out_arena: s.out_arena,
+            in_const: s.in_const,
+            in_arena: s.in_arena,
+            latency,
+        }
+    }
+
+    /// Total latency in ns (0 when not measured): the dump's sort key.
+    pub fn total_ns(&self) -> u64 {
+        self.latency.map_or(0, |l| l.total_ns)
+    }
+}
+
+/// Visit the entries of `table` (keys with calls, then overflow), with tick
+/// counts converted by `scale`. Allocation-free.
+pub fn for_each_entry(table: &Table, scale: Scale, mut f: impl FnMut(&Entry)) {
+    table.for_each(|key, s| f(&Entry::from_sums(key, s, scale)));
+}
+
+/// An owned copy of all statistics at one moment.
+#[cfg(feature = "std")]
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Process-wide counters.
+    pub global: Global,
+    /// One entry per key with calls; the overflow entry (if any) last.
+    pub entries: Vec<Entry>,
+    /// The clock latencies were measured with.
+    pub clock: clock::Source,
+    /// Nanoseconds per clock tick.
+    pub ns_per_tick: f64,
+}
+
+/// Take a snapshot of the process's statistics.
+#[cfg(feature = "std")]
+pub fn snapshot() -> Snapshot {
+    let global = global();
+    let scale = clock::scale();
+    let mut entries = Vec::new();
+    if let Some(t) = TABLE.get() {
+        for_each_entry(t, scale, |e| entries.push(*e));
+    }
+    Snapshot {
+        global,
+        entries,
+        clock: clock::source(),
+        ns_per_tick: scale.ns_per_tick(),
+    }
+}
+
+/// A snapshot of any table, with ticks converted by `scale` (tests inject a
+/// fake clock this way).
+#[cfg(feature = "std")]
+pub fn snapshot_of(table: &Table, global: Global, scale: Scale) -> Snapshot {
+    let mut entries = Vec::new();
+    for_each_entry(table, scale, |e| entries.push(*e));
+    Snapshot {
+        global,
+        entries,
+        clock: clock::source(),
+        ns_per_tick: scale.ns_per_tick(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,541 @@
+//! The fixed-capacity, lock-free key table and its sharded counters.
+//!
+//! Keys (op, handle, iid, mid) live in an open-addressed array of
+//! `2 × capacity` slots (load factor ≤ ½, so a miss ends within a few
+//! probes). A new key reserves the next counter block (a CAS loop on
+//! `used`, which never exceeds `capacity`), claims an empty slot by CAS,
+//! writes the key and publishes it with a release store. With all blocks
+//! taken, the call is counted in the overflow block (index `capacity`) and
+//! in the global `dropped` counter: recording never waits and never loses a
+//! call.
+//!
+//! Every key has one block of counters per shard; a thread always uses the
+//! shard its id hashes to, so threads running on different CPUs mostly touch
+//! different cache lines. Reads add the shards up.
+//!
+//! A thread that finds a slot being written (between claim and publish)
+//! spins briefly, then probes on: if the writer was preempted this may insert
+//! the same key a second time. Duplicates are merged on read, so counts stay
+//! exact.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+
+use super::histogram::{self, BUCKETS};
+use super::{rc_slot, RC_SLOTS};
+use crate::intercept::{CallInfo, Verdict};
+use crate::op::Op;
+
+/// Counters of one key in one shard. All-zero is the empty state.
+#[repr(C, align(64))]
+pub(crate) struct Block {
+    /// Calls by return code slot (see [`super::RC_SLOTS`]); their sum is the call count.
+    pub rc: [AtomicU64; RC_SLOTS],
+    pub denied: AtomicU64,
+    pub audit_denied: AtomicU64,
+    pub out_const: AtomicU64,
+    pub out_arena: AtomicU64,
+    pub in_const: AtomicU64,
+    pub in_arena: AtomicU64,
+    /// Sum of latencies in ticks.
+    pub sum: AtomicU64,
+    /// `!min` so that the all-zero block means "no minimum yet".
+    pub min_inv: AtomicU64,
+    pub max: AtomicU64,
+    pub hist: [AtomicU64; BUCKETS],
+}
+
+impl Block {
+    #[allow(clippy::declare_interior_mutable_const)]
+    #[cfg_attr(feature = "std", allow(dead_code))]
+    pub const ZERO: Block = Block {
+        rc: [const { AtomicU64::new(0) }; RC_SLOTS],
+        denied: AtomicU64::new(0),
+        audit_denied: AtomicU64::new(0),
+        out_const: AtomicU64::new(0),
+        out_arena: AtomicU64::new(0),
+        in_const: AtomicU64::new(0),
+        in_arena: AtomicU64::new(0),
+        sum: AtomicU64::new(0),
+        min_inv: AtomicU64::new(0),
+        max: AtomicU64::new(0),
+        hist: [const { AtomicU64::new(0) }; BUCKETS],
+    };
+
+    fn clear(&self) {
+        for c in self.rc.iter().chain([
+            &self.denied,
+            &self.audit_denied,
+            &self.out_const,
+            &self.out_arena,
+            &self.in_const,
+            &self.in_arena,
+            &self.sum,
+            &self.min_inv,
+            &self.max,
+        ]) {
+            c.store(0, Relaxed);
+        }
+        for c in &self.hist {
+            c.store(0, Relaxed);
+        }
+    }
+}
+
+/// One slot of the open-addressed key index.
+pub(crate) struct Slot {
+    /// `EMPTY`, `WRITING`, `DEAD`, or `READY | op << 8 | block << 32`.
+    state: AtomicU64,
+    /// `handle << 32 | iid << 16 | mid`, valid once `state` is ready.
+    word: AtomicU64,
+}
+
+impl Slot {
+    #[allow(clippy::declare_interior_mutable_const)]
+    #[cfg_attr(feature = "std", allow(dead_code))]
+    pub const EMPTY: Slot = Slot {
+        state: AtomicU64::new(EMPTY),
+        word: AtomicU64::new(0),
+    };
+}
+
+/// The key of a block, published after the block's slot is claimed.
+pub(crate) struct KeyRec {
+    /// 0 until published, then `1 | op << 8`.
+    meta: AtomicU64,
+    word: AtomicU64,
+}
+
+impl KeyRec {
+    #[allow(clippy::declare_interior_mutable_const)]
+    #[cfg_attr(feature = "std", allow(dead_code))]
+    pub const EMPTY: KeyRec = KeyRec {
+        meta: AtomicU64::new(0),
+        word: AtomicU64::new(0),
+    };
+}
+
+const EMPTY: u64 = 0;
+const WRITING: u64 = 1;
+const DEAD: u64 = 2;
+const READY: u64 = 3;
+
+/// How long a prober waits for a slot being written before moving on.
+const WRITING_SPINS: u32 = 256;
+
+/// A statistics key: what one row of a dump is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// The operation.
+    pub op: Op,
+    /// The IPC handle.
+    pub handle: u32,
+    /// Interface id of the message (0 when there was none: failed or invalid call).
+    pub iid: u16,
+    /// Method id of the message.
+    pub mid: u16,
+}
+
+impl Key {
+    fn word(&self) -> u64 {
+        (self.handle as u64) << 32 | (self.iid as u64) << 16 | self.mid as u64
+    }
+
+    fn from_parts(op: u64, word: u64) -> Option<Key> {
+        Some(Key {
+            op: Op::from_u8(op as u8)?,
+            handle: (word >> 32) as u32,
+            iid: (word >> 16) as u16,
+            mid: word as u16,
+        })
+    }
+}
+
+/// Sums over the shards of one block.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Sums {
+    pub rc: [u64; RC_SLOTS],
+    pub denied: u64,
+    pub audit_denied: u64,
+    pub out_const: u64,
+    pub out_arena: u64,
+    pub in_const: u64,
+    pub in_arena: u64,
+    pub sum: u64,
+    pub min: u64,
+    pub max: u64,
+    pub timed: u64,
+    /// Quantile values in ticks, when `timed > 0`.
+    pub quantiles: Option<[u64; 4]>,
+}
+
+impl Sums {
+    pub fn calls(&self) -> u64 {
+        self.rc.iter().sum()
+    }
+
+    fn add(&mut self, o: &Sums) {
+        for (a, b) in self.rc.iter_mut().zip(o.rc) {
+            *a += b;
+        }
+        self.denied += o.denied;
+        self.audit_denied += o.audit_denied;
+        self.out_const += o.out_const;
+        self.out_arena += o.out_arena;
+        self.in_const += o.in_const;
+        self.in_arena += o.in_arena;
+        self.sum += o.sum;
+        if o.timed > 0 {
+            self.min = if self.timed > 0 {
+                self.min.min(o.min)
+            } else {
+                o.min
+            };
+            self.max = self.max.max(o.max);
+        }
+        self.timed += o.timed;
+    }
+}
+
+/// The key index plus `shards × (capacity + 1)` counter blocks.
+pub struct Table {
+    cap: usize,
+    slot_mask: usize,
+    shard_mask: usize,
+    slots: &'static [Slot],
+    keys: &'static [KeyRec],
+    blocks: &'static [Block],
+    used: AtomicUsize,
+    dups: AtomicBool,
+}
+
+impl Table {
+    /// Number of slots for a capacity: a power of two ≥ 2 × capacity.
+    pub(crate) const fn slots_for(cap: usize) -> usize {
+        (2 * cap).next_power_of_two()
+    }
+
+    /// A table over preallocated, all-zero storage. `slots.len()` must be a
+    /// power of two ≥ 2 × `keys.len()`, `blocks.len()` a power-of-two
+    /// multiple of `keys.len() + 1`.
+    pub(crate) fn over(
+        slots: &'static [Slot],
+        keys: &'static [KeyRec],
+        blocks: &'static [Block],
+    ) -> Table {
+        let cap = keys.len();
+        assert!(cap > 0 && slots.len().is_power_of_two() && slots.len() >= 2 * cap);
+        let shards = blocks.len() / (cap + 1);
+        assert!(shards.is_power_of_two() && shards * (cap + 1) == blocks.len());
+        Table {
+            cap,
+            slot_mask: slots.len() - 1,
+            shard_mask: shards - 1,
+            slots,
+            keys,
+            blocks,
+            used: AtomicUsize::new(0),
+            dups: AtomicBool::new(false),
+        }
+    }
+
+    /// Allocate a table once, zeroed and leaked (it lives as long as the
+    /// process). Zeroed allocation maps untouched pages lazily, so the
+    /// memory of keys never seen costs nothing but address space.
+    #[cfg(feature = "std")]
+    pub(crate) fn alloc(cap: usize, shards: usize) -> Table {
+        // SAFETY: every type allocated consists only of atomics, for which
+        // all-zero bytes are a valid (and the initial) value.
+        unsafe {
+            let slots = zeroed_slice::<Slot>(Self::slots_for(cap));
+            let keys = zeroed_slice::<KeyRec>(cap);
+            let blocks = zeroed_slice::<Block>(shards * (cap + 1));
+            Table::over(slots, keys, blocks)
+        }
+    }
+
+    /// Distinct keys the table holds (the overflow key not counted).
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Number of counter shards.
+    pub fn shards(&self) -> usize {
+        self.shard_mask + 1
+    }
+
+    /// Keys inserted so far.
+    pub fn used(&self) -> usize {
+        self.used.load(Acquire).min(self.cap)
+    }
+
+    #[inline]
+    fn block(&self, shard: usize, b: usize) -> &Block {
+        &self.blocks[shard * (self.cap + 1) + b]
+    }
+
+    /// Count one call. Returns false when it went to the overflow key.
+    #[inline]
+    pub(crate) fn record(&self, info: &CallInfo, shard: usize, timing: bool) -> bool {
+        let m = info.message();
+        let key = Key {
+            op: info.op,
+            handle: info.handle,
+            iid: m.iid,
+            mid: m.mid,
+        };
+        let (b, kept) = match self.find_or_insert(&key) {
+            Some(b) => (b, true),
+            None => (self.cap, false),
+        };
+        let blk = self.block(shard & self.shard_mask, b);
+        blk.rc[rc_slot(info.rc)].fetch_add(1, Relaxed);
+        match info.verdict {
+            Verdict::Deny => {
+                blk.denied.fetch_add(1, Relaxed);
+            }
+            Verdict::AuditDeny => {
+                blk.audit_denied.fetch_add(1, Relaxed);
+            }
+            _ => {}
+        }
+        // Bytes out: what was handed on (a denied message never left).
+        if !(info.verdict.denies() && info.op.sends()) {
+            add(&blk.out_const, info.sent.const_size);
+            add(&blk.out_arena, info.sent.arena_size);
+        }
+        add(&blk.in_const, info.received.const_size);
+        add(&blk.in_arena, info.received.arena_size);
+        // `start == 0`: the clock was not read for this call (level changed
+        // while it ran, or nothing needed time when it started).
+        if timing && info.start != 0 && info.end >= info.start {
+            self.record_latency(blk, info.end - info.start);
+        }
+        kept
+    }
+
+    #[inline]
+    fn record_latency(&self, blk: &Block, d: u64) {
+        blk.sum.fetch_add(d, Relaxed);
+        blk.hist[histogram::index(d)].fetch_add(1, Relaxed);
+        // Read first: after warm-up new extremes are rare, and a plain load
+        // keeps the line shared instead of taking it exclusive.
+        if d > blk.max.load(Relaxed) {
+            blk.max.fetch_max(d, Relaxed);
+        }
+        if !d > blk.min_inv.load(Relaxed) {
+            blk.min_inv.fetch_max(!d, Relaxed);
+        }
+    }
+
+    fn home(&self, key: &Key) -> usize {
+        let h = (key.word() ^ (key.op as u64) << 61).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((h ^ (h >> 29)) as usize) & self.slot_mask
+    }
+
+    /// The block of `key`, inserting it if new; `None` when the table is full.
+    #[inline]
+    fn find_or_insert(&self, key: &Key) -> Option<usize> {
+        let word = key.word();
+        let op = key.op as u64;
+        let mut i = self.home(key);
+        let mut probed = 0;
+        while probed <= self.slot_mask {
+            let slot = &self.slots[i];
+            let mut st = slot.state.load(Acquire);
+            if st == WRITING {
+                let mut spins = 0;
+                while st == WRITING && spins < WRITING_SPINS {
+                    core::hint::spin_loop();
+                    st = slot.state.load(Acquire);
+                    spins += 1;
+                }
+                if st == WRITING {
+                    // The writer is descheduled: go on (a duplicate may result).
+                    self.dups.store(true, Relaxed);
+                }
+            }
+            if st & 0xFF == READY {
+                if (st >> 8) & 0xFF == op && slot.word.load(Relaxed) == word {
+                    return Some((st >> 32) as usize);
+                }
+            } else if st == EMPTY {
+                match self.claim(slot, op, word) {
+                    Claim::Inserted(b) => return Some(b),
+                    Claim::Full => return None,
+                    // Someone took the slot: look at it again.
+                    Claim::Lost => continue,
+                }
+            }
+            i = (i + 1) & self.slot_mask;
+            probed += 1;
+        }
+        None
+    }
+
+    fn claim(&self, slot: &Slot, op: u64, word: u64) -> Claim {
+        if self.used.load(Relaxed) >= self.cap {
+            return Claim::Full;
+        }
+        if slot
+            .state
+            .compare_exchange(EMPTY, WRITING, Acquire, Relaxed)
+            .is_err()
+        {
+            return Claim::Lost;
+        }
+        let mut u = self.used.load(Relaxed);
+        let b = loop {
+            if u >= self.cap {
+                // Filled up meanwhile: this slot never holds a key.
+                slot.state.store(DEAD, Release);
+                return Claim::Full;
+            }
+            match self.used.compare_exchange_weak(u, u + 1, AcqRel, Relaxed) {
+                Ok(_) => break u,
+                Err(now) => u = now,
+            }
+        };
+        let rec = &self.keys[b];
+        rec.word.store(word, Relaxed);
+        rec.meta.store(1 | op << 8, Release);
+        slot.word.store(word, Relaxed);
+        slot.state
+            .store(READY | op << 8 | (b as u64) << 32, Release);
+        Claim::Inserted(b)
+    }
+
+    /// Sums over all shards of block `b`.
+    pub(crate) fn sums(&self, b: usize) -> Sums {
+        let mut s = Sums::default();
+        for shard in 0..self.shards() {
+            let blk = self.block(shard, b);
+            let mut one = Sums::default();
+            for (a, c) in one.rc.iter_mut().zip(&blk.rc) {
+                *a = c.load(Relaxed);
+            }
+            one.denied = blk.denied.load(Relaxed);
+            one.audit_denied = blk.audit_denied.load(Relaxed);
+            one.out_const = blk.out_const.load(Relaxed);
+            one.out_arena = blk.out_arena.load(Relaxed);
+            one.in_const = blk.in_const.load(Relaxed);
+            one.in_arena = blk.in_arena.load(Relaxed);
+            one.sum = blk.sum.load(Relaxed);
+            one.max = blk.max.load(Relaxed);
+            one.min = !blk.min_inv.load(Relaxed);
+            one.timed = blk.hist.iter().map(|c| c.load(Relaxed)).sum();
+            s.add(&one);
+        }
+        s
+    }
+
+    /// [`Table::sums`] of a key, duplicates merged, quantiles computed.
+    fn full_sums(&self, b: usize, key: Option<&Key>) -> Sums {
+        let mut s = self.sums(b);
+        let mut dup_blocks = [0usize; 8];
+        let mut ndup = 0;
+        if let (Some(key), true) = (key, self.dups.load(Relaxed)) {
+            for other in b + 1..self.used() {
+                if self.key(other).as_ref() == Some(key) {
+                    s.add(&self.sums(other));
+                    if ndup < dup_blocks.len() {
+                        dup_blocks[ndup] = other;
+                        ndup += 1;
+                    }
+                }
+            }
+        }
+        if s.timed > 0 {
+            let blocks = core::iter::once(b).chain(dup_blocks[..ndup].iter().copied());
+            let count = |i: usize| -> u64 {
+                let mut c = 0;
+                for blk in blocks.clone() {
+                    for shard in 0..self.shards() {
+                        c += self.block(shard, blk).hist[i].load(Relaxed);
+                    }
+                }
+                c
+            };
+            s.quantiles = histogram::quantiles(count, s.min, s.max);
+        } else {
+            s.min = 0;
+        }
+        s
+    }
+
+    /// The key of block `b`, once published.
+    pub(crate) fn key(&self, b: usize) -> Option<Key> {
+        let rec = self.keys.get(b)?;
+        let meta = rec.meta.load(Acquire);
+        if meta == 0 {
+            return None;
+        }
+        Key::from_parts(meta >> 8, rec.word.load(Relaxed))
+    }
+
+    /// Whether block `b` (< used) is a later duplicate of an earlier block.
+    fn is_duplicate(&self, b: usize, key: &Key) -> bool {
+        self.dups.load(Relaxed) && (0..b).any(|o| self.key(o).as_ref() == Some(key))
+    }
+
+    /// Visit every key with at least one call, then the overflow key (`None`)
+    /// if it has calls: `(key, sums)`. Duplicate keys are merged.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(Option<Key>, &Sums)) {
+        for b in 0..self.used() {
+            let Some(key) = self.key(b) else { continue };
+            if self.is_duplicate(b, &key) {
+                continue;
+            }
+            let s = self.full_sums(b, Some(&key));
+            if s.calls() > 0 {
+                f(Some(key), &s);
+            }
+        }
+        let s = self.full_sums(self.cap, None);
+        if s.calls() > 0 {
+            f(None, &s);
+        }
+    }
+
+    /// Zero every counter; keys stay in the table.
+    pub(crate) fn reset(&self) {
+        let used = self.used();
+        for shard in 0..self.shards() {
+            for b in (0..used).chain(core::iter::once(self.cap)) {
+                self.block(shard, b).clear();
+            }
+        }
+    }
+}
+
+enum Claim {
+    Inserted(usize),
+    Full,
+    Lost,
+}
+
+#[inline]
+fn add(c: &AtomicU64, n: u32) {
+    if n != 0 {
+        c.fetch_add(n as u64, Relaxed);
+    }
+}
+
+/// A leaked, zeroed slice of `n` `T`s (empty for `n == 0`).
+///
+/// # Safety
+/// All-zero bytes must be a valid `T`.
+#[cfg(feature = "std")]
+unsafe fn zeroed_slice<T>(n: usize) -> &'static [T] {
+    if n == 0 || core::mem::size_of::<T>() == 0 {
+        return &[];
+    }
+    let layout = std::alloc::Layout::array::<T>(n).expect("stats table size fits in memory");
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) } as *mut T;
+    if p.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: p is a fresh allocation of n zeroed Ts, valid per the caller,
+    // never freed (the table lives for the process).
+    unsafe { core::slice::from_raw_parts(p, n) }
+}
