@@ -62,7 +62,7 @@
 // Index of the "any other code" counter in `kos_shim_stats_entry.rc`.
 #define KOS_SHIM_STATS_RC_OTHER 13
 
-// Number of operations (`kos_shim_stats_global.calls_by_op`'s length).
+// Number of operations (`kos_shim_stats_global_t.calls_by_op`'s length).
 #define KOS_SHIM_STATS_OPS 5
 
 // `kos_shim_stats_entry.op` of the overflow row.
@@ -295,7 +295,7 @@ typedef struct kos_shim_stats_entry {
 } kos_shim_stats_entry;
 
 // Process-wide statistics counters.
-typedef struct kos_shim_stats_global {
+typedef struct kos_shim_stats_global_t {
   // Calls recorded, all operations (equals the sum of `calls` over all
   // entries, overflow row included, when no call is in flight).
   uint64_t calls;
@@ -314,7 +314,7 @@ typedef struct kos_shim_stats_global {
   uint32_t level;
   // Reserved, 0.
   uint32_t reserved;
-} kos_shim_stats_global;
+} kos_shim_stats_global_t;
 
 // One trace record (see `docs/kst-format.md`).
 //
@@ -871,7 +871,7 @@ Retcode kos_shim_stats_snapshot(struct kos_shim_stats_entry *out, size_t cap, si
 //
 // # Safety
 // `out` is NULL or valid for a write.
-Retcode kos_shim_stats_global(struct kos_shim_stats_global *out);
+Retcode kos_shim_stats_global(struct kos_shim_stats_global_t *out);
 
 // Zero every counter (global ones included). Keys stay in the table, but
 // rows without calls are not reported. Returns rcOk.
@@ -896,13 +896,16 @@ Retcode kos_shim_stats_set_capacity(size_t cap);
 // (`KOS_SHIM_STATS_RC_OTHER` for a code without a counter of its own).
 size_t kos_shim_stats_rc_slot(Retcode rc);
 
-#if defined(KOS_SHIM_STD)
+#if (defined(KOS_SHIM_STD) || defined(KOS_SHIM_HOST))
 // Write the statistics to the file descriptor `fd` as text or JSON (a
 // `kos_shim_format` value). The text is an aligned table, one row per key,
 // sorted by total time; names come from `KOS_SHIM_NAMES` when set.
 //
 // Returns rcOk; rcInvalidArgument for an unknown format or a negative fd;
 // rcFail when the write fails (e.g. a closed fd).
+//
+// Available in std builds (declared when `KOS_SHIM_STD` or `KOS_SHIM_HOST`
+// is defined; the host compatibility headers define the latter).
 Retcode kos_shim_stats_write(int32_t fd, uint32_t fmt);
 #endif
 

@@ -21,7 +21,7 @@ use super::{Entry, Level, RC_OTHER, RC_SLOTS};
 pub const KOS_SHIM_STATS_RC_SLOTS: usize = 14;
 /// Index of the "any other code" counter in `kos_shim_stats_entry.rc`.
 pub const KOS_SHIM_STATS_RC_OTHER: usize = 13;
-/// Number of operations (`kos_shim_stats_global.calls_by_op`'s length).
+/// Number of operations (`kos_shim_stats_global_t.calls_by_op`'s length).
 pub const KOS_SHIM_STATS_OPS: usize = 5;
 /// `kos_shim_stats_entry.op` of the overflow row.
 pub const KOS_SHIM_OP_NONE: u32 = 255;
@@ -144,7 +144,7 @@ impl From<&Entry> for kos_shim_stats_entry {
 /// Process-wide statistics counters.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct kos_shim_stats_global {
+pub struct kos_shim_stats_global_t {
     /// Calls recorded, all operations (equals the sum of `calls` over all
     /// entries, overflow row included, when no call is in flight).
     pub calls: u64,
@@ -213,10 +213,10 @@ pub unsafe extern "C" fn kos_shim_stats_snapshot(
 /// # Safety
 /// `out` is NULL or valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn kos_shim_stats_global(out: *mut kos_shim_stats_global) -> Retcode {
+pub unsafe extern "C" fn kos_shim_stats_global(out: *mut kos_shim_stats_global_t) -> Retcode {
     boundary(|| {
         let g = super::global();
-        let v = kos_shim_stats_global {
+        let v = kos_shim_stats_global_t {
             calls: g.calls,
             calls_by_op: g.by_op,
             reentrant: g.reentrant,
@@ -288,7 +288,12 @@ pub extern "C" fn kos_shim_stats_rc_slot(rc: Retcode) -> usize {
 ///
 /// Returns rcOk; rcInvalidArgument for an unknown format or a negative fd;
 /// rcFail when the write fails (e.g. a closed fd).
-#[cfg(feature = "std")]
+///
+/// Available in std builds (declared when `KOS_SHIM_STD` or `KOS_SHIM_HOST`
+/// is defined; the host compatibility headers define the latter).
+// `host` implies `std`; naming it too gives the header the guard C programs
+// of the host profile get.
+#[cfg(any(feature = "std", feature = "host"))]
 #[no_mangle]
 pub extern "C" fn kos_shim_stats_write(fd: i32, fmt: u32) -> Retcode {
     boundary(|| {

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Checks the statistics dumps of ctests/stats_dump.c (run by `make stats-test`).
+
+    stats-check.py TEXT_DUMP PATTERNS JSON_DUMP
+
+TEXT_DUMP must have, for every pattern line of PATTERNS (extended regexes
+where H stands for a handle and D for a duration), a line it matches, and
+exactly one data row per key. JSON_DUMP must be schema version 1 and carry
+the same numbers as the C test caused. Prints one line per failed check and
+exits 1 if any failed.
+"""
+import json
+import re
+import sys
+
+DURATION = r"[0-9]+(\.[0-9]+)?(ns|us|ms|s)"
+HANDLE = r"[0-9]+"
+
+# (op, iid, mid) -> calls, ok, denied, rc name of the errors, bytes out/in
+EXPECTED = {
+    ("call", 7, 1): (35, 30, 0, {"rcNotConnected": 5}, 35 * 24, 30 * 24),
+    ("call", 7, 2): (20, 0, 20, {"rcSecurityDisallow": 20}, 0, 0),
+    ("call", 7, 3): (10, 10, 0, {}, 240, 240),
+    ("call", 7, 99): (1, 1, 0, {}, 24, 24),
+    ("call", 0, 0): (2, 0, 0, {"rcInvalidArgument": 2}, 0, 0),
+    ("recv", 7, 1): (30, 30, 0, {}, 0, 720),
+    ("recv", 7, 3): (10, 10, 0, {}, 0, 240),
+    ("recv", 7, 99): (1, 1, 0, {}, 0, 24),
+    ("reply", 7, 1): (30, 30, 0, {}, 720, 0),
+    ("reply", 7, 3): (10, 10, 0, {}, 240, 0),
+    ("reply", 7, 99): (1, 1, 0, {}, 24, 0),
+}
+NAMES = {1: "Ping", 2: "Forbidden", 3: "Slow", 99: "Stop"}
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print(f"stats-check: {msg}")
+
+
+def check_text(path, patterns_path):
+    lines = open(path).read().splitlines()
+    for raw in open(patterns_path).read().splitlines():
+        if not raw or raw.startswith("#"):
+            continue
+        pat = re.sub(r"\bD\b", DURATION, re.sub(r"\bH\b", HANDLE, raw))
+        if not any(re.search(pat, l) for l in lines):
+            fail(f"{path}: no line matches {raw!r}")
+    rows = [l for l in lines[3:] if l.strip()]
+    if len(rows) != 12:
+        fail(f"{path}: {len(rows)} data rows, expected 12")
+
+
+def check_json(path):
+    doc = json.load(open(path))
+    if doc.get("version") != 1:
+        fail(f"{path}: version {doc.get('version')!r}, expected 1")
+    g = doc["global"]
+    # keys: 13 table slots, one of them (call 1 0.0) zeroed by the reset.
+    want_global = {"calls": 150, "reentrant": 0, "dropped": 0, "keys": 13}
+    for k, v in want_global.items():
+        if g[k] != v:
+            fail(f"{path}: global.{k} = {g[k]}, expected {v}")
+    if g["calls_by_op"] != {"call": 68, "callex": 0, "recv": 41, "recvex": 0, "reply": 41}:
+        fail(f"{path}: global.calls_by_op = {g['calls_by_op']}")
+    if sum(k["calls"] for k in doc["keys"]) != g["calls"]:
+        fail(f"{path}: the keys' calls do not add up to global.calls")
+    merged = {}
+    for k in doc["keys"]:
+        if k["overflow"]:
+            fail(f"{path}: unexpected overflow row")
+            continue
+        key = (k["op"], k["iid"], k["mid"])
+        m = merged.setdefault(key, {"calls": 0, "ok": 0, "denied": 0, "rc": {}, "out": 0, "in": 0})
+        m["calls"] += k["calls"]
+        m["ok"] += k["ok"]
+        m["denied"] += k["denied"]
+        for name, n in k["rc"].items():
+            m["rc"][name] = m["rc"].get(name, 0) + n
+        b = k["bytes"]
+        m["out"] += b["out_const"] + b["out_arena"]
+        m["in"] += b["in_const"] + b["in_arena"]
+        if k["errors"] != k["calls"] - k["ok"]:
+            fail(f"{path}: {key}: errors != calls - ok")
+        lat = k["latency_ns"]
+        if lat is None or lat["count"] != k["calls"]:
+            fail(f"{path}: {key}: latency count {lat and lat['count']} != calls {k['calls']}")
+        elif not lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] <= lat["max"] <= lat["total"]:
+            fail(f"{path}: {key}: latency figures out of order: {lat}")
+        if k["iid"] == 7:
+            if k["interface"] != "Echo" or k["method"] != NAMES[k["mid"]]:
+                fail(f"{path}: {key}: names {k['interface']!r}.{k['method']!r}")
+    for key, (calls, ok, denied, rc, out, inn) in EXPECTED.items():
+        m = merged.get(key)
+        if m is None:
+            fail(f"{path}: no row for {key}")
+            continue
+        got = (m["calls"], m["ok"], m["denied"], m["rc"], m["out"], m["in"])
+        if got != (calls, ok, denied, rc, out, inn):
+            fail(f"{path}: {key}: (calls, ok, denied, rc, out, in) = {got}, expected {(calls, ok, denied, rc, out, inn)}")
+    if set(merged) != set(EXPECTED):
+        fail(f"{path}: keys {sorted(merged)} != {sorted(EXPECTED)}")
+
+
+check_text(sys.argv[1], sys.argv[2])
+check_json(sys.argv[3])
+if failures:
+    sys.exit(1)
+print(f"stats-check: text and JSON dumps carry the expected numbers ({len(EXPECTED)} keys checked)")
