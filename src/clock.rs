@@ -136,21 +136,16 @@ impl Scale {
 
     /// The scale of a counter running at `hz` ticks per second (0 → identity).
     pub const fn from_hz(hz: u64) -> Scale {
-        if hz == 0 {
-            return Scale::identity();
-        }
-        Scale {
-            mult: (((1_000_000_000u128 << SCALE_SHIFT) + hz as u128 / 2) / hz as u128) as u64,
-        }
+        Scale::from_ratio(1_000_000_000, hz)
     }
 
-    /// The scale for which `ticks` ticks last `ns` nanoseconds (0 ticks → identity).
+    /// The scale for which `ticks` ticks last `ns` nanoseconds (0 → identity).
     pub const fn from_ratio(ns: u64, ticks: u64) -> Scale {
         if ticks == 0 || ns == 0 {
             return Scale::identity();
         }
         Scale {
-            mult: ((((ns as u128) << SCALE_SHIFT) + ticks as u128 / 2) / ticks as u128) as u64,
+            mult: shifted_div(ns, ticks),
         }
     }
 
@@ -165,24 +160,56 @@ impl Scale {
         }
     }
 
-    /// Convert nanoseconds to ticks (saturating): the inverse of [`Scale::to_ns`]
-    /// up to rounding.
+    /// Convert nanoseconds to ticks: the inverse of [`Scale::to_ns`] up to
+    /// rounding (saturating).
     #[inline]
     pub const fn to_ticks(self, ns: u64) -> u64 {
         if self.mult == 0 {
             return u64::MAX;
         }
-        let t = ((ns as u128) << SCALE_SHIFT) / self.mult as u128;
-        if t > u64::MAX as u128 {
-            u64::MAX
-        } else {
-            t as u64
-        }
+        shifted_div(ns, self.mult)
     }
 
     /// Nanoseconds per tick as a float (for display).
     pub fn ns_per_tick(self) -> f64 {
         self.mult as f64 / (1u64 << SCALE_SHIFT) as f64
+    }
+}
+
+/// `round((num << 32) / den)` in 64-bit arithmetic (no 128-bit division:
+/// on aarch64 that pulls in a compiler-builtins object the `no_std`
+/// archive cannot link). Saturates at `u64::MAX`.
+const fn shifted_div(num: u64, den: u64) -> u64 {
+    let q = num / den;
+    if q >> 32 != 0 {
+        return u64::MAX;
+    }
+    let r = num % den;
+    let frac = shifted_frac(r, den);
+    (q << 32).saturating_add(frac)
+}
+
+/// `round((rem << 32) / den)` for `rem < den`: 32 steps of binary long
+/// division.
+const fn shifted_frac(mut rem: u64, den: u64) -> u64 {
+    let mut q = 0u64;
+    let mut i = 0;
+    while i < 32 {
+        // rem < den ≤ u64::MAX, so 2·rem may need 65 bits: look first.
+        let over = rem >> 63 != 0;
+        rem <<= 1;
+        q <<= 1;
+        if over || rem >= den {
+            rem = rem.wrapping_sub(den);
+            q |= 1;
+        }
+        i += 1;
+    }
+    // Round to nearest: the remainder is at least half the divisor.
+    if rem >= den - rem {
+        q + 1
+    } else {
+        q
     }
 }
 
@@ -220,12 +247,23 @@ const CALIBRATION_NS: u64 = 5_000_000;
 
 fn calibrate_against_monotonic() -> Scale {
     // One sample: a tick reading bracketed by two OS clock readings; its
-    // OS-clock time is the bracket's midpoint.
+    // OS-clock time is the bracket's midpoint. A thread preempted inside the
+    // bracket would skew it by up to the preemption, so keep the narrowest
+    // of a few tries (≤ 1 µs is ≤ 1e-4 of the interval at each end).
     let sample = || {
-        let a = monotonic_ns();
-        let t = now();
-        let b = monotonic_ns();
-        (t, a + (b - a) / 2)
+        let mut best = (0u64, 0u64, u64::MAX);
+        for _ in 0..1000 {
+            let a = monotonic_ns();
+            let t = now();
+            let b = monotonic_ns();
+            if b - a < best.2 {
+                best = (t, a + (b - a) / 2, b - a);
+            }
+            if best.2 <= 1_000 {
+                break;
+            }
+        }
+        (best.0, best.1)
     };
     let (t0, m0) = sample();
     loop {
@@ -446,6 +484,26 @@ mod tests {
         for ns in [50u64, 1_000, 123_456_789, 60_000_000_000] {
             let back = s.to_ns(s.to_ticks(ns));
             assert!(ns.abs_diff(back) <= 1 + ns / 100_000_000, "{ns} -> {back}");
+        }
+    }
+
+    #[test]
+    fn shifted_division_matches_128_bit_arithmetic() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let num = x >> (x % 40);
+            let den = (x.rotate_left(17) >> (x % 61)).max(1);
+            let exact = ((num as u128) << 32) as f64 / den as f64;
+            let got = shifted_div(num, den);
+            if exact >= u64::MAX as f64 {
+                assert_eq!(got, u64::MAX);
+            } else {
+                let want = (((num as u128) << 32) + den as u128 / 2) / den as u128;
+                assert_eq!(got as u128, want, "{num} / {den}");
+            }
         }
     }
 

@@ -72,7 +72,8 @@ pub fn quantiles(count: impl Fn(usize) -> u64, min: u64, max: u64) -> Option<[u6
     }
     let mut ranks = [0u64; 4];
     for (r, q) in ranks.iter_mut().zip(QUANTILES_PER_MILLE) {
-        let rank = (total as u128 * q as u128).div_ceil(1000) as u64;
+        // ⌈total·q/1000⌉ without overflow or 128-bit division.
+        let rank = total / 1000 * q + (total % 1000 * q).div_ceil(1000);
         *r = rank.clamp(1, total);
     }
     let mut out = [0u64; 4];
