@@ -212,6 +212,7 @@ pub fn start(spec: &str) -> Result<(), Retcode> {
     }
     #[cfg(not(feature = "std"))]
     {
+        crate::clock::need(crate::clock::User::Trace, true);
         STATE.store(ON, Ordering::Release);
         Ok(())
     }
@@ -222,6 +223,7 @@ pub fn start(spec: &str) -> Result<(), Retcode> {
 pub fn stop() {
     configure_from_env();
     STATE.store(OFF, Ordering::Release);
+    crate::clock::need(crate::clock::User::Trace, false);
     #[cfg(feature = "std")]
     sink::stop();
     #[cfg(not(feature = "std"))]

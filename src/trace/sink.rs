@@ -148,6 +148,8 @@ pub(super) fn start(spec: &str) -> Result<(), Retcode> {
         origin_ns: header.start_ns,
     });
     drop(g);
+    // Records carry start/end: the pipeline must read the clock (stats may not).
+    crate::clock::need(crate::clock::User::Trace, true);
     STATE.store(ON, Ordering::Release);
     ensure_drainer();
     ensure_atexit();
