@@ -22,23 +22,47 @@ fuzz_target!(|data: &[u8]| {
     let mut msg_buf = vec![0u64; NK_MSG_MAX_SIZE as usize / 8 + 1];
     let msg_bytes = msg_buf.len() * 8;
     // SAFETY: u64 storage viewed as bytes, same length.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(msg_buf.as_mut_ptr() as *mut u8, msg_bytes) };
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(msg_buf.as_mut_ptr() as *mut u8, msg_bytes) };
     let n = payload.len().min(bytes.len());
     bytes[..n].copy_from_slice(&payload[..n]);
     let mut arena_buf = vec![0u8; ARENA];
     let base = arena_buf.as_mut_ptr();
     let off = |v: u8| (v as usize) % (ARENA + 1);
     // Arena pointers inside [base, base+ARENA] in any order, or NULL.
-    let ptr = |v: u8| if v == 0xFF { std::ptr::null_mut() } else { base.wrapping_add(off(v)) };
-    let mut arena = nk_arena { start: ptr(ctl[0]), current: ptr(ctl[1]), end: ptr(ctl[2]) };
-    let msg_ptr = (msg_buf.as_mut_ptr() as *mut u8).wrapping_add((ctl[4] % 9) as usize) as *mut nk_message;
+    let ptr = |v: u8| {
+        if v == 0xFF {
+            std::ptr::null_mut()
+        } else {
+            base.wrapping_add(off(v))
+        }
+    };
+    let mut arena = nk_arena {
+        start: ptr(ctl[0]),
+        current: ptr(ctl[1]),
+        end: ptr(ctl[2]),
+    };
+    let msg_ptr =
+        (msg_buf.as_mut_ptr() as *mut u8).wrapping_add((ctl[4] % 9) as usize) as *mut nk_message;
     let size = u32::from_le_bytes([ctl[5], ctl[6], ctl[7], 0]) as usize;
     let mut hdr = SMsgHdr {
-        msg: if ctl[8] == 0 { std::ptr::null_mut() } else { msg_ptr },
+        msg: if ctl[8] == 0 {
+            std::ptr::null_mut()
+        } else {
+            msg_ptr
+        },
         msg_size: size.min(msg_bytes - 8),
-        arena: if ctl[9] & 1 == 0 { std::ptr::null_mut() } else { &mut arena },
+        arena: if ctl[9] & 1 == 0 {
+            std::ptr::null_mut()
+        } else {
+            &mut arena
+        },
         magic: if ctl[10] == 0 { 0 } else { SMSGHDR_MAGIC },
-        dir: if ctl[11] & 1 == 0 { SMSGHDR_DIR_OUT } else { SMSGHDR_DIR_IN },
+        dir: if ctl[11] & 1 == 0 {
+            SMSGHDR_DIR_OUT
+        } else {
+            SMSGHDR_DIR_IN
+        },
     };
     // SAFETY: every pointer in hdr is NULL or inside buffers of the stated sizes.
     match unsafe { MsgOut::from_raw(&hdr) } {
