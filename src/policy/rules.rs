@@ -191,20 +191,21 @@ impl Rule {
         }
     }
 
-    /// Whether the rule has matchers beyond the operation, iid and mid (the
-    /// ones the compiled index cannot resolve by lookup).
+    /// Whether the rule has matchers beyond the operation, iid and mid.
     pub fn has_residual(&self) -> bool {
-        self.handle.is_some()
-            || self.bytes != Span::ALL64
-            || self.arena != Span::ALL64
-            || self.ncaps.is_some()
+        self.handle.is_some() || self.has_size_matchers()
     }
 
-    /// The matchers other than operation, iid and mid.
+    /// Whether the rule has `bytes`, `arena` or `ncaps` matchers (the ones
+    /// the compiled index checks per candidate instead of looking up).
+    pub fn has_size_matchers(&self) -> bool {
+        self.bytes != Span::ALL64 || self.arena != Span::ALL64 || self.ncaps.is_some()
+    }
+
+    /// The `bytes`, `arena` and `ncaps` matchers.
     #[inline]
-    pub fn residual_matches(&self, k: &Key) -> bool {
-        self.handle.is_none_or(|h| h == k.handle)
-            && self.bytes.contains(k.bytes)
+    pub fn size_matches(&self, k: &Key) -> bool {
+        self.bytes.contains(k.bytes)
             && self.arena.contains(k.arena)
             && self.ncaps.is_none_or(|n| n == k.ncaps)
     }
@@ -214,7 +215,8 @@ impl Rule {
         self.ops.contains(k.class)
             && self.iid.contains(k.iid as u64)
             && self.mid.contains(k.mid as u64)
-            && self.residual_matches(k)
+            && self.handle.is_none_or(|h| h == k.handle)
+            && self.size_matches(k)
     }
 }
 

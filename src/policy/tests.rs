@@ -332,8 +332,17 @@ fn index_agrees_with_linear_first_match() {
         for c in Class::ALL {
             assert!(ix.is_indexed(c));
         }
+        let mut linear = Index::new();
+        linear.build_linear_only(p.rules());
+        assert!(!linear.is_indexed(Class::Call));
         for _ in 0..300 {
             let k = random_key(&mut rng);
+            let (want, _) = p.evaluate(&k);
+            assert_eq!(
+                linear.first_match(p.rules(), &k),
+                want,
+                "linear, key {k:?}\n{text}"
+            );
             let (want, _) = p.evaluate(&k);
             assert_eq!(
                 ix.first_match(p.rules(), &k),
@@ -378,6 +387,41 @@ fn thousand_rules_index_to_short_candidate_lists() {
     };
     assert_eq!(ix.first_match(p.rules(), &miss), None);
     assert!(ix.entries() < 5000, "index has {} entries", ix.entries());
+}
+
+#[test]
+fn thousand_handle_rules_index_by_handle() {
+    let mut text = std::string::String::new();
+    for h in 0..1000u32 {
+        text += &std::format!("deny call handle={} iid=1\n", 100 + h);
+    }
+    text += "allow call iid=1 bytes<100\nallow call\n";
+    let p = parse(&text).unwrap();
+    let mut ix = Index::new();
+    ix.build(p.rules());
+    let key = |handle, bytes| Key {
+        class: Class::Call,
+        handle,
+        iid: 1,
+        mid: 0,
+        bytes,
+        arena: 0,
+        ncaps: 0,
+    };
+    for h in 0..1000u32 {
+        assert_eq!(
+            ix.first_match(p.rules(), &key(100 + h, 24)),
+            Some(h as usize)
+        );
+    }
+    assert_eq!(ix.first_match(p.rules(), &key(7, 24)), Some(1000));
+    assert_eq!(ix.first_match(p.rules(), &key(7, 200)), Some(1001));
+    // Each cell holds at most the handle's rule and the two fallbacks.
+    assert!(
+        ix.entries() < 4 * 2001 + 100,
+        "index has {} entries",
+        ix.entries()
+    );
 }
 
 #[test]
