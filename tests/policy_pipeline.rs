@@ -441,3 +441,31 @@ fn hot_reload_under_eight_threads_never_tears_a_decision() {
     assert_eq!(policy::stats().generation, g);
     assert_eq!(hits.iter().sum::<u64>(), 1000);
 }
+
+#[test]
+fn the_statistics_text_dump_includes_the_policy() {
+    let _g = setup();
+    use kos_ipc_shim::stats::dump::{render, Format};
+    assert!(
+        !render(Format::Text).contains("policy verdicts:"),
+        "no policy: no section"
+    );
+    policy::load(DENY_MID2).unwrap();
+    assert_eq!(call(3, 1), rcOk);
+    assert_eq!(call(3, 2), rcSecurityDisallow);
+    let text = render(Format::Text);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("policy")).collect();
+    assert_eq!(lines.len(), 7, "{text}");
+    assert!(
+        lines[0].starts_with("policy: active=1 mode=enforce failed_closed=0 rules=4 generation=")
+    );
+    assert!(lines[1].starts_with("policy verdicts: allow="));
+    assert_eq!(
+        lines[2],
+        "policy rule line 1: allow call iid=3 mid=1 hits=1"
+    );
+    assert_eq!(lines[3], "policy rule line 2: deny call iid=3 mid=2 hits=1");
+    assert_eq!(lines[4], "policy rule line 3: allow reply hits=0");
+    assert_eq!(lines[5], "policy rule line 4: allow recv hits=0");
+    assert_eq!(lines[6], "policy default deny: hits=0");
+}

@@ -262,7 +262,14 @@ pub fn render(fmt: Format) -> String {
     let snap = super::snapshot();
     let names = crate::names::global();
     match fmt {
-        Format::Text => text(&snap, names),
+        Format::Text => {
+            let mut t = text(&snap, names);
+            // The policy's verdict totals and per-rule hits, when one is active.
+            if crate::policy::stats().active != 0 {
+                let _ = crate::policy::write_stats(&mut t);
+            }
+            t
+        }
         Format::Json => json(&snap, names),
     }
 }
