@@ -26,6 +26,8 @@ fn file_error(path: &Path, e: &PolicyError) -> String {
 
 /// Read and load a policy file (no environment check).
 pub(super) fn load_file_now(path: &Path, failed_closed: bool) -> Result<(), String> {
+    // File I/O is IPC on KasperskyOS: it must not run through the policy.
+    let inside = crate::guard::enter();
     let bytes = std::fs::read(path)
         .map_err(|e| format!("{}: cannot read the policy file: {e}", path.display()))?;
     let text = match std::str::from_utf8(&bytes) {
@@ -35,10 +37,14 @@ pub(super) fn load_file_now(path: &Path, failed_closed: bool) -> Result<(), Stri
             return Err(e.map_or_else(|| "invalid UTF-8".to_string(), |e| file_error(path, &e)));
         }
     };
+    drop(inside);
     super::load_now(text, failed_closed).map_err(|e| file_error(path, &e))
 }
 
 fn init() {
+    // Reading the file and writing to stderr are IPC on KasperskyOS; they
+    // must bypass the shim (and not re-enter this once-only init).
+    let _inside = crate::guard::enter();
     if let Some(path) = std::env::var_os("KOS_SHIM_POLICY").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         match load_file_now(&path, false) {
