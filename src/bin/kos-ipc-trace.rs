@@ -1,1 +1,280 @@
-fn main() {}
+//! `kos-ipc-trace`: read `.kst` traces written by kos-ipc-shim.
+//!
+//! ```text
+//! kos-ipc-trace summary FILE.kst
+//! kos-ipc-trace export --format text|json|ctf FILE.kst OUT
+//! kos-ipc-trace policy-from FILE.kst [-o POLICY]
+//! kos-ipc-trace --names NAMES ...      (name map instead of the trace's own)
+//! ```
+//!
+//! Errors (foreign, truncated or corrupted files, I/O) are one line on
+//! stderr and exit code 1; the tool never panics on bad input.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kos_ipc_shim::names::NameMap;
+use kos_ipc_shim::op::Op;
+use kos_ipc_shim::policy::learn::Learner;
+use kos_ipc_shim::trace::ctf::CtfWriter;
+use kos_ipc_shim::trace::json::JsonWriter;
+use kos_ipc_shim::trace::kst::{Entry, Header, KstError, KstReader};
+use kos_ipc_shim::trace::record::KOS_SHIM_TRACE_KIND_CALL;
+use kos_ipc_shim::trace::summary::Summary;
+use kos_ipc_shim::trace::text;
+
+/// Read kos-ipc-shim `.kst` traces: summarise, convert, learn a policy.
+#[derive(Parser)]
+#[command(name = "kos-ipc-trace", version, about)]
+struct Cli {
+    /// Name map (`iid <n> <Name>`, `mid <iid>.<mid> <Name>` lines) to use
+    /// instead of the one stored in the trace.
+    #[arg(long, global = true, value_name = "FILE")]
+    names: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Per-method table (calls, errors, denials, durations, bytes) and lost counts.
+    Summary {
+        /// The trace.
+        file: String,
+    },
+    /// Convert a trace: text lines, Chrome/Perfetto JSON, or a CTF 1.8 directory.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: Format,
+        /// The trace.
+        file: String,
+        /// Output file (text, json) or directory (ctf).
+        out: PathBuf,
+    },
+    /// Print the learn-mode policy that allows exactly the messages in the trace.
+    PolicyFrom {
+        /// The trace.
+        file: String,
+        /// Write the policy here instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// One line per call, as on stderr.
+    Text,
+    /// Chrome Trace Event JSON (ui.perfetto.dev, chrome://tracing).
+    Json,
+    /// CTF 1.8 directory (babeltrace2).
+    Ctf,
+}
+
+/// Files larger than this get a progress line on stderr.
+const PROGRESS_FROM: u64 = 4 << 20;
+
+/// Percentage line on stderr for long conversions.
+struct Progress {
+    label: String,
+    total: u64,
+    shown: Option<u64>,
+}
+
+impl Progress {
+    fn new(label: &str, total: u64) -> Progress {
+        Progress {
+            label: label.to_string(),
+            total,
+            shown: None,
+        }
+    }
+
+    fn at(&mut self, done: u64) {
+        if self.total < PROGRESS_FROM {
+            return;
+        }
+        let pct = (done.min(self.total) * 100) / self.total.max(1);
+        if self.shown != Some(pct) {
+            self.shown = Some(pct);
+            eprint!("\r{}: {pct:3}%", self.label);
+        }
+    }
+
+    fn done(&mut self) {
+        if self.total >= PROGRESS_FROM {
+            eprintln!("\r{}: 100%", self.label);
+        }
+    }
+}
+
+/// Counts bytes read, for progress over a buffered reader.
+struct Counted<R> {
+    inner: R,
+    n: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.set(self.n.get() + k as u64);
+        Ok(k)
+    }
+}
+
+type Reader = KstReader<io::BufReader<Counted<File>>>;
+
+fn open(path: &str) -> Result<(Reader, u64, std::rc::Rc<std::cell::Cell<u64>>), String> {
+    let f = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let n = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counted = Counted {
+        inner: f,
+        n: n.clone(),
+    };
+    let r = KstReader::new(io::BufReader::with_capacity(1 << 16, counted), path)
+        .map_err(|e| e.to_string())?;
+    Ok((r, size, n))
+}
+
+/// Visit every entry; stops at the first error.
+fn each(
+    path: &str,
+    label: &str,
+    mut f: impl FnMut(&Header, &Entry) -> Result<(), String>,
+) -> Result<Header, String> {
+    let (mut r, size, read) = open(path)?;
+    let header = r.header().clone();
+    let mut p = Progress::new(label, size);
+    let mut n = 0u64;
+    for e in r.by_ref() {
+        let e = e.map_err(|e: KstError| e.to_string())?;
+        f(&header, &e)?;
+        n += 1;
+        if n.is_multiple_of(4096) {
+            p.at(read.get());
+        }
+    }
+    p.done();
+    Ok(header)
+}
+
+fn names_for(cli_names: &Option<PathBuf>, header: &Header) -> Result<NameMap, String> {
+    match cli_names {
+        Some(p) => NameMap::load(p),
+        None => Ok(header.names.clone()),
+    }
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, String> {
+    File::create(path)
+        .map(|f| BufWriter::with_capacity(1 << 16, f))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> String + '_ {
+    move |e| format!("{}: {e}", path.display())
+}
+
+fn summary(cli: &Cli, file: &str) -> Result<(), String> {
+    let mut s = Summary::default();
+    let header = each(file, "summary", |_, e| {
+        s.add(&e.rec);
+        Ok(())
+    })?;
+    let names = names_for(&cli.names, &header)?;
+    let mut out = io::stdout().lock();
+    let _ = write!(out, "{}", s.render(&names));
+    Ok(())
+}
+
+fn export(cli: &Cli, format: Format, file: &str, out: &Path) -> Result<(), String> {
+    // The header (and names) first, so writers can be set up before streaming.
+    let header = open(file)?.0.header().clone();
+    let names = names_for(&cli.names, &header)?;
+    let label = format!("export {file}");
+    match format {
+        Format::Text => {
+            let mut w = create(out)?;
+            each(file, &label, |h, e| {
+                writeln!(w, "{}", text::line(&e.rec, &e.payload, &names, h.start_ns))
+                    .map_err(io_err(out))
+            })?;
+            w.flush().map_err(io_err(out))?;
+        }
+        Format::Json => {
+            let mut w =
+                JsonWriter::new(create(out)?, header.pid, 0, names.clone()).map_err(io_err(out))?;
+            each(file, &label, |_, e| {
+                w.write(&e.rec, &e.payload).map_err(io_err(out))
+            })?;
+            w.finish().map_err(io_err(out))?;
+        }
+        Format::Ctf => {
+            let mut w = CtfWriter::create(
+                out,
+                header.pid,
+                header.start_ns,
+                header.wall_ns,
+                names.clone(),
+            )
+            .map_err(io_err(out))?;
+            each(file, &label, |_, e| {
+                w.write(&e.rec, &e.payload).map_err(io_err(out))
+            })?;
+            w.finish().map_err(io_err(out))?;
+        }
+    }
+    Ok(())
+}
+
+fn policy_from(file: &str, output: &Option<PathBuf>) -> Result<(), String> {
+    let learner = Learner::new();
+    each(file, "policy-from", |_, e| {
+        let r = &e.rec;
+        if r.kind != KOS_SHIM_TRACE_KIND_CALL {
+            return Ok(());
+        }
+        // What the in-process learner sees: every validated send (a valid
+        // constant part is never empty), and receives that succeeded.
+        let Some(op) = Op::from_u8(r.op) else {
+            return Ok(());
+        };
+        let seen = if op.sends() {
+            r.const_out > 0
+        } else {
+            r.rc == 0
+        };
+        if seen {
+            learner.observe_op(op, r.iid, r.mid);
+        }
+        Ok(())
+    })?;
+    match output {
+        Some(p) => learner.write(p).map_err(io_err(p)),
+        None => {
+            let _ = write!(io::stdout().lock(), "{}", learner.render());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match &cli.cmd {
+        Cmd::Summary { file } => summary(&cli, file),
+        Cmd::Export { format, file, out } => export(&cli, *format, file, out),
+        Cmd::PolicyFrom { file, output } => policy_from(file, output),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kos-ipc-trace: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -7,11 +7,13 @@
 //! Correlated calls are linked by two flows (`s` → `f`, `bp:"e"`):
 //! `request` (id `2c`) from the client's Call/CallEx to the server's
 //! Recv/RecvEx, and `response` (id `2c+1`) from the server's Reply back to the
-//! Call. Lost records appear as a `lost records` counter (`"ph":"C"`,
-//! cumulative). Times are microseconds since tracing started, with
-//! nanosecond decimals.
+//! Call. A flow is written once both of its ends have been seen (in any
+//! order), so every flow in the file is paired; calls whose other end is not
+//! in the trace (refused, lost, another process) get none. Lost records appear as a `lost records` counter (`"ph":"C"`,
+//! cumulative). Times are microseconds of the shim's monotonic clock with
+//! nanosecond decimals (viewers show them relative to the first event).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
 use super::kst::split_payload;
@@ -20,37 +22,21 @@ use super::text::{hex, rc_name};
 use crate::names::NameMap;
 use crate::op::Op;
 
-/// Which flows to draw; offline exports pass the correlations whose both
-/// ends are in the trace so that every flow is paired.
-#[derive(Debug, Default, Clone)]
-pub struct FlowFilter {
-    /// Correlations with a Call/CallEx and a Recv/RecvEx.
-    pub request: HashSet<u64>,
-    /// Correlations with a Reply and a Call/CallEx.
-    pub response: HashSet<u64>,
+/// The flow ends seen so far for one correlation id.
+#[derive(Debug, Default, Clone, Copy)]
+struct Ends {
+    /// Call/CallEx: thread, a point just after its start, one just before its end.
+    call: Option<(u64, u64, u64)>,
+    /// Recv/RecvEx: thread, a point just before its end.
+    recv: Option<(u64, u64)>,
+    /// Reply: thread, a point just after its start.
+    reply: Option<(u64, u64)>,
+    request_done: bool,
+    response_done: bool,
 }
 
-impl FlowFilter {
-    /// Build from every record of a trace (two-pass export).
-    pub fn from_records<'a>(recs: impl IntoIterator<Item = &'a Record>) -> FlowFilter {
-        let (mut call, mut recv, mut reply) = (HashSet::new(), HashSet::new(), HashSet::new());
-        for r in recs {
-            if r.kind == KOS_SHIM_TRACE_KIND_LOST || r.correlation == 0 {
-                continue;
-            }
-            match r.op() {
-                Some(Op::Call | Op::CallEx) => call.insert(r.correlation),
-                Some(Op::Recv | Op::RecvEx) => recv.insert(r.correlation),
-                Some(Op::Reply) => reply.insert(r.correlation),
-                None => false,
-            };
-        }
-        FlowFilter {
-            request: call.intersection(&recv).copied().collect(),
-            response: call.intersection(&reply).copied().collect(),
-        }
-    }
-}
+/// Correlations waiting for their other end are forgotten past this many.
+const MAX_PENDING: usize = 1 << 20;
 
 /// Streams trace events as JSON.
 pub struct JsonWriter<W: Write> {
@@ -59,7 +45,7 @@ pub struct JsonWriter<W: Write> {
     origin_ns: u64,
     names: NameMap,
     threads: HashSet<u64>,
-    flows: Option<FlowFilter>,
+    pending: HashMap<u64, Ends>,
     lost: u64,
     events: u64,
 }
@@ -86,15 +72,9 @@ fn js(s: &str) -> String {
 }
 
 impl<W: Write> JsonWriter<W> {
-    /// Start the array with the process's name. `flows`: draw only these
-    /// (None: every correlated call gets its flow ends).
-    pub fn new(
-        mut w: W,
-        pid: u32,
-        origin_ns: u64,
-        names: NameMap,
-        flows: Option<FlowFilter>,
-    ) -> io::Result<Self> {
+    /// Start the array with the process's name; `ts` values are
+    /// microseconds since `origin_ns`.
+    pub fn new(mut w: W, pid: u32, origin_ns: u64, names: NameMap) -> io::Result<Self> {
         write!(
             w,
             "[\n{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{pid},\"tid\":0,\"args\":{{\"name\":\"kos-ipc-shim trace (pid {pid})\"}}}}"
@@ -105,7 +85,7 @@ impl<W: Write> JsonWriter<W> {
             origin_ns,
             names,
             threads: HashSet::new(),
-            flows,
+            pending: HashMap::new(),
             lost: 0,
             events: 0,
         })
@@ -189,33 +169,46 @@ impl<W: Write> JsonWriter<W> {
             us(rec.duration),
         )?;
         self.events += 1;
+        if rec.correlation != 0 {
+            self.flow_ends(rec, ts)?;
+        }
+        Ok(())
+    }
+
+    /// Remember this call's flow ends; write each flow once both ends are known.
+    fn flow_ends(&mut self, rec: &Record, ts: u64) -> io::Result<()> {
         let c = rec.correlation;
-        if c != 0 {
-            // Flow ends sit strictly inside the slice so viewers bind them to it.
-            let d = rec.duration;
-            let first = ts + if d >= 2 { 1 } else { 0 };
-            let last = ts + d.saturating_sub(1);
-            let want = |set: fn(&FlowFilter) -> &HashSet<u64>| {
-                self.flows.as_ref().is_none_or(|f| set(f).contains(&c))
-            };
-            let (req, resp) = (want(|f| &f.request), want(|f| &f.response));
-            match op {
-                Some(Op::Call | Op::CallEx) => {
-                    if req {
-                        self.flow('s', "request", 2 * c, rec.thread, first)?;
-                    }
-                    if resp {
-                        self.flow('f', "response", 2 * c + 1, rec.thread, last)?;
-                    }
-                }
-                Some(Op::Recv | Op::RecvEx) if req => {
-                    self.flow('f', "request", 2 * c, rec.thread, last)?;
-                }
-                Some(Op::Reply) if resp => {
-                    self.flow('s', "response", 2 * c + 1, rec.thread, first)?;
-                }
-                _ => {}
-            }
+        // Flow ends sit strictly inside the slice so viewers bind them to it.
+        let d = rec.duration;
+        let first = ts + if d >= 2 { 1 } else { 0 };
+        let last = ts + d.saturating_sub(1);
+        if !self.pending.contains_key(&c) && self.pending.len() >= MAX_PENDING {
+            return Ok(());
+        }
+        let e = self.pending.entry(c).or_default();
+        match rec.op() {
+            Some(Op::Call | Op::CallEx) => e.call = Some((rec.thread, first, last)),
+            Some(Op::Recv | Op::RecvEx) => e.recv = Some((rec.thread, last)),
+            Some(Op::Reply) => e.reply = Some((rec.thread, first)),
+            None => {}
+        }
+        let ends = *e;
+        if let (Some(call), Some(recv), false) = (ends.call, ends.recv, ends.request_done) {
+            self.flow('s', "request", 2 * c, call.0, call.1)?;
+            self.flow('f', "request", 2 * c, recv.0, recv.1)?;
+            self.pending.entry(c).or_default().request_done = true;
+        }
+        if let (Some(call), Some(reply), false) = (ends.call, ends.reply, ends.response_done) {
+            self.flow('s', "response", 2 * c + 1, reply.0, reply.1)?;
+            self.flow('f', "response", 2 * c + 1, call.0, call.2)?;
+            self.pending.entry(c).or_default().response_done = true;
+        }
+        if self
+            .pending
+            .get(&c)
+            .is_some_and(|e| e.request_done && e.response_done)
+        {
+            self.pending.remove(&c);
         }
         Ok(())
     }

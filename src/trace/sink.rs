@@ -100,9 +100,8 @@ fn open(item: SpecItem<'_>, header: &Header) -> std::io::Result<Option<Out>> {
         SpecItem::Json(p) => Out::Json(JsonWriter::new(
             create(p)?,
             header.pid,
-            header.start_ns,
+            0,
             header.names.clone(),
-            None,
         )?),
         SpecItem::Ctf(d) => Out::Ctf(CtfWriter::create(
             std::path::Path::new(d),

@@ -6,7 +6,8 @@
 //! 0.000200000 tid=4242 lost=17 ring=0
 //! ```
 //!
-//! Time is seconds since tracing started; `out`/`in` are constant-part +
+//! Time is seconds since tracing started (negative for a call that was
+//! already in progress then); `out`/`in` are constant-part +
 //! arena bytes sent/received; `caps` handles sent/received; the verdict is
 //! shown when not `allow`, the correlation when known, captured payload as
 //! `payload=<constant hex>|<arena hex>`.
@@ -56,7 +57,12 @@ pub fn hex(b: &[u8]) -> String {
 
 /// The text line of one record; times relative to `origin_ns`.
 pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> String {
-    let t = seconds(rec.start.saturating_sub(origin_ns));
+    // Calls already in progress when tracing started began before the origin.
+    let t = if rec.start >= origin_ns {
+        seconds(rec.start - origin_ns)
+    } else {
+        format!("-{}", seconds(origin_ns - rec.start))
+    };
     if rec.kind == KOS_SHIM_TRACE_KIND_LOST {
         return format!(
             "{t} tid={} lost={} ring={}",

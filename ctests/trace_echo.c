@@ -1,0 +1,220 @@
+/*
+ * trace_echo: an echo client and server on the host emulator, traced to
+ * .kst, JSON and CTF at once through kos_shim_trace_start, with a C sink
+ * that makes IPC itself.
+ *
+ * Checks here: the start spec's error codes; every call the program makes
+ * (TRACE_ROUNDS round trips + the Quit round trip + one Call refused after
+ * the server closed) reaches the C sink exactly once and nothing is lost;
+ * the sink's own Call (one per record) passes through the shim untraced and
+ * without recursion (kos_shim_reentrant_calls grows by exactly that many).
+ * `make trace-test` (mk/trace.mk) then reads the files this run wrote with
+ * kos-ipc-trace, python3 and babeltrace2.
+ *
+ * Output directory: $TRACE_ECHO_DIR (default build/trace-ctest), created.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <coresrv/syscalls.h>
+#include <rtl/retcode.h>
+#include <services/rtl/nk_msg.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+
+#define TRACE_ROUNDS 500
+#define ECHO_IID 0x0E01
+#define ECHO_MID_PING 1
+#define ECHO_MID_QUIT 2
+#define ARENA 256
+/* Handle no one owns: the sink's own Calls go there. */
+#define NOBODY ((Handle)0x7777)
+
+struct msg {
+    struct nk_message base_;
+    nk_ptr_t text;
+    nk_uint32_t seq;
+    nk_uint32_t pad;
+};
+
+/* ---- the C sink -------------------------------------------------------- */
+
+static atomic_ulong sink_calls, sink_lost_records, sink_own_calls, sink_depth_max;
+static atomic_int sink_depth;
+static atomic_long sink_own_rc = 1;
+
+static void sink(void *ctx, const KosShimTraceRecord *rec, const uint8_t *payload,
+                 size_t payload_len)
+{
+    (void)ctx;
+    int depth = atomic_fetch_add(&sink_depth, 1) + 1;
+    if ((unsigned long)depth > atomic_load(&sink_depth_max))
+        atomic_store(&sink_depth_max, (unsigned long)depth);
+    if (rec->kind == KOS_SHIM_TRACE_KIND_LOST) {
+        atomic_fetch_add(&sink_lost_records, rec->dropped);
+    } else {
+        atomic_fetch_add(&sink_calls, 1);
+        CHECK_EQ((size_t)rec->payload_const + rec->payload_arena, payload_len);
+        CHECK(payload_len == 0 || payload != NULL);
+        /* IPC from inside the tracer: must go straight to the backend. */
+        struct msg m;
+        SMsgHdr out, in;
+        struct msg r;
+        memset(&m, 0, sizeof m);
+        m.base_.iid = ECHO_IID;
+        m.base_.mid = ECHO_MID_PING;
+        m.base_.size = sizeof m;
+        m.base_.kind = NK_MSG_KIND_REQUEST;
+        memset(&r, 0, sizeof r);
+        r.base_.size = sizeof r;
+        CHECK_RC(rcOk, PackOutMsg(&out, &m.base_, NULL));
+        CHECK_RC(rcOk, PackInMsg(&in, &r.base_, NULL));
+        atomic_store(&sink_own_rc, Call(NOBODY, &out, &in));
+        atomic_fetch_add(&sink_own_calls, 1);
+    }
+    atomic_fetch_sub(&sink_depth, 1);
+}
+
+/* ---- server and client ------------------------------------------------- */
+
+static void *server_main(void *arg)
+{
+    Handle h = *(Handle *)arg;
+    struct msg req, res;
+    char req_buf[ARENA], res_buf[ARENA];
+    struct nk_arena req_arena, res_arena;
+    SMsgHdr in, out;
+
+    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
+    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
+    for (;;) {
+        memset(&req, 0, sizeof req);
+        req.base_.size = sizeof req;
+        nk_arena_reset(&req_arena);
+        CHECK_RC(rcOk, PackInMsg(&in, &req.base_, &req_arena));
+        CHECK_RC(rcOk, Recv(h, &in));
+        rtl_size_t len = 0;
+        const void *text = nk_arena_get(&req_arena, &req.text, &len);
+        memset(&res, 0, sizeof res);
+        res.base_.iid = ECHO_IID;
+        res.base_.mid = req.base_.mid;
+        res.base_.size = sizeof res;
+        res.base_.kind = NK_MSG_KIND_RESPONSE;
+        res.seq = req.seq;
+        nk_arena_reset(&res_arena);
+        if (text != NULL && len > 0)
+            CHECK_RC(rcOk, nk_arena_store(&res_arena, &res.text, text, len));
+        CHECK_RC(rcOk, PackOutMsg(&out, &res.base_, &res_arena));
+        CHECK_RC(rcOk, Reply(h, &out));
+        if (req.base_.mid == ECHO_MID_QUIT)
+            return NULL;
+    }
+}
+
+static Retcode ping(Handle h, nk_mid_t mid, uint32_t seq, const char *text)
+{
+    struct msg req, res;
+    char req_buf[ARENA], res_buf[ARENA];
+    struct nk_arena req_arena, res_arena;
+    SMsgHdr out, in;
+
+    memset(&req, 0, sizeof req);
+    req.base_.iid = ECHO_IID;
+    req.base_.mid = mid;
+    req.base_.size = sizeof req;
+    req.base_.kind = NK_MSG_KIND_REQUEST;
+    req.seq = seq;
+    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
+    CHECK_RC(rcOk, nk_arena_store(&req_arena, &req.text, text, strlen(text) + 1));
+    memset(&res, 0, sizeof res);
+    res.base_.size = sizeof res;
+    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
+    CHECK_RC(rcOk, PackOutMsg(&out, &req.base_, &req_arena));
+    CHECK_RC(rcOk, PackInMsg(&in, &res.base_, &res_arena));
+    Retcode rc = Call(h, &out, &in);
+    if (rc == rcOk)
+        CHECK_EQ(seq, res.seq);
+    return rc;
+}
+
+static void *client_main(void *arg)
+{
+    Handle h = *(Handle *)arg;
+    char text[64];
+    for (uint32_t i = 0; i < TRACE_ROUNDS; i++) {
+        snprintf(text, sizeof text, "ping %u", (unsigned)i);
+        CHECK_RC(rcOk, ping(h, ECHO_MID_PING, i, text));
+    }
+    CHECK_RC(rcOk, ping(h, ECHO_MID_QUIT, TRACE_ROUNDS, "quit"));
+    return NULL;
+}
+
+int main(void)
+{
+    const char *dir = getenv("TRACE_ECHO_DIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = "build/trace-ctest";
+    char spec[1024];
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "trace_echo: cannot create %s\n", dir);
+        return 1;
+    }
+
+    /* Spec errors leave tracing off. */
+    CHECK_RC(rcInvalidArgument, kos_shim_trace_start(NULL));
+    CHECK_RC(rcInvalidArgument, kos_shim_trace_start(""));
+    CHECK_RC(rcInvalidArgument, kos_shim_trace_start("bogus:x"));
+    CHECK_RC(rcInvalidArgument, kos_shim_trace_start("file:"));
+    CHECK_RC(rcInvalidArgument, kos_shim_trace_start("off,stderr"));
+    CHECK_RC(rcFail, kos_shim_trace_start("file:/nonexistent-dir/x.kst"));
+
+    CHECK_RC(rcOk, kos_shim_trace_set_sink(sink, NULL));
+    snprintf(spec, sizeof spec, "file:%s/trace_echo.kst,json:%s/trace_echo.json,ctf:%s/trace_echo.ctf",
+             dir, dir, dir);
+    uint64_t reentrant_before = 0;
+    CHECK_RC(rcOk, kos_shim_reentrant_calls(&reentrant_before));
+    CHECK_RC(rcOk, kos_shim_trace_start(spec));
+
+    Handle server = INVALID_HANDLE, client = INVALID_HANDLE;
+    pthread_t st, ct;
+    CHECK_RC(rcOk, kos_host_server_register("trace.Echo", &server));
+    CHECK_RC(rcOk, kos_host_connect("trace.Echo", &client));
+    CHECK_EQ(0, pthread_create(&st, NULL, server_main, &server));
+    CHECK_EQ(0, pthread_create(&ct, NULL, client_main, &client));
+    CHECK_EQ(0, pthread_join(ct, NULL));
+    CHECK_EQ(0, pthread_join(st, NULL));
+    CHECK_RC(rcOk, KnHandleClose(server));
+    CHECK_RC(rcNotConnected, ping(client, ECHO_MID_PING, 9999, "late"));
+    CHECK_RC(rcOk, KnHandleClose(client));
+
+    CHECK_RC(rcOk, kos_shim_trace_stop());
+    const unsigned long expected = 3ul * (TRACE_ROUNDS + 1) + 1;
+    CHECK_EQ(expected, atomic_load(&sink_calls));
+    CHECK_EQ(0, atomic_load(&sink_lost_records));
+    CHECK_EQ(0, kos_shim_trace_lost());
+    /* One untraced Call per record, none nested inside another. */
+    CHECK_EQ(expected, atomic_load(&sink_own_calls));
+    CHECK_EQ(1, atomic_load(&sink_depth_max));
+    CHECK(atomic_load(&sink_own_rc) != rcOk);
+    uint64_t reentrant_after = 0;
+    CHECK_RC(rcOk, kos_shim_reentrant_calls(&reentrant_after));
+    CHECK_EQ(expected, reentrant_after - reentrant_before);
+
+    /* Stopped: calls are no longer traced. */
+    unsigned long before = atomic_load(&sink_calls);
+    CHECK_RC(rcOk, kos_shim_trace_flush());
+    CHECK_EQ(before, atomic_load(&sink_calls));
+    CHECK_RC(rcOk, kos_shim_trace_set_sink(NULL, NULL));
+
+    printf("trace_echo: %lu calls traced, 0 lost, the sink's %lu own Calls untraced\n",
+           atomic_load(&sink_calls), atomic_load(&sink_own_calls));
+    return 0;
+}

@@ -1,0 +1,35 @@
+# Tracing (issue 6): the kos-ipc-trace tool, the end-to-end trace test, the
+# ring's model test and the traced demo. See README "Tracing".
+#
+#   make trace-tool   target/debug/kos-ipc-trace
+#   make trace-test   ctests/trace_echo traced to .kst, JSON and CTF, read back
+#                     by kos-ipc-trace, python3 and babeltrace2 (scripts/trace-test.sh)
+#   make test-loom    loom explores every interleaving of the trace ring
+#                     (2 producers, 1 consumer); own target dir (--cfg loom)
+#   make trace-demo   the echo example traced to a .kst, then `kos-ipc-trace summary`
+#                     (part of `make demo`)
+
+TRACE_TOOL := target/debug/kos-ipc-trace
+TRACE_DEMO_DIR := $(BUILD)/trace-demo
+
+.PHONY: trace-tool trace-test test-loom trace-demo
+
+TEST_TARGETS += trace-test test-loom
+
+trace-tool:
+	$(CARGO) build --bin kos-ipc-trace
+
+trace-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/trace_echo
+	bash scripts/trace-test.sh $(TRACE_TOOL) $(BUILD)/ctests/trace_echo $(BUILD)/trace
+
+test-loom:
+	RUSTFLAGS="--cfg loom" $(CARGO) test --lib --target-dir target/loom -- trace::ring::loom_tests
+
+trace-demo: $(SETUP_STAMP) trace-tool $(BUILD)/examples/echo
+	@mkdir -p $(TRACE_DEMO_DIR)
+	@KOS_SHIM_TRACE=file:$(TRACE_DEMO_DIR)/echo.kst KOS_SHIM_NAMES=examples/echo.names \
+	    $(BUILD)/examples/echo >$(TRACE_DEMO_DIR)/echo.out
+	@echo "== kos-ipc-trace summary $(TRACE_DEMO_DIR)/echo.kst (KOS_SHIM_TRACE=file:..., KOS_SHIM_NAMES=examples/echo.names)"
+	@$(TRACE_TOOL) summary $(TRACE_DEMO_DIR)/echo.kst
+
+demo: trace-demo

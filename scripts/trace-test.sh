@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The trace outputs of a real traced C program, read back by the tools.
+#
+#   scripts/trace-test.sh KOS_IPC_TRACE TRACE_ECHO_BINARY OUTDIR
+#
+# Runs ctests/trace_echo (500 echo round trips + Quit + one refused Call:
+# 1504 calls) with a name map and 8-byte payload capture, then checks:
+# `kos-ipc-trace summary` (exact per-method rows), text export (one line per
+# call, payload hex), JSON export and the runtime JSON sink (python3: every
+# call present, every flow paired), CTF export and the runtime CTF sink
+# (babeltrace2 prints exactly 1504 call events; fields checked on a few),
+# policy-from, and the documented errors for foreign, truncated and
+# corrupted files (exit code 1, never a panic).
+set -euo pipefail
+
+tool=$1 prog=$2 out=$3
+calls=1504 pairs=501
+rm -rf "$out"
+mkdir -p "$out"
+
+fail() {
+    printf 'FAIL trace-test: %s\n' "$*" >&2
+    exit 1
+}
+expect_eq() { # what expected actual
+    [ "$2" = "$3" ] || fail "$1: expected '$2', actual '$3'"
+}
+
+cat >"$out/echo.names" <<'NAMES'
+# the interface of ctests/trace_echo.c
+iid 3585 Echo
+mid 3585.1 Ping
+mid 3585.2 Quit
+NAMES
+
+TRACE_ECHO_DIR=$out KOS_SHIM_NAMES=$out/echo.names KOS_SHIM_TRACE_PAYLOAD=8 \
+    "$prog" >"$out/run.out" 2>"$out/run.err" || { cat "$out/run.err" >&2; fail "$prog failed"; }
+kst=$out/trace_echo.kst
+
+# summary: exact rows (op, method, calls, errors, denied) and no loss.
+"$tool" summary "$kst" >"$out/summary.txt"
+expect_eq "summary first line" "$calls calls, 3 threads," "$(head -n1 "$out/summary.txt" | cut -d' ' -f1-4)"
+expect_eq "summary lost" "lost records: none" "$(tail -n1 "$out/summary.txt")"
+rows=$(awk 'NR > 2 && $1 != "lost" { print $1, $2, $3, $4, $5 }' "$out/summary.txt" | tr '\n' ';')
+expect_eq "summary rows" "call Echo.Ping 501 1 0;call Echo.Quit 1 0 0;recv Echo.Ping 500 0 0;recv Echo.Quit 1 0 0;reply Echo.Ping 500 0 0;reply Echo.Quit 1 0 0;" "$rows"
+
+# text: one line per call; the request's first 8 bytes are nk_message's
+# iid 0x0E01, mid 1, size 40 (little-endian), its arena starts "ping ".
+"$tool" export --format text "$kst" "$out/trace.txt"
+expect_eq "text lines" "$calls" "$(wc -l <"$out/trace.txt" | tr -d ' ')"
+expect_eq "text pings with payload" 500 "$(grep -c ' call   h=[0-9]* Echo.Ping .* rcOk .*payload=010e010028000000|70696e6720' "$out/trace.txt")"
+expect_eq "text refused call" 1 "$(grep -c ' call   h=[0-9]* Echo.Ping out=40+5 in=0+0 caps=0/0 rcNotConnected ' "$out/trace.txt")"
+
+# JSON: exported (flows paired by the exporter) and written live by the sink.
+"$tool" export --format json "$kst" "$out/trace.json"
+python3 scripts/trace_check_json.py "$out/trace.json" "$calls" "$pairs"
+python3 scripts/trace_check_json.py "$out/trace_echo.json" "$calls" "$pairs"
+
+# CTF: exported and written live; babeltrace2 reads both.
+"$tool" export --format ctf "$kst" "$out/ctf"
+for dir in "$out/ctf" "$out/trace_echo.ctf"; do
+    babeltrace2 "$dir" >"$dir.bt" 2>"$dir.bt.err" || { cat "$dir.bt.err" >&2; fail "babeltrace2 $dir failed"; }
+    expect_eq "$dir: call events" "$calls" "$(grep -c 'kos_ipc:call:' "$dir.bt")"
+    expect_eq "$dir: all events" "$calls" "$(wc -l <"$dir.bt" | tr -d ' ')"
+    expect_eq "$dir: Quit calls" 1 "$(grep 'op = ( "Call"' "$dir.bt" | grep -c 'method = "Echo.Quit", rc = 0, rc_name = "rcOk"')"
+    expect_eq "$dir: Recv of pings" 500 "$(grep 'op = ( "Recv"' "$dir.bt" | grep 'method = "Echo.Ping"' | grep -c 'const_in = 40, ')"
+    expect_eq "$dir: refused call" 1 "$(grep -c 'rc_name = "rcNotConnected"' "$dir.bt")"
+done
+expect_eq "ctf payload" 500 "$(grep 'op = ( "Call"' "$out/ctf.bt" | grep -c 'payload = "010e010028000000|70696e6720')"
+
+# policy-from: the learned policy allows exactly what ran.
+"$tool" policy-from "$kst" >"$out/learned.policy"
+expect_eq "learned rules" "allow call iid=3585 mid=1;allow call iid=3585 mid=2;allow recv iid=3585 mid=1;allow recv iid=3585 mid=2;allow reply iid=3585 mid=1;allow reply iid=3585 mid=2;default deny;" \
+    "$(grep -v '^#' "$out/learned.policy" | grep -v '^mode' | sed 's/  #.*//' | tr '\n' ';')"
+
+# Broken files: the documented one-line errors, exit code 1, no panic.
+bad() { # name expected-message
+    local f=$out/$1 rc=0
+    "$tool" summary "$f" >/dev/null 2>"$f.err" || rc=$?
+    expect_eq "$1: exit code" 1 "$rc"
+    expect_eq "$1: message" "kos-ipc-trace: $f: $2" "$(cat "$f.err")"
+}
+head -c 4096 /bin/sh >"$out/foreign.kst"
+bad foreign.kst "not a kos-ipc-shim trace (bad magic)"
+: >"$out/empty.kst"
+bad empty.kst "truncated trace: empty file"
+head -c 40 "$kst" >"$out/short-header.kst"
+bad short-header.kst "truncated trace: header cut short (40 of 72 bytes)"
+hdr=$(od -An -tu4 -j12 -N4 "$kst" | tr -d ' ')
+head -c $((hdr + 50)) "$kst" >"$out/truncated.kst"
+bad truncated.kst "truncated trace: entry at offset $hdr cut short"
+cp "$kst" "$out/version.kst"
+printf '\x09' | dd of="$out/version.kst" bs=1 seek=8 conv=notrunc status=none
+bad version.kst "unsupported .kst version 9 (this tool reads version 1)"
+cp "$kst" "$out/corrupt.kst"
+printf '\x07' | dd of="$out/corrupt.kst" bs=1 seek=$((hdr + 8 + 44)) conv=notrunc status=none
+bad corrupt.kst "corrupted trace: operation 7 at offset $hdr"
+
+echo "trace-test: $calls calls: summary, text, json (2), ctf (2 via babeltrace2), policy-from and 6 broken files ok"
