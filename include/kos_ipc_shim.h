@@ -941,8 +941,10 @@ Retcode kos_shim_trace_stop(void);
 // only way records move in a build without std). Returns rcOk.
 Retcode kos_shim_trace_flush(void);
 
-// Records lost so far: dropped because a ring was full, or because a sink
-// failed to write. Each loss also appears as a lost record in the output.
+// Records lost so far: dropped because a ring was full (each such drop
+// also appears as a lost record in the outputs), plus records a failing
+// output could not write (counted once per failing output; the reason is
+// printed on stderr when the output fails).
 uint64_t kos_shim_trace_lost(void);
 
 #ifdef __cplusplus

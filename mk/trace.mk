@@ -8,11 +8,13 @@
 #                     (2 producers, 1 consumer); own target dir (--cfg loom)
 #   make trace-demo   the echo example traced to a .kst, then `kos-ipc-trace summary`
 #                     (part of `make demo`)
+#   make trace-bench  ns a traced call costs (benches/trace_overhead.rs; a
+#                     benchmark, not part of `make test`)
 
 TRACE_TOOL := target/debug/kos-ipc-trace
 TRACE_DEMO_DIR := $(BUILD)/trace-demo
 
-.PHONY: trace-tool trace-test test-loom trace-demo
+.PHONY: trace-tool trace-test test-loom trace-demo trace-bench
 
 TEST_TARGETS += trace-test test-loom
 
@@ -33,3 +35,6 @@ trace-demo: $(SETUP_STAMP) trace-tool $(BUILD)/examples/echo
 	@$(TRACE_TOOL) summary $(TRACE_DEMO_DIR)/echo.kst
 
 demo: trace-demo
+
+trace-bench:
+	$(CARGO) bench --bench trace_overhead

@@ -129,8 +129,10 @@ pub extern "C" fn kos_shim_trace_flush() -> Retcode {
     })
 }
 
-/// Records lost so far: dropped because a ring was full, or because a sink
-/// failed to write. Each loss also appears as a lost record in the output.
+/// Records lost so far: dropped because a ring was full (each such drop
+/// also appears as a lost record in the outputs), plus records a failing
+/// output could not write (counted once per failing output; the reason is
+/// printed on stderr when the output fails).
 #[no_mangle]
 pub extern "C" fn kos_shim_trace_lost() -> u64 {
     boundary_or(u64::MAX, super::lost)

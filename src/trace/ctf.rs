@@ -143,7 +143,9 @@ pub struct CtfWriter {
 }
 
 impl CtfWriter {
-    /// Create `dir` (and parents) and write its metadata.
+    /// Create `dir` (and parents) and write its metadata. Stream files of an
+    /// earlier trace in `dir` (`stream-*`) are removed, so readers see only
+    /// this one.
     pub fn create(
         dir: &Path,
         pid: u32,
@@ -152,6 +154,12 @@ impl CtfWriter {
         names: NameMap,
     ) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            if e.file_name().to_string_lossy().starts_with("stream-") {
+                std::fs::remove_file(e.path())?;
+            }
+        }
         std::fs::write(dir.join("metadata"), metadata(pid, start_ns, wall_ns))?;
         Ok(CtfWriter {
             dir: dir.to_path_buf(),

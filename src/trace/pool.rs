@@ -86,7 +86,7 @@ mod imp {
             Vec::from_iter((0..cap).map(|_| super::super::ring::Slot::new())).leak();
         let payload: &'static [UnsafeCell<u8>] =
             Vec::from_iter((0..cap * stride).map(|_| UnsafeCell::new(0))).leak();
-        let ring = Ring::over(IDS.fetch_add(1, Ordering::Relaxed), slots, payload);
+        let ring = Ring::over(IDS.fetch_add(1, Ordering::Relaxed), slots, payload, true);
         ring.init();
         let node: &'static mut Node = Box::leak(Box::new(Node {
             ring,
@@ -147,7 +147,7 @@ mod imp {
     pub fn init() {
         for (i, r) in RINGS.iter().enumerate() {
             r.call_once(|| {
-                let ring = Ring::over(i as u32, &STORAGE[i], &[]);
+                let ring = Ring::over(i as u32, &STORAGE[i], &[], false);
                 ring.init();
                 ring
             });

@@ -115,6 +115,9 @@ pub struct Ring<'s> {
     lost: AtomicU64,
     reported: AtomicU64,
     consuming: AtomicBool,
+    /// Only one thread ever pushes at a time (std's per-thread rings): the
+    /// position is taken with a plain store instead of a CAS.
+    single: bool,
     mask: u64,
     id: u32,
     slots: &'s [Slot],
@@ -123,7 +126,8 @@ pub struct Ring<'s> {
 }
 
 // SAFETY: a slot's record and payload bytes are written only by the producer
-// that won the slot's position (seq == pos, then CAS on head) and read only
+// that won the slot's position (seq == pos, then CAS on head; or, for a
+// single-producer ring, the one thread allowed to push) and read only
 // by the single consumer after the Release store seq = pos + 1; the consumer
 // hands the slot back with a Release store after its last read. No two
 // threads ever access one slot's cells at the same time.
@@ -133,9 +137,16 @@ unsafe impl Send for Ring<'_> {}
 
 impl<'s> Ring<'s> {
     /// A ring over `slots` (length a power of two, at least 2) with
-    /// `payload.len() / slots.len()` payload bytes per slot. Call
-    /// [`Ring::init`] before the ring is shared.
-    pub fn over(id: u32, slots: &'s [Slot], payload: &'s [core::cell::UnsafeCell<u8>]) -> Ring<'s> {
+    /// `payload.len() / slots.len()` payload bytes per slot. With
+    /// `single_producer`, the caller guarantees that pushes never overlap
+    /// (one owning thread at a time, ownership handed over with
+    /// Release/Acquire). Call [`Ring::init`] before the ring is shared.
+    pub fn over(
+        id: u32,
+        slots: &'s [Slot],
+        payload: &'s [core::cell::UnsafeCell<u8>],
+        single_producer: bool,
+    ) -> Ring<'s> {
         assert!(slots.len() >= 2 && slots.len().is_power_of_two());
         assert!(payload.len().is_multiple_of(slots.len()));
         Ring {
@@ -144,6 +155,7 @@ impl<'s> Ring<'s> {
             lost: AtomicU64::new(0),
             reported: AtomicU64::new(0),
             consuming: AtomicBool::new(false),
+            single: single_producer,
             mask: slots.len() as u64 - 1,
             id,
             slots,
@@ -194,11 +206,23 @@ impl<'s> Ring<'s> {
     }
 
     /// Append `rec` with up to `stride/2` bytes of each payload part (the
-    /// record's `payload_*` lengths are set to what was kept). Returns
-    /// false — and counts the record lost — if the ring is full. Never waits.
+    /// record's `payload_*` lengths are set to what was kept). Returns the
+    /// record's position, or `None` — and counts the record lost — if the
+    /// ring is full. Never waits.
     #[inline]
-    pub fn push(&self, rec: &Record, constant: &[u8], arena: &[u8]) -> bool {
+    pub fn push(&self, rec: &Record, constant: &[u8], arena: &[u8]) -> Option<u64> {
         let mut pos = self.head.0.load(Ordering::Relaxed);
+        if self.single {
+            let slot = &self.slots[(pos & self.mask) as usize];
+            if slot.seq.load(Ordering::Acquire) != pos {
+                self.lost.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            self.head.0.store(pos + 1, Ordering::Relaxed);
+            self.fill(slot, pos, rec, constant, arena);
+            slot.seq.store(pos + 1, Ordering::Release);
+            return Some(pos);
+        }
         loop {
             let slot = &self.slots[(pos & self.mask) as usize];
             let seq = slot.seq.load(Ordering::Acquire);
@@ -213,14 +237,14 @@ impl<'s> Ring<'s> {
                     Ok(_) => {
                         self.fill(slot, pos, rec, constant, arena);
                         slot.seq.store(pos + 1, Ordering::Release);
-                        return true;
+                        return Some(pos);
                     }
                     Err(now) => pos = now,
                 }
             } else if dif < 0 {
                 // The slot still holds last lap's record: full.
                 self.lost.fetch_add(1, Ordering::Relaxed);
-                return false;
+                return None;
             } else {
                 pos = self.head.0.load(Ordering::Relaxed);
             }
@@ -317,10 +341,14 @@ mod tests {
     use std::sync::Arc;
 
     fn ring(cap: usize, stride: usize) -> Ring<'static> {
+        ring_for(cap, stride, false)
+    }
+
+    fn ring_for(cap: usize, stride: usize, single: bool) -> Ring<'static> {
         let slots: &'static [Slot] = Vec::from_iter((0..cap).map(|_| Slot::new())).leak();
         let payload: &'static [core::cell::UnsafeCell<u8>] =
             Vec::from_iter((0..cap * stride).map(|_| core::cell::UnsafeCell::new(0))).leak();
-        let r = Ring::over(0, slots, payload);
+        let r = Ring::over(0, slots, payload, single);
         r.init();
         r
     }
@@ -334,16 +362,21 @@ mod tests {
 
     #[test]
     fn full_ring_drops_and_counts_then_recovers() {
-        let r = ring(4, 0);
+        for single in [false, true] {
+            full_then_recovers(ring_for(4, 0, single));
+        }
+    }
+
+    fn full_then_recovers(r: Ring<'static>) {
         for i in 0..6 {
-            assert_eq!(r.push(&rec(i), &[], &[]), i < 4);
+            assert_eq!(r.push(&rec(i), &[], &[]), (i < 4).then_some(i));
         }
         assert_eq!(r.lost(), 2);
         assert_eq!(r.take_lost(), 2);
         assert_eq!(r.take_lost(), 0);
         let mut got = vec![];
         assert_eq!(r.drain(3, |x, _| got.push(x.correlation)), Some(3));
-        assert!(r.push(&rec(10), &[], &[]));
+        assert_eq!(r.push(&rec(10), &[], &[]), Some(4));
         assert_eq!(r.drain(usize::MAX, |x, _| got.push(x.correlation)), Some(2));
         assert_eq!(got, vec![0, 1, 2, 3, 10]);
         assert!(r.is_empty());
@@ -352,7 +385,7 @@ mod tests {
     #[test]
     fn payload_is_cut_to_half_the_stride_per_part() {
         let r = ring(2, 8);
-        assert!(r.push(&rec(1), b"constant", b"ar"));
+        assert!(r.push(&rec(1), b"constant", b"ar").is_some());
         let mut seen = vec![];
         r.drain(1, |x, p| {
             seen.push((x.payload_const, x.payload_arena, p.to_vec()));
@@ -363,7 +396,7 @@ mod tests {
     #[test]
     fn a_second_consumer_is_turned_away() {
         let r = ring(2, 0);
-        assert!(r.push(&rec(1), &[], &[]));
+        assert!(r.push(&rec(1), &[], &[]).is_some());
         let inner = r.drain(1, |_, _| assert_eq!(r.drain(1, |_, _| {}), None));
         assert_eq!(inner, Some(1));
     }
@@ -410,7 +443,7 @@ mod tests {
                             correlation: i,
                             ..Default::default()
                         };
-                        if rings[(t % 4) as usize].push(&r, &[], &[]) {
+                        if rings[(t % 4) as usize].push(&r, &[], &[]).is_some() {
                             pushed.fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -434,10 +467,48 @@ mod loom_tests {
     use loom::sync::Arc;
 
     fn ring(cap: usize) -> Ring<'static> {
+        ring_for(cap, false)
+    }
+
+    fn ring_for(cap: usize, single: bool) -> Ring<'static> {
         let slots: &'static [Slot] = Vec::from_iter((0..cap).map(|_| Slot::new())).leak();
-        let r = Ring::over(0, slots, &[]);
+        let r = Ring::over(0, slots, &[], single);
         r.init();
         r
+    }
+
+    /// The single-producer path (std's per-thread rings): one producer
+    /// pushes three records into 2 slots while the consumer drains twice.
+    /// Delivered in order, each once, delivered + lost == 3.
+    #[test]
+    fn single_producer_one_consumer() {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(|| {
+            let r = Arc::new(ring_for(2, true));
+            let producer = {
+                let r = r.clone();
+                loom::thread::spawn(move || {
+                    (0..3u64)
+                        .filter(|&i| {
+                            let rec = Record {
+                                correlation: i,
+                                ..Default::default()
+                            };
+                            r.push(&rec, &[], &[]).is_some()
+                        })
+                        .count() as u64
+                })
+            };
+            let mut seen = vec![];
+            r.drain(usize::MAX, |x, _| seen.push(x.correlation));
+            r.drain(usize::MAX, |x, _| seen.push(x.correlation));
+            let ok = producer.join().unwrap();
+            r.drain(usize::MAX, |x, _| seen.push(x.correlation));
+            assert_eq!(seen.len() as u64, ok);
+            assert_eq!(ok + r.lost(), 3);
+            assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        });
     }
 
     /// Two producers push two records each into a 2-slot ring while the
@@ -463,7 +534,7 @@ mod loom_tests {
                                 correlation: i,
                                 ..Default::default()
                             };
-                            if r.push(&rec, &[], &[]) {
+                            if r.push(&rec, &[], &[]).is_some() {
                                 ok += 1;
                             }
                         }
