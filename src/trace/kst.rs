@@ -49,7 +49,8 @@ pub struct Header {
     pub wall_ns: u64,
     /// Traced process id.
     pub pid: u32,
-    /// Name of the clock (`monotonic`).
+    /// The counter record times were converted from (`tsc`, `cntvct`,
+    /// `monotonic`); the times are nanoseconds whatever it is.
     pub clock_name: String,
     /// Interface and method names known to the tracer.
     pub names: NameMap,
@@ -69,7 +70,7 @@ impl Header {
             start_ns: crate::clock::ticks_to_ns(crate::clock::now()),
             wall_ns,
             pid: std::process::id(),
-            clock_name: "monotonic".to_string(),
+            clock_name: crate::clock::source().name().to_string(),
             names,
         }
     }
@@ -485,7 +486,7 @@ mod tests {
         assert_eq!(r.header().pid, 42);
         assert_eq!(r.header().payload_max, 8);
         assert_eq!(r.header().names.iid_name(7), Some("Echo"));
-        assert_eq!(r.header().clock_name, "monotonic");
+        assert_eq!(r.header().clock_name, crate::clock::source().name());
         assert_eq!(read_all(&bytes).unwrap(), entries);
     }
 
