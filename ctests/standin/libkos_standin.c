@@ -13,6 +13,13 @@
  * response into the caller's buffers and wakes it. CallEx/RecvEx honour a
  * finite mdelay with rcTimeout; sync objects are not supported
  * (syncHandle must be INVALID_HANDLE).
+ *
+ * Loopback channels (standin_loopback_create, for the benchmarks of
+ * mk/bench.mk): Call/CallEx on one copies the request into the caller's
+ * receive buffers at once, in the calling thread, and marks it a response
+ * (no server thread, no lock); Recv/RecvEx/Reply on it are rcInvalidArgument.
+ * The cost of such a Call is the cost of the kernel entry the shim wraps,
+ * without a scheduler in the measurement.
  */
 #include <coresrv/syscalls.h>
 #include <services/rtl/nk_msg.h>
@@ -32,6 +39,7 @@ struct channel {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     int used;
+    int loopback; /* Call answers itself (standin_loopback_create) */
     enum slot_state state;
     const SMsgHdr *req;  /* the caller's request */
     SMsgHdr *resp;       /* where the caller wants the response */
@@ -53,7 +61,7 @@ unsigned long long standin_calls(int op) {
 
 static void count(int op) { __atomic_fetch_add(&op_count[op], 1, __ATOMIC_RELAXED); }
 
-Retcode kos_host_channel_create(Handle *client, Handle *server) {
+static Retcode channel_create(Handle *client, Handle *server, int loopback) {
     if (client == NULL || server == NULL) {
         return rcInvalidArgument;
     }
@@ -64,6 +72,7 @@ Retcode kos_host_channel_create(Handle *client, Handle *server) {
             pthread_mutex_init(&ch->lock, NULL);
             pthread_cond_init(&ch->changed, NULL);
             ch->used = 1;
+            ch->loopback = loopback;
             ch->state = SLOT_IDLE;
             pthread_mutex_unlock(&table_lock);
             *client = STANDIN_HANDLE_BASE + 2 * i;
@@ -73,6 +82,17 @@ Retcode kos_host_channel_create(Handle *client, Handle *server) {
     }
     pthread_mutex_unlock(&table_lock);
     return rcOutOfMemory;
+}
+
+Retcode kos_host_channel_create(Handle *client, Handle *server) {
+    return channel_create(client, server, 0);
+}
+
+/* A loopback channel's client handle (see the top of this file). */
+Retcode standin_loopback_create(Handle *client);
+Retcode standin_loopback_create(Handle *client) {
+    Handle server;
+    return channel_create(client, &server, 1);
 }
 
 /* The channel of `h` if it is a handle of the wanted end (server or client). */
@@ -145,6 +165,13 @@ static Retcode do_call(Handle handle, const SMsgHdr *msgOut, SMsgHdr *msgIn,
         !header_ok(msgIn, SMSGHDR_DIR_IN)) {
         return rcInvalidArgument;
     }
+    if (ch->loopback) {
+        Retcode rc = copy_message(msgOut, msgIn);
+        if (rc == rcOk) {
+            msgIn->msg->kind = NK_MSG_KIND_RESPONSE;
+        }
+        return rc;
+    }
     struct timespec ts;
     const struct timespec *until = deadline(mdelay, &ts);
     pthread_mutex_lock(&ch->lock);
@@ -173,7 +200,8 @@ static Retcode do_call(Handle handle, const SMsgHdr *msgOut, SMsgHdr *msgIn,
 
 static Retcode do_recv(Handle handle, SMsgHdr *msgIn, rtl_uint32_t mdelay, Handle syncHandle) {
     struct channel *ch = lookup(handle, 1);
-    if (ch == NULL || syncHandle != INVALID_HANDLE || !header_ok(msgIn, SMSGHDR_DIR_IN)) {
+    if (ch == NULL || ch->loopback || syncHandle != INVALID_HANDLE ||
+        !header_ok(msgIn, SMSGHDR_DIR_IN)) {
         return rcInvalidArgument;
     }
     struct timespec ts;
@@ -222,7 +250,7 @@ Retcode RecvEx(Handle handle, SMsgHdr *msgIn, rtl_uint32_t mdelay, Handle syncHa
 Retcode Reply(Handle handle, const SMsgHdr *msgOut) {
     count(4);
     struct channel *ch = lookup(handle, 1);
-    if (ch == NULL || !header_ok(msgOut, SMSGHDR_DIR_OUT)) {
+    if (ch == NULL || ch->loopback || !header_ok(msgOut, SMSGHDR_DIR_OUT)) {
         return rcInvalidArgument;
     }
     pthread_mutex_lock(&ch->lock);
