@@ -1,0 +1,139 @@
+/*
+ * call_loop: the cost of one Call, in a tight loop, on a loopback channel of
+ * the C stand-in kernel (ctests/standin/libkos_standin.c), which answers the
+ * request in the calling thread.
+ *
+ * Built twice by mk/bench.mk from this one source:
+ *   - bench/call_loop_direct: the program calls the stand-in's Call
+ *     directly (no shim linked: the baseline);
+ *   - bench/call_loop_shim: linked with -Wl,--wrap=Call,... and the bench
+ *     wrap archive (BENCH_SHIM defined), so every Call goes through the
+ *     shim's pipeline to __real_Call, the stand-in's.
+ * The shim's configuration comes from the environment (KOS_SHIM_STATS,
+ * KOS_SHIM_TRACE, KOS_SHIM_POLICY), so each configuration is a process.
+ *
+ *   call_loop ITERATIONS
+ *
+ * Runs ITERATIONS/10 warm-up calls, then ITERATIONS timed calls, checks
+ * every return code and the response, and prints one JSON object: ns per
+ * call and the counters that prove which layers the calls went through
+ * (the stand-in's count, and with the shim its pipeline count, the policy's
+ * verdict totals and the trace's lost records). Exit 1 on any failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <coresrv/syscalls.h>
+#include <services/rtl/nk_msg.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The stand-in's own functions (not part of the SDK). */
+Retcode standin_loopback_create(Handle *client);
+unsigned long long standin_calls(int op);
+
+#define BENCH_IID 1
+#define BENCH_MID 1
+
+/* A small request: the constant part only, as most NK calls are. */
+typedef struct {
+    nk_message base;
+    uint64_t value;
+} bench_msg;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Kept out of line so the loop is the same in both builds. */
+__attribute__((noinline)) static int run(Handle h, const SMsgHdr *out, SMsgHdr *in,
+                                         bench_msg *resp, unsigned long long n) {
+    for (unsigned long long i = 0; i < n; i++) {
+        Retcode rc = Call(h, out, in);
+        if (rc != rcOk || resp->base.kind != NK_MSG_KIND_RESPONSE) {
+            fprintf(stderr, "call_loop: call %llu: rc 0x%08x kind %u\n", i, (unsigned)rc,
+                    (unsigned)resp->base.kind);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    char *end = NULL;
+    unsigned long long n = argc == 2 ? strtoull(argv[1], &end, 10) : 0;
+    if (argc != 2 || end == argv[1] || *end != '\0' || n == 0) {
+        fprintf(stderr, "usage: %s ITERATIONS (a positive number)\n", argv[0]);
+        return 2;
+    }
+    Handle h;
+    if (standin_loopback_create(&h) != rcOk) {
+        fprintf(stderr, "call_loop: standin_loopback_create failed\n");
+        return 1;
+    }
+    bench_msg req, resp;
+    memset(&req, 0, sizeof req);
+    memset(&resp, 0, sizeof resp);
+    req.base.iid = BENCH_IID;
+    req.base.mid = BENCH_MID;
+    req.base.size = sizeof req;
+    req.base.kind = NK_MSG_KIND_REQUEST;
+    req.value = 42;
+    resp.base.size = sizeof resp; /* capacity, read by PackInMsg */
+    SMsgHdr out, in;
+    if (PackOutMsg(&out, &req.base, NULL) != rcOk || PackInMsg(&in, &resp.base, NULL) != rcOk) {
+        fprintf(stderr, "call_loop: PackOutMsg/PackInMsg failed\n");
+        return 1;
+    }
+
+    unsigned long long warm = n / 10 + 1;
+    if (run(h, &out, &in, &resp, warm) != 0) {
+        return 1;
+    }
+    uint64_t t0 = now_ns();
+    if (run(h, &out, &in, &resp, n) != 0) {
+        return 1;
+    }
+    uint64_t t1 = now_ns();
+    if (resp.value != 42) {
+        fprintf(stderr, "call_loop: response value %llu, want 42\n", (unsigned long long)resp.value);
+        return 1;
+    }
+    unsigned long long total = warm + n;
+
+    printf("{\"iterations\": %llu, \"ns_per_call\": %.3f, \"standin_calls\": %llu", n,
+           (double)(t1 - t0) / (double)n, standin_calls(0));
+#ifdef BENCH_SHIM
+    uint64_t passed = 0;
+    kos_shim_policy_stats_t ps;
+    memset(&ps, 0, sizeof ps);
+    if (kos_shim_calls(KOS_SHIM_OP_CALL, &passed) != rcOk ||
+        kos_shim_policy_stats(&ps) != rcOk) {
+        fprintf(stderr, "call_loop: kos_shim_calls/kos_shim_policy_stats failed\n");
+        return 1;
+    }
+    /* Drains the rings into the sinks and closes them: the .kst is complete. */
+    kos_shim_trace_stop();
+    printf(", \"shim_calls\": %llu, \"policy_rules\": %u, \"policy_allowed\": %llu"
+           ", \"policy_denied\": %llu, \"trace_lost\": %llu",
+           (unsigned long long)passed, (unsigned)ps.rules, (unsigned long long)ps.allowed,
+           (unsigned long long)ps.denied, (unsigned long long)kos_shim_trace_lost());
+    if (passed != total) {
+        fprintf(stderr, "call_loop: %llu calls passed the shim, want %llu\n",
+                (unsigned long long)passed, total);
+        return 1;
+    }
+#endif
+    printf(", \"total_calls\": %llu}\n", total);
+    if (standin_calls(0) != total) {
+        fprintf(stderr, "call_loop: the stand-in saw %llu calls, want %llu\n", standin_calls(0),
+                total);
+        return 1;
+    }
+    return 0;
+}
