@@ -16,16 +16,14 @@
 #
 # The programs reuse mk/interpose.mk's pieces: $(STANDIN) (the C stand-in
 # kernel, whose loopback channels answer a Call in the calling thread),
-# $(WRAP_FLAGS) and $(WRAP_CARGO). The shim archive is the wrap archive built
-# with `std` as well, so that KOS_SHIM_* variables configure it (the no_std
-# archive of `make wrap` has no environment); it goes to its own cargo target
-# directory so it never replaces the archive the interposition tests use.
+# $(WRAP_FLAGS), $(WRAP_CARGO) and its cargo_copy rule. The shim archive is
+# the wrap archive built with `std` as well, so that KOS_SHIM_* variables
+# configure it (the no_std archive of `make wrap` has no environment).
 
 .PHONY: bench bench-build bench-micro bench-smoke
 
 BENCH_BUILD := $(BUILD)/bench
 BENCH_OUT := target/bench
-BENCH_CARGO_DIR := $(BENCH_OUT)/cargo
 BENCH_WRAP_LIB := $(BENCH_BUILD)/libkos_ipc_shim_wrap_std.a
 # Recursive (=): mk/interpose.mk, which defines IP_CFLAGS, is read after this file.
 BENCH_CFLAGS = $(IP_CFLAGS) -O2
@@ -37,9 +35,7 @@ BENCH_MS ?= 300
 TEST_TARGETS += bench-smoke
 
 $(BENCH_WRAP_LIB): FORCE
-	$(CARGO) $(WRAP_CARGO) --features std --target $(HOST_TRIPLE) --target-dir $(BENCH_CARGO_DIR)
-	@mkdir -p $(@D)
-	@cmp -s $(BENCH_CARGO_DIR)/$(HOST_TRIPLE)/release/libkos_ipc_shim.a $@ || cp $(BENCH_CARGO_DIR)/$(HOST_TRIPLE)/release/libkos_ipc_shim.a $@
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)std,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT)
 
 # The baseline: the program calls the stand-in's Call directly, no shim.
 $(BENCH_BUILD)/call_loop_direct: bench/call_loop.c $(STANDIN) $(HEADERS)
