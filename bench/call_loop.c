@@ -18,7 +18,8 @@
  * every return code and the response, and prints one JSON object: ns per
  * call (wall clock, and CPU time of the calling thread) and the counters that prove which layers the calls went through
  * (the stand-in's count, and with the shim its pipeline count, the policy's
- * verdict totals and the trace's lost records). Exit 1 on any failure.
+ * verdict totals, the statistics' level and call count, and the trace's lost
+ * records). Exit 1 on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -122,12 +123,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, "call_loop: kos_shim_calls/kos_shim_policy_stats failed\n");
         return 1;
     }
+    kos_shim_stats_global_t sg;
+    memset(&sg, 0, sizeof sg);
+    if (kos_shim_stats_global(&sg) != rcOk) {
+        fprintf(stderr, "call_loop: kos_shim_stats_global failed\n");
+        return 1;
+    }
     /* Drains the rings into the sinks and closes them: the .kst is complete. */
     kos_shim_trace_stop();
     printf(", \"shim_calls\": %llu, \"policy_rules\": %u, \"policy_allowed\": %llu"
-           ", \"policy_denied\": %llu, \"trace_lost\": %llu",
+           ", \"policy_denied\": %llu, \"trace_lost\": %llu, \"stats_level\": %u"
+           ", \"stats_calls\": %llu",
            (unsigned long long)passed, (unsigned)ps.rules, (unsigned long long)ps.allowed,
-           (unsigned long long)ps.denied, (unsigned long long)kos_shim_trace_lost());
+           (unsigned long long)ps.denied, (unsigned long long)kos_shim_trace_lost(),
+           (unsigned)sg.level, (unsigned long long)sg.calls);
     if (passed != total) {
         fprintf(stderr, "call_loop: %llu calls passed the shim, want %llu\n",
                 (unsigned long long)passed, total);

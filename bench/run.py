@@ -69,34 +69,32 @@ def policy_files(out_dir):
     return one, many
 
 
-def configurations(build, out_dir, has_stats):
-    """(key, label, program, environment, policy rules expected, traced)."""
+def configurations(build, out_dir):
+    """(key, label, program, environment, policy rules expected, traced).
+    Statistics are off unless the configuration is about them: their default
+    level (count) is not "everything off"."""
     one, many = policy_files(out_dir)
     kst = os.path.join(out_dir, "trace.kst")
     direct = os.path.join(build, "call_loop_direct")
     shim = os.path.join(build, "call_loop_shim")
-    off = {"KOS_SHIM_STATS": "off"} if has_stats else {}
+    off = {"KOS_SHIM_STATS": "off"}
     trace = {"KOS_SHIM_TRACE": "file:" + kst}
     cfgs = [
         ("direct", "direct call to the stand-in, no shim", direct, {}, None, False),
         ("off", "shim, everything off (pass-through)", shim, dict(off), 0, False),
     ]
-    if has_stats:
-        cfgs += [
-            ("stats_count", "statistics count", shim, {"KOS_SHIM_STATS": "count"}, 0, False),
-            ("stats_timing", "statistics timing", shim, {"KOS_SHIM_STATS": "timing"}, 0, False),
-        ]
+    cfgs += [
+        ("stats_count", "statistics count", shim, {"KOS_SHIM_STATS": "count"}, 0, False),
+        ("stats_timing", "statistics timing", shim, {"KOS_SHIM_STATS": "timing"}, 0, False),
+    ]
     cfgs += [
         ("trace", "tracing to the ring, drainer writing .kst", shim, {**off, **trace}, 0, True),
         ("policy_1", "policy, 1 rule", shim, {**off, "KOS_SHIM_POLICY": one}, 1, False),
         ("policy_1000", "policy, 1,000 rules (match is the last)", shim,
          {**off, "KOS_SHIM_POLICY": many}, 1000, False),
     ]
-    everything = {**trace, "KOS_SHIM_POLICY": many}
-    if has_stats:
-        everything["KOS_SHIM_STATS"] = "timing"
-    cfgs.append(("all_on", "everything on" + (" (stats timing, trace, 1,000 rules)" if has_stats
-                                               else " (trace, 1,000 rules)"),
+    everything = {**trace, "KOS_SHIM_POLICY": many, "KOS_SHIM_STATS": "timing"}
+    cfgs.append(("all_on", "everything on (stats timing, trace, 1,000 rules)",
                  shim, everything, 1000, True))
     return cfgs, kst
 
@@ -117,7 +115,7 @@ def run_json(cmd, env, what):
         sys.exit(f"bench: {what}: output is not JSON ({e}):\n{p.stdout}{p.stderr}")
 
 
-def check_call_run(key, r, rules, traced, kst):
+def check_call_run(key, r, env, rules, traced, kst):
     """The counters prove the calls went where the configuration says."""
     total = r["total_calls"]
     problems = []
@@ -131,6 +129,12 @@ def check_call_run(key, r, rules, traced, kst):
         if rules and (r["policy_allowed"] != total or r["policy_denied"] != 0):
             problems.append(f"policy allowed {r['policy_allowed']}, denied "
                             f"{r['policy_denied']} of {total}")
+        want_level = {"off": 0, "count": 1, "timing": 2}.get(env.get("KOS_SHIM_STATS"))
+        if want_level is not None:
+            want_calls = 0 if want_level == 0 else total
+            if r["stats_level"] != want_level or r["stats_calls"] != want_calls:
+                problems.append(f"statistics level {r['stats_level']} with {r['stats_calls']} "
+                                f"calls, want level {want_level} with {want_calls}")
         if traced:
             size = os.path.getsize(kst) if os.path.exists(kst) else 0
             r["kst_bytes"] = size
@@ -180,7 +184,6 @@ def main():
     a = ap.parse_args()
     out_dir = os.path.dirname(os.path.abspath(a.out))
     os.makedirs(out_dir, exist_ok=True)
-    has_stats = os.path.isdir("src/stats")
     info = machine()
     print(f"bench: {info['cpus']} CPUs, {info['cpu_model']}, {info['date_utc']}, "
           f"load average {info['loadavg_start'][0]:.2f} {info['loadavg_start'][1]:.2f} "
@@ -188,7 +191,7 @@ def main():
                                               else ""))
 
     # ---- part 1: ns per Call by configuration --------------------------
-    cfgs, kst = configurations(a.build, out_dir, has_stats)
+    cfgs, kst = configurations(a.build, out_dir)
     raw = {c[0]: [] for c in cfgs}
     raw_wall = {c[0]: [] for c in cfgs}
     details = {c[0]: [] for c in cfgs}
@@ -197,7 +200,7 @@ def main():
             if traced and os.path.exists(kst):
                 os.remove(kst)
             r = run_json([prog, str(a.calls)], clean_env(env), key)
-            check_call_run(key, r, rules, traced, kst)
+            check_call_run(key, r, env, rules, traced, kst)
             raw[key].append(r["cpu_ns_per_call"])
             raw_wall[key].append(r["ns_per_call"])
             details[key].append(r)
@@ -280,10 +283,6 @@ def main():
     # ---- targets --------------------------------------------------------
     targets = []
     for key, limit in TARGETS_ADDED.items():
-        if key not in med:
-            targets.append({"target": f"{key}: added vs direct <= {limit:g} ns", "measured": None,
-                            "verdict": "not measured (module not in this build)"})
-            continue
         added = med[key] - base
         targets.append({"target": f"{key}: added vs direct <= {limit:g} ns",
                         "measured": round(added, 2),

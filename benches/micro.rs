@@ -5,6 +5,8 @@
 //!   policy, 1 rule, and 1,000 rules with the match last (half distinct
 //!   iids, half distinct mids, so both index levels are as deep as 1,000
 //!   rules make them) — the same policies `make bench` uses.
+//! - `stats/record`: [`stats::record`] of a finished call at levels count
+//!   and timing (the key exists after the first call: the steady state).
 //! - `trace/ring_push`: [`Ring::push`] of one record into a ring that is
 //!   drained outside the timed part (never full), and the record's build from
 //!   a [`CallInfo`] plus the push.
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kos_ipc_shim::policy;
+use kos_ipc_shim::stats::{self, Level};
 use kos_ipc_shim::trace::ring::{Ring, Slot};
 use kos_ipc_shim::trace::KosShimTraceRecord;
 use kos_ipc_shim::{CallInfo, MsgInfo, Op, Verdict};
@@ -67,6 +70,20 @@ fn bench_policy(c: &mut Criterion) {
         });
     }
     policy::clear();
+    g.finish();
+}
+
+fn bench_stats(c: &mut Criterion) {
+    let info = call_info();
+    let mut g = c.benchmark_group("stats/record");
+    for level in [Level::Count, Level::Timing] {
+        stats::set_level(level);
+        let before = stats::global().calls;
+        stats::record(&info);
+        assert_eq!(stats::global().calls, before + 1, "level {}", level.name());
+        g.bench_function(level.name(), |b| b.iter(|| stats::record(black_box(&info))));
+    }
+    stats::set_level(Level::Off);
     g.finish();
 }
 
@@ -121,6 +138,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = bench_policy, bench_ring
+    targets = bench_policy, bench_stats, bench_ring
 }
 criterion_main!(micro);

@@ -24,6 +24,7 @@ use kos_ipc_shim::entry::{Call, Recv, Reply};
 use kos_ipc_shim::host::exports::{kos_host_channel_create, KnHandleClose};
 use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 use kos_ipc_shim::op::Op;
+use kos_ipc_shim::stats::{self, Level};
 use kos_ipc_shim::{policy, trace};
 
 struct Counting;
@@ -245,14 +246,28 @@ fn steady_state_call_path_allocates_nothing() {
         (
             "everything off",
             Box::new(|| {
+                stats::set_level(Level::Off);
                 policy::clear();
                 trace::stop();
             }),
             false,
         ),
         (
+            "stats count",
+            Box::new(|| stats::set_level(Level::Count)),
+            false,
+        ),
+        (
+            "stats timing",
+            Box::new(|| stats::set_level(Level::Timing)),
+            false,
+        ),
+        (
             "trace to a .kst file",
-            Box::new(|| trace::start(&trace_spec).expect("trace starts")),
+            Box::new(|| {
+                stats::set_level(Level::Off);
+                trace::start(&trace_spec).expect("trace starts")
+            }),
             false,
         ),
         (
@@ -270,7 +285,10 @@ fn steady_state_call_path_allocates_nothing() {
         ),
         (
             "everything on",
-            Box::new(|| trace::start(&trace_spec).expect("trace starts")),
+            Box::new(|| {
+                stats::set_level(Level::Timing);
+                trace::start(&trace_spec).expect("trace starts")
+            }),
             true,
         ),
     ];
