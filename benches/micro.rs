@@ -8,8 +8,9 @@
 //! - `stats/record`: [`stats::record`] of a finished call at levels count
 //!   and timing (the key exists after the first call: the steady state).
 //! - `trace/ring_push`: [`Ring::push`] of one record into a ring that is
-//!   drained outside the timed part (never full), and the record's build from
-//!   a [`CallInfo`] plus the push.
+//!   drained outside the timed part (never full), single-producer (std's
+//!   per-thread rings) and shared (no_std); and the record's build from a
+//!   [`CallInfo`] plus the push.
 //!
 //! The end-to-end cost of each configuration is `make bench`'s table; these
 //! isolate one step each.
@@ -111,26 +112,34 @@ fn timed_pushes(ring: &Ring<'_>, iters: u64, mut push: impl FnMut() -> bool) -> 
 }
 
 fn bench_ring(c: &mut Criterion) {
-    let slots: Vec<Slot> = (0..RING).map(|_| Slot::new()).collect();
-    let payload: Vec<UnsafeCell<u8>> = Vec::new();
-    let ring = Ring::over(0, &slots, &payload);
-    ring.init();
     let info = call_info();
     let rec = KosShimTraceRecord::from_call(&info);
     let mut g = c.benchmark_group("trace/ring_push");
-    g.bench_function("push", |b| {
-        b.iter_custom(|iters| timed_pushes(&ring, iters, || ring.push(black_box(&rec), &[], &[])))
-    });
-    g.bench_function("record from CallInfo + push", |b| {
-        b.iter_custom(|iters| {
-            timed_pushes(&ring, iters, || {
-                let r = KosShimTraceRecord::from_call(black_box(&info));
-                ring.push(&r, &[], &[])
+    // std builds give each thread its own single-producer ring; no_std
+    // builds share rings between threads (a CAS per push).
+    for (name, single) in [("single producer", true), ("shared (CAS)", false)] {
+        let slots: Vec<Slot> = (0..RING).map(|_| Slot::new()).collect();
+        let payload: Vec<UnsafeCell<u8>> = Vec::new();
+        let ring = Ring::over(0, &slots, &payload, single);
+        ring.init();
+        g.bench_function(format!("push, {name}"), |b| {
+            b.iter_custom(|iters| {
+                timed_pushes(&ring, iters, || {
+                    ring.push(black_box(&rec), &[], &[]).is_some()
+                })
             })
-        })
-    });
+        });
+        g.bench_function(format!("record from CallInfo + push, {name}"), |b| {
+            b.iter_custom(|iters| {
+                timed_pushes(&ring, iters, || {
+                    let r = KosShimTraceRecord::from_call(black_box(&info));
+                    ring.push(&r, &[], &[]).is_some()
+                })
+            })
+        });
+        assert_eq!(ring.lost(), 0);
+    }
     g.finish();
-    assert_eq!(ring.lost(), 0);
 }
 
 criterion_group! {
