@@ -48,7 +48,8 @@ def check_text(path, patterns_path):
         pat = re.sub(r"\bD\b", DURATION, re.sub(r"\bH\b", HANDLE, raw))
         if not any(re.search(pat, l) for l in lines):
             fail(f"{path}: no line matches {raw!r}")
-    rows = [l for l in lines[3:] if l.strip()]
+    # The policy's section (lines starting with "policy") follows the table.
+    rows = [l for l in lines[3:] if l.strip() and not l.startswith("policy")]
     if len(rows) != 12:
         fail(f"{path}: {len(rows)} data rows, expected 12")
 
