@@ -205,8 +205,15 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
 #[inline]
 pub(crate) fn after(info: &CallInfo) {
     crate::calls::record(info.op);
-    // Recv/RecvEx are judged here, on the received message (audit only).
-    let info = &crate::policy::after(info);
+    // Recv/RecvEx are judged here, on the received message (audit only);
+    // sends were judged in `before`, so their `info` is used as it is (no copy).
+    let judged;
+    let info = if info.op.sends() {
+        info
+    } else {
+        judged = crate::policy::after(info);
+        &judged
+    };
     crate::stats::record(info);
     crate::trace::record(info);
     for i in active() {

@@ -122,6 +122,14 @@ impl Drop for Leave<'_> {
     }
 }
 
+/// Whether a policy is installed. A decision that sees none may act on that
+/// without [`read`]: a null pointer needs no protection (the decision is
+/// ordered before a load that races with it).
+#[inline]
+pub(crate) fn is_set() -> bool {
+    !CURRENT.load(Ordering::Acquire).is_null()
+}
+
 /// Run `f` with the active policy (None: no policy). `f` must not block or
 /// load a policy: writers wait for it.
 #[inline]
