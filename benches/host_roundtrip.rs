@@ -2,8 +2,10 @@
 //! one client thread and one server thread on one channel, `Call` →
 //! `Recv` → `Reply`, with the full pipeline (no policy or sinks configured).
 //!
-//! `cargo bench --bench host_roundtrip [-- CALLS]` prints the p50, p90 and
-//! p99 of the client's Call, in nanoseconds.
+//! `cargo bench --bench host_roundtrip [-- CALLS] [pin]` prints the p50,
+//! p90 and p99 of the client's Call, in nanoseconds. With `pin`, the client
+//! runs on CPU 0 and the server on CPU 1 (Linux), so the two never share a
+//! core even when the machine is busy.
 
 use std::mem::size_of;
 use std::time::Instant;
@@ -43,16 +45,37 @@ fn hdr() -> SMsgHdr {
     }
 }
 
+/// Pin the calling thread to one CPU (best effort).
+fn pin(cpu: usize) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET and sched_setaffinity
+    // only read and write that set.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpu;
+}
+
 fn main() {
     let calls: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(200_000);
+    let pinned = std::env::args().any(|a| a == "pin");
+    if pinned {
+        pin(0);
+    }
     let (mut c, mut s) = (0, 0);
     // SAFETY: valid out-pointers.
     assert_eq!(unsafe { kos_host_channel_create(&mut c, &mut s) }, rcOk);
 
     let server = std::thread::spawn(move || {
+        if pinned {
+            pin(1);
+        }
         let mut req = msg(0, 0);
         let mut rin = hdr();
         let resp = msg(NK_MSG_KIND_RESPONSE, 0);
@@ -95,7 +118,8 @@ fn main() {
     ns.sort_unstable();
     let p = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)];
     println!(
-        "host round trip, {} calls: p50 {} ns, p90 {} ns, p99 {} ns",
+        "host round trip{}, {} calls: p50 {} ns, p90 {} ns, p99 {} ns",
+        if pinned { " (pinned)" } else { "" },
         ns.len(),
         p(0.50),
         p(0.90),
