@@ -2,16 +2,20 @@
 //! one client thread and one server thread on one channel, `Call` →
 //! `Recv` → `Reply`, with the full pipeline (no policy or sinks configured).
 //!
-//! `cargo bench --bench host_roundtrip [-- CALLS] [pin]` prints the p50,
-//! p90 and p99 of the client's Call, in nanoseconds. With `pin`, the client
-//! runs on CPU 0 and the server on CPU 1 (Linux), so the two never share a
-//! core even when the machine is busy.
+//! `cargo bench --bench host_roundtrip [-- CALLS] [pin] [direct]` prints the
+//! p50, p90 and p99 of the client's Call, in nanoseconds. With `pin`, the
+//! client runs on CPU 0 and the server on CPU 1 (Linux), so the two never
+//! share a core even when the machine is busy. With `direct`, both sides
+//! call the emulator backend itself, without the pipeline (validation,
+//! policy, statistics, trace): the emulator's share of the round trip.
 
 use std::mem::size_of;
 use std::time::Instant;
 
 use kos_ipc_shim::abi::*;
-use kos_ipc_shim::entry::{Call, Recv, Reply};
+use kos_ipc_shim::host::EMULATOR;
+use kos_ipc_shim::msg::{MsgIn, MsgOut};
+use kos_ipc_shim::{Args, Backend, Op};
 use kos_ipc_shim::host::exports::{kos_host_channel_create, KnHandleClose};
 use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 
@@ -59,12 +63,42 @@ fn pin(cpu: usize) {
     let _ = cpu;
 }
 
+/// One system call, through the exported entry point or (`direct`) straight
+/// to the emulator.
+///
+/// # Safety
+/// The headers are bound to live buffers.
+unsafe fn sys(direct: bool, op: Op, h: Handle, out: *const SMsgHdr, inp: *mut SMsgHdr) -> Retcode {
+    if !direct {
+        // SAFETY: the caller's contract.
+        return unsafe {
+            match op {
+                Op::Call => kos_ipc_shim::entry::Call(h, out, inp),
+                Op::Recv => kos_ipc_shim::entry::Recv(h, inp),
+                _ => kos_ipc_shim::entry::Reply(h, out),
+            }
+        };
+    }
+    let mut args = Args {
+        handle: h,
+        // SAFETY: the caller's contract.
+        out: (!out.is_null()).then(|| unsafe { MsgOut::from_raw(out) }.unwrap()),
+        // SAFETY: the caller's contract.
+        inp: (!inp.is_null()).then(|| unsafe { MsgIn::from_raw(inp) }.unwrap()),
+        mdelay: INFINITE_TIMEOUT,
+        sync: INVALID_HANDLE,
+        correlation: 0,
+    };
+    EMULATOR.forward(op, &mut args)
+}
+
 fn main() {
     let calls: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(200_000);
     let pinned = std::env::args().any(|a| a == "pin");
+    let direct = std::env::args().any(|a| a == "direct");
     if pinned {
         pin(0);
     }
@@ -87,8 +121,8 @@ fn main() {
                 rcOk
             );
             assert_eq!(PackOutMsg(&mut rout, &resp.hdr, std::ptr::null()), rcOk);
-            while Recv(s, &mut rin) == rcOk {
-                assert_eq!(Reply(s, &rout), rcOk);
+            while sys(direct, Op::Recv, s, std::ptr::null(), &mut rin) == rcOk {
+                assert_eq!(sys(direct, Op::Reply, s, &rout, std::ptr::null_mut()), rcOk);
             }
         }
     });
@@ -106,7 +140,7 @@ fn main() {
         );
         for i in 0..calls + calls / 10 {
             let t = Instant::now();
-            assert_eq!(Call(c, &out, &mut inp), rcOk);
+            assert_eq!(sys(direct, Op::Call, c, &out, &mut inp), rcOk);
             if i >= calls / 10 {
                 ns.push(t.elapsed().as_nanos() as u64); // after a warm-up tenth
             }
@@ -118,8 +152,9 @@ fn main() {
     ns.sort_unstable();
     let p = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)];
     println!(
-        "host round trip{}, {} calls: p50 {} ns, p90 {} ns, p99 {} ns",
-        if pinned { " (pinned)" } else { "" },
+        "host round trip{}{}, {} calls: p50 {} ns, p90 {} ns, p99 {} ns",
+        if direct { ", emulator only" } else { "" },
+        if pinned { ", pinned" } else { "" },
         ns.len(),
         p(0.50),
         p(0.90),

@@ -6,7 +6,7 @@ use crate::abi::{rcInvalidArgument, rcIpcInterrupt, rcTimeout, Retcode};
 use crate::backend::Args;
 
 use super::channel::Channel;
-use super::handles::{self, Object};
+use super::handles::End;
 use super::sync::{self, SyncObject};
 use super::thread;
 use super::txn::{Txn, DONE, QUEUED, RECEIVED};
@@ -18,32 +18,35 @@ pub(crate) fn call(args: &mut Args<'_>, ex: bool) -> Retcode {
         return rcInvalidArgument;
     };
     let inp = inp.as_mut_ptr();
-    let Some(Object::Client(ch)) = handles::get(args.handle) else {
-        return rcInvalidArgument;
-    };
-    let (deadline, sync) = if ex {
-        match sync::resolve(args.sync) {
-            Ok(s) => (Deadline::after_ms(args.mdelay), s),
-            Err(rc) => return rc,
-        }
-    } else {
-        (Deadline::Never, None)
-    };
-    if sync.as_ref().is_some_and(|s| s.is_set()) {
-        return rcIpcInterrupt;
-    }
-    thread::with(|me| {
-        let txn = &me.txn;
-        let gen = txn.begin(ch.id(), out.as_ptr(), inp);
-        args.correlation = txn.correlation(gen);
-        if let Err(rc) = ch.post(txn, gen, &out) {
-            txn.end(gen);
-            return rc;
-        }
-        let _watch = sync.as_ref().map(|s| s.watch(txn.owner().thread()));
-        wait_for_reply(&ch, txn, gen, deadline, sync.as_deref())
+    let (handle, mdelay, sync_handle) = (args.handle, args.mdelay, args.sync);
+    let mut correlation = 0;
+    let rc = thread::with(|me| {
+        me.with_channel(handle, End::Client, |ch| {
+            let (deadline, sync) = if ex {
+                match sync::resolve(sync_handle) {
+                    Ok(s) => (Deadline::after_ms(mdelay), s),
+                    Err(rc) => return rc,
+                }
+            } else {
+                (Deadline::Never, None)
+            };
+            if sync.as_ref().is_some_and(|s| s.is_set()) {
+                return rcIpcInterrupt;
+            }
+            let txn = &me.txn;
+            let gen = txn.begin(ch.id(), out.as_ptr(), inp);
+            correlation = txn.correlation(gen);
+            if let Err(rc) = ch.post(txn, gen, &out) {
+                txn.end(gen);
+                return rc;
+            }
+            let _watch = sync.as_ref().map(|s| s.watch(txn.owner().thread()));
+            wait_for_reply(ch, txn, gen, deadline, sync.as_deref())
+        })
     })
-    .unwrap_or_else(|rc| rc)
+    .unwrap_or_else(|rc| rc);
+    args.correlation = correlation;
+    rc
 }
 
 /// Block until the call `(txn, gen)` completes, times out or (while still

@@ -6,7 +6,12 @@
 //! stays invalid (until the generation wraps after about a million reuses of
 //! the same slot). Lookups take only their own slot's read lock; the free
 //! list's lock is taken only to create and close handles.
+//!
+//! Each thread also keeps a few channels it used in a [`ChannelCache`],
+//! checked against the slot's `live` word with one plain load: on the
+//! steady path an IPC call takes no lock and no reference count.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::abi::{rcInvalidArgument, rcOutOfMemory, Handle, Retcode};
@@ -39,12 +44,20 @@ struct Slot {
 }
 
 /// One slot per cache line: a client's and a server's handles are usually
-/// neighbours, and every lookup writes its slot's lock word.
+/// neighbours, and a lookup that misses the cache writes its slot's lock word.
 #[repr(align(64))]
-struct Padded(spin::RwLock<Slot>);
+struct Padded {
+    /// The open handle's value, 0 while closed (changed under the write lock).
+    live: AtomicU32,
+    slot: spin::RwLock<Slot>,
+}
 
-static SLOTS: [Padded; CAPACITY] =
-    [const { Padded(spin::RwLock::new(Slot { gen: 0, obj: None })) }; CAPACITY];
+static SLOTS: [Padded; CAPACITY] = [const {
+    Padded {
+        live: AtomicU32::new(0),
+        slot: spin::RwLock::new(Slot { gen: 0, obj: None }),
+    }
+}; CAPACITY];
 
 struct FreeList {
     free: Vec<u16>,
@@ -74,16 +87,18 @@ pub(crate) fn insert(obj: Object) -> Result<Handle, Retcode> {
             None => return Err(rcOutOfMemory),
         }
     };
-    let mut slot = SLOTS[index].0.write();
+    let mut slot = SLOTS[index].slot.write();
     slot.gen = if slot.gen >= GEN_MAX { 1 } else { slot.gen + 1 };
     slot.obj = Some(obj);
-    Ok((slot.gen << SLOT_BITS) | index as u32)
+    let h = (slot.gen << SLOT_BITS) | index as u32;
+    SLOTS[index].live.store(h, Ordering::Release);
+    Ok(h)
 }
 
 /// What `h` refers to, or `None` for a value that is not an open handle.
 pub(crate) fn get(h: Handle) -> Option<Object> {
     let (index, gen) = split(h);
-    let slot = SLOTS[index].0.read();
+    let slot = SLOTS[index].slot.read();
     if slot.gen == gen && gen != 0 {
         slot.obj.clone()
     } else {
@@ -95,12 +110,56 @@ pub(crate) fn get(h: Handle) -> Option<Object> {
 pub(crate) fn remove(h: Handle) -> Result<Object, Retcode> {
     let (index, gen) = split(h);
     let obj = {
-        let mut slot = SLOTS[index].0.write();
+        let mut slot = SLOTS[index].slot.write();
         if slot.gen != gen || gen == 0 {
             return Err(rcInvalidArgument);
         }
+        SLOTS[index].live.store(0, Ordering::Release);
         slot.obj.take().ok_or(rcInvalidArgument)?
     };
     super::lock(&FREE).free.push(index as u16);
     Ok(obj)
+}
+
+/// Which end of a channel a handle is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Client end (Call/CallEx).
+    Client,
+    /// Server end (Recv/RecvEx/Reply).
+    Server,
+}
+
+/// Entries in a thread's [`ChannelCache`].
+const CACHED: usize = 4;
+
+/// A thread's most recently used channel handles.
+#[derive(Debug, Default)]
+pub(crate) struct ChannelCache {
+    entries: [Option<(Handle, End, Arc<Channel>)>; CACHED],
+    next: usize,
+}
+
+impl ChannelCache {
+    /// The channel of `h` if it is cached and still open.
+    pub(crate) fn find(&self, h: Handle) -> Option<(End, &Arc<Channel>)> {
+        let (index, _) = split(h);
+        let (_, end, ch) = self.entries.iter().flatten().find(|(c, _, _)| *c == h)?;
+        (h != 0 && SLOTS[index].live.load(Ordering::Acquire) == h).then_some((*end, ch))
+    }
+
+    /// Remember `ch` as the channel of `h` (replacing the oldest entry).
+    pub(crate) fn put(&mut self, h: Handle, end: End, ch: Arc<Channel>) {
+        self.entries[self.next] = Some((h, end, ch));
+        self.next = (self.next + 1) % CACHED;
+    }
+}
+
+/// The channel end `h` refers to, looked up in the table (a cache miss).
+pub(crate) fn channel(h: Handle) -> Option<(End, Arc<Channel>)> {
+    match get(h)? {
+        Object::Client(ch) => Some((End::Client, ch)),
+        Object::Server(ch) => Some((End::Server, ch)),
+        Object::Sync(_) => None,
+    }
 }

@@ -7,7 +7,7 @@ use crate::backend::Args;
 use crate::msg::{MsgIn, MsgOut};
 
 use super::channel::Channel;
-use super::handles::{self, Object};
+use super::handles::End;
 use super::receiver::Request;
 use super::sync::{self, SyncObject};
 use super::thread::{self, Pending, ThreadState};
@@ -19,36 +19,36 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
     let Some(inp) = args.inp.as_mut() else {
         return rcInvalidArgument;
     };
-    let Some(Object::Server(ch)) = handles::get(args.handle) else {
-        return rcInvalidArgument;
-    };
-    let (deadline, sync) = if ex {
-        match sync::resolve(args.sync) {
-            Ok(s) => (Deadline::after_ms(args.mdelay), s),
-            Err(rc) => return rc,
-        }
-    } else {
-        (Deadline::Never, None)
-    };
-    if sync.as_ref().is_some_and(|s| s.is_set()) {
-        return rcIpcInterrupt;
-    }
-    let handle = args.handle;
+    let (handle, mdelay, sync_handle) = (args.handle, args.mdelay, args.sync);
     let mut correlation = 0;
     let rc = thread::with(|me| {
-        let (txn, gen, rc) = match wait_for_request(me, &ch, inp, deadline, sync.as_deref()) {
-            Ok(Incoming::Queued((txn, gen))) => {
-                let rc = copy_request(&ch, &txn, gen, inp);
-                (txn, gen, rc)
+        me.with_channel(handle, End::Server, |ch| {
+            let (deadline, sync) = if ex {
+                match sync::resolve(sync_handle) {
+                    Ok(s) => (Deadline::after_ms(mdelay), s),
+                    Err(rc) => return rc,
+                }
+            } else {
+                (Deadline::Never, None)
+            };
+            if sync.as_ref().is_some_and(|s| s.is_set()) {
+                return rcIpcInterrupt;
             }
-            Ok(Incoming::Handed((txn, gen), rc)) => (txn, gen, rc),
-            Err(rc) => return rc,
-        };
-        correlation = txn.correlation(gen);
-        if rc == rcOk {
-            record_pending(me, Pending { handle, txn, gen });
-        }
-        rc
+            let incoming = wait_for_request(me, ch, inp, deadline, sync.as_deref());
+            let (txn, gen, rc) = match incoming {
+                Ok(Incoming::Queued((txn, gen))) => {
+                    let rc = copy_request(ch, &txn, gen, inp);
+                    (txn, gen, rc)
+                }
+                Ok(Incoming::Handed((txn, gen), rc)) => (txn, gen, rc),
+                Err(rc) => return rc,
+            };
+            correlation = txn.correlation(gen);
+            if rc == rcOk {
+                record_pending(me, Pending { handle, txn, gen });
+            }
+            rc
+        })
     })
     .unwrap_or_else(|rc| rc);
     args.correlation = correlation;
@@ -145,9 +145,13 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
     let Some(out) = args.out.as_ref() else {
         return rcInvalidArgument;
     };
-    let is_server = matches!(handles::get(args.handle), Some(Object::Server(_)));
-    let pending = match thread::with(|me| me.take_pending(args.handle)) {
-        Ok(p) => p,
+    let found = thread::with(|me| {
+        let p = me.take_pending(args.handle);
+        let is_server = me.with_channel(args.handle, End::Server, |_| rcOk) == rcOk;
+        (p, is_server)
+    });
+    let (pending, is_server) = match found {
+        Ok(found) => found,
         Err(rc) => return rc,
     };
     let Some(p) = pending.filter(|_| is_server) else {

@@ -5,10 +5,12 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::abi::{rcFail, Handle, Retcode};
+use crate::abi::{rcFail, rcInvalidArgument, Handle, Retcode};
 
 use crate::abi::rcNotConnected;
 
+use super::channel::Channel;
+use super::handles::{self, ChannelCache, End};
 use super::receiver::Receiver;
 use super::txn::{Txn, RECEIVED};
 
@@ -31,6 +33,7 @@ pub(crate) struct ThreadState {
     /// This thread waiting as a server.
     pub(crate) rx: Arc<Receiver>,
     pending: RefCell<Vec<Pending>>,
+    channels: RefCell<ChannelCache>,
 }
 
 std::thread_local! {
@@ -38,6 +41,7 @@ std::thread_local! {
         txn: Txn::for_current_thread(),
         rx: Receiver::for_current_thread(),
         pending: RefCell::new(Vec::new()),
+        channels: RefCell::new(ChannelCache::default()),
     };
 }
 
@@ -58,6 +62,33 @@ impl Drop for ThreadState {
 }
 
 impl ThreadState {
+    /// Run `f` with the channel of `h` if `h` is an open handle of that
+    /// `end`, else return rcInvalidArgument. The channel is borrowed from
+    /// this thread's cache when it is there (no lock, no reference count).
+    pub(crate) fn with_channel(
+        &self,
+        h: Handle,
+        end: End,
+        f: impl FnOnce(&Arc<Channel>) -> Retcode,
+    ) -> Retcode {
+        if let Ok(cache) = self.channels.try_borrow() {
+            if let Some((e, ch)) = cache.find(h) {
+                return if e == end { f(ch) } else { rcInvalidArgument };
+            }
+        }
+        let Some((e, ch)) = handles::channel(h) else {
+            return rcInvalidArgument;
+        };
+        if let Ok(mut cache) = self.channels.try_borrow_mut() {
+            cache.put(h, e, Arc::clone(&ch));
+        }
+        if e == end {
+            f(&ch)
+        } else {
+            rcInvalidArgument
+        }
+    }
+
     /// Record `p` as the request to answer on its handle; returns the one it
     /// replaces (received earlier and never answered).
     pub(crate) fn set_pending(&self, p: Pending) -> Option<Pending> {
