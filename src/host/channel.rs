@@ -23,10 +23,56 @@ use super::txn::{self, Txn, QUEUED, RECEIVED, RECEIVING};
 /// never held for a long copy.
 const HANDOFF_MAX: u64 = 64 * 1024;
 
+/// Waiting receivers in FIFO order. The oldest sits inline, in the
+/// channel's first cache line with the lock, so the common case of one
+/// server thread never touches the overflow queue's buffer.
 #[derive(Debug, Default)]
+struct Waiting {
+    /// The oldest; `None` only when `rest` is empty too.
+    first: Option<Arc<Receiver>>,
+    rest: VecDeque<Arc<Receiver>>,
+}
+
+impl Waiting {
+    fn push(&mut self, rx: Arc<Receiver>) {
+        if self.first.is_none() {
+            self.first = Some(rx);
+        } else {
+            self.rest.push_back(rx);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Arc<Receiver>> {
+        let rx = self.first.take()?;
+        self.first = self.rest.pop_front();
+        Some(rx)
+    }
+
+    /// Remove `rx` if listed; false if it is not.
+    fn remove(&mut self, rx: &Arc<Receiver>) -> bool {
+        if self.first.as_ref().is_some_and(|f| Arc::ptr_eq(f, rx)) {
+            self.pop();
+            return true;
+        }
+        match self.rest.iter().position(|r| Arc::ptr_eq(r, rx)) {
+            Some(i) => {
+                self.rest.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+}
+
+#[derive(Debug, Default)]
+#[repr(C)]
 struct Queues {
+    receivers: Waiting,
     requests: VecDeque<Request>,
-    receivers: VecDeque<Arc<Receiver>>,
 }
 
 impl Queues {
@@ -34,18 +80,23 @@ impl Queues {
     /// the lock, so `notified` is true exactly when the receiver is no
     /// longer listed (the unpark may follow after unlocking).
     fn pop_receiver(&mut self) -> Option<Arc<Receiver>> {
-        let rx = self.receivers.pop_front()?;
+        let rx = self.receivers.pop()?;
         rx.notify();
         Some(rx)
     }
 }
 
 /// One IPC channel (any number of client handles, one server handle).
+///
+/// Cache-line aligned with the lock first, so the lock word, the first
+/// waiting receiver and the request queue's header share one line, apart
+/// from the `Arc`'s counts.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub(crate) struct Channel {
-    id: u64,
-    closed: AtomicBool,
     queues: Mutex<Queues>,
+    closed: AtomicBool,
+    id: u64,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -87,7 +138,7 @@ impl Channel {
                 return Err(rcNotConnected);
             }
             if q.requests.is_empty() && out.info().total_size() <= HANDOFF_MAX {
-                if let Some(rx) = q.receivers.pop_front() {
+                if let Some(rx) = q.receivers.pop() {
                     rx.hand_over(txn, gen, out);
                     rx.notify();
                     Some(rx)
@@ -125,7 +176,7 @@ impl Channel {
         }
         if let Some((rx, inp)) = rx {
             rx.prepare(inp);
-            q.receivers.push_back(Arc::clone(rx));
+            q.receivers.push(Arc::clone(rx));
         }
         Ok(None)
     }
@@ -138,8 +189,7 @@ impl Channel {
     pub(crate) fn withdraw_receiver(&self, rx: &Arc<Receiver>) -> Option<(Request, Retcode)> {
         let woken = {
             let mut q = super::lock(&self.queues);
-            if let Some(i) = q.receivers.iter().position(|r| Arc::ptr_eq(r, rx)) {
-                q.receivers.remove(i);
+            if q.receivers.remove(rx) {
                 return None;
             }
             if let Some(handed) = rx.take_handed() {

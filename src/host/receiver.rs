@@ -20,14 +20,20 @@ pub(crate) type Request = (Arc<Txn>, u64);
 /// only under the channel lock: taken by a caller (which sets `notified`,
 /// possibly after handing a request over), by the channel's closing, or by
 /// itself when it gives up.
+///
+/// Exactly one cache line: a caller hands over, notifies and checks the
+/// sleep flag; the receiver reads them all right after.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub(crate) struct Receiver {
+    handed: spin::Mutex<Option<(Request, Retcode)>>,
     notified: AtomicBool,
-    /// Next to `notified`: a waker sets it, then reads `sleeping` in here.
+    /// A waker sets `notified`, then reads the sleep flag in here.
     owner: Sleeper,
     inp: AtomicPtr<SMsgHdr>,
-    handed: spin::Mutex<Option<(Request, Retcode)>>,
 }
+
+const _: () = assert!(core::mem::size_of::<Receiver>() == 64);
 
 impl Receiver {
     /// The calling thread's receiver record.

@@ -50,17 +50,23 @@ fn word(gen: u64, state: u64) -> u64 {
 }
 
 /// One client thread's call state (see the module documentation).
+///
+/// Exactly one cache line, in this order: the word, the return code and the
+/// owner's sleep flag are what caller and server exchange on every call.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub(crate) struct Txn {
     word: AtomicU64,
-    /// Next to `word`: a waker writes the word, then reads this.
-    owner: Sleeper,
     rc: AtomicI32,
+    /// A waker writes the word, then reads the sleep flag in here.
+    owner: Sleeper,
+    number: u64,
     channel: AtomicU64,
     out: AtomicPtr<SMsgHdr>,
     inp: AtomicPtr<SMsgHdr>,
-    number: u64,
 }
+
+const _: () = assert!(core::mem::size_of::<Txn>() == 64);
 
 /// Every thread's transaction, for closing a channel (which completes the
 /// requests servers received on it). Dead threads' entries are pruned.

@@ -148,11 +148,12 @@ impl Drop for Backoff<'_> {
 /// to sleep, so a waker skips the unpark (an atomic swap on the sleeper's
 /// parker, and a futex call when it sleeps) while it is still spinning.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Sleeper {
     sleeping: AtomicBool,
-    thread: Thread,
     /// Current spin time in ns (only the owning thread uses it).
     spin_ns: OwnerCell,
+    thread: Thread,
 }
 
 /// A `u32` only its owning thread reads and writes (relaxed atomics: the
