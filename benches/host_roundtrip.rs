@@ -13,11 +13,11 @@ use std::mem::size_of;
 use std::time::Instant;
 
 use kos_ipc_shim::abi::*;
+use kos_ipc_shim::host::exports::{kos_host_channel_create, KnHandleClose};
+use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 use kos_ipc_shim::host::EMULATOR;
 use kos_ipc_shim::msg::{MsgIn, MsgOut};
 use kos_ipc_shim::{Args, Backend, Op};
-use kos_ipc_shim::host::exports::{kos_host_channel_create, KnHandleClose};
-use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 
 #[repr(C, align(8))]
 #[derive(Clone, Copy)]

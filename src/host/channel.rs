@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use crate::abi::{rcNotConnected, Retcode, SMsgHdr};
 use crate::msg::MsgOut;
 
-use super::receiver::{Receiver, Request};
+use super::receiver::{Handed, Receiver, Request};
 use super::txn::{self, Txn, QUEUED, RECEIVED, RECEIVING};
 
 /// Requests up to this size (constant part and arena) are copied by the
@@ -186,7 +186,7 @@ impl Channel {
     /// caller merely picked it to wake for a queued request, the wake-up is
     /// passed on to the next waiting receiver so the request is not left
     /// unnoticed.
-    pub(crate) fn withdraw_receiver(&self, rx: &Arc<Receiver>) -> Option<(Request, Retcode)> {
+    pub(crate) fn withdraw_receiver(&self, rx: &Arc<Receiver>) -> Option<Handed> {
         let woken = {
             let mut q = super::lock(&self.queues);
             if q.receivers.remove(rx) {

@@ -1,7 +1,7 @@
 //! A server thread waiting in Recv/RecvEx, and the direct hand-off of a
 //! request into its buffers.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use crate::abi::{rcOk, Retcode, SMsgHdr};
@@ -12,6 +12,18 @@ use super::wait::Sleeper;
 
 /// A request: the caller's transaction and the generation of this call.
 pub(crate) type Request = (Arc<Txn>, u64);
+
+/// A request a caller copied into a receiver's buffers.
+#[derive(Debug)]
+pub(crate) struct Handed {
+    /// The request.
+    pub(crate) request: Request,
+    /// Result of the copy: rcOk, or the error both sides return.
+    pub(crate) rc: Retcode,
+    /// The call's correlation id (computed by the caller, so the receiver
+    /// need not read the caller's transaction).
+    pub(crate) correlation: u64,
+}
 
 /// One thread's receiver record (allocated once per thread, reused).
 ///
@@ -26,8 +38,9 @@ pub(crate) type Request = (Arc<Txn>, u64);
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Receiver {
-    handed: spin::Mutex<Option<(Request, Retcode)>>,
+    handed: spin::Mutex<Option<(Request, u64)>>,
     notified: AtomicBool,
+    handed_rc: AtomicI32,
     /// A waker sets `notified`, then reads the sleep flag in here.
     owner: Sleeper,
     inp: AtomicPtr<SMsgHdr>,
@@ -43,6 +56,7 @@ impl Receiver {
             owner: Sleeper::current(),
             inp: AtomicPtr::new(core::ptr::null_mut()),
             handed: spin::Mutex::new(None),
+            handed_rc: AtomicI32::new(rcOk),
         })
     }
 
@@ -75,9 +89,14 @@ impl Receiver {
         self.owner.wake();
     }
 
-    /// The request a caller handed over, with the copy's result.
-    pub(crate) fn take_handed(&self) -> Option<(Request, Retcode)> {
-        self.handed.lock().take()
+    /// The request a caller handed over, if any.
+    pub(crate) fn take_handed(&self) -> Option<Handed> {
+        let (request, correlation) = self.handed.lock().take()?;
+        Some(Handed {
+            request,
+            rc: self.handed_rc.load(Ordering::Relaxed),
+            correlation,
+        })
     }
 
     /// Under the channel lock, on a receiver just taken off the list: copy
@@ -101,6 +120,7 @@ impl Receiver {
                 rc
             }
         };
-        *self.handed.lock() = Some(((Arc::clone(txn), gen), rc));
+        self.handed_rc.store(rc, Ordering::Relaxed);
+        *self.handed.lock() = Some(((Arc::clone(txn), gen), txn.correlation(gen)));
     }
 }

@@ -8,7 +8,7 @@ use crate::msg::{MsgIn, MsgOut};
 
 use super::channel::Channel;
 use super::handles::End;
-use super::receiver::Request;
+use super::receiver::{Handed, Request};
 use super::sync::{self, SyncObject};
 use super::thread::{self, Pending, ThreadState};
 use super::txn::{Txn, RECEIVED, REPLYING};
@@ -35,17 +35,26 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
                 return rcIpcInterrupt;
             }
             let incoming = wait_for_request(me, ch, inp, deadline, sync.as_deref());
-            let (txn, gen, rc) = match incoming {
+            let (txn, gen, rc, corr) = match incoming {
                 Ok(Incoming::Queued((txn, gen))) => {
                     let rc = copy_request(ch, &txn, gen, inp);
-                    (txn, gen, rc)
+                    let corr = txn.correlation(gen);
+                    (txn, gen, rc, corr)
                 }
-                Ok(Incoming::Handed((txn, gen), rc)) => (txn, gen, rc),
+                Ok(Incoming::Handed(h)) => (h.request.0, h.request.1, h.rc, h.correlation),
                 Err(rc) => return rc,
             };
-            correlation = txn.correlation(gen);
+            correlation = corr;
             if rc == rcOk {
-                record_pending(me, Pending { handle, txn, gen });
+                record_pending(
+                    me,
+                    Pending {
+                        handle,
+                        txn,
+                        gen,
+                        correlation: corr,
+                    },
+                );
             }
             rc
         })
@@ -59,8 +68,8 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
 enum Incoming {
     /// Taken from the queue, `RECEIVING`: the server copies it.
     Queued(Request),
-    /// Copied into our buffers by its caller, with the copy's result.
-    Handed(Request, Retcode),
+    /// Copied into our buffers by its caller.
+    Handed(Handed),
 }
 
 /// Take the oldest request, waiting for one if none is queued.
@@ -103,8 +112,8 @@ fn wait_for_request(
                 handed => handed, // a request arrived as we gave up
             },
         };
-        if let Some((request, rc)) = handed {
-            return Ok(Incoming::Handed(request, rc));
+        if let Some(h) = handed {
+            return Ok(Incoming::Handed(h));
         }
         // Woken for a queued request (or by the closing): look again.
     }
@@ -157,7 +166,7 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
     let Some(p) = pending.filter(|_| is_server) else {
         return rcInvalidArgument;
     };
-    args.correlation = p.txn.correlation(p.gen);
+    args.correlation = p.correlation;
     if !p.txn.claim(p.gen, RECEIVED, REPLYING) {
         return rcNotConnected; // the caller timed out or the channel closed
     }
@@ -178,7 +187,7 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
 /// so its caller does not wait forever.
 pub(crate) fn refuse_reply(args: &mut Args<'_>, rc: Retcode) {
     if let Ok(Some(p)) = thread::with(|me| me.take_pending(args.handle)) {
-        args.correlation = p.txn.correlation(p.gen);
+        args.correlation = p.correlation;
         p.txn.complete(p.gen, RECEIVED, rc);
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct Pending {
     pub(crate) txn: Arc<Txn>,
     /// The generation of the call it belongs to.
     pub(crate) gen: u64,
+    /// The call's correlation id.
+    pub(crate) correlation: u64,
 }
 
 /// One thread's emulator state.
