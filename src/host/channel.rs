@@ -22,6 +22,10 @@ use super::txn::{self, Txn, QUEUED, RECEIVED, RECEIVING};
 /// lock; larger ones are queued and copied by the server, so the lock is
 /// never held for a long copy.
 const HANDOFF_MAX: u64 = 64 * 1024;
+/// Queued requests a new channel has room for before its queue grows.
+const REQUEST_ROOM: usize = 32;
+/// Waiting server threads (beyond the first) a new channel has room for.
+const WAITING_ROOM: usize = 8;
 
 /// Waiting receivers in FIFO order. The oldest sits inline, in the
 /// channel's first cache line with the lock, so the common case of one
@@ -107,7 +111,16 @@ impl Channel {
         Arc::new(Channel {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             closed: AtomicBool::new(false),
-            queues: Mutex::new(Queues::default()),
+            // Room from the start, so the first request that has to queue
+            // (or the second waiting server thread) does not allocate on a
+            // call: a queue only allocates when it outgrows this, once.
+            queues: Mutex::new(Queues {
+                receivers: Waiting {
+                    first: None,
+                    rest: VecDeque::with_capacity(WAITING_ROOM),
+                },
+                requests: VecDeque::with_capacity(REQUEST_ROOM),
+            }),
         })
     }
 

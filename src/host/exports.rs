@@ -184,7 +184,7 @@ pub unsafe extern "C" fn KnIpcCreateSyncObject(out: *mut Handle) -> Retcode {
         if !writable(out) {
             return rcInvalidArgument;
         }
-        match handles::insert(Object::Sync(Arc::new(SyncObject::default()))) {
+        match handles::insert(Object::Sync(Arc::new(SyncObject::new()))) {
             // SAFETY: checked non-NULL and aligned; writable per the contract.
             Ok(h) => unsafe { put(out, h) },
             Err(rc) => rc,

@@ -9,13 +9,22 @@ use crate::abi::{rcInvalidArgument, Handle, Retcode, INVALID_HANDLE};
 use super::handles::{self, Object};
 
 /// A sync object: a flag, and the threads whose CallEx/RecvEx it may interrupt.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SyncObject {
     set: AtomicBool,
     waiters: Mutex<Vec<Thread>>,
 }
 
 impl SyncObject {
+    /// A new object in the "don't interrupt" state, with room for a few
+    /// waiters (so watching it does not allocate on a call).
+    pub(crate) fn new() -> SyncObject {
+        SyncObject {
+            set: AtomicBool::new(false),
+            waiters: Mutex::new(Vec::with_capacity(8)),
+        }
+    }
+
     /// Whether the interrupt is set.
     pub(crate) fn is_set(&self) -> bool {
         self.set.load(Ordering::SeqCst)
