@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# Tests of the installed package (mk/integrate.mk runs them; run them through make).
+#
+#   integrate-test.sh install       layout, manifest, reinstall, uninstall, DESTDIR, bad input
+#   integrate-test.sh cmake         find_package(KosIpcShim) + kos_ipc_shim_interpose(app)
+#   integrate-test.sh pkgconfig     pkg-config --cflags --libs
+#   integrate-test.sh native-libs   .pc/CMake link lists == fresh --print native-static-libs
+#
+# Each installs into a fresh temp dir (removed at exit) with `make install`.
+# The consumer program is ctests/interpose/echo_prog.c + report.c, unmodified;
+# its output must equal ctests/interpose/expect-standin.txt (interposed on the
+# stand-in libkos: the shim counted every call, the stand-in received every
+# call) or expect-host.txt (host archive: the shim counted every call, the
+# emulator served them).
+set -euo pipefail
+
+mode=${1:?usage: integrate-test.sh install|cmake|pkgconfig|native-libs}
+: "${CC:=gcc}" "${MAKE:=make}"
+root=$(pwd)
+[ -f "$root/mk/integrate.mk" ] || { echo "integrate-test.sh: run from the repository root" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kos-shim-$mode.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+checks=0
+fail() { printf 'FAIL %s: %s\n' "$mode" "$*" >&2; exit 1; }
+ok() { checks=$((checks + 1)); printf '  ok %s\n' "$*"; }
+
+make_install() { "$MAKE" --no-print-directory -s install "$@" >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log" >&2; fail "make install $*"; }; }
+make_uninstall() { "$MAKE" --no-print-directory -s uninstall "$@" >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log" >&2; fail "make uninstall $*"; }; }
+
+# run_expect NAME EXPECT_FILE CMD...: CMD's stdout must equal EXPECT_FILE.
+run_expect() {
+    local name=$1 expect=$2
+    shift 2
+    if ! timeout 120 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+        cat "$tmp/$name.out" "$tmp/$name.err" >&2
+        fail "$name exited with an error"
+    fi
+    diff -u "$expect" "$tmp/$name.out" >&2 || { cat "$tmp/$name.err" >&2; fail "$name: output differs from $expect"; }
+    sed 's/^/    | /' "$tmp/$name.out"
+    ok "$name: output == $expect"
+}
+
+# The files an installation must contain, relative to the prefix.
+expected_files() {
+    {
+        printf '%s\n' lib/libkos_ipc_shim.a lib/libkos_ipc_shim_wrap.a lib/libkos_ipc_shim_preload.so \
+            include/kos-ipc-shim/kos_ipc_shim.h \
+            lib/pkgconfig/kos-ipc-shim.pc lib/pkgconfig/kos-ipc-shim-wrap.pc \
+            lib/cmake/KosIpcShim/KosIpcShimConfig.cmake lib/cmake/KosIpcShim/KosIpcShimConfigVersion.cmake \
+            share/kos-ipc-shim/install-manifest.txt
+        (cd include/kos && find . -name '*.h' -type f | sed 's|^\./|include/kos-ipc-shim/kos/|')
+    } | LC_ALL=C sort
+}
+files_under() { (cd "$1" && find . -type f | sed 's|^\./||' | LC_ALL=C sort); }
+
+test_install() {
+    local prefix=$tmp/a/prefix
+    mkdir -p "$tmp/a"
+    make_install PREFIX="$prefix"
+    diff -u <(expected_files) <(files_under "$prefix") >&2 || fail "installed files differ from the expected list"
+    ok "install: $(expected_files | wc -l) files, exactly the expected list"
+    local manifest=$prefix/share/kos-ipc-shim/install-manifest.txt
+    diff -u <(files_under "$prefix" | sed "s|^|f $prefix/|") <(grep '^f ' "$manifest" | LC_ALL=C sort) >&2 \
+        || fail "manifest files != installed files"
+    diff -u <(cd "$tmp/a" && find prefix -type d | sed "s|^|d $tmp/a/|" | LC_ALL=C sort) \
+        <(grep '^d ' "$manifest" | LC_ALL=C sort) >&2 || fail "manifest directories != created directories"
+    ok "manifest lists every installed file and every created directory"
+    cmp -s include/kos_ipc_shim.h "$prefix/include/kos-ipc-shim/kos_ipc_shim.h" || fail "installed header differs"
+    cmp -s "$LIB_RELEASE" "$prefix/lib/libkos_ipc_shim.a" || fail "installed host archive differs"
+    cmp -s "$WRAP_LIB" "$prefix/lib/libkos_ipc_shim_wrap.a" || fail "installed wrap archive differs"
+    cmp -s "$PRELOAD_LIB" "$prefix/lib/libkos_ipc_shim_preload.so" || fail "installed preload library differs"
+    ok "archives, preload library and header are byte-identical to the build's"
+    grep -qx "prefix=$prefix" "$prefix/lib/pkgconfig/kos-ipc-shim.pc" || fail "kos-ipc-shim.pc: prefix line"
+    grep -q '^Libs: ${wrapflags} ${archive}' "$prefix/lib/pkgconfig/kos-ipc-shim-wrap.pc" || fail "kos-ipc-shim-wrap.pc: Libs line"
+    ok ".pc files name the prefix and carry the wrap flags"
+
+    # Reinstalling over it changes nothing in the list.
+    cp "$manifest" "$tmp/manifest.1"
+    make_install PREFIX="$prefix"
+    diff -u "$tmp/manifest.1" "$manifest" >&2 || fail "second install wrote a different manifest"
+    ok "installing again over the same prefix: same manifest"
+
+    # Uninstall removes exactly the listed things: a file of someone else's stays.
+    echo other >"$prefix/lib/other.txt"
+    make_uninstall PREFIX="$prefix"
+    diff -u <(printf '%s\n' prefix prefix/lib prefix/lib/other.txt) \
+        <(cd "$tmp/a" && find prefix | LC_ALL=C sort) >&2 || fail "uninstall left or removed the wrong things"
+    ok "uninstall removed every installed file and empty created directory, kept lib/other.txt"
+    rm -rf "$prefix"
+    if "$MAKE" --no-print-directory -s uninstall PREFIX="$prefix" >"$tmp/u.log" 2>&1; then
+        fail "uninstall with nothing installed succeeded"
+    fi
+    grep -q "nothing to uninstall: $prefix/share/kos-ipc-shim/install-manifest.txt does not exist" "$tmp/u.log" \
+        || { cat "$tmp/u.log" >&2; fail "uninstall without manifest: wrong message"; }
+    ok "uninstall with nothing installed: exit != 0, 'nothing to uninstall' message"
+
+    # DESTDIR: files staged under DESTDIR, contents name the final PREFIX.
+    local stage=$tmp/stage final=/opt/kos-ipc-shim-test
+    make_install PREFIX="$final" DESTDIR="$stage"
+    diff -u <(expected_files) <(files_under "$stage$final") >&2 || fail "DESTDIR install: wrong files"
+    [ "$(find "$stage" -type f | wc -l)" -eq "$(expected_files | wc -l)" ] || fail "DESTDIR install wrote outside DESTDIR/PREFIX"
+    grep -qx "prefix=$final" "$stage$final/lib/pkgconfig/kos-ipc-shim.pc" || fail "DESTDIR .pc names the staging dir"
+    grep -q "^f $final/lib/libkos_ipc_shim.a\$" "$stage$final/share/kos-ipc-shim/install-manifest.txt" \
+        || fail "DESTDIR manifest holds staging paths"
+    ! grep -rqF "$stage" "$stage$final/lib/pkgconfig" "$stage$final/lib/cmake" "$stage$final/share" \
+        || fail "an installed text file mentions the staging dir"
+    ok "DESTDIR=$stage PREFIX=$final: staged files, final paths inside"
+    make_uninstall PREFIX="$final" DESTDIR="$stage"
+    [ -z "$(find "$stage" -mindepth 1)" ] || { find "$stage" >&2; fail "DESTDIR uninstall left files"; }
+    ok "DESTDIR uninstall: staging dir empty"
+
+    if "$MAKE" --no-print-directory -s install PREFIX=relative/dir >"$tmp/r.log" 2>&1; then
+        fail "install with a relative PREFIX succeeded"
+    fi
+    grep -q "PREFIX must be an absolute path, got 'relative/dir'" "$tmp/r.log" || { cat "$tmp/r.log" >&2; fail "relative PREFIX: wrong message"; }
+    [ ! -e relative ] || fail "relative PREFIX created something"
+    ok "relative PREFIX refused with a message, nothing written"
+}
+
+test_cmake() {
+    command -v cmake >/dev/null || fail "cmake not found (scripts/setup.sh installs it)"
+    local prefix=$tmp/prefix build=$tmp/build
+    make_install PREFIX="$prefix"
+    ok "installed into $prefix"
+    cmake -S ctests/integrate -B "$build" -DCMAKE_PREFIX_PATH="$prefix" -DKOS_SHIM_SOURCE_DIR="$root" \
+        -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=Debug >"$tmp/configure.log" 2>&1 \
+        || { cat "$tmp/configure.log" >&2; fail "cmake configure"; }
+    cmake --build "$build" -j 2 -- VERBOSE=1 >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; fail "cmake --build"; }
+    grep -q -- "-Wl,--wrap=Call,--wrap=CallEx,--wrap=Recv,--wrap=RecvEx,--wrap=Reply .*$prefix/lib/libkos_ipc_shim_wrap.a" \
+        "$tmp/build.log" || { grep -- '-o echo_wrap' "$tmp/build.log" >&2; fail "echo_wrap's link line lacks the --wrap options or the archive"; }
+    ok "cmake built echo_wrap (--wrap options and $prefix/lib/libkos_ipc_shim_wrap.a on its link line) and echo_host"
+    grep -qx "version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)" "$build/package.txt" || fail "KosIpcShim_VERSION"
+    run_expect cmake-echo_wrap ctests/interpose/expect-standin.txt "$build/echo_wrap"
+    run_expect cmake-echo_host ctests/interpose/expect-host.txt "$build/echo_host"
+
+    # The function's argument checks and the version file, in a project with no languages (fast).
+    local neg=$tmp/neg
+    mkdir -p "$neg"
+    cmake_expect_error() {
+        local name=$1 body=$2 message=$3
+        mkdir -p "$neg/$name"
+        printf 'cmake_minimum_required(VERSION 3.13)\nproject(neg NONE)\n%s\n' "$body" >"$neg/$name/CMakeLists.txt"
+        if cmake -S "$neg/$name" -B "$neg/$name/b" -DCMAKE_PREFIX_PATH="$prefix" >"$neg/$name.log" 2>&1; then
+            fail "$name: configure succeeded"
+        fi
+        tr -s ' \n' '  ' <"$neg/$name.log" | grep -qF "$message" || { cat "$neg/$name.log" >&2; fail "$name: message '$message' missing"; }
+        ok "$name: configure fails with \"$message\""
+    }
+    cmake_expect_error interface-target \
+        'find_package(KosIpcShim REQUIRED)
+add_library(iface INTERFACE)
+kos_ipc_shim_interpose(iface)' "kos_ipc_shim_interpose: 'iface' is a INTERFACE_LIBRARY"
+    cmake_expect_error no-target 'find_package(KosIpcShim REQUIRED)
+kos_ipc_shim_interpose(nothing)' "kos_ipc_shim_interpose: 'nothing' is not a target"
+    cmake_expect_error version-too-new 'find_package(KosIpcShim 1.0 REQUIRED)' 'version: 0.1.0'
+    cmake_expect_error version-minor 'find_package(KosIpcShim 0.2 REQUIRED)' 'version: 0.1.0'
+
+    make_uninstall PREFIX="$prefix"
+    [ ! -e "$prefix" ] || { find "$prefix" >&2; fail "uninstall left $prefix behind"; }
+    ok "uninstalled: $prefix is gone"
+}
+
+test_pkgconfig() {
+    command -v pkg-config >/dev/null || fail "pkg-config not found (scripts/setup.sh installs it)"
+    local prefix=$tmp/prefix
+    make_install PREFIX="$prefix"
+    ok "installed into $prefix"
+    # Only our .pc files: no system ones can stand in for them.
+    export PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig PKG_CONFIG_PATH=
+    local version
+    version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+    [ "$(pkg-config --modversion kos-ipc-shim)" = "$version" ] || fail "kos-ipc-shim --modversion"
+    [ "$(pkg-config --modversion kos-ipc-shim-wrap)" = "$version" ] || fail "kos-ipc-shim-wrap --modversion"
+    ok "pkg-config --modversion: $version for both"
+    local flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -pthread)
+    local prog=(ctests/interpose/echo_prog.c ctests/interpose/report.c)
+    # shellcheck disable=SC2046 # word splitting of pkg-config output is the point
+    "$CC" "${flags[@]}" $(pkg-config --cflags kos-ipc-shim) -o "$tmp/echo_host" "${prog[@]}" \
+        $(pkg-config --libs kos-ipc-shim) || fail "cc against kos-ipc-shim"
+    echo "    cc ... \$(pkg-config --cflags kos-ipc-shim) echo_prog.c report.c \$(pkg-config --libs kos-ipc-shim)"
+    run_expect pkgconfig-echo_host ctests/interpose/expect-host.txt "$tmp/echo_host"
+
+    # The SDK of this test: the stand-in libkos as a static library, linked
+    # last as a toolchain links libkos; its headers are the compat headers.
+    local sdk
+    sdk=$(pkg-config --variable=compatincludedir kos-ipc-shim)
+    [ "$sdk" = "$prefix/include/kos-ipc-shim/kos" ] || fail "compatincludedir is '$sdk'"
+    "$CC" "${flags[@]}" -I"$sdk" -c -o "$tmp/standin.o" ctests/standin/libkos_standin.c || fail "cc stand-in"
+    ar rcs "$tmp/libkos_standin.a" "$tmp/standin.o"
+    # shellcheck disable=SC2046
+    "$CC" "${flags[@]}" -I"$sdk" $(pkg-config --cflags kos-ipc-shim-wrap) -o "$tmp/echo_wrap" "${prog[@]}" \
+        $(pkg-config --libs kos-ipc-shim-wrap) -L"$tmp" -lkos_standin -ldl || fail "cc against kos-ipc-shim-wrap"
+    echo "    cc ... \$(pkg-config --cflags kos-ipc-shim-wrap) echo_prog.c report.c \$(pkg-config --libs kos-ipc-shim-wrap) -lkos_standin"
+    run_expect pkgconfig-echo_wrap ctests/interpose/expect-standin.txt "$tmp/echo_wrap"
+
+    make_uninstall PREFIX="$prefix"
+    [ ! -e "$prefix" ] || fail "uninstall left $prefix behind"
+    ok "uninstalled: $prefix is gone"
+}
+
+# The libraries rustc says an archive needs, from a build with
+# --print native-static-libs (cargo replays the note while the build is fresh).
+fresh_native_libs() {
+    local what=$1 log=$tmp/native-$1.log
+    shift
+    CARGO_TARGET_DIR=$NATIVE_TARGET_DIR "$CARGO" "$@" -- --print native-static-libs >"$log" 2>&1 \
+        || { cat "$log" >&2; fail "cargo $* -- --print native-static-libs"; }
+    grep -q 'native-static-libs:' "$log" || { cat "$log" >&2; fail "$what: rustc printed no native-static-libs note"; }
+    sed -n 's/^.*native-static-libs: *//p' "$log" | tail -n 1 | xargs
+}
+words() { xargs <<<"$*"; }
+
+test_native_libs() {
+    command -v cmake >/dev/null || fail "cmake not found (scripts/setup.sh installs it)"
+    local host_fresh wrap_fresh
+    echo "  (first run: two release builds in $NATIVE_TARGET_DIR; later runs replay them)"
+    host_fresh=$(fresh_native_libs host rustc --release --lib --crate-type staticlib)
+    # shellcheck disable=SC2086 # WRAP_CARGO is a word list
+    wrap_fresh=$(fresh_native_libs wrap $WRAP_CARGO --target "$HOST_TRIPLE")
+    echo "  rustc, host archive: '$host_fresh'"
+    echo "  rustc, wrap archive: '$wrap_fresh'"
+
+    local prefix=$tmp/prefix
+    make_install PREFIX="$prefix"
+    local pc=$prefix/lib/pkgconfig
+    local host_pc wrap_pc
+    host_pc=$(sed -n 's/^Libs: ${archive} *//p' "$pc/kos-ipc-shim.pc" | xargs)
+    wrap_pc=$(sed -n 's/^Libs: ${wrapflags} ${archive} *//p' "$pc/kos-ipc-shim-wrap.pc" | xargs)
+    # What pkg-config itself prints, too (it must not drop or reorder them).
+    local host_pkg wrap_pkg
+    host_pkg=$(PKG_CONFIG_LIBDIR=$pc PKG_CONFIG_PATH='' pkg-config --libs kos-ipc-shim | xargs -n1 | grep -v '^/' | xargs)
+    wrap_pkg=$(PKG_CONFIG_LIBDIR=$pc PKG_CONFIG_PATH='' pkg-config --libs kos-ipc-shim-wrap | xargs -n1 | grep -v '^/' | grep -v '^-Wl,--wrap' | xargs)
+
+    # What CMake gets: the imported targets' INTERFACE_LINK_LIBRARIES.
+    mkdir -p "$tmp/cm"
+    cat >"$tmp/cm/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.13)
+project(libs NONE)
+find_package(KosIpcShim REQUIRED)
+get_target_property(h KosIpcShim::host INTERFACE_LINK_LIBRARIES)
+get_target_property(w KosIpcShim::wrap INTERFACE_LINK_LIBRARIES)
+string(REPLACE ";" " " h "${h}")
+string(REPLACE ";" " " w "${w}")
+file(WRITE "${CMAKE_BINARY_DIR}/libs.txt" "${h}\n${w}\n")
+EOF
+    cmake -S "$tmp/cm" -B "$tmp/cm/b" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/cm.log" 2>&1 || { cat "$tmp/cm.log" >&2; fail "cmake configure"; }
+    local host_cmake wrap_cmake
+    host_cmake=$(sed -n 1p "$tmp/cm/b/libs.txt" | xargs)
+    wrap_cmake=$(sed -n 2p "$tmp/cm/b/libs.txt" | xargs)
+
+    local name value
+    for name in NATIVE_LIBS host_pc host_pkg host_cmake; do
+        case $name in NATIVE_LIBS) value=$(words "$NATIVE_LIBS") ;; *) value=${!name} ;; esac
+        [ "$value" = "$host_fresh" ] || fail "host archive: $name is '$value', rustc says '$host_fresh'"
+    done
+    ok "host archive: Makefile NATIVE_LIBS, kos-ipc-shim.pc, pkg-config --libs and KosIpcShim::host all == '$host_fresh'"
+
+    # The wrap archive (no_std) also declares a few C functions itself
+    # (pthread_self, clock_gettime, abort), which rustc cannot see:
+    # WRAP_NATIVE_LIBS may add libraries, but must hold rustc's list in order.
+    local wrap_var
+    wrap_var=$(words "$WRAP_NATIVE_LIBS")
+    for name in wrap_pc wrap_pkg wrap_cmake; do
+        [ "${!name}" = "$wrap_var" ] || fail "wrap archive: $name is '${!name}', WRAP_NATIVE_LIBS is '$wrap_var'"
+    done
+    local rest=" $wrap_var " lib
+    for lib in $wrap_fresh; do
+        [[ $rest == *" $lib "* ]] || fail "wrap archive: rustc's '$lib' is missing from WRAP_NATIVE_LIBS ('$wrap_var') or out of order"
+        rest=" ${rest#* "$lib" } "
+    done
+    ok "wrap archive: kos-ipc-shim-wrap.pc, pkg-config --libs and KosIpcShim::wrap == WRAP_NATIVE_LIBS '$wrap_var', which holds rustc's '$wrap_fresh' in order"
+    make_uninstall PREFIX="$prefix"
+}
+
+case $mode in
+    install) test_install ;;
+    cmake) test_cmake ;;
+    pkgconfig) test_pkgconfig ;;
+    native-libs) test_native_libs ;;
+    *) fail "unknown mode" ;;
+esac
+echo "integrate-test.sh $mode: $checks checks passed"
