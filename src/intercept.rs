@@ -144,6 +144,52 @@ impl CallInfo {
 ///
 /// Register one with [`register`]. Callbacks run on the calling thread,
 /// inside the shim: IPC made from them goes straight to the backend.
+///
+/// # Example: deny one interface, count the denials
+///
+/// ```
+/// use std::ptr::{null, null_mut};
+/// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+/// use kos_ipc_shim::abi::*;
+/// use kos_ipc_shim::entry::Call;
+/// use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
+/// use kos_ipc_shim::{intercept, CallInfo, Interceptor, Op, Verdict};
+///
+/// /// Requests to interface 0x66 never leave the process.
+/// struct Firewall {
+///     denied: AtomicU64,
+/// }
+///
+/// impl Interceptor for Firewall {
+///     fn before(&self, info: &CallInfo) -> Verdict {
+///         if info.iid() == 0x66 { Verdict::Deny } else { Verdict::Allow }
+///     }
+///     fn after(&self, info: &CallInfo) {
+///         if info.verdict == Verdict::Deny {
+///             assert_eq!((info.op, info.rc), (Op::Call, rcSecurityDisallow));
+///             self.denied.fetch_add(1, Relaxed);
+///         }
+///     }
+/// }
+///
+/// static FIREWALL: Firewall = Firewall { denied: AtomicU64::new(0) };
+/// intercept::register(&FIREWALL).expect("a free interceptor slot");
+///
+/// // The request is refused before the backend is asked: no server (not
+/// // even a channel) is needed to see it.
+/// let size = std::mem::size_of::<nk_message>() as u32;
+/// let req = nk_message { iid: 0x66, mid: 1, size, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
+/// let mut resp = nk_message { size, ..Default::default() };
+/// let mut out = SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 };
+/// let mut inp = SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 };
+/// // SAFETY: the messages and headers outlive the calls that use them.
+/// unsafe {
+///     assert_eq!(PackOutMsg(&mut out, &req, null()), rcOk);
+///     assert_eq!(PackInMsg(&mut inp, &mut resp, null_mut()), rcOk);
+///     assert_eq!(Call(1, &out, &mut inp), rcSecurityDisallow);
+/// }
+/// assert_eq!(FIREWALL.denied.load(Relaxed), 1);
+/// ```
 pub trait Interceptor: Sync {
     /// Called before forwarding. Returning [`Verdict::Deny`] makes
     /// Call/CallEx/Reply return rcSecurityDisallow without reaching the

@@ -53,7 +53,7 @@ impl MsgInfo {
 /// captures payloads (`KOS_SHIM_TRACE_PAYLOAD`); otherwise it is empty. The
 /// pointers are the caller's buffers and are valid only while the call is in
 /// progress, so only hooks running inside it (`intercept::after`) may read
-/// them, through the crate-private [`MsgBytes::get`].
+/// them, through the crate-private `MsgBytes::get`.
 #[derive(Debug, Clone, Copy)]
 pub struct MsgBytes {
     constant: *const u8,

@@ -46,6 +46,57 @@ pub struct Args<'a> {
 /// Implementations must be thread-safe: every thread of the program calls
 /// through the same backend. `forward` is called after validation and
 /// policy; it must behave like the kernel's entry point for `op`.
+///
+/// # Example: a kernel that echoes every request
+///
+/// A backend receives the validated messages ([`MsgOut`], [`MsgIn`]) and
+/// answers through them; it never touches raw headers.
+///
+/// ```
+/// use std::ptr::{null, null_mut};
+/// use kos_ipc_shim::abi::*;
+/// use kos_ipc_shim::entry::Call;
+/// use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
+/// use kos_ipc_shim::{backend, Args, Backend, Op};
+///
+/// /// Call/CallEx get their own request back as the response; nothing else
+/// /// is implemented.
+/// struct Echo;
+///
+/// impl Backend for Echo {
+///     fn forward(&self, op: Op, args: &mut Args<'_>) -> Retcode {
+///         match (op, &args.out, &mut args.inp) {
+///             (Op::Call | Op::CallEx, Some(out), Some(inp)) => {
+///                 match inp.write(out.constant(), out.arena()) {
+///                     Ok(_) => rcOk,
+///                     Err(rc) => rc, // rcBufferTooSmall: it does not fit
+///                 }
+///             }
+///             _ => rcUnimplemented,
+///         }
+///     }
+///     fn name(&self) -> &'static str {
+///         "echo"
+///     }
+/// }
+///
+/// static ECHO: Echo = Echo;
+/// backend::set_backend(&ECHO).expect("a free backend slot");
+///
+/// let size = std::mem::size_of::<nk_message>() as u32;
+/// let req = nk_message { iid: 3, mid: 9, size, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
+/// let mut resp = nk_message { size, ..Default::default() };
+/// let mut out = SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 };
+/// let mut inp = SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 };
+/// // SAFETY: the messages and headers outlive the calls that use them.
+/// unsafe {
+///     assert_eq!(PackOutMsg(&mut out, &req, null()), rcOk);
+///     assert_eq!(PackInMsg(&mut inp, &mut resp, null_mut()), rcOk);
+///     assert_eq!(Call(42, &out, &mut inp), rcOk);
+/// }
+/// assert_eq!(resp, req);
+/// backend::reset_backend();
+/// ```
 pub trait Backend: Sync {
     /// Perform `op` with `args`, returning the kernel's return code.
     fn forward(&self, op: Op, args: &mut Args<'_>) -> Retcode;

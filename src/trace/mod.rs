@@ -3,7 +3,7 @@
 //! CTF 1.8, a C callback).
 //!
 //! # Hot path
-//! [`record`] is called from `intercept::after` for every call. When tracing
+//! [`record()`] is called from `intercept::after` for every call. When tracing
 //! is off it is one atomic load. When on, it builds a
 //! [`KosShimTraceRecord`] and pushes it into the calling thread's ring
 //! (std: one ring per thread, allocated on the thread's first traced call;
@@ -86,7 +86,7 @@ pub fn record(info: &CallInfo) {
     }
 }
 
-/// Whether the pipeline should hand message bytes to [`record`]
+/// Whether the pipeline should hand message bytes to [`record()`]
 /// (`KOS_SHIM_TRACE_PAYLOAD` > 0 and tracing on).
 #[inline]
 pub fn payload_wanted() -> bool {
