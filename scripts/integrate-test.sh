@@ -133,6 +133,8 @@ test_cmake() {
     grep -qx "version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)" "$build/package.txt" || fail "KosIpcShim_VERSION"
     run_expect cmake-echo_wrap ctests/interpose/expect-standin.txt "$build/echo_wrap"
     run_expect cmake-echo_host ctests/interpose/expect-host.txt "$build/echo_host"
+    run_expect cmake-stats_wrap ctests/integrate/expect-stats.txt "$build/stats_wrap"
+    run_expect cmake-stats_host ctests/integrate/expect-stats.txt "$build/stats_host"
 
     # The function's argument checks and the version file, in a project with no languages (fast).
     local neg=$tmp/neg
