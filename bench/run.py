@@ -176,7 +176,7 @@ def main():
     ap.add_argument("--build", required=True, help="directory of the bench programs")
     ap.add_argument("--out", required=True, help="JSON file to write")
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--calls", type=int, default=2_000_000)
+    ap.add_argument("--calls", type=int, default=1_000_000)
     ap.add_argument("--samples", type=int, default=50_000)
     ap.add_argument("--ms", type=int, default=300)
     ap.add_argument("--smoke", action="store_true",

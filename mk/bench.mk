@@ -7,7 +7,7 @@
 #                     verdicts; writes target/bench/results.json. Not part of
 #                     `make test` (it takes minutes and its figures depend on
 #                     the machine's load). BENCH_RUNS (default 7) processes per
-#                     configuration, BENCH_CALLS (default 2000000) calls each.
+#                     configuration, BENCH_CALLS (default 1000000) calls each.
 #   make bench-micro  the criterion micro-benchmarks in benches/micro.rs
 #                     (policy decision, statistics record, trace ring push).
 #   make bench-smoke  the same harness with a few iterations: checks that it
@@ -28,7 +28,7 @@ BENCH_WRAP_LIB := $(BENCH_BUILD)/libkos_ipc_shim_wrap_std.a
 # Recursive (=): mk/interpose.mk, which defines IP_CFLAGS, is read after this file.
 BENCH_CFLAGS = $(IP_CFLAGS) -O2
 BENCH_RUNS ?= 7
-BENCH_CALLS ?= 2000000
+BENCH_CALLS ?= 1000000
 BENCH_SAMPLES ?= 50000
 BENCH_MS ?= 300
 
