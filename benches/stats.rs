@@ -77,8 +77,44 @@ fn measure(threads: usize, n: u64, rounds: usize) -> f64 {
     best
 }
 
+/// ns per call of `f`, best of 5 rounds of `n`.
+fn per_call(n: u64, mut f: impl FnMut() -> u64) -> f64 {
+    let mut best = f64::MAX;
+    let mut sink = 0u64;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            sink = sink.wrapping_add(f());
+        }
+        best = best.min(t0.elapsed().as_nanos() as f64 / n as f64);
+    }
+    black_box(sink);
+    best
+}
+
 fn main() {
+    println!(
+        "clock::now() {:.1} ns, clock_gettime(CLOCK_MONOTONIC) {:.1} ns",
+        per_call(1_000_000, kos_ipc_shim::clock::now),
+        per_call(1_000_000, kos_ipc_shim::clock::monotonic_ns)
+    );
     set_backend(&NOP).unwrap();
+    // The hook alone, on a prepared record.
+    let mut info = kos_ipc_shim::CallInfo::new(Op::Call, 9);
+    info.sent.iid = 7;
+    info.sent.mid = 1;
+    info.sent.const_size = 32;
+    info.start = 1000;
+    info.end = 3000;
+    for level in [Level::Count, Level::Timing] {
+        stats::set_level(level);
+        let ns = per_call(1_000_000, || {
+            stats::record(black_box(&info));
+            0
+        });
+        println!("stats::record alone, level {:<6} {ns:6.1} ns", level.name());
+    }
+    stats::reset();
     let n = 1_000_000;
     calls(100_000, 1); // warm up, create the keys, calibrate nothing yet
     println!(

@@ -8,6 +8,7 @@
 #                     (nightly -Zsanitizer=thread; skipped with a message
 #                     when the nightly toolchain or its rust-src is missing)
 #   make bench-stats  added ns per call at levels off, count, timing (release)
+#   make demo-stats   the echo demo with KOS_SHIM_STATS=stderr and names
 
 .PHONY: stats-test tsan-stats bench-stats
 
@@ -37,3 +38,8 @@ tsan-stats:
 
 bench-stats:
 	$(CARGO) bench --bench stats
+
+# The echo demo with its statistics on stderr (the README shows this output).
+.PHONY: demo-stats
+demo-stats: $(SETUP_STAMP) $(BUILD)/examples/echo
+	KOS_SHIM_STATS=stderr KOS_SHIM_NAMES=examples/echo.names $(BUILD)/examples/echo

@@ -118,26 +118,63 @@ pub(crate) const MAX_CAPACITY: usize = 1 << 20;
 static CAPACITY: AtomicUsize = AtomicUsize::new(0);
 static TABLE: spin::Once<Table> = spin::Once::new();
 
-/// Process-wide counters, sharded like the table's.
+/// Re-entrant pass-throughs, counted even without a table (rare path:
+/// atomic adds on a few padded counters chosen by thread).
 #[repr(C, align(64))]
-struct GlobalShard {
-    by_op: [AtomicU64; 5],
-    reentrant: AtomicU64,
-    dropped: AtomicU64,
-}
-
-const GLOBAL_SHARDS: usize = 8;
-static GLOBALS: [GlobalShard; GLOBAL_SHARDS] = [const {
-    GlobalShard {
-        by_op: [const { AtomicU64::new(0) }; 5],
-        reentrant: AtomicU64::new(0),
-        dropped: AtomicU64::new(0),
-    }
-}; GLOBAL_SHARDS];
+struct Padded(AtomicU64);
+const REENTRANT_SHARDS: usize = 8;
+static REENTRANT: [Padded; REENTRANT_SHARDS] =
+    [const { Padded(AtomicU64::new(0)) }; REENTRANT_SHARDS];
 
 #[inline]
-fn shard_of(thread: u64) -> usize {
+fn hash_thread(thread: u64) -> usize {
     (thread.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize
+}
+
+/// The calling thread's shard: its own exclusive one when it has (or can
+/// claim) one, else a shared one.
+#[cfg(feature = "std")]
+#[inline]
+fn my_shard(t: &'static Table, thread: u64) -> (usize, bool) {
+    use core::cell::Cell;
+    /// 0: not tried yet; s + 1: owns shard s; usize::MAX: none free.
+    struct Owner(Cell<usize>);
+    impl Drop for Owner {
+        fn drop(&mut self) {
+            let v = self.0.get();
+            if v != 0 && v != usize::MAX {
+                if let Some(t) = TABLE.get() {
+                    t.release(v - 1);
+                }
+            }
+        }
+    }
+    std::thread_local! {
+        static OWNER: Owner = const { Owner(Cell::new(0)) };
+    }
+    // During thread teardown the slot is gone: use a shared shard.
+    let mine = OWNER
+        .try_with(|o| match o.0.get() {
+            0 => {
+                let v = t.claim().map_or(usize::MAX, |s| s + 1);
+                o.0.set(v);
+                v
+            }
+            v => v,
+        })
+        .unwrap_or(usize::MAX);
+    if mine == usize::MAX {
+        (t.shared_shard(thread), false)
+    } else {
+        (mine - 1, true)
+    }
+}
+
+/// Without thread-locals every thread uses the shared shards.
+#[cfg(not(feature = "std"))]
+#[inline]
+fn my_shard(t: &'static Table, thread: u64) -> (usize, bool) {
+    (t.shared_shard(thread), false)
 }
 
 /// Read the configuration once (std: `KOS_SHIM_STATS*`; otherwise defaults).
@@ -215,10 +252,11 @@ pub fn table() -> &'static Table {
     })
 }
 
+/// std: two exclusive shards per CPU (threads beyond them share 2 more).
 #[cfg(feature = "std")]
 fn new_table(cap: usize) -> Table {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Table::alloc(cap, cpus.next_power_of_two().clamp(2, GLOBAL_SHARDS))
+    Table::alloc(cap, (2 * cpus).clamp(2, table::MAX_SHARDS - 2), 2)
 }
 
 #[cfg(not(feature = "std"))]
@@ -246,6 +284,7 @@ mod nostd {
             &SLOT_ARRAY[..Table::slots_for(cap)],
             &KEY_ARRAY[..cap],
             &BLOCK_ARRAY[..SHARDS * (cap + 1)],
+            0,
         )
     }
 }
@@ -264,27 +303,22 @@ pub fn record(info: &CallInfo) {
     if lvl == Level::Off {
         return;
     }
-    let shard = shard_of(info.thread);
-    let g = &GLOBALS[shard % GLOBAL_SHARDS];
-    g.by_op[info.op as usize].fetch_add(1, Relaxed);
-    if !table().record(info, shard, lvl == Level::Timing) {
-        g.dropped.fetch_add(1, Relaxed);
-    }
+    let t = table();
+    let (shard, excl) = my_shard(t, info.thread);
+    t.record(info, shard, excl, lvl == Level::Timing);
 }
 
 /// Count a call that took the no-intercept path (the thread was already
 /// inside the shim). Counted at every level.
 #[inline]
 pub fn count_reentrant() {
-    let shard = shard_of(crate::guard::thread_id());
-    GLOBALS[shard % GLOBAL_SHARDS]
-        .reentrant
-        .fetch_add(1, Relaxed);
+    let shard = hash_thread(crate::guard::thread_id()) % REENTRANT_SHARDS;
+    REENTRANT[shard].0.fetch_add(1, Relaxed);
 }
 
 /// Calls that took the no-intercept path so far.
 pub fn reentrant_calls() -> u64 {
-    GLOBALS.iter().map(|s| s.reentrant.load(Relaxed)).sum()
+    REENTRANT.iter().map(|c| c.0.load(Relaxed)).sum()
 }
 
 /// Process-wide counters.
@@ -317,15 +351,9 @@ pub fn global() -> Global {
         capacity: 0,
         level: level(),
     };
-    for s in &GLOBALS {
-        for (a, c) in g.by_op.iter_mut().zip(&s.by_op) {
-            *a += c.load(Relaxed);
-        }
-        g.reentrant += s.reentrant.load(Relaxed);
-        g.dropped += s.dropped.load(Relaxed);
-    }
-    g.calls = g.by_op.iter().sum();
+    g.reentrant = reentrant_calls();
     if let Some(t) = TABLE.get() {
+        (g.by_op, g.dropped) = t.global_sums();
         g.keys = t.used();
         g.capacity = t.capacity();
     } else {
@@ -334,19 +362,19 @@ pub fn global() -> Global {
             n => n,
         };
     }
+    g.calls = g.by_op.iter().sum();
     g
 }
 
 /// Zero every counter (keys stay in the table; rows with no calls are not
-/// reported). Calls in flight are counted before or after, never half.
+/// reported). A call in flight during the reset may be counted in full,
+/// partly or not at all; calls after it are counted exactly.
 pub fn reset() {
     if let Some(t) = TABLE.get() {
         t.reset();
     }
-    for s in &GLOBALS {
-        for c in s.by_op.iter().chain([&s.reentrant, &s.dropped]) {
-            c.store(0, Relaxed);
-        }
+    for c in &REENTRANT {
+        c.0.store(0, Relaxed);
     }
 }
 

@@ -61,7 +61,7 @@ fn rc_slots_follow_retcode_names() {
 
 #[test]
 fn counts_every_outcome_of_one_key() {
-    let t = Table::alloc(8, 2);
+    let t = Table::alloc(8, 0, 2);
     // 5 successes on two shards, 2 backend errors, 3 denials, 1 audit, 1 odd code.
     for i in 0..5 {
         let mut c = call(Op::Call, 9, 3, 1);
@@ -72,25 +72,25 @@ fn counts_every_outcome_of_one_key() {
             arena_size: 0,
             ..MsgInfo::default()
         };
-        t.record(&c, i, false);
+        t.record(&c, i, false, false);
     }
     for _ in 0..2 {
         let mut c = call(Op::Call, 9, 3, 1);
         c.rc = rcNotConnected;
-        t.record(&c, 0, false);
+        t.record(&c, 0, false, false);
     }
     for _ in 0..3 {
         let mut c = call(Op::Call, 9, 3, 1);
         c.rc = rcSecurityDisallow;
         c.verdict = Verdict::Deny;
-        t.record(&c, 1, false);
+        t.record(&c, 1, false, false);
     }
     let mut c = call(Op::Call, 9, 3, 1);
     c.verdict = Verdict::AuditDeny;
-    t.record(&c, 0, false);
+    t.record(&c, 0, false, false);
     let mut c = call(Op::Call, 9, 3, 1);
     c.rc = 0x0042_0042;
-    t.record(&c, 1, false);
+    t.record(&c, 1, false, false);
 
     let e = entries(&t, Scale::identity());
     assert_eq!(e.len(), 1);
@@ -123,7 +123,7 @@ fn counts_every_outcome_of_one_key() {
 
 #[test]
 fn keys_are_distinct_by_each_field() {
-    let t = Table::alloc(16, 1);
+    let t = Table::alloc(16, 0, 1);
     let keys = [
         (Op::Call, 1, 1, 1),
         (Op::CallEx, 1, 1, 1),
@@ -135,7 +135,7 @@ fn keys_are_distinct_by_each_field() {
     ];
     for (n, &(op, h, i, m)) in keys.iter().enumerate() {
         for _ in 0..=n {
-            t.record(&call(op, h, i, m), n, false);
+            t.record(&call(op, h, i, m), n, false, false);
         }
     }
     let e = entries(&t, Scale::identity());
@@ -154,13 +154,13 @@ fn keys_are_distinct_by_each_field() {
 
 #[test]
 fn full_table_counts_the_rest_in_overflow() {
-    let t = Table::alloc(4, 2);
+    let t = Table::alloc(4, 0, 2);
     let mut total = 0u64;
     let mut dropped = 0u64;
     for k in 0..10u16 {
         for i in 0..(k as u64 + 1) {
             total += 1;
-            if !t.record(&call(Op::Call, 1, 7, k), i as usize, false) {
+            if !t.record(&call(Op::Call, 1, 7, k), i as usize, false, false) {
                 dropped += 1;
             }
         }
@@ -186,14 +186,14 @@ fn full_table_counts_the_rest_in_overflow() {
 
 #[test]
 fn reset_zeroes_counters_and_keeps_keys() {
-    let t = Table::alloc(4, 2);
+    let t = Table::alloc(4, 0, 2);
     for mid in 0..6 {
-        t.record(&call(Op::Call, 1, 7, mid), mid as usize, true);
+        t.record(&call(Op::Call, 1, 7, mid), mid as usize, false, true);
     }
     assert_eq!(entries(&t, Scale::identity()).len(), 5);
     t.reset();
     assert!(entries(&t, Scale::identity()).is_empty());
-    t.record(&call(Op::Call, 1, 7, 0), 0, false);
+    t.record(&call(Op::Call, 1, 7, 0), 0, false, false);
     let e = entries(&t, Scale::identity());
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].calls, 1);
@@ -205,7 +205,7 @@ fn reset_zeroes_counters_and_keeps_keys() {
 /// order statistics; min, max and total are exact.
 #[test]
 fn histogram_percentiles_with_a_fake_clock() {
-    let t = Table::alloc(4, 2);
+    let t = Table::alloc(4, 0, 2);
     let scale = Scale::from_hz(2_500_000_000);
     // 10 000 latencies spread log-uniformly from 50 ns to 60 s.
     let n = 10_000u64;
@@ -224,7 +224,7 @@ fn histogram_percentiles_with_a_fake_clock() {
         let mut c = call(Op::CallEx, 5, 1, 1);
         c.start = 1_000_000;
         c.end = 1_000_000 + ticks;
-        t.record(&c, i as usize, true);
+        t.record(&c, i as usize, false, true);
     }
     lat_ns.sort_unstable();
     let e = entries(&t, scale);
@@ -246,18 +246,18 @@ fn histogram_percentiles_with_a_fake_clock() {
 
 #[test]
 fn latency_of_a_call_without_start_stamp_is_not_recorded() {
-    let t = Table::alloc(4, 1);
+    let t = Table::alloc(4, 0, 1);
     let mut c = call(Op::Call, 1, 1, 1);
     c.start = 0;
     c.end = 12345;
-    t.record(&c, 0, true);
+    t.record(&c, 0, false, true);
     let e = entries(&t, Scale::identity());
     assert_eq!(e[0].calls, 1);
     assert_eq!(e[0].latency, None);
 }
 
 fn sample_snapshot() -> Snapshot {
-    let t = Table::alloc(4, 2);
+    let t = Table::alloc(4, 0, 2);
     let lat = [(1u16, 1000u64, 3u64), (2, 50_000, 2), (3, 200, 1)];
     for (mid, ns, calls) in lat {
         for i in 0..calls {
@@ -268,7 +268,7 @@ fn sample_snapshot() -> Snapshot {
                 c.rc = rcSecurityDisallow;
                 c.verdict = Verdict::Deny;
             }
-            t.record(&c, 0, true);
+            t.record(&c, 0, false, true);
         }
     }
     let mut g = no_global();
@@ -420,4 +420,44 @@ fn c_snapshot_argument_checks() {
     assert_eq!(ffi::kos_shim_stats_rc_slot(rcTimeout), 6);
     assert_eq!(ffi::kos_shim_stats_write(-1, 0), rcInvalidArgument);
     assert_eq!(ffi::kos_shim_stats_write(1, 7), rcInvalidArgument);
+}
+
+/// Exclusive shards: claimed one per owner, updated without locked
+/// instructions; a reset of an owned shard waits for its owner, and readers
+/// count it as zero meanwhile.
+#[test]
+fn exclusive_shards_claim_release_and_reset_by_owner() {
+    let t = Table::alloc(4, 2, 1);
+    let a = t.claim().expect("first exclusive shard");
+    let b = t.claim().expect("second exclusive shard");
+    assert_ne!(a, b);
+    assert_eq!(t.claim(), None, "only two exclusive shards");
+    for _ in 0..3 {
+        let mut c = call(Op::Call, 1, 7, 1);
+        (c.start, c.end) = (10, 110);
+        t.record(&c, a, true, true);
+    }
+    t.record(&call(Op::Call, 1, 7, 1), b, true, false);
+    t.record(&call(Op::Call, 1, 7, 1), t.shared_shard(42), false, false);
+    let e = entries(&t, Scale::identity());
+    assert_eq!(e[0].calls, 5);
+    assert_eq!(e[0].out_const, 5 * 32);
+    assert_eq!(e[0].latency.map(|l| (l.count, l.total_ns)), Some((3, 300)));
+    assert_eq!(t.global_sums().0[Op::Call as usize], 5);
+
+    // `b` is released: the reset zeroes it at once; `a` is owned: pending.
+    t.release(b);
+    t.reset();
+    assert!(entries(&t, Scale::identity()).is_empty());
+    assert_eq!(t.global_sums().0, [0; 5]);
+    // The owner's next call zeroes its shard first, then counts.
+    t.record(&call(Op::Call, 1, 7, 1), a, true, false);
+    let e = entries(&t, Scale::identity());
+    assert_eq!(e[0].calls, 1);
+    assert_eq!(t.global_sums().0[Op::Call as usize], 1);
+    // A released shard can be claimed again and keeps its counts.
+    t.release(a);
+    let again = t.claim().unwrap();
+    t.record(&call(Op::Call, 1, 7, 1), again, true, false);
+    assert_eq!(entries(&t, Scale::identity())[0].calls, 2);
 }
