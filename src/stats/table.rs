@@ -321,6 +321,7 @@ impl Table {
 
     /// Claim a free exclusive shard for the calling thread (which must
     /// [`Table::release`] it when it ends); `None` when all are owned.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn claim(&self) -> Option<usize> {
         (0..self.exclusive).find(|&s| {
             self.owners[s]
@@ -330,6 +331,7 @@ impl Table {
     }
 
     /// Give back an exclusive shard; its counts stay (the next owner adds to them).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn release(&self, shard: usize) {
         self.owners[shard].store(false, Release);
     }
