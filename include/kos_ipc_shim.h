@@ -36,19 +36,19 @@
 // Facility of security codes.
 #define RC_FACILITY_SECURITY 3
 
-// `op` value of `Call` for [`kos_shim_calls`].
+// `Op::Call` in the C API (`kos_shim_stats_global_t.calls_by_op`, ...).
 #define KOS_SHIM_OP_CALL 0
 
-// `op` value of `CallEx` for [`kos_shim_calls`].
+// `Op::CallEx` in the C API.
 #define KOS_SHIM_OP_CALLEX 1
 
-// `op` value of `Recv` for [`kos_shim_calls`].
+// `Op::Recv` in the C API.
 #define KOS_SHIM_OP_RECV 2
 
-// `op` value of `RecvEx` for [`kos_shim_calls`].
+// `Op::RecvEx` in the C API.
 #define KOS_SHIM_OP_RECVEX 3
 
-// `op` value of `Reply` for [`kos_shim_calls`].
+// `Op::Reply` in the C API.
 #define KOS_SHIM_OP_REPLY 4
 
 // Number of return-code counters in `kos_shim_stats_entry.rc`: one per
@@ -244,8 +244,8 @@ typedef struct kos_shim_policy_stats_t {
 // Latency fields are nanoseconds and 0 when `timed` is 0 (level `count`).
 // Percentiles have at most 1.6 % relative error.
 typedef struct kos_shim_stats_entry {
-  // Operation (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`, as for
-  // `kos_shim_calls`), `KOS_SHIM_OP_NONE` for the overflow row.
+  // Operation (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`),
+  // `KOS_SHIM_OP_NONE` for the overflow row.
   uint32_t op;
   // 1 for the overflow row: calls whose key found no room in the table
   // (its key fields are 0); 0 otherwise.
@@ -510,27 +510,6 @@ extern "C" {
 // `table` is NULL or points to a readable `struct kos_shim_backend` whose
 // non-NULL entries are functions with the declared signatures.
 Retcode kos_shim_set_backend(const struct kos_shim_backend *table);
-
-// Number of calls of operation `op` (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`)
-// that went through the shim's pipeline, whatever their result (rejected
-// headers and policy denials included; re-entrant calls excluded).
-//
-// Returns rcOk and writes `*count`; rcInvalidArgument for an unknown `op`
-// or a NULL `count` (nothing written).
-//
-// # Safety
-// `count` is NULL or valid for a write of a `uint64_t`.
-Retcode kos_shim_calls(uint32_t op, uint64_t *count);
-
-// Number of IPC calls made by a thread that was already inside the shim
-// (from a trace sink, a log writer or an interceptor): they went straight to
-// the backend, untraced and unpoliced.
-//
-// Returns rcOk and writes `*count`; rcInvalidArgument for a NULL `count`.
-//
-// # Safety
-// `count` is NULL or valid for a write of a `uint64_t`.
-Retcode kos_shim_reentrant_calls(uint64_t *count);
 
 // Send the request `msgOut` on `handle` and wait for the response in `msgIn`.
 //

@@ -123,8 +123,12 @@ $(IP_BUILD)/echo_dyn: $(IP_DEPS) $(IP_BUILD)/libkos_standin.so
 	$(CC) $(IP_CFLAGS) -o $@ $(IP_PROG) -L$(IP_BUILD) -lkos_standin -Wl,-rpath,'$$ORIGIN' -ldl
 
 # Runs $(1) (a command), saves stdout in $(2).out, compares it with $(3).
+# The shim's own configuration variables are cleared: the expected counts
+# assume no policy, statistics at their default level and no trace.
+IP_ENV := env -u KOS_SHIM_POLICY -u KOS_SHIM_STATS -u KOS_SHIM_TRACE -u KOS_SHIM_TRACE_BUF \
+          -u KOS_SHIM_TRACE_PAYLOAD
 define ip_run
-	@timeout 120 $(1) >$(2).out 2>$(2).err || { rc=$$?; echo "FAIL $(2): exit $$rc" >&2; cat $(2).out $(2).err >&2; exit 1; }
+	@timeout 120 $(IP_ENV) $(1) >$(2).out 2>$(2).err || { rc=$$?; echo "FAIL $(2): exit $$rc" >&2; cat $(2).out $(2).err >&2; exit 1; }
 	@diff -u $(3) $(2).out || { echo "FAIL $(2): output differs from $(3)" >&2; cat $(2).err >&2; exit 1; }
 	@sed 's/^/  | /' $(2).out
 endef

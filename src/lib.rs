@@ -252,7 +252,6 @@
 
 pub mod abi;
 pub mod backend;
-pub mod calls;
 pub mod clock;
 pub mod entry;
 mod ffi;

@@ -70,3 +70,22 @@ impl Op {
         matches!(self, Op::CallEx | Op::RecvEx)
     }
 }
+
+/// `Op::Call` in the C API (`kos_shim_stats_global_t.calls_by_op`, ...).
+pub const KOS_SHIM_OP_CALL: u32 = 0;
+/// `Op::CallEx` in the C API.
+pub const KOS_SHIM_OP_CALLEX: u32 = 1;
+/// `Op::Recv` in the C API.
+pub const KOS_SHIM_OP_RECV: u32 = 2;
+/// `Op::RecvEx` in the C API.
+pub const KOS_SHIM_OP_RECVEX: u32 = 3;
+/// `Op::Reply` in the C API.
+pub const KOS_SHIM_OP_REPLY: u32 = 4;
+
+const _: () = {
+    assert!(KOS_SHIM_OP_CALL == Op::Call as u32);
+    assert!(KOS_SHIM_OP_CALLEX == Op::CallEx as u32);
+    assert!(KOS_SHIM_OP_RECV == Op::Recv as u32);
+    assert!(KOS_SHIM_OP_RECVEX == Op::RecvEx as u32);
+    assert!(KOS_SHIM_OP_REPLY == Op::Reply as u32);
+};

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use interpose_util::{in_hdr, out_hdr, Counting, Msg};
 use kos_ipc_shim::abi::{rcInvalidArgument, rcOk};
 use kos_ipc_shim::entry::Call;
-use kos_ipc_shim::{backend, calls, intercept, CallInfo, Interceptor, Op, Verdict};
+use kos_ipc_shim::{backend, intercept, stats, CallInfo, Interceptor, Op, Verdict};
 
 const OUTER_MID: u16 = 1;
 const INNER_MID: u16 = 9;
@@ -71,7 +71,7 @@ fn ipc_from_inside_the_shim_goes_straight_to_the_backend_once() {
     backend::set_backend(&BACKEND).unwrap();
     intercept::register(&SINK).unwrap();
     let reentrant_before = intercept::reentrant_calls();
-    let passed_before = calls::passed(Op::Call);
+    let passed_before = stats::global().by_op[Op::Call as usize];
 
     let req = Msg::request(OUTER_MID, 1);
     let out = out_hdr(&req);
@@ -106,5 +106,5 @@ fn ipc_from_inside_the_shim_goes_straight_to_the_backend_once() {
     );
     // Counted: two re-entrant calls, one pipeline call.
     assert_eq!(intercept::reentrant_calls() - reentrant_before, 2);
-    assert_eq!(calls::passed(Op::Call) - passed_before, 1);
+    assert_eq!(stats::global().by_op[Op::Call as usize] - passed_before, 1);
 }

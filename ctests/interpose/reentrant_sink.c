@@ -94,9 +94,12 @@ static void sink(void *ctx, const KosShimTraceRecord *r, const uint8_t *payload,
     }
 }
 
-static unsigned long long shim(uint32_t op) {
-    uint64_t n = 0;
-    return kos_shim_calls(op, &n) == rcOk ? n : ~0ULL;
+static kos_shim_stats_global_t shim(void) {
+    kos_shim_stats_global_t g = {0};
+    if (kos_shim_stats_global(&g) != rcOk) {
+        g.calls = ~0ULL;
+    }
+    return g;
 }
 
 int main(void) {
@@ -122,11 +125,11 @@ int main(void) {
     }
     void *server_rc = NULL;
     pthread_join(t, &server_rc);
-    uint64_t reentrant = 0;
-    kos_shim_reentrant_calls(&reentrant);
+    kos_shim_stats_global_t g = shim();
     printf("reentrant_sink: outer=%u inner=%u failed=%u standin_call=%llu shim_call=%llu "
            "reentrant=%llu server=%s\n",
-           OUTER, sink_inner, sink_failed, standin_calls(0), shim(KOS_SHIM_OP_CALL),
-           (unsigned long long)reentrant, server_rc == NULL ? "ok" : "failed");
+           OUTER, sink_inner, sink_failed, standin_calls(0),
+           (unsigned long long)g.calls_by_op[KOS_SHIM_OP_CALL], (unsigned long long)g.reentrant,
+           server_rc == NULL ? "ok" : "failed");
     return 0;
 }

@@ -60,8 +60,8 @@ pub enum kos_shim_format {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct kos_shim_stats_entry {
-    /// Operation (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`, as for
-    /// `kos_shim_calls`), `KOS_SHIM_OP_NONE` for the overflow row.
+    /// Operation (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`),
+    /// `KOS_SHIM_OP_NONE` for the overflow row.
     pub op: u32,
     /// 1 for the overflow row: calls whose key found no room in the table
     /// (its key fields are 0); 0 otherwise.
