@@ -757,6 +757,17 @@ Retcode PackOutMsg(struct SMsgHdr *hdr, const struct nk_message *msg, const stru
 Retcode PackInMsg(struct SMsgHdr *hdr, struct nk_message *buf, struct nk_arena *arena);
 #endif
 
+// Number of IPC calls made by a thread that was already inside the shim
+// (from a trace sink, a log writer or an interceptor): they went straight to
+// the backend, untraced and unpoliced. The same count as
+// `kos_shim_stats_global_t.reentrant`.
+//
+// Returns rcOk and writes `*count`; rcInvalidArgument for a NULL `count`.
+//
+// # Safety
+// `count` is NULL or valid for a write of a `uint64_t`.
+Retcode kos_shim_reentrant_calls(uint64_t *count);
+
 // Parse the policy text `text` (`len` bytes, UTF-8, no NUL needed) and make
 // it the active policy, atomically: on any error nothing changes.
 //

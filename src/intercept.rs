@@ -291,3 +291,24 @@ pub(crate) fn count_reentrant() {
 pub fn reentrant_calls() -> u64 {
     crate::stats::reentrant_calls()
 }
+
+/// Number of IPC calls made by a thread that was already inside the shim
+/// (from a trace sink, a log writer or an interceptor): they went straight to
+/// the backend, untraced and unpoliced. The same count as
+/// `kos_shim_stats_global_t.reentrant`.
+///
+/// Returns rcOk and writes `*count`; rcInvalidArgument for a NULL `count`.
+///
+/// # Safety
+/// `count` is NULL or valid for a write of a `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn kos_shim_reentrant_calls(count: *mut u64) -> Retcode {
+    crate::ffi::boundary(|| {
+        // SAFETY: NULL or writable per the caller's contract; write_out checks NULL.
+        if unsafe { crate::ffi::write_out(count, reentrant_calls()) } {
+            rcOk
+        } else {
+            crate::abi::rcInvalidArgument
+        }
+    })
+}

@@ -106,5 +106,16 @@ fn ipc_from_inside_the_shim_goes_straight_to_the_backend_once() {
     );
     // Counted: two re-entrant calls, one pipeline call.
     assert_eq!(intercept::reentrant_calls() - reentrant_before, 2);
+    // The C view of the same counter; NULL is rejected.
+    let mut n = 0u64;
+    // SAFETY: a valid out-pointer, then NULL (allowed, rejected).
+    unsafe {
+        assert_eq!(intercept::kos_shim_reentrant_calls(&mut n), rcOk);
+        assert_eq!(
+            intercept::kos_shim_reentrant_calls(std::ptr::null_mut()),
+            rcInvalidArgument
+        );
+    }
+    assert_eq!(n, intercept::reentrant_calls());
     assert_eq!(stats::global().by_op[Op::Call as usize] - passed_before, 1);
 }
