@@ -511,6 +511,18 @@ extern "C" {
 // non-NULL entries are functions with the declared signatures.
 Retcode kos_shim_set_backend(const struct kos_shim_backend *table);
 
+// Number of calls of operation `op` (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`)
+// that went through the shim's pipeline, whatever their result (rejected
+// headers and policy denials included; re-entrant calls excluded), counted
+// whatever the statistics level.
+//
+// Returns rcOk and writes `*count`; rcInvalidArgument for an unknown `op`
+// or a NULL `count` (nothing written).
+//
+// # Safety
+// `count` is NULL or valid for a write of a `uint64_t`.
+Retcode kos_shim_calls(uint32_t op, uint64_t *count);
+
 // Send the request `msgOut` on `handle` and wait for the response in `msgIn`.
 //
 // Returns rcOk; rcInvalidArgument (NULL, unbound or malformed header, wrong

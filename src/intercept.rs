@@ -250,6 +250,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
 /// Hook: after the call finished or was refused.
 #[inline]
 pub(crate) fn after(info: &CallInfo) {
+    crate::calls::record(info.op, info.thread);
     // Recv/RecvEx are judged here, on the received message (audit only);
     // sends were judged in `before`, so their `info` is used as it is (no copy).
     let judged;

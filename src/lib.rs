@@ -252,6 +252,7 @@
 
 pub mod abi;
 pub mod backend;
+pub mod calls;
 pub mod clock;
 pub mod entry;
 mod ffi;
