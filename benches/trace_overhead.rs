@@ -10,7 +10,8 @@
 //! Best of 5 runs each, to keep other processes on the machine out of it.
 //! Then the hook's own work alone (record built and pushed, drained on the
 //! same thread between batches): the difference to the first figure is the
-//! cache traffic between the traced thread and the drainer.
+//! cache traffic between the traced thread and the drainer plus the two clock
+//! reads per call that tracing turns on (measured last).
 
 use std::time::Instant;
 
@@ -79,6 +80,22 @@ fn push_only() -> f64 {
     best
 }
 
+/// One `clock::now()`: the pipeline stamps start and end only while some
+/// part needs time (the trace does), so these reads are part of the cost.
+fn clock_read() -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut x = 0u64;
+        for _ in 0..N {
+            x = x.wrapping_add(kos_ipc_shim::clock::now());
+        }
+        std::hint::black_box(x);
+        best = best.min(t.elapsed().as_nanos() as f64 / N as f64);
+    }
+    best
+}
+
 fn main() {
     // SAFETY: no other thread runs yet.
     unsafe { std::env::set_var("KOS_SHIM_TRACE_BUF", "65536") };
@@ -123,5 +140,10 @@ fn main() {
     println!(
         "trace_overhead: record + ring push alone, no other core involved: {:.1} ns",
         push_only()
+    );
+    println!(
+        "trace_overhead: one clock read ({}), two per call while tracing: {:.1} ns",
+        kos_ipc_shim::clock::source().name(),
+        clock_read()
     );
 }

@@ -21,8 +21,8 @@ TEST_TARGETS += trace-test test-loom
 trace-tool:
 	$(CARGO) build --bin kos-ipc-trace
 
-trace-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/trace_echo
-	bash scripts/trace-test.sh $(TRACE_TOOL) $(BUILD)/ctests/trace_echo $(BUILD)/trace
+trace-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/trace_echo $(BUILD)/examples/echo
+	bash scripts/trace-test.sh $(TRACE_TOOL) $(BUILD)/ctests/trace_echo $(BUILD)/trace $(BUILD)/examples/echo
 
 test-loom:
 	RUSTFLAGS="--cfg loom" $(CARGO) test --lib --target-dir target/loom -- trace::ring::loom_tests

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The trace outputs of a real traced C program, read back by the tools.
 #
-#   scripts/trace-test.sh KOS_IPC_TRACE TRACE_ECHO_BINARY OUTDIR
+#   scripts/trace-test.sh KOS_IPC_TRACE TRACE_ECHO_BINARY OUTDIR ECHO_EXAMPLE_BINARY
 #
 # Runs ctests/trace_echo (500 echo round trips + Quit + one refused Call:
 # 1504 calls) with a name map and 8-byte payload capture, then checks:
@@ -10,10 +10,11 @@
 # call present, every flow paired), CTF export and the runtime CTF sink
 # (babeltrace2 prints exactly 1504 call events; fields checked on a few),
 # policy-from, and the documented errors for foreign, truncated and
-# corrupted files (exit code 1, never a panic).
+# corrupted files (exit code 1, never a panic). Then the echo example with
+# KOS_SHIM_TRACE=stderr: one log line per call (16) in the documented format.
 set -euo pipefail
 
-tool=$1 prog=$2 out=$3
+tool=$1 prog=$2 out=$3 demo=$4
 calls=1504 pairs=501
 rm -rf "$out"
 mkdir -p "$out"
@@ -96,4 +97,9 @@ cp "$kst" "$out/corrupt.kst"
 printf '\x07' | dd of="$out/corrupt.kst" bs=1 seek=$((hdr + 8 + 44)) conv=notrunc status=none
 bad corrupt.kst "corrupted trace: operation 7 at offset $hdr"
 
-echo "trace-test: $calls calls: summary, text, json (2), ctf (2 via babeltrace2), policy-from and 6 broken files ok"
+# stderr: one line per call through the log facade (the echo example makes 16 calls).
+KOS_SHIM_TRACE=stderr KOS_SHIM_NAMES=examples/echo.names "$demo" >/dev/null 2>"$out/stderr.txt"
+expect_eq "stderr lines" 16 "$(grep -c '^kos_ipc: ' "$out/stderr.txt")"
+expect_eq "stderr Upper call line" 1 "$(grep -Ec '^kos_ipc: -?[0-9]+\.[0-9]{9} tid=[0-9]+ call   h=[0-9]+ Echo\.Upper out=32\+13 in=40\+13 caps=0/0 rcOk [0-9.]+(ns|us|ms) corr=[0-9]+$' "$out/stderr.txt")"
+
+echo "trace-test: $calls calls: summary, text, json (2), ctf (2 via babeltrace2), policy-from, 6 broken files; 16 stderr lines ok"
