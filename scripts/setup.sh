@@ -21,6 +21,13 @@ DEB_PACKAGES=(
 )
 RUST_TARGETS=(aarch64-unknown-linux-gnu aarch64-unknown-none)
 RUST_COMPONENTS=(clippy rustfmt)
+# The nightly toolchain and what the nightly-only test steps need from it:
+# rust-src for -Zbuild-std (make tsan-stats, make asan-stats) and cargo-fuzz
+# (make fuzz-policy).
+NIGHTLY_COMPONENTS=(rust-src)
+
+# Parts that could not be installed; reported at the end (exit status 1).
+FAILED=()
 
 log() { printf 'setup: %s\n' "$*"; }
 
@@ -84,6 +91,53 @@ install_rust_parts() {
     done
 }
 
+install_nightly_parts() {
+    if ! command -v rustup >/dev/null 2>&1; then
+        FAILED+=("nightly toolchain (no rustup)")
+        return 0
+    fi
+    if rustup run nightly rustc --version >/dev/null 2>&1; then
+        log "Rust toolchain nightly: present"
+    else
+        log "installing the nightly toolchain"
+        if ! rustup toolchain install nightly --profile minimal; then
+            log "ERROR: \`rustup toolchain install nightly --profile minimal\` failed" >&2
+            FAILED+=("nightly toolchain")
+            return 0
+        fi
+    fi
+    local have c
+    have="$(rustup component list --toolchain nightly --installed)"
+    for c in "${NIGHTLY_COMPONENTS[@]}"; do
+        if grep -q "^$c\(-\|\$\)" <<<"$have"; then
+            log "nightly component $c: present"
+        elif ! rustup component add "$c" --toolchain nightly; then
+            log "ERROR: \`rustup component add $c --toolchain nightly\` failed" >&2
+            FAILED+=("nightly component $c")
+        fi
+    done
+}
+
+install_cargo_fuzz() {
+    if cargo fuzz --help >/dev/null 2>&1; then
+        log "cargo-fuzz: present"
+        return 0
+    fi
+    log "installing cargo-fuzz"
+    if ! cargo install cargo-fuzz --locked; then
+        log "ERROR: \`cargo install cargo-fuzz --locked\` failed" >&2
+        FAILED+=("cargo-fuzz")
+    fi
+}
+
 install_debian_packages
 install_rust_parts
+install_nightly_parts
+install_cargo_fuzz
+if [ "${#FAILED[@]}" -ne 0 ]; then
+    log "NOT INSTALLED: ${FAILED[*]}" >&2
+    log "make fuzz-policy, tsan-stats and asan-stats (part of make test) fail without them;" \
+        "fix the cause above and run scripts/setup.sh again" >&2
+    exit 1
+fi
 log "done"
