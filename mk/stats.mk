@@ -4,16 +4,20 @@
 #                     and KOS_SHIM_NAMES=ctests/stats_names.txt; check the text
 #                     table against ctests/stats_dump.text-patterns and the JSON
 #                     with python3 -m json.tool and scripts/stats-check.py
-#   make tsan-stats   the Rust 8-thread exact-count test under ThreadSanitizer
-#                     (nightly -Zsanitizer=thread; skipped with a message
-#                     when the nightly toolchain or its rust-src is missing)
+#   make tsan-stats   the Rust 8-thread exact-count test (tests/stats_exact.rs)
+#                     under ThreadSanitizer (nightly -Zsanitizer=thread
+#                     -Zbuild-std, target dir target/tsan); part of make test
+#   make asan-stats   the same test under AddressSanitizer (leak checking on;
+#                     target dir target/asan); part of make test
+#                     Both fail with a message when the nightly toolchain or
+#                     its rust-src is missing (scripts/setup.sh adds them).
 #   make bench-stats  added ns per call at levels off, count, timing (release)
 #   make demo-stats   the echo demo with KOS_SHIM_STATS=stderr and names
 
-.PHONY: stats-test tsan-stats bench-stats
+.PHONY: stats-test tsan-stats asan-stats bench-stats
 
 STATS_BUILD := $(BUILD)/stats
-TEST_TARGETS += stats-test
+TEST_TARGETS += stats-test tsan-stats asan-stats
 
 $(addprefix $(BUILD)/ctests/,$(filter stats_%,$(CTEST_NAMES))) \
 $(addprefix $(BUILD)/ctests-san/,$(filter stats_%,$(CTEST_NAMES))): ctests/policy_harness.h
@@ -27,14 +31,24 @@ stats-test: $(BUILD)/ctests/stats_dump
 	python3 -m json.tool $(STATS_BUILD)/dump.json > /dev/null
 	python3 scripts/stats-check.py $(STATS_BUILD)/dump.txt ctests/stats_dump.text-patterns $(STATS_BUILD)/dump.json
 
-tsan-stats:
+# $(call stats_san,<target name>,<sanitizer>,<runtime options variable>):
+# tests/stats_exact.rs built with the nightly -Zsanitizer=<sanitizer>, the
+# standard library instrumented too (-Zbuild-std), in its own target dir.
+define stats_san
 	@if ! rustup run nightly rustc --version >/dev/null 2>&1; then \
-	    echo "tsan-stats: skipped: no nightly toolchain"; exit 0; fi; \
-	if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q rust-src; then \
-	    echo "tsan-stats: skipped: nightly has no rust-src (rustup component add rust-src --toolchain nightly)"; exit 0; fi; \
-	RUSTFLAGS="-Zsanitizer=thread" TSAN_OPTIONS=halt_on_error=1 \
-	    $(CARGO) +nightly test -Zbuild-std --target $(HOST_TRIPLE) --target-dir target/tsan \
+	    echo "$(1): FAILED: no nightly Rust toolchain; run scripts/setup.sh" >&2; exit 1; fi; \
+	if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then \
+	    echo "$(1): FAILED: the nightly toolchain has no rust-src (needed by -Zbuild-std); run scripts/setup.sh" >&2; exit 1; fi
+	RUSTFLAGS="-Zsanitizer=$(2)" $(3) \
+	    $(CARGO) +nightly test -Zbuild-std --target $(HOST_TRIPLE) --target-dir target/$(1:-stats=) \
 	    --test stats_exact
+endef
+
+tsan-stats:
+	$(call stats_san,tsan-stats,thread,TSAN_OPTIONS=halt_on_error=1)
+
+asan-stats:
+	$(call stats_san,asan-stats,address,ASAN_OPTIONS=detect_leaks=1:halt_on_error=1)
 
 bench-stats:
 	$(CARGO) bench --bench stats
