@@ -22,17 +22,10 @@ pub(crate) fn call(args: &mut Args<'_>, ex: bool) -> Retcode {
     let mut correlation = 0;
     let rc = thread::with(|me| {
         me.with_channel(handle, End::Client, |ch| {
-            let (deadline, sync) = if ex {
-                match sync::resolve(sync_handle) {
-                    Ok(s) => (Deadline::after_ms(mdelay), s),
-                    Err(rc) => return rc,
-                }
-            } else {
-                (Deadline::Never, None)
+            let (deadline, sync) = match sync::enter(ex, sync_handle, mdelay) {
+                Ok(v) => v,
+                Err(rc) => return rc,
             };
-            if sync.as_ref().is_some_and(|s| s.is_set()) {
-                return rcIpcInterrupt;
-            }
             let txn = &me.txn;
             let gen = txn.begin(ch.id(), out.as_ptr(), inp);
             correlation = txn.correlation(gen);

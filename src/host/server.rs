@@ -23,17 +23,10 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
     let mut correlation = 0;
     let rc = thread::with(|me| {
         me.with_channel(handle, End::Server, |ch| {
-            let (deadline, sync) = if ex {
-                match sync::resolve(sync_handle) {
-                    Ok(s) => (Deadline::after_ms(mdelay), s),
-                    Err(rc) => return rc,
-                }
-            } else {
-                (Deadline::Never, None)
+            let (deadline, sync) = match sync::enter(ex, sync_handle, mdelay) {
+                Ok(v) => v,
+                Err(rc) => return rc,
             };
-            if sync.as_ref().is_some_and(|s| s.is_set()) {
-                return rcIpcInterrupt;
-            }
             let incoming = wait_for_request(me, ch, inp, deadline, sync.as_deref());
             let (txn, gen, rc, corr) = match incoming {
                 Ok(Incoming::Queued((txn, gen))) => {

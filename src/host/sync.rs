@@ -4,9 +4,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 
-use crate::abi::{rcInvalidArgument, Handle, Retcode, INVALID_HANDLE};
+use crate::abi::{rcInvalidArgument, rcIpcInterrupt, Handle, Retcode, INVALID_HANDLE};
 
 use super::handles::{self, Object};
+use super::wait::Deadline;
 
 /// A sync object: a flag, and the threads whose CallEx/RecvEx it may interrupt.
 #[derive(Debug)]
@@ -81,4 +82,23 @@ pub(crate) fn resolve(handle: Handle) -> Result<Option<Arc<SyncObject>>, Retcode
         Some(Object::Sync(s)) => Ok(Some(s)),
         _ => Err(rcInvalidArgument),
     }
+}
+
+/// The entry step shared by Call/CallEx and Recv/RecvEx. For the `Ex`
+/// forms (`ex` true): resolve `sync_handle` (see [`resolve`]), take the
+/// deadline `mdelay` ms from now, and give rcIpcInterrupt if the interrupt is
+/// already set. Call and Recv wait without limit and cannot be interrupted.
+pub(crate) fn enter(
+    ex: bool,
+    sync_handle: Handle,
+    mdelay: u32,
+) -> Result<(Deadline, Option<Arc<SyncObject>>), Retcode> {
+    if !ex {
+        return Ok((Deadline::Never, None));
+    }
+    let sync = resolve(sync_handle)?;
+    if sync.as_ref().is_some_and(|s| s.is_set()) {
+        return Err(rcIpcInterrupt);
+    }
+    Ok((Deadline::after_ms(mdelay), sync))
 }
