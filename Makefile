@@ -41,6 +41,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 SAN_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 CTEST_NAMES := $(sort $(basename $(notdir $(wildcard ctests/*.c ctests/*.cpp))))
+# Headers the C tests share (check.h, echo_harness.h, policy_harness.h, ...).
+CTEST_HELPERS := $(wildcard ctests/*.h)
 CTEST_BINS := $(addprefix $(BUILD)/ctests/,$(CTEST_NAMES))
 CTEST_SAN_BINS := $(addprefix $(BUILD)/ctests-san/,$(CTEST_NAMES))
 
@@ -119,14 +121,14 @@ ctests-san: $(CTEST_SAN_BINS)
 $(BUILD)/ctests $(BUILD)/ctests-san $(BUILD)/examples:
 	@mkdir -p $@
 
-$(BUILD)/ctests/%: ctests/%.c ctests/check.h $(HEADERS) $(LIB_RELEASE) | $(BUILD)/ctests
+$(BUILD)/ctests/%: ctests/%.c $(CTEST_HELPERS) $(HEADERS) $(LIB_RELEASE) | $(BUILD)/ctests
 	$(CC) $(CTEST_CFLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_RELEASE) $(NATIVE_LIBS)
 
 $(BUILD)/ctests/%: ctests/%.cpp $(HEADERS) $(LIB_RELEASE) | $(BUILD)/ctests
 	$(CXX) $(CTEST_CXXFLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_RELEASE) $(NATIVE_LIBS)
 
 # Sanitizer variant: the debug staticlib (no LTO), instrumented C side.
-$(BUILD)/ctests-san/%: ctests/%.c ctests/check.h $(HEADERS) $(LIB_DEBUG) | $(BUILD)/ctests-san
+$(BUILD)/ctests-san/%: ctests/%.c $(CTEST_HELPERS) $(HEADERS) $(LIB_DEBUG) | $(BUILD)/ctests-san
 	$(CC) $(CTEST_CFLAGS) $(SAN_FLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_DEBUG) $(NATIVE_LIBS)
 
 $(BUILD)/ctests-san/%: ctests/%.cpp $(HEADERS) $(LIB_DEBUG) | $(BUILD)/ctests-san

@@ -2,8 +2,9 @@
  * echo: an echo service written the way KasperskyOS SDK programs are
  * written -- SDK include paths only, request/response structs that begin
  * with nk_message, strings in the arena (nk_arena_store / nk_arena_get), and
- * a server loop reset -> Recv -> dispatch on iid then mid -> Reply -- run on
- * Linux against the host emulator with a client and a server thread.
+ * a server loop reset -> Recv -> dispatch on iid then mid -> Reply (the loop
+ * is ctests/echo_harness.h's) -- run on Linux against the host emulator with
+ * a client and a server thread.
  *
  * The client makes ECHO_ROUNDS round trips and checks every response: the
  * echoed string, its length and a checksum the server computes. Then it
@@ -17,18 +18,18 @@
 #include <rtl/retcode.h>
 #include <services/rtl/nk_msg.h>
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
+#include "echo_harness.h"
 
 #define ECHO_ROUNDS 10000
 #define ECHO_IID 0x0E01
 #define ECHO_MID_PING 1
 #define ECHO_MID_QUIT 2
-#define ECHO_ARENA_SIZE 512
+#define ECHO_ARENA_SIZE ECHO_HARNESS_ARENA
 
 /* The interface as NK would generate it. */
 struct echo_Ping_req {
@@ -65,18 +66,9 @@ static uint32_t fnv1a(const char *s, size_t n)
 /* ---- server ---------------------------------------------------------- */
 
 struct server_ctx {
-    Handle handle;
     unsigned served;  /* Ping requests answered with rcOk status */
     unsigned refused; /* requests answered with an error response */
 };
-
-/* Like NK's nk_req_reset: make the buffer ready for the next request. */
-static void echo_req_reset(union echo_req *req, struct nk_arena *arena)
-{
-    memset(req, 0, sizeof *req);
-    req->base_.size = sizeof *req; /* capacity, read by PackInMsg */
-    nk_arena_reset(arena);
-}
 
 static void error_response(struct echo_Ping_res *res, const struct nk_message *req, Retcode why)
 {
@@ -88,12 +80,13 @@ static void error_response(struct echo_Ping_res *res, const struct nk_message *r
     res->status = why;
 }
 
-/* Returns 1 when the server should stop. */
-static int echo_dispatch(struct server_ctx *ctx, const union echo_req *req,
-                         const struct nk_arena *req_arena, struct echo_Ping_res *res,
-                         struct nk_arena *res_arena)
+/* An echo_harness_dispatch: returns 1 when the server should stop. */
+static int echo_dispatch(void *arg, const struct nk_message *msg, const struct nk_arena *req_arena,
+                         struct nk_message *res_msg, struct nk_arena *res_arena)
 {
-    nk_arena_reset(res_arena);
+    struct server_ctx *ctx = arg;
+    const union echo_req *req = (const union echo_req *)msg;
+    struct echo_Ping_res *res = (struct echo_Ping_res *)res_msg;
     if (req->base_.iid != ECHO_IID) {
         error_response(res, &req->base_, rcInvalidArgument);
         ctx->refused++;
@@ -134,29 +127,6 @@ static int echo_dispatch(struct server_ctx *ctx, const union echo_req *req,
     }
 }
 
-static void *server_main(void *arg)
-{
-    struct server_ctx *ctx = arg;
-    union echo_req req;
-    struct echo_Ping_res res;
-    char req_buf[ECHO_ARENA_SIZE], res_buf[ECHO_ARENA_SIZE];
-    struct nk_arena req_arena, res_arena;
-    SMsgHdr in, out;
-
-    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
-    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
-    for (;;) {
-        echo_req_reset(&req, &req_arena);
-        CHECK_RC(rcOk, PackInMsg(&in, &req.base_, &req_arena));
-        CHECK_RC(rcOk, Recv(ctx->handle, &in));
-        int quit = echo_dispatch(ctx, &req, &req_arena, &res, &res_arena);
-        CHECK_RC(rcOk, PackOutMsg(&out, &res.base_, &res_arena));
-        CHECK_RC(rcOk, Reply(ctx->handle, &out));
-        if (quit)
-            return NULL;
-    }
-}
-
 /* ---- client ---------------------------------------------------------- */
 
 struct client_ctx {
@@ -172,25 +142,14 @@ static Retcode echo_ping(Handle h, nk_iid_t iid, nk_mid_t mid, const char *text,
     struct echo_Ping_req req;
     char req_buf[ECHO_ARENA_SIZE], res_buf[ECHO_ARENA_SIZE];
     struct nk_arena req_arena, res_arena;
-    SMsgHdr out, in;
 
-    memset(&req, 0, sizeof req);
-    req.base_.iid = iid;
-    req.base_.mid = mid;
-    req.base_.size = sizeof req;
-    req.base_.kind = NK_MSG_KIND_REQUEST;
+    echo_harness_request(&req.base_, sizeof req, iid, mid);
     req.seq = seq;
-    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
-    CHECK_RC(rcOk, nk_arena_store(&req_arena, &req.text, text, strlen(text) + 1));
+    echo_harness_arena_text(&req_arena, req_buf, sizeof req_buf, &req.text, text);
     if (bad_ref)
         req.text.offset = ECHO_ARENA_SIZE; /* outside [start, current) */
-
-    memset(res, 0, sizeof *res);
-    res->base_.size = sizeof *res;
-    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
-    CHECK_RC(rcOk, PackOutMsg(&out, &req.base_, &req_arena));
-    CHECK_RC(rcOk, PackInMsg(&in, &res->base_, &res_arena));
-    Retcode rc = Call(h, &out, &in);
+    Retcode rc = echo_harness_call(h, &req.base_, &req_arena, &res->base_, sizeof *res, &res_arena,
+                                   res_buf, sizeof res_buf);
     if (rc == rcOk && res->base_.kind == NK_MSG_KIND_RESPONSE && mid == ECHO_MID_PING) {
         rtl_size_t len = 0;
         const char *got = nk_arena_get(&res_arena, &res->text, &len);
@@ -260,17 +219,14 @@ int main(void)
 {
     struct server_ctx server = {0};
     struct client_ctx client = {0};
-    pthread_t st, ct;
+    Handle server_handle = INVALID_HANDLE;
 
     /* Host only: on KasperskyOS, Einit creates the channel from the init
      * description; here the host emulator's name service stands in. */
-    CHECK_RC(rcOk, kos_host_server_register("echo.Echo", &server.handle));
-    CHECK_RC(rcOk, kos_host_connect("echo.Echo", &client.handle));
-
-    CHECK_EQ(0, pthread_create(&st, NULL, server_main, &server));
-    CHECK_EQ(0, pthread_create(&ct, NULL, client_main, &client));
-    CHECK_EQ(0, pthread_join(ct, NULL));
-    CHECK_EQ(0, pthread_join(st, NULL));
+    echo_harness_channel("echo.Echo", &server_handle, &client.handle);
+    echo_harness_server loop = {server_handle, sizeof(union echo_req),
+                                sizeof(struct echo_Ping_res), echo_dispatch, &server};
+    echo_harness_run_pair(&loop, client_main, &client);
 
     CHECK_EQ(ECHO_ROUNDS, client.round_trips);
     CHECK_EQ(ECHO_ROUNDS, server.served);
@@ -278,7 +234,7 @@ int main(void)
     CHECK_EQ(3, server.refused);
 
     /* The server is gone: its name is free and new calls are refused. */
-    CHECK_RC(rcOk, KnHandleClose(server.handle));
+    CHECK_RC(rcOk, KnHandleClose(server_handle));
     struct echo_Ping_res res;
     char echoed[ECHO_ARENA_SIZE];
     CHECK_RC(rcNotConnected, echo_ping(client.handle, ECHO_IID, ECHO_MID_PING, "late", 5, 0, &res,

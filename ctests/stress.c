@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "echo_harness.h"
 
 #define STRESS_CLIENTS 8
 #define STRESS_SERVERS 2
@@ -59,59 +60,45 @@ static size_t make_payload(char *buf, uint32_t client, uint32_t seq)
 
 struct server_ctx {
     pthread_t thread;
-    Handle handle;
+    echo_harness_server loop; /* its ctx: this server_ctx */
     uint32_t id;
     unsigned served[STRESS_CLIENTS];
     unsigned total;
 };
 
-static void *server_main(void *arg)
+/* The servers' dispatch (an echo_harness_dispatch): check the request,
+ * answer it with the value and the payload echoed; stop after Quit. */
+static int work_dispatch(void *arg, const struct nk_message *msg, const struct nk_arena *req_arena,
+                         struct nk_message *res_msg, struct nk_arena *res_arena)
 {
     struct server_ctx *ctx = arg;
-    struct work_req req;
-    struct work_res res;
-    char req_buf[PAYLOAD], res_buf[PAYLOAD], expect[PAYLOAD];
-    struct nk_arena req_arena, res_arena;
-    SMsgHdr in, out;
+    const struct work_req *req = (const struct work_req *)msg;
+    struct work_res *res = (struct work_res *)res_msg;
+    char expect[PAYLOAD];
 
-    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
-    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
-    for (;;) {
-        memset(&req, 0, sizeof req);
-        req.base_.size = sizeof req;
-        nk_arena_reset(&req_arena);
-        CHECK_RC(rcOk, PackInMsg(&in, &req.base_, &req_arena));
-        CHECK_RC(rcOk, Recv(ctx->handle, &in));
-        CHECK_EQ(IID, req.base_.iid);
-
-        memset(&res, 0, sizeof res);
-        res.base_.iid = IID;
-        res.base_.mid = req.base_.mid;
-        res.base_.size = sizeof res;
-        res.base_.kind = NK_MSG_KIND_RESPONSE;
-        nk_arena_reset(&res_arena);
-        int quit = req.base_.mid == MID_QUIT;
-        if (!quit) {
-            CHECK_EQ(MID_WORK, req.base_.mid);
-            CHECK(req.client < STRESS_CLIENTS);
-            rtl_size_t len = 0;
-            const char *p = nk_arena_get(&req_arena, &req.payload, &len);
-            CHECK(p != NULL);
-            CHECK_EQ(make_payload(expect, req.client, req.seq), len);
-            CHECK_MEM(expect, p, len);
-            res.client = req.client;
-            res.seq = req.seq;
-            res.value = work_value(req.client, req.seq);
-            res.server = ctx->id;
-            CHECK_RC(rcOk, nk_arena_store(&res_arena, &res.payload, p, len));
-            ctx->served[req.client]++;
-            ctx->total++;
-        }
-        CHECK_RC(rcOk, PackOutMsg(&out, &res.base_, &res_arena));
-        CHECK_RC(rcOk, Reply(ctx->handle, &out));
-        if (quit)
-            return NULL;
+    CHECK_EQ(IID, req->base_.iid);
+    res->base_.iid = IID;
+    res->base_.mid = req->base_.mid;
+    res->base_.size = sizeof *res;
+    res->base_.kind = NK_MSG_KIND_RESPONSE;
+    int quit = req->base_.mid == MID_QUIT;
+    if (!quit) {
+        CHECK_EQ(MID_WORK, req->base_.mid);
+        CHECK(req->client < STRESS_CLIENTS);
+        rtl_size_t len = 0;
+        const char *p = nk_arena_get(req_arena, &req->payload, &len);
+        CHECK(p != NULL);
+        CHECK_EQ(make_payload(expect, req->client, req->seq), len);
+        CHECK_MEM(expect, p, len);
+        res->client = req->client;
+        res->seq = req->seq;
+        res->value = work_value(req->client, req->seq);
+        res->server = ctx->id;
+        CHECK_RC(rcOk, nk_arena_store(res_arena, &res->payload, p, len));
+        ctx->served[req->client]++;
+        ctx->total++;
     }
+    return quit;
 }
 
 struct client_ctx {
@@ -128,26 +115,16 @@ static Retcode work_call(Handle h, nk_mid_t mid, uint32_t client, uint32_t seq,
     struct work_req req;
     char req_buf[PAYLOAD];
     struct nk_arena req_arena, res_arena;
-    SMsgHdr out, in;
 
-    memset(&req, 0, sizeof req);
-    req.base_.iid = IID;
-    req.base_.mid = mid;
-    req.base_.size = sizeof req;
-    req.base_.kind = NK_MSG_KIND_REQUEST;
+    echo_harness_request(&req.base_, sizeof req, IID, mid);
     req.client = client;
     req.seq = seq;
     nk_arena_init(&req_arena, req_buf, sizeof req_buf);
     char payload[PAYLOAD];
     size_t len = make_payload(payload, client, seq);
     CHECK_RC(rcOk, nk_arena_store(&req_arena, &req.payload, payload, len));
-
-    memset(res, 0, sizeof *res);
-    res->base_.size = sizeof *res;
-    nk_arena_init(&res_arena, res_buf, PAYLOAD);
-    CHECK_RC(rcOk, PackOutMsg(&out, &req.base_, &req_arena));
-    CHECK_RC(rcOk, PackInMsg(&in, &res->base_, &res_arena));
-    Retcode rc = Call(h, &out, &in);
+    Retcode rc = echo_harness_call(h, &req.base_, &req_arena, &res->base_, sizeof *res, &res_arena,
+                                   res_buf, PAYLOAD);
     if (rc == rcOk && mid == MID_WORK) {
         rtl_size_t got_len = 0;
         const char *got = nk_arena_get(&res_arena, &res->payload, &got_len);
@@ -184,15 +161,15 @@ int main(void)
     Handle server = INVALID_HANDLE, shared = INVALID_HANDLE;
 
     /* Host only: Einit's job on KasperskyOS. */
-    CHECK_RC(rcOk, kos_host_server_register("stress.Work", &server));
-    CHECK_RC(rcOk, kos_host_connect("stress.Work", &shared));
+    echo_harness_channel("stress.Work", &server, &shared);
 
     memset(servers, 0, sizeof servers);
     memset(clients, 0, sizeof clients);
     for (uint32_t s = 0; s < STRESS_SERVERS; s++) {
-        servers[s].handle = server;
+        servers[s].loop = (echo_harness_server){server, sizeof(struct work_req),
+                                                sizeof(struct work_res), work_dispatch, &servers[s]};
         servers[s].id = s;
-        CHECK_EQ(0, pthread_create(&servers[s].thread, NULL, server_main, &servers[s]));
+        CHECK_EQ(0, pthread_create(&servers[s].thread, NULL, echo_harness_serve, &servers[s].loop));
     }
     for (uint32_t c = 0; c < STRESS_CLIENTS; c++) {
         clients[c].id = c;

@@ -20,7 +20,6 @@
 #include <services/rtl/nk_msg.h>
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "check.h"
+#include "echo_harness.h"
 
 #define TRACE_ROUNDS 500
 #define ECHO_IID 0x0E01
@@ -68,11 +68,7 @@ static void sink(void *ctx, const KosShimTraceRecord *rec, const uint8_t *payloa
         struct msg m;
         SMsgHdr out, in;
         struct msg r;
-        memset(&m, 0, sizeof m);
-        m.base_.iid = ECHO_IID;
-        m.base_.mid = ECHO_MID_PING;
-        m.base_.size = sizeof m;
-        m.base_.kind = NK_MSG_KIND_REQUEST;
+        echo_harness_request(&m.base_, sizeof m, ECHO_IID, ECHO_MID_PING);
         memset(&r, 0, sizeof r);
         r.base_.size = sizeof r;
         CHECK_RC(rcOk, PackOutMsg(&out, &m.base_, NULL));
@@ -85,38 +81,24 @@ static void sink(void *ctx, const KosShimTraceRecord *rec, const uint8_t *payloa
 
 /* ---- server and client ------------------------------------------------- */
 
-static void *server_main(void *arg)
+/* The server's dispatch (an echo_harness_dispatch): answer with the same
+ * mid, seq and arena text; stop after Quit. */
+static int echo_back(void *ctx, const struct nk_message *msg, const struct nk_arena *req_arena,
+                     struct nk_message *res_msg, struct nk_arena *res_arena)
 {
-    Handle h = *(Handle *)arg;
-    struct msg req, res;
-    char req_buf[ARENA], res_buf[ARENA];
-    struct nk_arena req_arena, res_arena;
-    SMsgHdr in, out;
-
-    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
-    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
-    for (;;) {
-        memset(&req, 0, sizeof req);
-        req.base_.size = sizeof req;
-        nk_arena_reset(&req_arena);
-        CHECK_RC(rcOk, PackInMsg(&in, &req.base_, &req_arena));
-        CHECK_RC(rcOk, Recv(h, &in));
-        rtl_size_t len = 0;
-        const void *text = nk_arena_get(&req_arena, &req.text, &len);
-        memset(&res, 0, sizeof res);
-        res.base_.iid = ECHO_IID;
-        res.base_.mid = req.base_.mid;
-        res.base_.size = sizeof res;
-        res.base_.kind = NK_MSG_KIND_RESPONSE;
-        res.seq = req.seq;
-        nk_arena_reset(&res_arena);
-        if (text != NULL && len > 0)
-            CHECK_RC(rcOk, nk_arena_store(&res_arena, &res.text, text, len));
-        CHECK_RC(rcOk, PackOutMsg(&out, &res.base_, &res_arena));
-        CHECK_RC(rcOk, Reply(h, &out));
-        if (req.base_.mid == ECHO_MID_QUIT)
-            return NULL;
-    }
+    (void)ctx;
+    const struct msg *req = (const struct msg *)msg;
+    struct msg *res = (struct msg *)res_msg;
+    rtl_size_t len = 0;
+    const void *text = nk_arena_get(req_arena, &req->text, &len);
+    res->base_.iid = ECHO_IID;
+    res->base_.mid = req->base_.mid;
+    res->base_.size = sizeof *res;
+    res->base_.kind = NK_MSG_KIND_RESPONSE;
+    res->seq = req->seq;
+    if (text != NULL && len > 0)
+        CHECK_RC(rcOk, nk_arena_store(res_arena, &res->text, text, len));
+    return req->base_.mid == ECHO_MID_QUIT;
 }
 
 static Retcode ping(Handle h, nk_mid_t mid, uint32_t seq, const char *text)
@@ -124,22 +106,12 @@ static Retcode ping(Handle h, nk_mid_t mid, uint32_t seq, const char *text)
     struct msg req, res;
     char req_buf[ARENA], res_buf[ARENA];
     struct nk_arena req_arena, res_arena;
-    SMsgHdr out, in;
 
-    memset(&req, 0, sizeof req);
-    req.base_.iid = ECHO_IID;
-    req.base_.mid = mid;
-    req.base_.size = sizeof req;
-    req.base_.kind = NK_MSG_KIND_REQUEST;
+    echo_harness_request(&req.base_, sizeof req, ECHO_IID, mid);
     req.seq = seq;
-    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
-    CHECK_RC(rcOk, nk_arena_store(&req_arena, &req.text, text, strlen(text) + 1));
-    memset(&res, 0, sizeof res);
-    res.base_.size = sizeof res;
-    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
-    CHECK_RC(rcOk, PackOutMsg(&out, &req.base_, &req_arena));
-    CHECK_RC(rcOk, PackInMsg(&in, &res.base_, &res_arena));
-    Retcode rc = Call(h, &out, &in);
+    echo_harness_arena_text(&req_arena, req_buf, sizeof req_buf, &req.text, text);
+    Retcode rc = echo_harness_call(h, &req.base_, &req_arena, &res.base_, sizeof res, &res_arena,
+                                   res_buf, sizeof res_buf);
     if (rc == rcOk)
         CHECK_EQ(seq, res.seq);
     return rc;
@@ -184,13 +156,9 @@ int main(void)
     CHECK_RC(rcOk, kos_shim_trace_start(spec));
 
     Handle server = INVALID_HANDLE, client = INVALID_HANDLE;
-    pthread_t st, ct;
-    CHECK_RC(rcOk, kos_host_server_register("trace.Echo", &server));
-    CHECK_RC(rcOk, kos_host_connect("trace.Echo", &client));
-    CHECK_EQ(0, pthread_create(&st, NULL, server_main, &server));
-    CHECK_EQ(0, pthread_create(&ct, NULL, client_main, &client));
-    CHECK_EQ(0, pthread_join(ct, NULL));
-    CHECK_EQ(0, pthread_join(st, NULL));
+    echo_harness_channel("trace.Echo", &server, &client);
+    echo_harness_server loop = {server, sizeof(struct msg), sizeof(struct msg), echo_back, NULL};
+    echo_harness_run_pair(&loop, client_main, &client);
     CHECK_RC(rcOk, KnHandleClose(server));
     CHECK_RC(rcNotConnected, ping(client, ECHO_MID_PING, 9999, "late"));
     CHECK_RC(rcOk, KnHandleClose(client));
