@@ -9,7 +9,6 @@
 //! call the emulator backend itself, without the pipeline (validation,
 //! policy, statistics, trace): the emulator's share of the round trip.
 
-use std::mem::size_of;
 use std::time::Instant;
 
 use kos_ipc_shim::abi::*;
@@ -19,35 +18,9 @@ use kos_ipc_shim::host::EMULATOR;
 use kos_ipc_shim::msg::{MsgIn, MsgOut};
 use kos_ipc_shim::{Args, Backend, Op};
 
-#[repr(C, align(8))]
-#[derive(Clone, Copy)]
-struct Msg {
-    hdr: nk_message,
-    value: u64,
-}
-
-fn msg(kind: u16, value: u64) -> Msg {
-    Msg {
-        hdr: nk_message {
-            iid: 1,
-            mid: 1,
-            size: size_of::<Msg>() as u32,
-            kind,
-            ..Default::default()
-        },
-        value,
-    }
-}
-
-fn hdr() -> SMsgHdr {
-    SMsgHdr {
-        msg: std::ptr::null_mut(),
-        msg_size: 0,
-        arena: std::ptr::null_mut(),
-        magic: 0,
-        dir: 0,
-    }
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{msg, unbound};
 
 /// Pin the calling thread to one CPU (best effort).
 fn pin(cpu: usize) {
@@ -110,10 +83,10 @@ fn main() {
         if pinned {
             pin(1);
         }
-        let mut req = msg(0, 0);
-        let mut rin = hdr();
-        let resp = msg(NK_MSG_KIND_RESPONSE, 0);
-        let mut rout = hdr();
+        let mut req = msg(0, 1, 0);
+        let mut rin = unbound();
+        let resp = msg(NK_MSG_KIND_RESPONSE, 1, 0);
+        let mut rout = unbound();
         // SAFETY: buffers outlive the headers' use in this thread.
         unsafe {
             assert_eq!(
@@ -127,9 +100,9 @@ fn main() {
         }
     });
 
-    let req = msg(NK_MSG_KIND_REQUEST, 7);
-    let mut resp = msg(0, 0);
-    let (mut out, mut inp) = (hdr(), hdr());
+    let req = msg(NK_MSG_KIND_REQUEST, 1, 7);
+    let mut resp = msg(0, 1, 0);
+    let (mut out, mut inp) = (unbound(), unbound());
     let mut ns = Vec::with_capacity(calls);
     // SAFETY: buffers outlive the headers' use in this thread.
     unsafe {

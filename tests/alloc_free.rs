@@ -16,7 +16,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::mem::size_of;
 
 use kos_ipc_shim::abi::*;
 use kos_ipc_shim::backend::{self, Args, Backend};
@@ -26,6 +25,9 @@ use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 use kos_ipc_shim::op::Op;
 use kos_ipc_shim::stats::{self, Level};
 use kos_ipc_shim::{policy, trace};
+
+mod common;
+use common::{msg, unbound};
 
 struct Counting;
 
@@ -85,36 +87,6 @@ fn disarm() -> u64 {
 
 const WARM: u64 = 2_000;
 const CALLS: u64 = 20_000;
-
-#[repr(C, align(8))]
-#[derive(Clone, Copy)]
-struct Msg {
-    hdr: nk_message,
-    value: u64,
-}
-
-fn msg(kind: u16, mid: u16, value: u64) -> Msg {
-    Msg {
-        hdr: nk_message {
-            iid: 1,
-            mid,
-            size: size_of::<Msg>() as u32,
-            kind,
-            ..Default::default()
-        },
-        value,
-    }
-}
-
-fn unbound() -> SMsgHdr {
-    SMsgHdr {
-        msg: std::ptr::null_mut(),
-        msg_size: 0,
-        arena: std::ptr::null_mut(),
-        magic: 0,
-        dir: 0,
-    }
-}
 
 /// Answers every call at once (the response buffer is left as it is).
 struct Answer;

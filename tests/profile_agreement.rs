@@ -83,23 +83,9 @@ fn constants_read_from_the_bridge_equal_the_host_profile() {
     assert_eq!(unsafe { kos_shim_profile_info_size() }, size_of::<Info>());
 }
 
-/// xorshift64*: deterministic, so a failure names a reproducible case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 #[repr(C, align(8))]
 struct MsgBuf([u8; 128]);
@@ -199,22 +185,15 @@ fn bridge_and_rust_host_profile_agree_on_generated_headers() {
         } else {
             SMSGHDR_MAGIC
         };
-        let mut hdr_store = [
-            SMsgHdr {
-                msg,
-                msg_size,
-                arena,
-                magic,
-                dir,
-            },
-            SMsgHdr {
-                msg,
-                msg_size,
-                arena,
-                magic,
-                dir,
-            },
-        ];
+        // Two copies, so that a misaligned pointer into the first stays inside.
+        let h = || SMsgHdr {
+            msg,
+            msg_size,
+            arena,
+            magic,
+            dir,
+        };
+        let mut hdr_store = [h(), h()];
         let hdr: *mut SMsgHdr = match rng.below(40) {
             0 => std::ptr::null_mut(),
             1 => (hdr_store.as_mut_ptr() as *mut u8).wrapping_add(4).cast(),

@@ -227,18 +227,13 @@ fn rule_text_round_trips() {
     );
 }
 
-/// Small deterministic PRNG (xorshift64*), so failures reproduce.
-struct Rng(u64);
+// The PRNG of the integration tests (xorshift64*, reproducible), with a
+// span generator added here.
+#[path = "../../tests/common/rng.rs"]
+mod rng;
+use rng::Rng;
+
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     fn span(&mut self, max: u64) -> Span {
         match self.below(4) {
             0 => Span::ALL16,

@@ -10,6 +10,10 @@ use kos_ipc_shim::host::arena::{nk_arena_init, nk_arena_store};
 use kos_ipc_shim::host::exports::*;
 use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::unbound;
+
 /// A constant part: the NK header, a value and a small text field.
 #[repr(C, align(8))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,16 +126,6 @@ impl ArenaBuf {
 
     pub fn tail_intact(&self, cap: usize) -> bool {
         self.bytes[cap..].iter().all(|&b| b == GUARD)
-    }
-}
-
-pub fn unbound() -> SMsgHdr {
-    SMsgHdr {
-        msg: std::ptr::null_mut(),
-        msg_size: 0,
-        arena: std::ptr::null_mut(),
-        magic: 0,
-        dir: 0,
     }
 }
 

@@ -10,6 +10,10 @@ use kos_ipc_shim::backend::{Args, Backend};
 use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 use kos_ipc_shim::Op;
 
+#[path = "../common/mod.rs"]
+mod common;
+use common::unbound;
+
 /// Interface id every test message carries.
 pub const IID: u16 = 0x51;
 /// Method ids are kept below this (counter table width).
@@ -48,19 +52,9 @@ impl Msg {
     }
 }
 
-fn empty_hdr() -> SMsgHdr {
-    SMsgHdr {
-        msg: std::ptr::null_mut(),
-        msg_size: 0,
-        arena: std::ptr::null_mut(),
-        magic: 0,
-        dir: 0,
-    }
-}
-
 /// `msg` bound for sending.
 pub fn out_hdr(msg: &Msg) -> SMsgHdr {
-    let mut h = empty_hdr();
+    let mut h = unbound();
     // SAFETY: valid header and message; no arena.
     let rc = unsafe { PackOutMsg(&mut h, &msg.hdr, std::ptr::null()) };
     assert_eq!(rc, rcOk);
@@ -69,7 +63,7 @@ pub fn out_hdr(msg: &Msg) -> SMsgHdr {
 
 /// `buf` bound for receiving.
 pub fn in_hdr(buf: &mut Msg) -> SMsgHdr {
-    let mut h = empty_hdr();
+    let mut h = unbound();
     // SAFETY: valid header and buffer; no arena.
     let rc = unsafe { PackInMsg(&mut h, &mut buf.hdr, std::ptr::null_mut()) };
     assert_eq!(rc, rcOk);
