@@ -36,6 +36,24 @@
 // Facility of security codes.
 #define RC_FACILITY_SECURITY 3
 
+// Statistics level other than `off` (or not yet configured).
+#define STATS (1 << 0)
+
+// Tracing on (or not yet configured).
+#define TRACE (1 << 1)
+
+// A policy installed, learning on (or not yet configured).
+#define POLICY (1 << 2)
+
+// At least one Rust interceptor registered.
+#define INTERCEPT (1 << 3)
+
+// A backend installed at run time (its contract promises validated headers).
+#define BACKEND (1 << 4)
+
+// How many threads can hold a lease at once.
+#define LEASES 64
+
 // `Op::Call` in the C API (`kos_shim_stats_global_t.calls_by_op`, ...).
 #define KOS_SHIM_OP_CALL 0
 
@@ -512,9 +530,10 @@ extern "C" {
 Retcode kos_shim_set_backend(const struct kos_shim_backend *table);
 
 // Number of calls of operation `op` (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`)
-// that went through the shim's pipeline, whatever their result (rejected
-// headers and policy denials included; re-entrant calls excluded), counted
-// whatever the statistics level.
+// that went through the shim, whatever their result (rejected headers and
+// policy denials included; re-entrant calls excluded), counted whatever the
+// statistics level — also while every layer is off and calls take the fast
+// path straight to the kernel.
 //
 // Returns rcOk and writes `*count`; rcInvalidArgument for an unknown `op`
 // or a NULL `count` (nothing written).

@@ -35,7 +35,7 @@ BENCH_MS ?= 300
 TEST_TARGETS += bench-smoke
 
 $(BENCH_WRAP_LIB): FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)std,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT)
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)std,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT,$(WRAP_RUSTC_ARGS))
 
 # The baseline: the program calls the stand-in's Call directly, no shim.
 $(BENCH_BUILD)/call_loop_direct: bench/call_loop.c $(STANDIN) $(HEADERS)

@@ -47,6 +47,13 @@ WRAP_FLAGS := -Wl,--wrap=Call,--wrap=CallEx,--wrap=Recv,--wrap=RecvEx,--wrap=Rep
 # Only the staticlib crate type: a fully LTO'd archive whose single object
 # holds machine code only (the rlib crate type would embed LLVM bitcode).
 WRAP_CARGO := rustc --release --lib --crate-type staticlib --no-default-features
+# The wrap archive serves programs (executables, PIE or not), never shared
+# objects: compiled as position-independent *executable* code, its
+# thread-locals use the local-exec model (one %fs-relative load) instead of
+# general-dynamic (a __tls_get_addr call the linker later relaxes, but only
+# after the compiler saved registers around it). That keeps the idle fast
+# path (src/layers.rs) a dozen instructions ending in a tail call.
+WRAP_RUSTC_ARGS := -- -C relocation-model=pie
 # What the no_std wrap archive needs from the C library.
 WRAP_NATIVE_LIBS := -lpthread -lc
 IP_CFLAGS := $(CTEST_CFLAGS) $(SHIM_CPPFLAGS)
@@ -63,23 +70,23 @@ preload: $(PRELOAD_LIB)
 # --target even for the host, so these builds land in target/<triple>/ and
 # never overwrite the host archive in target/release/. $(1): cargo command,
 # $(2): target triple, $(3): the file cargo writes, $@: where it goes,
-# $(4): environment for cargo.
+# $(4): environment for cargo, $(5): arguments for rustc (after --).
 define cargo_copy
 	@mkdir -p target $(@D)
-	$(IP_LOCK) sh -c '$(4) $(CARGO) $(1) --target $(2) && { cmp -s $(3) $@ || cp $(3) $@; }'
+	$(IP_LOCK) sh -c '$(4) $(CARGO) $(1) --target $(2) $(5) && { cmp -s $(3) $@ || cp $(3) $@; }'
 endef
 
 $(WRAP_LIB): FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(WRAP_SDK_FEATURE),$(WRAP_TARGET),target/$(WRAP_TARGET)/release/libkos_ipc_shim.a,)
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(WRAP_SDK_FEATURE),$(WRAP_TARGET),target/$(WRAP_TARGET)/release/libkos_ipc_shim.a,,$(WRAP_RUSTC_ARGS))
 
 ifneq ($(WRAP_LIB_HOST),$(WRAP_LIB))
 $(WRAP_LIB_HOST): FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT)
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT,$(WRAP_RUSTC_ARGS))
 endif
 
 ifneq ($(WRAP_LIB_CROSS),$(WRAP_LIB))
 $(WRAP_LIB_CROSS): FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap,$(CROSS_TRIPLE),target/$(CROSS_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT)
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap,$(CROSS_TRIPLE),target/$(CROSS_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT,$(WRAP_RUSTC_ARGS))
 endif
 
 $(FAKE_SYSROOT)/kos_ipc_shim.h: $(HEADERS)
@@ -87,7 +94,7 @@ $(FAKE_SYSROOT)/kos_ipc_shim.h: $(HEADERS)
 	cp -r include/kos/. $(FAKE_SYSROOT)/include/ && cp include/kos_ipc_shim.h $@
 
 $(WRAP_LIB_HOSTCOMPAT): $(FAKE_SYSROOT)/kos_ipc_shim.h FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)sdk-profile,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env KOS_SDK_SYSROOT=$(abspath $(FAKE_SYSROOT)) KOS_SDK_PROFILE_FIELDS=$(abspath src/profile/kos_profile_fields_host.h))
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)sdk-profile,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env KOS_SDK_SYSROOT=$(abspath $(FAKE_SYSROOT)) KOS_SDK_PROFILE_FIELDS=$(abspath src/profile/kos_profile_fields_host.h),$(WRAP_RUSTC_ARGS))
 
 $(PRELOAD_LIB): FORCE
 	$(call cargo_copy,rustc --release --lib --crate-type cdylib --no-default-features --features preload,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.so,)

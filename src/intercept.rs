@@ -229,7 +229,14 @@ pub fn register(interceptor: &'static dyn Interceptor) -> Result<(), Retcode> {
     {
         core::hint::spin_loop();
     }
+    crate::layers::refresh();
     Ok(())
+}
+
+/// Whether any interceptor is registered (for [`crate::layers`]).
+#[inline]
+pub(crate) fn layer_on() -> bool {
+    ACTIVE.load(Ordering::Relaxed) > 0
 }
 
 fn active() -> impl Iterator<Item = &'static dyn Interceptor> {
@@ -250,7 +257,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
 /// Hook: after the call finished or was refused.
 #[inline]
 pub(crate) fn after(info: &CallInfo) {
-    crate::calls::record(info.op, info.thread);
+    crate::calls::record(info.op);
     // Recv/RecvEx are judged here, on the received message (audit only);
     // sends were judged in `before`, so their `info` is used as it is (no copy).
     let judged;

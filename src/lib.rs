@@ -260,6 +260,8 @@ pub mod guard;
 #[cfg(feature = "host")]
 pub mod host;
 pub mod intercept;
+pub mod layers;
+pub mod lease;
 pub mod msg;
 #[cfg(feature = "std")]
 pub mod names;

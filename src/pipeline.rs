@@ -1,6 +1,10 @@
 //! The one path every intercepted call takes:
 //! validate → policy (may deny Call/CallEx/Reply) → forward → statistics → trace.
 //!
+//! While no layer is on ([`crate::layers`]) and the backend's lower layer
+//! checks its own arguments (the kernel), calls skip all of it: they are
+//! counted ([`crate::calls`]) and forwarded unchanged.
+//!
 //! The five exported entry points only convert their C arguments and call
 //! [`dispatch`]. A call made while the same thread is already inside the shim
 //! (the shim's own output is IPC on KasperskyOS) skips everything and goes
@@ -11,13 +15,17 @@ use crate::backend::{self, Args};
 use crate::intercept::{self, CallInfo, Verdict};
 use crate::msg::{MsgIn, MsgOut};
 use crate::op::Op;
-use crate::{clock, guard};
+use crate::{calls, clock, guard, layers, lease};
 
 /// Run one system call through the pipeline.
+///
+/// Inlined into each entry point (where `op` is a constant), so the fast
+/// path is a direct call of the kernel's entry point.
 ///
 /// # Safety
 /// `out` and `inp` are NULL or point to headers whose buffers are valid for
 /// the duration of the call (the SDK's contract for the five calls).
+#[inline(always)]
 pub unsafe fn dispatch(
     op: Op,
     handle: Handle,
@@ -26,10 +34,60 @@ pub unsafe fn dispatch(
     mdelay: u32,
     sync: Handle,
 ) -> Retcode {
+    if backend::HAS_UNCHECKED && layers::idle() {
+        // Counted on entry, so that the kernel call is the last thing done
+        // (a tail call: the shim adds no stack frame).
+        let Some(lease) = lease::held_now() else {
+            // SAFETY: the caller's contract.
+            return unsafe { fast_first(handle, out, inp, mdelay, sync, op) };
+        };
+        calls::record_held(lease, op);
+        // SAFETY: forwarded unchanged under the caller's contract.
+        return unsafe { backend::forward_unchecked(op, handle, out, inp, mdelay, sync) };
+    }
+    // SAFETY: the caller's contract.
+    unsafe { dispatch_full(handle, out, inp, mdelay, sync, op) }
+}
+
+/// The fast path for a thread that holds no lease yet (its first call) or
+/// cannot have one.
+///
+/// # Safety
+/// As for [`dispatch`].
+#[cold]
+#[inline(never)]
+unsafe fn fast_first(
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+    op: Op,
+) -> Retcode {
+    calls::record(op);
+    // SAFETY: forwarded unchanged under the caller's contract.
+    unsafe { backend::forward_unchecked(op, handle, out, inp, mdelay, sync) }
+}
+
+/// The full path: guard, validation, policy, forwarding, statistics, trace.
+/// (`op` last: the entry points' own arguments stay in their registers.)
+///
+/// # Safety
+/// As for [`dispatch`].
+#[inline(never)]
+unsafe fn dispatch_full(
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+    op: Op,
+) -> Retcode {
     let Some(_inside) = guard::enter() else {
         // SAFETY: forwarded unchanged under the caller's contract.
         return unsafe { passthrough(op, handle, out, inp, mdelay, sync) };
     };
+    layers::configure();
     let mut info = CallInfo::new(op, handle);
     // Only read the clock when statistics (timing), trace or an interceptor need it.
     let timed = clock::needed();
@@ -130,6 +188,22 @@ unsafe fn passthrough(
     sync: Handle,
 ) -> Retcode {
     intercept::count_reentrant();
+    // SAFETY: the caller's contract.
+    unsafe { forward_checked(op, handle, out, inp, mdelay, sync) }
+}
+
+/// Validation and forwarding to the current backend, nothing else.
+///
+/// # Safety
+/// As for [`dispatch`].
+pub(crate) unsafe fn forward_checked(
+    op: Op,
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+) -> Retcode {
     // SAFETY: the caller's contract.
     match unsafe { validate(op, handle, out, inp, mdelay, sync) } {
         Ok(mut args) => backend::current().forward(op, &mut args),

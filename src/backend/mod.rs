@@ -172,6 +172,52 @@ pub fn current() -> &'static dyn Backend {
     }
 }
 
+/// Whether the build's default backend reaches a lower layer that checks
+/// its own arguments (the kernel under `wrap`, the next library under
+/// `preload`), so that [`forward_unchecked`] may be used while
+/// [`crate::layers::idle`] (which is false while a backend installed at run
+/// time is current).
+pub(crate) const HAS_UNCHECKED: bool = cfg!(any(feature = "wrap", feature = "preload"));
+
+/// Whether a backend installed at run time is current (for [`crate::layers`]).
+pub(crate) fn installed() -> bool {
+    CURRENT.load(Ordering::Relaxed) != 0
+}
+
+/// Forward straight to the default backend's lower layer, unvalidated: the
+/// fast path [`crate::pipeline::dispatch`] takes while no layer is on, when
+/// [`HAS_UNCHECKED`].
+///
+/// # Safety
+/// The SDK's contract for the call: `out`/`inp` are NULL or the caller's
+/// headers, valid for the duration of the call.
+#[inline(always)]
+pub(crate) unsafe fn forward_unchecked(
+    op: Op,
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+) -> Retcode {
+    #[cfg(feature = "wrap")]
+    {
+        // SAFETY: passed on under the caller's contract.
+        unsafe { real::call_real(op, handle, out, inp, mdelay, sync) }
+    }
+    #[cfg(all(feature = "preload", not(feature = "wrap")))]
+    {
+        // SAFETY: passed on under the caller's contract.
+        unsafe { preload::NEXT.call_next(op, handle, out, inp, mdelay, sync) }
+    }
+    #[cfg(not(any(feature = "wrap", feature = "preload")))]
+    {
+        // SAFETY: reached only when HAS_UNCHECKED, which is false here;
+        // the full path's validation and current backend stay in force.
+        unsafe { crate::pipeline::forward_checked(op, handle, out, inp, mdelay, sync) }
+    }
+}
+
 /// Install `backend` for all later calls.
 ///
 /// ```
@@ -204,10 +250,12 @@ pub fn set_backend(backend: &'static dyn Backend) -> Result<(), Retcode> {
     }
     SLOTS[slot].call_once(|| backend);
     CURRENT.store(slot + 1, Ordering::Release);
+    crate::layers::refresh();
     Ok(())
 }
 
 /// Go back to the build's default backend.
 pub fn reset_backend() {
     CURRENT.store(0, Ordering::Release);
+    crate::layers::refresh();
 }

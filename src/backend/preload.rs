@@ -62,16 +62,26 @@ pub static NEXT: NextDefinition = NextDefinition {
     next: std::sync::OnceLock::new(),
 };
 
-impl Backend for NextDefinition {
-    /// Forwards to the next definition; rcUnimplemented when the process has
-    /// none (the preload library was loaded into a program without libkos).
-    fn forward(&self, op: Op, args: &mut Args<'_>) -> Retcode {
+impl NextDefinition {
+    /// Hand `op` to the next definition; rcUnimplemented when the process
+    /// has none (the preload library was loaded into a program without libkos).
+    ///
+    /// # Safety
+    /// The SDK's contract for the call: `out`/`inp` are NULL or the caller's
+    /// headers, valid for the duration of the call.
+    #[inline]
+    pub(crate) unsafe fn call_next(
+        &self,
+        op: Op,
+        h: Handle,
+        out: *const SMsgHdr,
+        inp: *mut SMsgHdr,
+        mdelay: u32,
+        sync: Handle,
+    ) -> Retcode {
         let next = self.next.get_or_init(Next::resolve);
-        let (out, inp) = backend::raw_headers(args);
-        let (h, mdelay, sync) = (args.handle, args.mdelay, args.sync);
         // SAFETY: each pointer came from dlsym for the SDK name with the SDK
-        // signature; the header pointers are the caller's own, validated and
-        // valid for the duration of the call.
+        // signature; the header pointers are passed on under the caller's contract.
         unsafe {
             match op {
                 Op::Call => next.call.map_or(rcUnimplemented, |f| f(h, out, inp)),
@@ -85,6 +95,17 @@ impl Backend for NextDefinition {
                 Op::Reply => next.reply.map_or(rcUnimplemented, |f| f(h, out)),
             }
         }
+    }
+}
+
+impl Backend for NextDefinition {
+    /// Forwards to the next definition; rcUnimplemented when the process has
+    /// none (the preload library was loaded into a program without libkos).
+    fn forward(&self, op: Op, args: &mut Args<'_>) -> Retcode {
+        let (out, inp) = backend::raw_headers(args);
+        // SAFETY: the caller's own header pointers, validated and valid for
+        // the duration of the call.
+        unsafe { self.call_next(op, args.handle, out, inp, args.mdelay, args.sync) }
     }
 
     fn name(&self) -> &'static str {

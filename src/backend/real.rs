@@ -37,23 +37,39 @@ pub struct Real;
 /// The process-wide instance (the default backend of `wrap` builds).
 pub static REAL: Real = Real;
 
+/// Hand `op` with these arguments to the kernel's `__real_*` entry point.
+///
+/// # Safety
+/// The SDK's contract for the call: `out`/`inp` are NULL or the caller's
+/// headers, valid for the duration of the call. The kernel checks them.
+#[inline(always)]
+pub(crate) unsafe fn call_real(
+    op: Op,
+    h: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+) -> Retcode {
+    // SAFETY: `__real_*` are the original kernel entry points with exactly
+    // these C signatures; the pointers are passed on under the caller's contract.
+    unsafe {
+        match op {
+            Op::Call => __real_Call(h, out, inp),
+            Op::CallEx => __real_CallEx(h, out, inp, mdelay, sync),
+            Op::Recv => __real_Recv(h, inp),
+            Op::RecvEx => __real_RecvEx(h, inp, mdelay, sync),
+            Op::Reply => __real_Reply(h, out),
+        }
+    }
+}
+
 impl Backend for Real {
     fn forward(&self, op: Op, args: &mut Args<'_>) -> Retcode {
         let (out, inp) = super::raw_headers(args);
-        let (h, mdelay, sync) = (args.handle, args.mdelay, args.sync);
         // SAFETY: `out`/`inp` are the caller's own header pointers, validated
-        // by the pipeline and valid for the duration of this call (the SDK's
-        // contract); `__real_*` are the original kernel entry points with
-        // exactly these C signatures.
-        unsafe {
-            match op {
-                Op::Call => __real_Call(h, out, inp),
-                Op::CallEx => __real_CallEx(h, out, inp, mdelay, sync),
-                Op::Recv => __real_Recv(h, inp),
-                Op::RecvEx => __real_RecvEx(h, inp, mdelay, sync),
-                Op::Reply => __real_Reply(h, out),
-            }
-        }
+        // by the pipeline and valid for the duration of this call (the SDK's contract).
+        unsafe { call_real(op, args.handle, out, inp, args.mdelay, args.sync) }
     }
 
     fn name(&self) -> &'static str {

@@ -17,7 +17,15 @@ static INIT: spin::Once<()> = spin::Once::new();
 static LAST_ERROR: spin::Mutex<Option<String>> = spin::Mutex::new(None);
 
 pub(super) fn init_once() {
-    INIT.call_once(init);
+    if !INIT.is_completed() {
+        INIT.call_once(init);
+        crate::layers::refresh();
+    }
+}
+
+/// Whether the environment has been read.
+pub(super) fn initialized() -> bool {
+    INIT.is_completed()
 }
 
 fn file_error(path: &Path, e: &PolicyError) -> String {

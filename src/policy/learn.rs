@@ -166,7 +166,9 @@ static EXIT_PATH: spin::Mutex<Option<PathBuf>> = spin::Mutex::new(None);
 
 /// Start in-process learning (idempotent): every later message is observed.
 pub fn start() -> &'static Learner {
-    GLOBAL.call_once(Learner::new)
+    let l = GLOBAL.call_once(Learner::new);
+    crate::layers::refresh();
+    l
 }
 
 /// The in-process learner, if learning is on.

@@ -232,6 +232,25 @@ fn init_from_env() {
     env::init_once();
 }
 
+/// Read `KOS_SHIM_POLICY*` now if not done yet (for [`crate::layers`]).
+pub(crate) fn configure() {
+    init_from_env();
+}
+
+/// Whether a policy is installed or learning is on, or the environment has
+/// not been read yet (for [`crate::layers`]).
+#[inline]
+pub(crate) fn layer_on() -> bool {
+    #[cfg(feature = "std")]
+    {
+        !env::initialized() || reload::is_set() || learn::global().is_some()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        reload::is_set()
+    }
+}
+
 // ---- counters -------------------------------------------------------------
 
 const STRIPES: usize = 16;

@@ -167,6 +167,7 @@ fn synchronize() {
 /// Swap in `new`, wait out readers of the old policy, return the old one.
 fn publish(new: *mut Active) -> *mut Active {
     let old = CURRENT.swap(new, Ordering::SeqCst);
+    crate::layers::refresh();
     synchronize();
     old
 }

@@ -188,6 +188,13 @@ fn configure() {
         let _ = LEVEL.compare_exchange(UNINIT, level as u8, AcqRel, Acquire);
         clock::need(clock::User::Stats, current_level() == Level::Timing);
     });
+    crate::layers::refresh();
+}
+
+/// Whether statistics are on, or not configured yet (for [`crate::layers`]).
+#[inline]
+pub(crate) fn layer_on() -> bool {
+    LEVEL.load(Relaxed) != Level::Off as u8
 }
 
 #[inline]
@@ -211,6 +218,7 @@ pub fn set_level(level: Level) {
     configure();
     LEVEL.store(level as u8, Release);
     clock::need(clock::User::Stats, level == Level::Timing);
+    crate::layers::refresh();
 }
 
 /// Set the table's capacity (distinct keys). Only before the table exists

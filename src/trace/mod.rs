@@ -118,6 +118,16 @@ fn record_on(info: &CallInfo) {
 /// session `KOS_SHIM_TRACE` asks for); no_std stays off until [`start`].
 /// Threads racing with it wait for it, once, so no early record is dropped
 /// uncounted.
+pub(crate) fn configure() {
+    configure_from_env();
+}
+
+/// Whether tracing is on, or not configured yet (for [`crate::layers`]).
+#[inline]
+pub(crate) fn layer_on() -> bool {
+    STATE.load(Ordering::Relaxed) != OFF
+}
+
 fn configure_from_env() {
     static ONCE: spin::Once<()> = spin::Once::new();
     ONCE.call_once(|| {
@@ -129,6 +139,7 @@ fn configure_from_env() {
         }
         let _ = STATE.compare_exchange(UNINIT, OFF, Ordering::AcqRel, Ordering::Acquire);
     });
+    crate::layers::refresh();
 }
 
 /// One item of a trace spec.
@@ -219,6 +230,7 @@ pub fn start(spec: &str) -> Result<(), Retcode> {
     {
         crate::clock::need(crate::clock::User::Trace, true);
         STATE.store(ON, Ordering::Release);
+        crate::layers::refresh();
         Ok(())
     }
 }
@@ -229,6 +241,7 @@ pub fn stop() {
     configure_from_env();
     STATE.store(OFF, Ordering::Release);
     crate::clock::need(crate::clock::User::Trace, false);
+    crate::layers::refresh();
     #[cfg(feature = "std")]
     sink::stop();
     #[cfg(not(feature = "std"))]

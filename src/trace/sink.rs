@@ -150,6 +150,7 @@ pub(super) fn start(spec: &str) -> Result<(), Retcode> {
     // Records carry start/end: the pipeline must read the clock (stats may not).
     crate::clock::need(crate::clock::User::Trace, true);
     STATE.store(ON, Ordering::Release);
+    crate::layers::refresh();
     ensure_drainer();
     ensure_atexit();
     Ok(())

@@ -1,0 +1,100 @@
+//! Which optional layers are on, in one word the pipeline reads first.
+//!
+//! When nothing would look at a call — statistics `off`, no trace, no policy
+//! and no learning, no Rust interceptor, no backend installed at run time —
+//! and the build's backend is one whose lower layer checks its own arguments
+//! (the kernel through `__real_*`, or the next library under `LD_PRELOAD`;
+//! not the host emulator), [`crate::pipeline::dispatch`] forwards the
+//! call at once: no re-entrancy guard, no header validation (the kernel
+//! validates, as it does without the shim), only the always-on
+//! [`crate::calls`] count. That keeps a linked-in but idle shim within a few
+//! nanoseconds of the direct call.
+//!
+//! The word is a cache of the layers' own state. Every layer calls
+//! [`refresh`] after it turns on or off; until all of them read their
+//! configuration ([`configure`]), the word says "not idle".
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// Statistics level other than `off` (or not yet configured).
+pub const STATS: u32 = 1 << 0;
+/// Tracing on (or not yet configured).
+pub const TRACE: u32 = 1 << 1;
+/// A policy installed, learning on (or not yet configured).
+pub const POLICY: u32 = 1 << 2;
+/// At least one Rust interceptor registered.
+pub const INTERCEPT: u32 = 1 << 3;
+/// A backend installed at run time (its contract promises validated headers).
+pub const BACKEND: u32 = 1 << 4;
+/// The layers have not all read their configuration yet.
+const UNCONFIGURED: u32 = 1 << 31;
+
+static ON: AtomicU32 = AtomicU32::new(UNCONFIGURED);
+static CONFIGURED: spin::Once<()> = spin::Once::new();
+
+/// Whether no layer is on: the pipeline may take the fast path.
+#[inline(always)]
+pub fn idle() -> bool {
+    ON.load(Ordering::Relaxed) == 0
+}
+
+/// The layers that are on, as the bits above.
+pub fn on() -> u32 {
+    ON.load(Ordering::Relaxed)
+}
+
+/// The layers' own state, read afresh.
+fn compute() -> u32 {
+    let mut v = 0;
+    if !CONFIGURED.is_completed() {
+        v |= UNCONFIGURED;
+    }
+    if crate::stats::layer_on() {
+        v |= STATS;
+    }
+    if crate::trace::layer_on() {
+        v |= TRACE;
+    }
+    if crate::policy::layer_on() {
+        v |= POLICY;
+    }
+    if crate::intercept::layer_on() {
+        v |= INTERCEPT;
+    }
+    if crate::backend::installed() {
+        v |= BACKEND;
+    }
+    v
+}
+
+/// Bring the word up to date with the layers' state. Called by a layer after
+/// it changed. Correct under races: whoever stores last checks afterwards
+/// that the state it stored is still the truth, and stores again if not.
+pub fn refresh() {
+    loop {
+        let v = compute();
+        ON.store(v, Ordering::SeqCst);
+        if compute() == v {
+            return;
+        }
+    }
+}
+
+/// Have every layer read its configuration (environment on hosts), once;
+/// the pipeline calls it on its full path, inside the re-entrancy guard.
+#[inline]
+pub fn configure() {
+    if !CONFIGURED.is_completed() {
+        configure_slow();
+    }
+}
+
+#[cold]
+fn configure_slow() {
+    CONFIGURED.call_once(|| {
+        crate::stats::level();
+        crate::trace::configure();
+        crate::policy::configure();
+    });
+    refresh();
+}
