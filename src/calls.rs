@@ -4,61 +4,31 @@
 //! call went through the shim — the fast path taken while every layer is off
 //! included.
 //!
-//! A thread holding a [`crate::lease`] counts in its own block with a plain
-//! load and store (no locked instruction, no cache line shared with other
-//! threads); other threads add atomically to shards chosen by thread id.
-//! Reads add everything up. The statistics module keeps the detailed
+//! Counted in [`crate::tally`]: a plain load and store per call on a line
+//! only the calling thread writes. The statistics module keeps the detailed
 //! per-key counters.
-
-use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::abi::{rcInvalidArgument, rcOk, Retcode};
 use crate::ffi::{boundary, write_out};
-use crate::lease::{self, LEASES};
 use crate::op::Op;
-
-const SHARDS: usize = 16;
-
-#[repr(align(64))]
-struct Shard([AtomicU64; 5]);
-
-/// Blocks written only by the thread holding the lease of the same index.
-static OWNED: [Shard; LEASES] = [const { Shard([const { AtomicU64::new(0) }; 5]) }; LEASES];
-/// Blocks shared by threads without a lease (atomic adds).
-static SHARED: [Shard; SHARDS] = [const { Shard([const { AtomicU64::new(0) }; 5]) }; SHARDS];
+use crate::tally::{self, Counter};
 
 /// Count one call of `op` made by the calling thread.
 #[inline(always)]
 pub(crate) fn record(op: Op) {
-    match lease::mine() {
-        Some(i) if i < LEASES => record_held(i, op),
-        _ => record_shared(op),
-    }
+    tally::bump(Counter::calls(op));
 }
 
-/// Count one call of `op` by the holder of lease `lease` (see [`lease::held_now`]).
+/// Count one call of `op` by the holder of lease `lease` (see
+/// [`crate::lease::held_now`]).
 #[inline(always)]
 pub(crate) fn record_held(lease: usize, op: Op) {
-    if let Some(s) = OWNED.get(lease) {
-        let c = &s.0[op as usize];
-        // Only the lease holder writes this counter (see the module doc).
-        c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-    }
-}
-
-#[cold]
-fn record_shared(op: Op) {
-    let thread = crate::guard::thread_id() as usize;
-    SHARED[thread % SHARDS].0[op as usize].fetch_add(1, Ordering::Relaxed);
+    tally::bump_held(lease, Counter::calls(op));
 }
 
 /// Calls of `op` seen so far (validated or not, forwarded or refused).
 pub fn passed(op: Op) -> u64 {
-    OWNED
-        .iter()
-        .chain(&SHARED)
-        .map(|s| s.0[op as usize].load(Ordering::Relaxed))
-        .sum()
+    tally::sum(Counter::calls(op))
 }
 
 /// Number of calls of operation `op` (`KOS_SHIM_OP_CALL` ... `KOS_SHIM_OP_REPLY`)
@@ -109,12 +79,11 @@ mod tests {
     }
 
     #[test]
-    fn counts_from_all_shards_add_up() {
+    fn counts_add_up() {
         // Other tests in this binary may call too: compare deltas.
         let before = passed(Op::RecvEx);
-        for _ in 0..20 {
+        for _ in 0..40 {
             record(Op::RecvEx);
-            record_shared(Op::RecvEx);
         }
         let mut n = 0u64;
         // SAFETY: valid out-pointer.

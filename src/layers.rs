@@ -98,3 +98,36 @@ fn configure_slow() {
     });
     refresh();
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use crate::stats::{self, Level};
+
+    /// Layers turned on and off from several threads at once: when they are
+    /// done, the word says what the layers say (no lost refresh).
+    #[test]
+    fn the_word_matches_the_layers_after_racing_changes() {
+        configure();
+        let threads: std::vec::Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for i in 0..2_000 {
+                        let on = (i + t) % 2 == 0;
+                        stats::set_level(if on { Level::Count } else { Level::Off });
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(on(), compute());
+        let was = stats::level();
+        stats::set_level(Level::Off);
+        assert_eq!(on() & STATS, 0);
+        stats::set_level(Level::Count);
+        assert_eq!(on() & STATS, STATS);
+        stats::set_level(was);
+    }
+}

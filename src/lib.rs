@@ -269,6 +269,7 @@ pub mod op;
 pub mod pipeline;
 pub mod policy;
 pub mod stats;
+mod tally;
 pub mod trace;
 
 pub use abi::{Handle, Retcode};

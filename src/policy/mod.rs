@@ -38,6 +38,7 @@ pub use parse::{ErrorKind, PolicyError, Snippet};
 pub use rules::{verdict_of, Action, Class, Key, Mode, OpSet, Rule, Span};
 
 use crate::intercept::{CallInfo, Verdict};
+use crate::tally::{self, Counter};
 use store::Store;
 
 /// Most rules one policy may hold in this build (without `std` the tables
@@ -207,6 +208,11 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
     if !info.op.sends() {
         return Verdict::Allow;
     }
+    if crate::layers::on() & crate::layers::POLICY == 0 {
+        // Configured, no policy, not learning: nothing to judge.
+        tally::bump(Counter::PolicyNone);
+        return Verdict::Allow;
+    }
     init_from_env(); // before observing: it may start learn mode
     #[cfg(feature = "std")]
     learn::observe_global(info.op, info.sent.iid, info.sent.mid);
@@ -219,6 +225,10 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
 pub(crate) fn after(info: &CallInfo) -> CallInfo {
     let mut out = *info;
     if !info.op.sends() && info.rc == crate::abi::rcOk {
+        if crate::layers::on() & crate::layers::POLICY == 0 {
+            tally::bump(Counter::PolicyNone);
+            return out;
+        }
         init_from_env();
         #[cfg(feature = "std")]
         learn::observe_global(info.op, info.received.iid, info.received.mid);
@@ -253,44 +263,24 @@ pub(crate) fn layer_on() -> bool {
 
 // ---- counters -------------------------------------------------------------
 
-const STRIPES: usize = 16;
-
-#[repr(align(64))]
-struct Tally([AtomicU64; 5]);
-
-const T_ALLOW: usize = 0;
-const T_LOG: usize = 1;
-const T_DENY: usize = 2;
-const T_AUDIT: usize = 3;
-const T_NONE: usize = 4;
-
-static TALLY: [Tally; STRIPES] = [const { Tally([const { AtomicU64::new(0) }; 5]) }; STRIPES];
 static REPORTS: AtomicU64 = AtomicU64::new(0);
 static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
 static LOADS: AtomicU64 = AtomicU64::new(0);
 static LOAD_ERRORS: AtomicU64 = AtomicU64::new(0);
 
+/// Count a decision (per-thread counters: a plain load and store).
 #[inline]
 fn count(d: &Decision) {
-    let slot = if d.generation == 0 {
-        T_NONE
+    tally::bump(if d.generation == 0 {
+        Counter::PolicyNone
     } else {
         match d.verdict {
-            Verdict::Allow => T_ALLOW,
-            Verdict::Log => T_LOG,
-            Verdict::Deny => T_DENY,
-            Verdict::AuditDeny => T_AUDIT,
+            Verdict::Allow => Counter::PolicyAllow,
+            Verdict::Log => Counter::PolicyLog,
+            Verdict::Deny => Counter::PolicyDeny,
+            Verdict::AuditDeny => Counter::PolicyAudit,
         }
-    };
-    let stripe = (crate::guard::thread_id() as usize) % STRIPES;
-    TALLY[stripe].0[slot].fetch_add(1, Ordering::Relaxed);
-}
-
-fn tally(slot: usize) -> u64 {
-    TALLY
-        .iter()
-        .map(|t| t.0[slot].load(Ordering::Relaxed))
-        .sum()
+    });
 }
 
 /// Counters since the process started, and facts about the active policy.
@@ -308,11 +298,11 @@ pub fn stats() -> PolicyStats {
             None => (0, 0, 0, 0, 0, 0),
         });
     PolicyStats {
-        allowed: tally(T_ALLOW),
-        logged: tally(T_LOG),
-        denied: tally(T_DENY),
-        audit_denied: tally(T_AUDIT),
-        unpoliced: tally(T_NONE),
+        allowed: tally::sum(Counter::PolicyAllow),
+        logged: tally::sum(Counter::PolicyLog),
+        denied: tally::sum(Counter::PolicyDeny),
+        audit_denied: tally::sum(Counter::PolicyAudit),
+        unpoliced: tally::sum(Counter::PolicyNone),
         reports: REPORTS.load(Ordering::Relaxed),
         reports_suppressed: SUPPRESSED.load(Ordering::Relaxed),
         loads: LOADS.load(Ordering::Relaxed),

@@ -663,20 +663,36 @@ fn add(c: &AtomicU64, n: u32, excl: bool) {
 
 /// A leaked, zeroed slice of `n` `T`s (empty for `n == 0`).
 ///
+/// Anonymous memory straight from `mmap`: the kernel hands out zero pages
+/// on first touch, so the blocks of keys and shards never used cost address
+/// space only. (The allocator's `alloc_zeroed` cannot promise that for the
+/// 64-byte alignment of [`Block`]: glibc then takes `posix_memalign` and
+/// writes every byte, some 60 MB at the default capacity.)
+///
 /// # Safety
-/// All-zero bytes must be a valid `T`.
+/// All-zero bytes must be a valid `T`, whose alignment is at most a page.
 #[cfg(feature = "std")]
 unsafe fn zeroed_slice<T>(n: usize) -> &'static [T] {
     if n == 0 || core::mem::size_of::<T>() == 0 {
         return &[];
     }
     let layout = std::alloc::Layout::array::<T>(n).expect("stats table size fits in memory");
-    // SAFETY: the layout has a non-zero size.
-    let p = unsafe { std::alloc::alloc_zeroed(layout) } as *mut T;
-    if p.is_null() {
+    // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
+    let p = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            layout.size(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
         std::alloc::handle_alloc_error(layout);
     }
-    // SAFETY: p is a fresh allocation of n zeroed Ts, valid per the caller,
-    // never freed (the table lives for the process).
-    unsafe { core::slice::from_raw_parts(p, n) }
+    debug_assert!(core::mem::align_of::<T>() <= 4096);
+    // SAFETY: p is a fresh page-aligned mapping of n zeroed Ts (valid per the
+    // caller), never unmapped (the table lives for the process).
+    unsafe { core::slice::from_raw_parts(p as *const T, n) }
 }
