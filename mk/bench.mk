@@ -8,6 +8,10 @@
 #                     `make test` (it takes minutes and its figures depend on
 #                     the machine's load). BENCH_RUNS (default 7) processes per
 #                     configuration, BENCH_CALLS (default 1000000) calls each.
+#   make bench-instructions
+#                     instructions per Call for each configuration, counted by
+#                     valgrind's callgrind (independent of the machine's load);
+#                     writes target/bench/instructions.json.
 #   make bench-micro  the criterion micro-benchmarks in benches/micro.rs
 #                     (policy decision, statistics record, trace ring push).
 #   make bench-smoke  the same harness with a few iterations: checks that it
@@ -20,7 +24,7 @@
 # the wrap archive built with `std` as well, so that KOS_SHIM_* variables
 # configure it (the no_std archive of `make wrap` has no environment).
 
-.PHONY: bench bench-build bench-micro bench-smoke
+.PHONY: bench bench-build bench-micro bench-smoke bench-instructions
 
 BENCH_BUILD := $(BUILD)/bench
 BENCH_OUT := target/bench
@@ -62,6 +66,9 @@ bench: bench-build
 bench-smoke: $(SETUP_STAMP) bench-build
 	python3 bench/run.py --smoke --build $(BENCH_BUILD) --out $(BENCH_OUT)/smoke.json \
 	    --runs 1 --calls 20000 --samples 500 --ms 20
+
+bench-instructions: $(SETUP_STAMP) bench-build
+	python3 bench/instructions.py --build $(BENCH_BUILD) --out $(BENCH_OUT)/instructions.json
 
 bench-micro:
 	$(CARGO) bench --bench micro

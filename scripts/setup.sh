@@ -18,6 +18,7 @@ DEB_PACKAGES=(
     babeltrace2                       # reading exported CTF traces
     cmake                             # building the C examples with CMake
     file                              # cross-test checks the binary is aarch64 (mk/interpose.mk)
+    valgrind                          # make bench-instructions (callgrind instruction counts)
 )
 RUST_TARGETS=(aarch64-unknown-linux-gnu aarch64-unknown-none)
 RUST_COMPONENTS=(clippy rustfmt)

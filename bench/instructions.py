@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Instructions per Call for each configuration of bench/run.py, counted by
+valgrind's callgrind: the same call loop, the same environment.
+
+Instruction counts do not depend on what else the machine is doing, so they
+say where the time goes even on a loaded machine, and they show what a change
+to the hot path saved. Each configuration runs twice (N and 2N calls); the
+difference divided by N is the cost of one call, without start-up (policy
+compilation, table set-up, trace files).
+
+  bench/instructions.py --build build/bench --out target/bench/instructions.json
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (the configurations and their environment)
+
+
+def instructions(prog, env, calls, tmp):
+    out = os.path.join(tmp, "callgrind.out")
+    p = subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", prog, str(calls)],
+        env=env, capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        sys.exit(f"instructions: {prog} {calls}: exit {p.returncode}\n{p.stdout}{p.stderr}")
+    m = re.search(r"I\s+refs:\s+([\d,]+)", p.stderr)
+    if not m:
+        sys.exit(f"instructions: no instruction count in valgrind's output:\n{p.stderr}")
+    # Every run of the loop makes calls/10 warm-up calls as well.
+    return int(m.group(1).replace(",", "")), calls + calls // 10
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--calls", type=int, default=20_000)
+    a = ap.parse_args()
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfgs, _ = run.configurations(a.build, tmp)
+        rows = {}
+        for key, label, prog, env, _, _ in cfgs:
+            i1, c1 = instructions(prog, run.clean_env(env), a.calls, tmp)
+            i2, c2 = instructions(prog, run.clean_env(env), 2 * a.calls, tmp)
+            rows[key] = {"label": label, "per_call": (i2 - i1) / (c2 - c1)}
+    base = rows["direct"]["per_call"]
+    print("Instructions per Call (callgrind; 2N minus N calls, N = %d)" % a.calls)
+    print(f"{'configuration':52} {'per call':>9} {'added':>8}")
+    for key, r in rows.items():
+        r["added_vs_direct"] = r["per_call"] - base
+        added = "" if key == "direct" else f"{r['added_vs_direct']:+.0f}"
+        print(f"{r['label']:52} {r['per_call']:9.0f} {added:>8}")
+    if "policy_1" in rows and "policy_1000" in rows:
+        d = rows["policy_1000"]["per_call"] - rows["policy_1"]["per_call"]
+        print(f"1,000 rules vs 1 rule: {d:+.0f} instructions per call")
+    with open(a.out, "w") as f:
+        json.dump({"schema": "kos-ipc-shim-instructions/1", "calls": a.calls, "rows": rows}, f,
+                  indent=2)
+    print(f"instructions: wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
