@@ -15,7 +15,7 @@
 #        KOS_SDK_PROFILE_FIELDS=/path/to/fields.h CC_aarch64_unknown_linux_gnu=<SDK gcc>
 
 .PHONY: wrap wrap-aarch64 preload interpose-test interpose-lint interpose-host \
-        interpose-wrap interpose-preload interpose-sdk-profile interpose-reentrant cross-test \
+        interpose-wrap interpose-preload interpose-sdk-profile interpose-reentrant interpose-fastpath cross-test \
         symbols-check nostd-check
 
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
@@ -165,25 +165,39 @@ interpose-reentrant: $(IP_BUILD)/reentrant_sink
 	@echo "== re-entrancy: a C trace sink that calls Call (wrap archive, no_std guard)"
 	$(call ip_run,$(IP_BUILD)/reentrant_sink,$(IP_BUILD)/reentrant_sink,ctests/interpose/expect-reentrant.txt)
 
+# The idle fast path and its way back to the full pipeline (no_std wrap archive).
+$(IP_BUILD)/fastpath: ctests/interpose/fastpath.c $(STANDIN) $(HEADERS) $(WRAP_LIB_HOST)
+	$(CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $< $(STANDIN) $(WRAP_LIB_HOST) $(WRAP_NATIVE_LIBS)
+
+$(IP_BUILD)/fastpath_aarch64: ctests/interpose/fastpath.c $(STANDIN) $(HEADERS) $(WRAP_LIB_CROSS)
+	$(CROSS_CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $< $(STANDIN) $(WRAP_LIB_CROSS) $(WRAP_NATIVE_LIBS)
+
+interpose-fastpath: $(IP_BUILD)/fastpath
+	@echo "== idle fast path: layers off -> kernel directly; a layer on -> full pipeline"
+	$(call ip_run,$(IP_BUILD)/fastpath,$(IP_BUILD)/fastpath,ctests/interpose/expect-fastpath.txt)
+
 interpose-sdk-profile: $(IP_BUILD)/echo_wrap_sdk
 	@echo "== link mode 2b: --wrap + sdk-profile wrap archive (bridge built on a stand-in SDK sysroot) + stand-in"
 	$(call ip_run,$(IP_BUILD)/echo_wrap_sdk,$(IP_BUILD)/echo_wrap_sdk,ctests/interpose/expect-standin.txt)
 
 interpose-test: interpose-lint
 	$(MAKE) --no-print-directory interpose-host interpose-wrap interpose-preload interpose-sdk-profile \
-	    interpose-reentrant
+	    interpose-reentrant interpose-fastpath
 	@echo "interpose-test: 3 link modes (and the sdk-profile wrap archive) passed"
 
 # The same program for aarch64: --wrap against the stand-in, under qemu-aarch64.
 $(IP_BUILD)/echo_wrap_aarch64: $(IP_DEPS) $(WRAP_LIB_CROSS)
 	$(CROSS_CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $(IP_PROG) $(STANDIN) $(WRAP_LIB_CROSS) -ldl $(WRAP_NATIVE_LIBS)
 
-cross-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap_aarch64 $(IP_BUILD)/reentrant_sink_aarch64
+cross-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap_aarch64 $(IP_BUILD)/reentrant_sink_aarch64 \
+            $(IP_BUILD)/fastpath_aarch64
 	@echo "== cross test: aarch64 --wrap + wrap archive + stand-in, under $(QEMU_AARCH64)"
 	@file $(IP_BUILD)/echo_wrap_aarch64 | grep -q 'ARM aarch64' || { echo "FAIL: not an aarch64 binary" >&2; exit 1; }
 	$(call ip_run,$(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/echo_wrap_aarch64,$(IP_BUILD)/echo_wrap_aarch64,ctests/interpose/expect-standin.txt)
 	@echo "== cross test: re-entrancy through a C trace sink, aarch64, under $(QEMU_AARCH64)"
 	$(call ip_run,$(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/reentrant_sink_aarch64,$(IP_BUILD)/reentrant_sink_aarch64,ctests/interpose/expect-reentrant.txt)
+	@echo "== cross test: the idle fast path, aarch64, under $(QEMU_AARCH64)"
+	$(call ip_run,$(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/fastpath_aarch64,$(IP_BUILD)/fastpath_aarch64,ctests/interpose/expect-fastpath.txt)
 	@echo "cross-test: passed"
 
 symbols-check: $(LIB_RELEASE) $(WRAP_LIB_HOST) $(WRAP_LIB_CROSS) $(PRELOAD_LIB) $(WRAP_LIB_HOSTCOMPAT)
