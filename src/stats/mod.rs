@@ -136,37 +136,66 @@ fn hash_thread(thread: u64) -> usize {
 #[cfg(feature = "std")]
 #[inline]
 fn my_shard(t: &'static Table, thread: u64) -> (usize, bool) {
+    match owned::SHARD.with(core::cell::Cell::get) {
+        0 => owned::claim(t, thread),
+        s => (s - 1, true),
+    }
+}
+
+#[cfg(feature = "std")]
+mod owned {
     use core::cell::Cell;
+
+    use super::table::{Memo, Table};
+
+    /// Owns the exclusive shard: gives it back when the thread ends.
     /// 0: not tried yet; s + 1: owns shard s; usize::MAX: none free.
-    struct Owner(Cell<usize>);
+    pub(super) struct Owner(Cell<usize>);
+
     impl Drop for Owner {
         fn drop(&mut self) {
             let v = self.0.get();
             if v != 0 && v != usize::MAX {
-                if let Some(t) = TABLE.get() {
+                // Calls later in this thread's teardown must not use it.
+                let _ = SHARD.try_with(|s| s.set(0));
+                if let Some(t) = super::TABLE.get() {
                     t.release(v - 1);
                 }
             }
         }
     }
+
     std::thread_local! {
         static OWNER: Owner = const { Owner(Cell::new(0)) };
+        /// The owned shard as s + 1 (0: none, or not yet). No destructor,
+        /// so reading it on every call needs no liveness check.
+        pub(super) static SHARD: Cell<usize> = const { Cell::new(0) };
+        /// The last key this thread counted (see [`Memo`]).
+        pub(super) static MEMO: Memo = const { Memo::new() };
     }
-    // During thread teardown the slot is gone: use a shared shard.
-    let mine = OWNER
-        .try_with(|o| match o.0.get() {
-            0 => {
-                let v = t.claim().map_or(usize::MAX, |s| s + 1);
-                o.0.set(v);
-                v
-            }
-            v => v,
-        })
-        .unwrap_or(usize::MAX);
-    if mine == usize::MAX {
-        (t.shared_shard(thread), false)
-    } else {
-        (mine - 1, true)
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn claim(t: &'static Table, thread: u64) -> (usize, bool) {
+        // During thread teardown the owner is gone: use a shared shard.
+        let mine = OWNER
+            .try_with(|o| match o.0.get() {
+                0 => {
+                    let v = t.claim().map_or(usize::MAX, |s| s + 1);
+                    o.0.set(v);
+                    if v != usize::MAX {
+                        SHARD.with(|s| s.set(v));
+                    }
+                    v
+                }
+                v => v,
+            })
+            .unwrap_or(usize::MAX);
+        if mine == usize::MAX {
+            (t.shared_shard(thread), false)
+        } else {
+            (mine - 1, true)
+        }
     }
 }
 
@@ -313,7 +342,16 @@ pub fn record(info: &CallInfo) {
     }
     let t = table();
     let (shard, excl) = my_shard(t, info.thread);
-    t.record(info, shard, excl, lvl == Level::Timing);
+    let timing = lvl == Level::Timing;
+    #[cfg(feature = "std")]
+    if owned::MEMO
+        .try_with(|m| t.record_memo(info, shard, excl, timing, m))
+        .is_ok()
+    {
+        return;
+    }
+    // No memo (no_std, or this thread's teardown): look the key up.
+    t.record(info, shard, excl, timing);
 }
 
 /// Count a call that took the no-intercept path (the thread was already

@@ -165,6 +165,38 @@ impl Key {
     }
 }
 
+/// A thread's memo of the last key it counted and that key's block: a
+/// program calling the same method again skips the hash probe. Exact
+/// because a key, once in the table, keeps its block for the table's life
+/// (a reset zeroes counters, not keys).
+#[derive(Debug, Default)]
+pub(crate) struct Memo(core::cell::Cell<(u64, u64)>);
+
+impl Memo {
+    /// A memo for no key.
+    pub(crate) const fn new() -> Memo {
+        Memo(core::cell::Cell::new((0, 0)))
+    }
+
+    #[inline(always)]
+    fn tag(key: &Key) -> u64 {
+        // op + 1: the empty memo (0, 0) matches no key.
+        (key.op as u64 + 1) << 32
+    }
+
+    #[inline(always)]
+    fn block_of(&self, key: &Key) -> Option<usize> {
+        let (word, tagged) = self.0.get();
+        (word == key.word() && tagged >> 32 == Self::tag(key) >> 32)
+            .then_some((tagged & 0xFFFF_FFFF) as usize)
+    }
+
+    #[inline(always)]
+    fn keep(&self, key: &Key, block: usize) {
+        self.0.set((key.word(), Self::tag(key) | block as u64));
+    }
+}
+
 /// Sums over the shards of one block.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Sums {
@@ -373,14 +405,43 @@ impl Table {
     /// module docs). Returns false when it went to the overflow key.
     #[inline]
     pub(crate) fn record(&self, info: &CallInfo, shard: usize, excl: bool, timing: bool) -> bool {
-        let shard = if excl { shard } else { shard % self.shards };
-        if excl && self.pending[shard].load(Acquire) {
+        self.record_memo(info, shard, excl, timing, &Memo::default())
+    }
+
+    /// [`Table::record`] with the calling thread's [`Memo`] of its last key
+    /// (this table's only: a memo must not be shared between tables).
+    #[inline]
+    pub(crate) fn record_memo(
+        &self,
+        info: &CallInfo,
+        shard: usize,
+        excl: bool,
+        timing: bool,
+        memo: &Memo,
+    ) -> bool {
+        // Two copies of the body, so that neither tests `excl` per counter.
+        if excl {
+            self.record_in::<true>(info, shard, timing, memo)
+        } else {
+            self.record_in::<false>(info, shard % self.shards, timing, memo)
+        }
+    }
+
+    #[inline(always)]
+    fn record_in<const EXCL: bool>(
+        &self,
+        info: &CallInfo,
+        shard: usize,
+        timing: bool,
+        memo: &Memo,
+    ) -> bool {
+        if EXCL && self.pending[shard].load(Acquire) {
             // A reset asked the owner (us) to zero this shard.
             self.clear_shard(shard);
             self.pending[shard].store(false, Release);
         }
         let g = &self.globals[shard];
-        bump(&g.by_op[info.op as usize], 1, excl);
+        bump(&g.by_op[info.op as usize], 1, EXCL);
         let m = info.message();
         let key = Key {
             op: info.op,
@@ -388,31 +449,34 @@ impl Table {
             iid: m.iid,
             mid: m.mid,
         };
-        let (b, kept) = match self.find_or_insert(&key) {
-            Some(b) => (b, true),
+        let (b, kept) = match memo.block_of(&key).or_else(|| self.find_or_insert(&key)) {
+            Some(b) => {
+                memo.keep(&key, b);
+                (b, true)
+            }
             None => (self.cap, false),
         };
         if !kept {
-            bump(&g.dropped, 1, excl);
+            bump(&g.dropped, 1, EXCL);
         }
         let blk = self.block(shard, b);
-        bump(&blk.rc[rc_slot(info.rc)], 1, excl);
+        bump(&blk.rc[rc_slot(info.rc)], 1, EXCL);
         match info.verdict {
-            Verdict::Deny => bump(&blk.denied, 1, excl),
-            Verdict::AuditDeny => bump(&blk.audit_denied, 1, excl),
+            Verdict::Deny => bump(&blk.denied, 1, EXCL),
+            Verdict::AuditDeny => bump(&blk.audit_denied, 1, EXCL),
             _ => {}
         }
         // Bytes out: what was handed on (a denied message never left).
         if !(info.verdict.denies() && info.op.sends()) {
-            add(&blk.out_const, info.sent.const_size, excl);
-            add(&blk.out_arena, info.sent.arena_size, excl);
+            add(&blk.out_const, info.sent.const_size, EXCL);
+            add(&blk.out_arena, info.sent.arena_size, EXCL);
         }
-        add(&blk.in_const, info.received.const_size, excl);
-        add(&blk.in_arena, info.received.arena_size, excl);
+        add(&blk.in_const, info.received.const_size, EXCL);
+        add(&blk.in_arena, info.received.arena_size, EXCL);
         // `start == 0`: the clock was not read for this call (level changed
         // while it ran, or nothing needed time when it started).
         if timing && info.start != 0 && info.end >= info.start {
-            record_latency(blk, info.end - info.start, excl);
+            record_latency(blk, info.end - info.start, EXCL);
         }
         kept
     }

@@ -461,3 +461,54 @@ fn exclusive_shards_claim_release_and_reset_by_owner() {
     t.record(&call(Op::Call, 1, 7, 1), again, true, false);
     assert_eq!(entries(&t, Scale::identity())[0].calls, 2);
 }
+
+/// The per-thread memo of the last key never sends a call to another key's
+/// block: keys differing in one field each, interleaved and repeated, keep
+/// exact counts; a full table still counts the rest in the overflow key.
+#[test]
+fn memo_of_the_last_key_keeps_counts_exact() {
+    let t = Table::alloc(4, 1, 1);
+    let memo = table::Memo::new();
+    let keys = [
+        (Op::Call, 1, 1, 1),
+        (Op::CallEx, 1, 1, 1),
+        (Op::Call, 2, 1, 1),
+        (Op::Call, 1, 2, 1),
+        (Op::Call, 1, 1, 2),
+        (Op::Recv, 1, 1, 1),
+    ];
+    let mut want = std::collections::HashMap::new();
+    for round in 0..50usize {
+        for (n, &(op, h, i, m)) in keys.iter().enumerate() {
+            // Runs of the same key (memo hits) and switches (misses).
+            for _ in 0..=(round + n) % 3 {
+                t.record_memo(&call(op, h, i, m), 0, round % 2 == 0, false, &memo);
+                *want.entry(n).or_insert(0u64) += 1;
+            }
+        }
+    }
+    let e = entries(&t, Scale::identity());
+    let mut overflow = 0;
+    for (n, &(op, handle, iid, mid)) in keys.iter().enumerate() {
+        let k = Key {
+            op,
+            handle,
+            iid,
+            mid,
+        };
+        match e.iter().find(|e| e.key == Some(k)) {
+            Some(got) => assert_eq!(got.calls, want[&n], "{k:?}"),
+            None => overflow += want[&n],
+        }
+    }
+    // Capacity 4: the last two keys went to the overflow key.
+    assert_eq!(e.iter().filter(|e| e.key.is_some()).count(), 4);
+    assert_eq!(
+        e.iter().find(|e| e.key.is_none()).map(|e| e.calls),
+        Some(overflow)
+    );
+    assert_eq!(
+        t.global_sums().0.iter().sum::<u64>(),
+        want.values().sum::<u64>()
+    );
+}
