@@ -1,10 +1,13 @@
 //! The active policy and its hot replacement.
 //!
-//! Readers (every decision) never lock: they announce themselves in a
-//! striped reader counter of the current *epoch*, re-check the epoch, then
-//! load the active-policy pointer and use it. A writer (load/clear, serialised
+//! Readers (every decision) never lock: they announce themselves — in their
+//! own slot, tagged with the current *epoch*, when the thread holds a
+//! [`crate::lease`] (one locked instruction on a line no other thread
+//! writes), else in a striped reader counter of the current epoch — re-check
+//! the epoch, then load the active-policy pointer and use it. A writer (load/clear, serialised
 //! by a mutex that readers never touch) swaps the pointer, advances the
-//! epoch, and waits until the previous epoch's counters drain to zero — from
+//! epoch, and waits until the previous epoch's counters drain to zero and no
+//! slot shows that epoch or an earlier one — from
 //! then on no thread can still hold the old policy, so it is freed (std) or
 //! its static slot reused (no_std). This is the two-counter epoch scheme of
 //! sleepable RCU: readers are wait-free except for a retry when they race an
@@ -109,6 +112,9 @@ struct Counter(AtomicUsize);
 
 static READERS: [[Counter; STRIPES]; 2] =
     [const { [const { Counter(AtomicUsize::new(0)) }; STRIPES] }; 2];
+/// One slot per [`crate::lease`]: `epoch << 1 | 1` while its holder reads, else 0.
+static LEASED: [Counter; crate::lease::LEASES] =
+    [const { Counter(AtomicUsize::new(0)) }; crate::lease::LEASES];
 static EPOCH: AtomicUsize = AtomicUsize::new(0);
 static CURRENT: AtomicPtr<Active> = AtomicPtr::new(core::ptr::null_mut());
 static WRITER: spin::Mutex<()> = spin::Mutex::new(());
@@ -134,6 +140,47 @@ pub(crate) fn is_set() -> bool {
 /// load a policy: writers wait for it.
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Active>) -> R) -> R {
+    if let Some(slot) = crate::lease::mine().and_then(|i| LEASED.get(i)) {
+        // A nested read (f reading again) uses the striped counters: one
+        // slot announces one read.
+        if slot.0.load(Ordering::Relaxed) == 0 {
+            return read_leased(&slot.0, f);
+        }
+    }
+    read_striped(f)
+}
+
+/// The read of a thread holding a lease: its own slot on its own cache line,
+/// one locked instruction (the announcing swap) and a plain store to leave.
+#[inline]
+fn read_leased<R>(slot: &AtomicUsize, f: impl FnOnce(Option<&Active>) -> R) -> R {
+    loop {
+        let e = EPOCH.load(Ordering::SeqCst);
+        slot.swap((e << 1) | 1, Ordering::SeqCst);
+        let _leave = LeaveSlot(slot);
+        if EPOCH.load(Ordering::SeqCst) != e {
+            continue; // a writer advanced the epoch: announce again
+        }
+        let p = CURRENT.load(Ordering::SeqCst);
+        // SAFETY: `p` is null or was published by `publish`; this thread is
+        // announced in epoch `e`, and a writer replacing it frees it only
+        // after no lease slot shows an epoch <= the one it advanced from
+        // (see `synchronize`), which `_leave` keeps until `f` returned.
+        return f(unsafe { p.as_ref() });
+    }
+}
+
+struct LeaveSlot<'a>(&'a AtomicUsize);
+
+impl Drop for LeaveSlot<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
+/// The read of a thread without a lease (or a nested read): striped
+/// counters shared by threads, two locked read-modify-writes.
+fn read_striped<R>(f: impl FnOnce(Option<&Active>) -> R) -> R {
     let stripe = (crate::guard::thread_id() as usize) % STRIPES;
     loop {
         let e = EPOCH.load(Ordering::SeqCst);
@@ -156,12 +203,27 @@ fn synchronize() {
     let e = EPOCH.fetch_add(1, Ordering::SeqCst);
     for c in &READERS[e & 1] {
         while c.0.load(Ordering::SeqCst) != 0 {
-            #[cfg(feature = "std")]
-            std::thread::yield_now();
-            #[cfg(not(feature = "std"))]
-            core::hint::spin_loop();
+            pause();
         }
     }
+    // A leased reader announced in epoch <= e may have loaded the old
+    // pointer; one announced later loaded CURRENT after the swap.
+    for s in &LEASED {
+        loop {
+            let v = s.0.load(Ordering::SeqCst);
+            if v == 0 || (v >> 1) > e {
+                break;
+            }
+            pause();
+        }
+    }
+}
+
+fn pause() {
+    #[cfg(feature = "std")]
+    std::thread::yield_now();
+    #[cfg(not(feature = "std"))]
+    core::hint::spin_loop();
 }
 
 /// Swap in `new`, wait out readers of the old policy, return the old one.
