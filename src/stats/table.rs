@@ -174,6 +174,7 @@ pub(crate) struct Memo(core::cell::Cell<(u64, u64)>);
 
 impl Memo {
     /// A memo for no key.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) const fn new() -> Memo {
         Memo(core::cell::Cell::new((0, 0)))
     }
