@@ -165,36 +165,31 @@ impl Key {
     }
 }
 
-/// A thread's memo of the last key it counted and that key's block: a
-/// program calling the same method again skips the hash probe. Exact
-/// because a key, once in the table, keeps its block for the table's life
-/// (a reset zeroes counters, not keys).
+/// A thread's memo of the last key it counted per operation and that key's
+/// block: a program calling the same method again (a server's Recv and
+/// Reply alternating included) skips the hash probe. Exact because a key,
+/// once in the table, keeps its block for the table's life (a reset zeroes
+/// counters, not keys).
 #[derive(Debug, Default)]
-pub(crate) struct Memo(core::cell::Cell<(u64, u64)>);
+pub(crate) struct Memo([core::cell::Cell<(u64, u64)>; 5]);
 
 impl Memo {
     /// A memo for no key.
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) const fn new() -> Memo {
-        Memo(core::cell::Cell::new((0, 0)))
-    }
-
-    #[inline(always)]
-    fn tag(key: &Key) -> u64 {
-        // op + 1: the empty memo (0, 0) matches no key.
-        (key.op as u64 + 1) << 32
+        Memo([const { core::cell::Cell::new((0, 0)) }; 5])
     }
 
     #[inline(always)]
     fn block_of(&self, key: &Key) -> Option<usize> {
-        let (word, tagged) = self.0.get();
-        (word == key.word() && tagged >> 32 == Self::tag(key) >> 32)
-            .then_some((tagged & 0xFFFF_FFFF) as usize)
+        // (word, block + 1): the empty memo (_, 0) matches no key.
+        let (word, b) = self.0[key.op as usize].get();
+        (b != 0 && word == key.word()).then(|| (b - 1) as usize)
     }
 
     #[inline(always)]
     fn keep(&self, key: &Key, block: usize) {
-        self.0.set((key.word(), Self::tag(key) | block as u64));
+        self.0[key.op as usize].set((key.word(), block as u64 + 1));
     }
 }
 
