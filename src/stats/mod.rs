@@ -216,8 +216,8 @@ fn configure() {
         // An API call made before this point wins.
         let _ = LEVEL.compare_exchange(UNINIT, level as u8, AcqRel, Acquire);
         clock::need(clock::User::Stats, current_level() == Level::Timing);
+        crate::layers::refresh();
     });
-    crate::layers::refresh();
 }
 
 /// Whether statistics are on, or not configured yet (for [`crate::layers`]).

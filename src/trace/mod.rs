@@ -138,8 +138,8 @@ fn configure_from_env() {
             sink::start_from_env();
         }
         let _ = STATE.compare_exchange(UNINIT, OFF, Ordering::AcqRel, Ordering::Acquire);
+        crate::layers::refresh();
     });
-    crate::layers::refresh();
 }
 
 /// One item of a trace spec.
