@@ -99,8 +99,14 @@ linkline-check:
 	@scripts/linkline-check.sh "$(NATIVE_LIBS)"
 
 # Includes the check that include/kos_ipc_shim.h equals the generated header.
+# Built first, then run under a time limit: the emulator tests block on
+# other threads, and a lost wake-up must fail the run, not hang it.
+CARGO_TEST_TIMEOUT ?= 900
 cargo-test:
-	$(CARGO) test
+	$(CARGO) test --no-run
+	@timeout --kill-after=10 $(CARGO_TEST_TIMEOUT) $(CARGO) test || { rc=$$?; \
+	    [ $$rc -ne 124 ] || echo "cargo-test: FAIL: no result after $(CARGO_TEST_TIMEOUT) s: a test hangs" >&2; \
+	    exit $$rc; }
 
 # Runs every test binary of $(1) with scripts/run-ctest.sh, logs in $(2).
 define run_ctests
