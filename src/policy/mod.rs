@@ -20,6 +20,7 @@ mod compiled;
 #[cfg(feature = "std")]
 mod env;
 mod ffi;
+mod hits;
 #[cfg(feature = "std")]
 pub mod learn;
 mod parse;
@@ -290,7 +291,7 @@ pub fn stats() -> PolicyStats {
             Some(a) => (
                 1,
                 a.policy.rules().len() as u32,
-                a.default_hits.load(Ordering::Relaxed),
+                a.default_hits(),
                 a.generation,
                 (a.policy.mode == Mode::Audit) as u32,
                 a.failed_closed as u32,
@@ -333,8 +334,9 @@ fn learning() -> bool {
 pub fn rule_hits(out: &mut [u64]) -> usize {
     reload::read(|a| match a {
         Some(a) => {
-            for (o, h) in out.iter_mut().zip(a.hits.iter()) {
-                *o = h.load(Ordering::Relaxed);
+            let n = a.policy.rules().len();
+            for (i, o) in out.iter_mut().take(n).enumerate() {
+                *o = a.hits.get(i);
             }
             a.policy.rules().len()
         }
@@ -361,20 +363,20 @@ pub fn write_stats(w: &mut dyn fmt::Write) -> fmt::Result {
     )?;
     reload::read(|a| {
         if let Some(a) = a {
-            for (r, h) in a.policy.rules().iter().zip(a.hits.iter()) {
+            for (i, r) in a.policy.rules().iter().enumerate() {
                 writeln!(
                     w,
                     "policy rule line {}: {} hits={}",
                     r.line,
                     r,
-                    h.load(Ordering::Relaxed)
+                    a.hits.get(i)
                 )?;
             }
             writeln!(
                 w,
                 "policy default {}: hits={}",
                 a.policy.default.key(),
-                a.default_hits.load(Ordering::Relaxed)
+                a.default_hits()
             )?;
         }
         Ok(())

@@ -21,21 +21,17 @@
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use super::compiled::Index;
+use super::hits::Hits;
 use super::rules::{verdict_of, Key};
 use super::{Decision, Policy};
-
-#[cfg(feature = "std")]
-type Hits = std::vec::Vec<AtomicU64>;
-#[cfg(not(feature = "std"))]
-type Hits = [AtomicU64; super::MAX_RULES];
 
 /// A compiled policy with its counters: what decisions read.
 #[derive(Debug)]
 pub(crate) struct Active {
     pub policy: Policy,
     pub index: Index,
+    /// Hits per rule; index `rules().len()` counts the default.
     pub hits: Hits,
-    pub default_hits: AtomicU64,
     pub generation: u64,
     pub failed_closed: bool,
 }
@@ -45,11 +41,7 @@ impl Active {
         Active {
             policy: Policy::new(),
             index: Index::new(),
-            #[cfg(feature = "std")]
-            hits: std::vec::Vec::new(),
-            #[cfg(not(feature = "std"))]
-            hits: [const { AtomicU64::new(0) }; super::MAX_RULES],
-            default_hits: AtomicU64::new(0),
+            hits: Hits::new(),
             generation: 0,
             failed_closed: false,
         }
@@ -58,20 +50,12 @@ impl Active {
     /// Build the index and zero the counters for the current `policy`.
     pub fn compile(&mut self) {
         self.index.build(self.policy.rules());
-        #[cfg(feature = "std")]
-        {
-            self.hits = self
-                .policy
-                .rules()
-                .iter()
-                .map(|_| AtomicU64::new(0))
-                .collect();
-        }
-        #[cfg(not(feature = "std"))]
-        for h in &self.hits {
-            h.store(0, Ordering::Relaxed);
-        }
-        self.default_hits.store(0, Ordering::Relaxed);
+        self.hits.reset(self.policy.rules().len());
+    }
+
+    /// Hits of the default so far.
+    pub fn default_hits(&self) -> u64 {
+        self.hits.get(self.policy.rules().len())
     }
 
     /// Decide for `k` and count the hit.
@@ -81,9 +65,7 @@ impl Active {
         let rules = p.rules();
         match self.index.first_match(rules, k) {
             Some(i) => {
-                if let Some(h) = self.hits.get(i) {
-                    h.fetch_add(1, Ordering::Relaxed);
-                }
+                self.hits.bump(i);
                 let r = &rules[i];
                 Decision {
                     verdict: verdict_of(r.action, p.mode, k.class),
@@ -93,7 +75,7 @@ impl Active {
                 }
             }
             None => {
-                self.default_hits.fetch_add(1, Ordering::Relaxed);
+                self.hits.bump(rules.len());
                 Decision {
                     verdict: verdict_of(p.default, p.mode, k.class),
                     rule: None,
