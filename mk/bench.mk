@@ -4,7 +4,8 @@
 #
 #   make bench        release builds, then bench/run.py: the table of ns per
 #                     Call by configuration, the round-trip table, the targets'
-#                     verdicts; writes target/bench/results.json. Not part of
+#                     verdicts; writes target/bench/results.json; then the
+#                     instructions per Call (make bench-instructions). Not part of
 #                     `make test` (it takes minutes and its figures depend on
 #                     the machine's load). BENCH_RUNS (default 7) processes per
 #                     configuration, BENCH_CALLS (default 1000000) calls each.
@@ -62,6 +63,7 @@ bench-build: $(BENCH_PROGS)
 bench: bench-build
 	python3 bench/run.py --build $(BENCH_BUILD) --out $(BENCH_OUT)/results.json \
 	    --runs $(BENCH_RUNS) --calls $(BENCH_CALLS) --samples $(BENCH_SAMPLES) --ms $(BENCH_MS)
+	python3 bench/instructions.py --build $(BENCH_BUILD) --out $(BENCH_OUT)/instructions.json
 
 bench-smoke: $(SETUP_STAMP) bench-build
 	python3 bench/run.py --smoke --build $(BENCH_BUILD) --out $(BENCH_OUT)/smoke.json \
