@@ -60,7 +60,7 @@ BENCH_PROGS := $(BENCH_BUILD)/call_loop_direct $(BENCH_BUILD)/call_loop_shim $(B
 
 bench-build: $(BENCH_PROGS)
 
-bench: bench-build
+bench: $(SETUP_STAMP) bench-build
 	python3 bench/run.py --build $(BENCH_BUILD) --out $(BENCH_OUT)/results.json \
 	    --runs $(BENCH_RUNS) --calls $(BENCH_CALLS) --samples $(BENCH_SAMPLES) --ms $(BENCH_MS)
 	python3 bench/instructions.py --build $(BENCH_BUILD) --out $(BENCH_OUT)/instructions.json
