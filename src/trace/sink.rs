@@ -120,6 +120,11 @@ pub(super) fn start(spec: &str) -> Result<(), Retcode> {
         STATE.store(OFF, Ordering::Release);
         finish(old);
     }
+    // Records pushed by threads that raced the last stop (they saw tracing on
+    // just before it ended) missed its final drain: they belong to no
+    // session. Counted as lost, never written into this one.
+    let stale = super::drain_all(&mut |_, _| {});
+    super::count_sink_lost(stale);
     let names = crate::names::global().clone();
     let header = Header::now(PAYLOAD.load(Ordering::Relaxed) as u32, names.clone());
     let mut sinks = Vec::new();
