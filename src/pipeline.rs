@@ -123,7 +123,7 @@ unsafe fn dispatch_full(
         return rcSecurityDisallow;
     }
 
-    let rc = backend::current().forward(op, &mut args);
+    let rc = backend::forward(op, &mut args);
 
     info.rc = rc;
     info.end = clock::now_if(timed);
@@ -206,7 +206,7 @@ pub(crate) unsafe fn forward_checked(
 ) -> Retcode {
     // SAFETY: the caller's contract.
     match unsafe { validate(op, handle, out, inp, mdelay, sync) } {
-        Ok(mut args) => backend::current().forward(op, &mut args),
+        Ok(mut args) => backend::forward(op, &mut args),
         Err(rc) => rc,
     }
 }

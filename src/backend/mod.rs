@@ -144,23 +144,18 @@ static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 
 /// The build's default backend.
+/// The build's default backend, by its concrete type (calls to it are direct).
+#[cfg(feature = "wrap")]
+static DEFAULT: &real::Real = &real::REAL;
+#[cfg(all(feature = "preload", not(feature = "wrap")))]
+static DEFAULT: &preload::NextDefinition = &preload::NEXT;
+#[cfg(all(feature = "host", not(any(feature = "wrap", feature = "preload"))))]
+static DEFAULT: &crate::host::Emulator = &crate::host::EMULATOR;
+#[cfg(not(any(feature = "host", feature = "wrap", feature = "preload")))]
+static DEFAULT: &Unconfigured = &Unconfigured;
+
 fn default_backend() -> &'static dyn Backend {
-    #[cfg(feature = "wrap")]
-    {
-        &crate::backend::real::REAL
-    }
-    #[cfg(all(feature = "preload", not(feature = "wrap")))]
-    {
-        &crate::backend::preload::NEXT
-    }
-    #[cfg(all(feature = "host", not(any(feature = "wrap", feature = "preload"))))]
-    {
-        &crate::host::EMULATOR
-    }
-    #[cfg(not(any(feature = "host", feature = "wrap", feature = "preload")))]
-    {
-        &Unconfigured
-    }
+    DEFAULT
 }
 
 /// The backend calls are forwarded to now.
@@ -182,6 +177,17 @@ pub(crate) const HAS_UNCHECKED: bool = cfg!(any(feature = "wrap", feature = "pre
 /// Whether a backend installed at run time is current (for [`crate::layers`]).
 pub(crate) fn installed() -> bool {
     CURRENT.load(Ordering::Relaxed) != 0
+}
+
+/// Forward validated `args` to the current backend. The build's default
+/// backend is called directly (no virtual call): that is the common case.
+#[inline]
+pub(crate) fn forward(op: Op, args: &mut Args<'_>) -> Retcode {
+    if CURRENT.load(Ordering::Acquire) == 0 {
+        DEFAULT.forward(op, args)
+    } else {
+        current().forward(op, args)
+    }
 }
 
 /// Forward straight to the default backend's lower layer, unvalidated: the
