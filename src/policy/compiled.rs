@@ -7,10 +7,21 @@
 //! the rules covering it. Each (iid, mid, handle) cell lists, in rule order,
 //! the rules that match every message of the cell by operation, iid, mid and
 //! handle, cut after the first rule with no size matchers (it always
-//! matches, so nothing after it can win). A decision is three binary
-//! searches and a scan of the cell's list checking only `bytes`, `arena` and
-//! `ncaps`; the first hit is exactly the first matching rule of the linear
-//! order. Adjacent cells and tables with identical content are merged.
+//! matches, so nothing after it can win). Adjacent cells and tables with
+//! identical content are merged.
+//!
+//! A decision finds the iid interval, then the mid interval inside it, then
+//! the handle interval (a binary search), and scans the cell's list checking
+//! only `bytes`, `arena` and `ncaps`; the first hit is exactly the first
+//! matching rule of the linear order. The iid and mid levels are found in
+//! one load where they are long: a class with more than [`DIRECT_MIN`] iid
+//! intervals gets a *direct table* (65,536 `u16` entries, one per iid: the
+//! position of its interval), and so do the [`MID_TABLES`] iid intervals
+//! with the most mid intervals (more than [`DIRECT_MIN`]); shorter levels
+//! keep the binary search (a few steps). Direct tables exist in `std` builds
+//! only: 128 KiB each, at most `3 + MID_TABLES` (2.4 MiB) per policy,
+//! allocated at load. Without `std` the tables are fixed-size statics and
+//! every level is a binary search.
 //!
 //! If a class's cells would exceed the build's budget, that class falls back
 //! to one cell listing its rules (a linear scan): still exact, just slower.
@@ -35,12 +46,49 @@ impl Zero for Level {
     };
 }
 
+impl Level {
+    /// Where its content is in the next level's table.
+    #[inline]
+    fn range(self) -> core::ops::Range<usize> {
+        self.off as usize..self.off as usize + self.len as usize
+    }
+}
+
+/// An iid interval (or, in `classes`, an operation class): a [`Level`] and
+/// how its content is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Node {
+    level: Level,
+    /// 0: binary search; n: direct table n - 1 gives the position of a
+    /// value's interval in the content.
+    direct: u32,
+}
+
+impl Zero for Node {
+    const ZERO: Self = Node {
+        level: Level::ZERO,
+        direct: 0,
+    };
+}
+
+/// A level gets a direct table only if it has more intervals than this
+/// (a binary search over at most 8 is three steps).
+pub(crate) const DIRECT_MIN: usize = 8;
+
+/// Most direct tables for mid levels in one policy (the iid level has at
+/// most one per class).
+pub(crate) const MID_TABLES: usize = 16;
+
+/// Entries of one direct table: one per 16-bit value.
+const DIRECT_LEN: usize = 1 << 16;
+
 #[cfg(feature = "std")]
 mod cap {
     pub(super) const IIDS: usize = 1 << 20;
     pub(super) const MIDS: usize = 1 << 22;
     pub(super) const HNDS: usize = 1 << 22;
     pub(super) const CAND: usize = 1 << 22;
+    pub(super) const DIRECT: usize = (3 + super::MID_TABLES) * super::DIRECT_LEN;
 }
 
 #[cfg(not(feature = "std"))]
@@ -50,6 +98,8 @@ mod cap {
     pub(super) const MIDS: usize = 8 * MAX_RULES;
     pub(super) const HNDS: usize = 16 * MAX_RULES;
     pub(super) const CAND: usize = 32 * MAX_RULES;
+    /// No direct tables: 128 KiB each would dwarf the rest of the index.
+    pub(super) const DIRECT: usize = 0;
 }
 
 /// Most boundaries one dimension can have: two per rule plus the origin.
@@ -64,11 +114,12 @@ const CLASS_CAND: usize = cap::CAND / 3;
 /// The lookup index of one policy (built by [`Index::build`]).
 #[derive(Debug, Clone)]
 pub struct Index {
-    classes: [Level; 3],
-    iids: Store<Level, { cap::IIDS }>,
+    classes: [Node; 3],
+    iids: Store<Node, { cap::IIDS }>,
     mids: Store<Level, { cap::MIDS }>,
     hnds: Store<Level, { cap::HNDS }>,
     cand: Store<u32, { cap::CAND }>,
+    direct: Store<u16, { cap::DIRECT }>,
 }
 
 impl Default for Index {
@@ -111,15 +162,61 @@ fn bounds_of(
     Ok(b)
 }
 
+/// Append to `direct` the table mapping every 16-bit value to the position
+/// of its interval among those starting at `starts` (ascending, the first
+/// at 0). Returns the table's [`Node::direct`] tag, or 0 (nothing appended)
+/// if it does not fit or `starts` is not such a sequence.
+fn direct_table(
+    direct: &mut Store<u16, { cap::DIRECT }>,
+    starts: impl Iterator<Item = u32>,
+) -> u32 {
+    let base = direct.len();
+    if !base.is_multiple_of(DIRECT_LEN) {
+        return 0;
+    }
+    let fill = || -> Option<()> {
+        let mut filled = 0usize;
+        let mut cur: Option<u16> = None;
+        for (i, s) in starts.enumerate() {
+            let (i, s) = (u16::try_from(i).ok()?, s as usize);
+            match cur {
+                None if s == 0 => {}
+                Some(c) if s > filled && s < DIRECT_LEN => {
+                    direct.push_n(c, s - filled).ok()?;
+                    filled = s;
+                }
+                _ => return None,
+            }
+            cur = Some(i);
+        }
+        direct.push_n(cur?, DIRECT_LEN - filled).ok()
+    };
+    match fill() {
+        Some(()) => (base / DIRECT_LEN) as u32 + 1,
+        _ => {
+            direct.truncate(base);
+            0
+        }
+    }
+}
+
+/// The last of `levels` whose start is at most `v`.
+#[inline]
+fn find<T>(levels: &[T], v: u32, start: impl Fn(&T) -> u32) -> Option<&T> {
+    let i = levels.partition_point(|l| start(l) <= v).checked_sub(1)?;
+    levels.get(i)
+}
+
 impl Index {
     /// An empty index (every lookup: no match).
     pub const fn new() -> Self {
         Index {
-            classes: [Level::ZERO; 3],
+            classes: [Node::ZERO; 3],
             iids: Store::new(),
             mids: Store::new(),
             hnds: Store::new(),
             cand: Store::new(),
+            direct: Store::new(),
         }
     }
 
@@ -129,6 +226,7 @@ impl Index {
         self.mids.clear();
         self.hnds.clear();
         self.cand.clear();
+        self.direct.clear();
         for c in Class::ALL {
             let lens = self.lens();
             let linear = self.build_class(rules, c).is_err();
@@ -137,11 +235,44 @@ impl Index {
                 self.build_linear(rules, c);
             }
             // `start` of a class entry flags the linear fallback.
-            self.classes[c as usize] = Level {
-                start: linear as u32,
-                off: lens.0 as u32,
-                len: (self.iids.len() - lens.0) as u32,
+            self.classes[c as usize] = Node {
+                level: Level {
+                    start: linear as u32,
+                    off: lens.0 as u32,
+                    len: (self.iids.len() - lens.0) as u32,
+                },
+                direct: 0,
             };
+        }
+        self.build_direct();
+    }
+
+    /// Give the long iid levels, then the longest mid levels, their direct
+    /// tables (as many as the budget holds).
+    fn build_direct(&mut self) {
+        if cap::DIRECT == 0 {
+            return;
+        }
+        for c in &mut self.classes {
+            if c.level.len as usize > DIRECT_MIN {
+                let starts = self.iids[c.level.range()].iter().map(|n| n.level.start);
+                c.direct = direct_table(&mut self.direct, starts);
+            }
+        }
+        for _ in 0..MID_TABLES {
+            let longest = self
+                .iids
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.direct == 0 && n.level.len as usize > DIRECT_MIN)
+                .max_by_key(|&(i, n)| (n.level.len, core::cmp::Reverse(i)));
+            let Some((i, n)) = longest else { break };
+            let starts = self.mids[n.level.range()].iter().map(|l| l.start);
+            let tag = direct_table(&mut self.direct, starts);
+            if tag == 0 {
+                break;
+            }
+            self.iids.as_mut_slice()[i].direct = tag;
         }
     }
 
@@ -166,25 +297,61 @@ impl Index {
     #[cfg(test)]
     pub(crate) fn build_linear_only(&mut self, rules: &[Rule]) {
         self.truncate((0, 0, 0, 0));
+        self.direct.clear();
         for c in Class::ALL {
             let i0 = self.iids.len();
             self.build_linear(rules, c);
-            self.classes[c as usize] = Level {
-                start: 1,
-                off: i0 as u32,
-                len: 1,
+            self.classes[c as usize] = Node {
+                level: Level {
+                    start: 1,
+                    off: i0 as u32,
+                    len: 1,
+                },
+                direct: 0,
             };
         }
     }
 
     /// Whether class `c` was indexed (false: it fell back to a linear scan).
     pub fn is_indexed(&self, c: Class) -> bool {
-        self.classes[c as usize].start == 0
+        self.classes[c as usize].level.start == 0
     }
 
-    /// Total table entries (a measure of the index's size).
+    /// Total entries of the interval tables and candidate lists (a measure
+    /// of the index's size that grows with the rules; direct tables are
+    /// counted by [`Index::direct_tables`]).
     pub fn entries(&self) -> usize {
         self.iids.len() + self.mids.len() + self.hnds.len() + self.cand.len()
+    }
+
+    /// Number of direct tables (iid or mid value to interval; 65,536 `u16`
+    /// entries each).
+    pub fn direct_tables(&self) -> usize {
+        self.direct.len() / DIRECT_LEN
+    }
+
+    /// Whether class `c`'s iid level has a direct table.
+    pub fn iid_direct(&self, c: Class) -> bool {
+        self.classes[c as usize].direct != 0
+    }
+
+    /// Whether the mid level of class `c`'s iid interval holding `iid` has
+    /// a direct table.
+    #[cfg(test)]
+    pub(crate) fn mid_direct(&self, c: Class, iid: u16) -> bool {
+        let cl = self.classes[c as usize];
+        find(&self.iids[cl.level.range()], iid as u32, |n| n.level.start)
+            .is_some_and(|n| n.direct != 0)
+    }
+
+    /// Bytes the index's tables hold (every table and list; not the spare
+    /// capacity of the build's vectors).
+    pub fn bytes(&self) -> usize {
+        use core::mem::size_of;
+        self.iids.len() * size_of::<Node>()
+            + (self.mids.len() + self.hnds.len()) * size_of::<Level>()
+            + self.cand.len() * size_of::<u32>()
+            + self.direct.len() * size_of::<u16>()
     }
 
     fn build_linear(&mut self, rules: &[Rule], c: Class) {
@@ -211,10 +378,13 @@ impl Index {
             off: h0,
             len: 1,
         });
-        let _ = self.iids.push(Level {
-            start: 0,
-            off: m0,
-            len: 1,
+        let _ = self.iids.push(Node {
+            level: Level {
+                start: 0,
+                off: m0,
+                len: 1,
+            },
+            direct: 0,
         });
     }
 
@@ -226,6 +396,8 @@ impl Index {
             0xFFFF,
         )?;
         let mut prev: Option<Level> = None;
+        // (The iid level's entries are `Node`s; their direct tables come
+        // after every class is built, in `build_direct`.)
         for &a in ib.iter() {
             let in_iid = |r: &&Rule| r.ops.contains(c) && r.iid.contains(a as u64);
             let mb = bounds_of(
@@ -296,7 +468,12 @@ impl Index {
                     continue;
                 }
             }
-            self.iids.push(table).map_err(|_| OverBudget)?;
+            self.iids
+                .push(Node {
+                    level: table,
+                    direct: 0,
+                })
+                .map_err(|_| OverBudget)?;
             prev = Some(table);
         }
         Ok(())
@@ -322,29 +499,37 @@ impl Index {
                 .all(|(x, y)| x.start == y.start && self.same_hnds(*x, *y))
     }
 
+    /// The entry of `levels` holding `v`: one load from direct table
+    /// `tag - 1` if `tag` is not 0, a binary search otherwise.
+    #[inline]
+    fn pick<'a, T>(
+        &self,
+        levels: &'a [T],
+        tag: u32,
+        v: u16,
+        start: impl Fn(&T) -> u32,
+    ) -> Option<&'a T> {
+        if tag != 0 {
+            let slot = ((tag - 1) as usize) << 16 | v as usize;
+            if let Some(&i) = self.direct.get(slot) {
+                return levels.get(i as usize);
+            }
+        }
+        find(levels, v as u32, start)
+    }
+
     /// Index of the first rule of `rules` (the slice the index was built
     /// from) that matches `k`, or `None`.
     #[inline]
     pub fn first_match(&self, rules: &[Rule], k: &Key) -> Option<usize> {
-        fn find(levels: &[Level], v: u32) -> Option<Level> {
-            let i = levels.partition_point(|l| l.start <= v).checked_sub(1)?;
-            Some(levels[i])
-        }
         let cl = self.classes[k.class as usize];
-        let t = find(
-            self.iids.get(cl.off as usize..(cl.off + cl.len) as usize)?,
-            k.iid as u32,
-        )?;
-        let t = find(
-            self.mids.get(t.off as usize..(t.off + t.len) as usize)?,
-            k.mid as u32,
-        )?;
-        let cell = find(
-            self.hnds.get(t.off as usize..(t.off + t.len) as usize)?,
-            k.handle,
-        )?;
-        let linear = cl.start == 1;
-        for &r in self.list(cell) {
+        let iids = self.iids.get(cl.level.range())?;
+        let t = self.pick(iids, cl.direct, k.iid, |n| n.level.start)?;
+        let mids = self.mids.get(t.level.range())?;
+        let t = self.pick(mids, t.direct, k.mid, |l| l.start)?;
+        let cell = find(self.hnds.get(t.range())?, k.handle, |l| l.start)?;
+        let linear = cl.level.start == 1;
+        for &r in self.list(*cell) {
             let rule = rules.get(r as usize)?;
             let hit = if linear {
                 rule.matches(k)

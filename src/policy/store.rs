@@ -16,6 +16,10 @@ impl Zero for u32 {
     const ZERO: Self = 0;
 }
 
+impl Zero for u16 {
+    const ZERO: Self = 0;
+}
+
 /// The store is at its capacity `N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
@@ -55,6 +59,23 @@ impl<T: Zero, const N: usize> Store<T, N> {
         {
             self.items[self.len] = v;
             self.len += 1;
+        }
+        Ok(())
+    }
+
+    /// Append `n` copies of `v`, or `Err(Full)` (and nothing appended) if
+    /// they do not fit.
+    pub fn push_n(&mut self, v: T, n: usize) -> Result<(), Full> {
+        let end = self.len().checked_add(n).ok_or(Full)?;
+        if end > N {
+            return Err(Full);
+        }
+        #[cfg(feature = "std")]
+        self.items.resize(end, v);
+        #[cfg(not(feature = "std"))]
+        {
+            self.items[self.len..end].fill(v);
+            self.len = end;
         }
         Ok(())
     }

@@ -419,6 +419,246 @@ fn thousand_handle_rules_index_by_handle() {
     );
 }
 
+fn call_key(iid: u16, mid: u16) -> Key {
+    Key {
+        class: Class::Call,
+        handle: 1,
+        iid,
+        mid,
+        bytes: 24,
+        arena: 0,
+        ncaps: 0,
+    }
+}
+
+/// The ids worth probing for `rules`: 0, 65535, every bound and its
+/// neighbours, and every `step`-th id.
+fn probe_ids(rules: &[Rule], step: usize, span: impl Fn(&Rule) -> Span) -> std::vec::Vec<u16> {
+    let mut v: std::vec::Vec<u64> = (0..=0xFFFF).step_by(step).collect();
+    v.extend([0, 1, 0xFFFE, 0xFFFF]);
+    for r in rules {
+        let s = span(r);
+        for x in [s.lo, s.hi] {
+            v.extend([x.saturating_sub(1), x, (x + 1).min(0xFFFF)]);
+        }
+    }
+    v.sort_unstable();
+    v.dedup();
+    v.into_iter().map(|x| x as u16).collect()
+}
+
+#[test]
+fn bench_policy_uses_one_direct_table_for_the_long_mid_level() {
+    // bench/run.py's 1,000-rule policy: 500 mids of iid 1, 499 iids with
+    // mid 1, the bench's message allowed by the last rule.
+    let mut text = std::string::String::from("mode enforce\ndefault deny\n");
+    for j in 0..500 {
+        text += &std::format!("allow call iid=1 mid={}\n", 2 + j);
+    }
+    for j in 0..499 {
+        text += &std::format!("allow call iid={} mid=1\n", 2 + j);
+    }
+    text += "allow call iid=1 mid=1\n";
+    let p = parse(&text).unwrap();
+    let mut ix = Index::new();
+    ix.build(p.rules());
+    // 502 iid intervals (0, 1, ..., 500, 501..=65535; each of 2..=500 has
+    // its own rule, so none merge): the iid level's direct table; iid 1's
+    // 502 mid intervals: a second one; the other iids' 3: binary search.
+    assert!(ix.iid_direct(Class::Call));
+    assert!(ix.mid_direct(Class::Call, 1));
+    assert!(!ix.mid_direct(Class::Call, 2));
+    assert!(!ix.mid_direct(Class::Call, 0));
+    assert_eq!(ix.direct_tables(), 2);
+    assert!(
+        (262_144..262_144 + 65_536).contains(&ix.bytes()),
+        "{} bytes",
+        ix.bytes()
+    );
+    assert_eq!(ix.first_match(p.rules(), &call_key(1, 1)), Some(999));
+    for j in 0..500u16 {
+        assert_eq!(
+            ix.first_match(p.rules(), &call_key(1, 2 + j)),
+            Some(j as usize)
+        );
+    }
+    for j in 0..499u16 {
+        assert_eq!(
+            ix.first_match(p.rules(), &call_key(2 + j, 1)),
+            Some(500 + j as usize)
+        );
+    }
+    for (iid, mid) in [
+        (1, 0),
+        (1, 502),
+        (1, 0xFFFF),
+        (0, 1),
+        (501, 1),
+        (0xFFFF, 0xFFFF),
+        (2, 2),
+    ] {
+        assert_eq!(
+            ix.first_match(p.rules(), &call_key(iid, mid)),
+            None,
+            "{iid} {mid}"
+        );
+    }
+}
+
+#[test]
+fn direct_tables_agree_with_linear_first_match_over_the_whole_id_space() {
+    let mut rng = Rng(0x0DDB_A11C_0FFE_E123);
+    let corner = |rng: &mut Rng| match rng.below(6) {
+        0 => 0,
+        1 => 0xFFFF,
+        2 => rng.below(4),
+        3 => 0xFFFF - rng.below(4),
+        _ => rng.below(0x10000),
+    };
+    let (mut with_tables, mut full_budget) = (0, 0);
+    for round in 0..12 {
+        let mut text = std::string::String::new();
+        let n = 40 + rng.below(160) as usize;
+        // One dense iid holds many mid intervals, so some mid level is long.
+        let dense = corner(&mut rng);
+        for i in 0..n {
+            let mut r = random_rule(&mut rng, i as u32 + 1);
+            let (a, b) = (corner(&mut rng), corner(&mut rng));
+            r.iid = match rng.below(5) {
+                0 => Span::ALL16,
+                1 => Span {
+                    lo: dense,
+                    hi: dense,
+                },
+                _ => Span {
+                    lo: a.min(b),
+                    hi: a.max(b),
+                },
+            };
+            let (a, b) = (corner(&mut rng), corner(&mut rng));
+            r.mid = match rng.below(4) {
+                0 => Span::ALL16,
+                1 => Span { lo: a, hi: a },
+                _ => Span {
+                    lo: a.min(b),
+                    hi: a.max(b),
+                },
+            };
+            text += &std::format!("{r}\n");
+        }
+        let p = parse(&text).unwrap();
+        let mut ix = Index::new();
+        ix.build(p.rules());
+        for c in Class::ALL {
+            assert!(ix.is_indexed(c));
+        }
+        let tables = ix.direct_tables();
+        assert!(tables <= 3 + super::compiled::MID_TABLES, "round {round}");
+        with_tables += (tables > 0) as u32;
+        full_budget += (tables == 3 + super::compiled::MID_TABLES) as u32;
+        let iids = probe_ids(p.rules(), 4099, |r| r.iid);
+        let mids = probe_ids(p.rules(), 8191, |r| r.mid);
+        for &iid in &iids {
+            for &mid in &mids {
+                let mut k = random_key(&mut rng);
+                k.iid = iid;
+                k.mid = mid;
+                assert_eq!(
+                    ix.first_match(p.rules(), &k),
+                    p.evaluate(&k).0,
+                    "round {round} key {k:?}\n{text}"
+                );
+            }
+        }
+    }
+    // The seed makes most rounds build direct tables, some up to the budget
+    // (and the rest exercise binary searches only).
+    assert!(with_tables >= 8, "{with_tables} rounds with direct tables");
+    assert!(full_budget >= 1);
+}
+
+#[test]
+fn many_iids_and_mids_use_direct_tables_within_the_budget() {
+    // 40 iids with 12 point mids each, iid 30 with 30: every one of these
+    // mid levels is long enough, only MID_TABLES of them get a table (the
+    // longest first: iid 30's); the rest keep the binary search.
+    let mut text = std::string::String::new();
+    let mut want = std::vec::Vec::new();
+    for iid in 0..40u16 {
+        let n = if iid == 30 { 30 } else { 12 };
+        for mid in 0..n {
+            text += &std::format!("allow call iid={} mid={}\n", 1000 + iid * 1000, mid * 2000);
+            want.push((1000 + iid * 1000, mid * 2000));
+        }
+    }
+    text +=
+        "deny call iid=0..65535 mid=65535\nlog call iid=65535\nallow call mid=0..65535 bytes<32\n";
+    let p = parse(&text).unwrap();
+    let mut ix = Index::new();
+    ix.build(p.rules());
+    assert!(ix.iid_direct(Class::Call));
+    assert!(!ix.iid_direct(Class::Recv));
+    assert_eq!(ix.direct_tables(), 1 + super::compiled::MID_TABLES);
+    assert!(ix.mid_direct(Class::Call, 31_000));
+    let with_table = (0..40u16)
+        .filter(|i| ix.mid_direct(Class::Call, 1000 + i * 1000))
+        .count();
+    assert_eq!(with_table, super::compiled::MID_TABLES);
+    for (i, &(iid, mid)) in want.iter().enumerate() {
+        assert_eq!(ix.first_match(p.rules(), &call_key(iid, mid)), Some(i));
+        // Next to each rule's point: the size-limited catch-all, or nothing.
+        assert_eq!(
+            ix.first_match(p.rules(), &call_key(iid, mid + 1)),
+            Some(want.len() + 2)
+        );
+        let mut big = call_key(iid, mid + 1);
+        big.bytes = 100;
+        assert_eq!(ix.first_match(p.rules(), &big), None);
+    }
+    let n = want.len();
+    assert_eq!(ix.first_match(p.rules(), &call_key(0, 0xFFFF)), Some(n));
+    assert_eq!(
+        ix.first_match(p.rules(), &call_key(0xFFFF, 0xFFFF)),
+        Some(n)
+    );
+    assert_eq!(ix.first_match(p.rules(), &call_key(0xFFFF, 0)), Some(n + 1));
+    assert_eq!(ix.first_match(p.rules(), &call_key(0, 0)), Some(n + 2));
+    // Every bound and its neighbours, and a stride through the whole space.
+    let iids = probe_ids(p.rules(), 251, |r| r.iid);
+    let mids = probe_ids(p.rules(), 251, |r| r.mid);
+    for (i, &iid) in iids.iter().enumerate() {
+        for &mid in mids.iter().skip(i % 3).step_by(3) {
+            let k = call_key(iid, mid);
+            assert_eq!(ix.first_match(p.rules(), &k), p.evaluate(&k).0, "{k:?}");
+        }
+    }
+}
+
+#[test]
+fn direct_tables_are_rebuilt_on_every_build() {
+    let mut text = std::string::String::new();
+    for i in 0..20u32 {
+        text += &std::format!("allow call iid={i} mid={i}\n");
+    }
+    let p = parse(&text).unwrap();
+    let mut ix = Index::new();
+    ix.build(p.rules());
+    assert_eq!(ix.direct_tables(), 1);
+    assert!(ix.iid_direct(Class::Call));
+    let small = parse("allow call iid=3 mid=3\n").unwrap();
+    ix.build(small.rules());
+    assert_eq!(ix.direct_tables(), 0);
+    assert!(!ix.iid_direct(Class::Call));
+    assert_eq!(ix.first_match(small.rules(), &call_key(3, 3)), Some(0));
+    assert_eq!(ix.first_match(small.rules(), &call_key(4, 4)), None);
+    ix.build(p.rules());
+    assert_eq!(ix.direct_tables(), 1);
+    for i in 0..20u16 {
+        assert_eq!(ix.first_match(p.rules(), &call_key(i, i)), Some(i as usize));
+        assert_eq!(ix.first_match(p.rules(), &call_key(i, i + 1)), None);
+    }
+}
+
 #[test]
 fn learner_renders_sorted_counted_allow_rules_ending_in_default_deny() {
     use crate::op::Op;
