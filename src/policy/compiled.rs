@@ -253,8 +253,13 @@ impl Index {
         if cap::DIRECT == 0 {
             return;
         }
+        let long = |n: &Node| n.level.len as usize > DIRECT_MIN;
+        let tables = self.classes.iter().filter(|n| long(n)).count()
+            + self.iids.iter().filter(|n| long(n)).count().min(MID_TABLES);
+        // One allocation of exactly the tables' size (no growth slack).
+        self.direct.reserve(tables * DIRECT_LEN);
         for c in &mut self.classes {
-            if c.level.len as usize > DIRECT_MIN {
+            if long(c) {
                 let starts = self.iids[c.level.range()].iter().map(|n| n.level.start);
                 c.direct = direct_table(&mut self.direct, starts);
             }
@@ -264,7 +269,7 @@ impl Index {
                 .iids
                 .iter()
                 .enumerate()
-                .filter(|(_, n)| n.direct == 0 && n.level.len as usize > DIRECT_MIN)
+                .filter(|(_, n)| n.direct == 0 && long(n))
                 .max_by_key(|&(i, n)| (n.level.len, core::cmp::Reverse(i)));
             let Some((i, n)) = longest else { break };
             let starts = self.mids[n.level.range()].iter().map(|l| l.start);

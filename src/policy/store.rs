@@ -80,6 +80,15 @@ impl<T: Zero, const N: usize> Store<T, N> {
         Ok(())
     }
 
+    /// Make room for `n` more elements at once (std: one allocation of
+    /// exactly that much; without std the room is always there).
+    pub fn reserve(&mut self, n: usize) {
+        #[cfg(feature = "std")]
+        self.items.reserve_exact(n.min(N - self.len().min(N)));
+        #[cfg(not(feature = "std"))]
+        let _ = n;
+    }
+
     /// Keep the first `len` elements.
     pub fn truncate(&mut self, len: usize) {
         #[cfg(feature = "std")]
