@@ -189,6 +189,13 @@ def main():
           f"load average {info['loadavg_start'][0]:.2f} {info['loadavg_start'][1]:.2f} "
           f"{info['loadavg_start'][2]:.2f}" + (" (smoke run: figures mean nothing)" if a.smoke
                                               else ""))
+    prim = run_json([os.path.join(a.build, "primitives"), "200000" if a.smoke else "5000000"],
+                    clean_env({}), "primitives")
+    info["primitives_ns"] = prim
+    print("bench: this machine: counter read (TSC / CNTVCT) %.1f ns, clock_gettime %.1f ns, "
+          "locked add %.1f ns, plain load+store increment %.1f ns" % (
+              prim["counter_read_ns"], prim["clock_gettime_ns"], prim["locked_add_ns"],
+              prim["plain_increment_ns"]))
 
     # ---- part 1: ns per Call by configuration --------------------------
     cfgs, kst = configurations(a.build, out_dir)

@@ -56,7 +56,13 @@ $(BENCH_BUILD)/roundtrip: bench/roundtrip.c $(HEADERS) $(LIB_RELEASE)
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/roundtrip.c $(LIB_RELEASE) $(NATIVE_LIBS)
 
-BENCH_PROGS := $(BENCH_BUILD)/call_loop_direct $(BENCH_BUILD)/call_loop_shim $(BENCH_BUILD)/roundtrip
+# What the machine charges for a clock read, a locked add, a plain increment.
+$(BENCH_BUILD)/primitives: bench/primitives.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+BENCH_PROGS := $(BENCH_BUILD)/call_loop_direct $(BENCH_BUILD)/call_loop_shim $(BENCH_BUILD)/roundtrip \
+               $(BENCH_BUILD)/primitives
 
 bench-build: $(BENCH_PROGS)
 
