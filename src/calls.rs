@@ -4,7 +4,7 @@
 //! call went through the shim — the fast path taken while every layer is off
 //! included.
 //!
-//! Counted in [`crate::tally`]: a plain load and store per call on a line
+//! Counted in `crate::tally`: a plain load and store per call on a line
 //! only the calling thread writes. The statistics module keeps the detailed
 //! per-key counters.
 
