@@ -403,28 +403,31 @@ impl Index {
         let mut prev: Option<Level> = None;
         // (The iid level's entries are `Node`s; their direct tables come
         // after every class is built, in `build_direct`.)
+        // The rules of the class covering the current iid interval, in rule
+        // order: the mid and handle levels only look at these.
+        let mut sub: Store<u32, { super::MAX_RULES }> = Store::new();
         for &a in ib.iter() {
-            let in_iid = |r: &&Rule| r.ops.contains(c) && r.iid.contains(a as u64);
-            let mb = bounds_of(
-                rules.iter().filter(in_iid).map(|r| (r.mid.lo, r.mid.hi)),
-                0xFFFF,
-            )?;
+            sub.clear();
+            for (i, r) in rules.iter().enumerate() {
+                if r.ops.contains(c) && r.iid.contains(a as u64) {
+                    sub.push(i as u32).map_err(|_| OverBudget)?;
+                }
+            }
+            let in_iid = || sub.iter().map(|&i| (i, &rules[i as usize]));
+            let mb = bounds_of(in_iid().map(|(_, r)| (r.mid.lo, r.mid.hi)), 0xFFFF)?;
             let at_iid = self.lens();
             for &m in mb.iter() {
-                let in_cell = |r: &&Rule| in_iid(r) && r.mid.contains(m as u64);
+                let in_cell = || in_iid().filter(|(_, r)| r.mid.contains(m as u64));
                 let hb = bounds_of(
-                    rules
-                        .iter()
-                        .filter(in_cell)
-                        .filter_map(|r| r.handle.map(|h| (h as u64, h as u64))),
+                    in_cell().filter_map(|(_, r)| r.handle.map(|h| (h as u64, h as u64))),
                     u32::MAX as u64,
                 )?;
                 let at_mid = self.lens();
                 for &h in hb.iter() {
                     let start = self.cand.len();
-                    for (i, r) in rules.iter().enumerate() {
-                        if in_cell(&r) && r.handle.is_none_or(|x| x == h) {
-                            self.cand.push(i as u32).map_err(|_| OverBudget)?;
+                    for (i, r) in in_cell() {
+                        if r.handle.is_none_or(|x| x == h) {
+                            self.cand.push(i).map_err(|_| OverBudget)?;
                             if !r.has_size_matchers() {
                                 break;
                             }
