@@ -7,7 +7,7 @@
 #                     verdicts; writes target/bench/results.json; then the
 #                     instructions per Call (make bench-instructions). Not part of
 #                     `make test` (it takes minutes and its figures depend on
-#                     the machine's load). BENCH_RUNS (default 7) processes per
+#                     the machine's load). BENCH_RUNS (default 15) processes per
 #                     configuration, BENCH_CALLS (default 1000000) calls each.
 #   make bench-instructions
 #                     instructions per Call for each configuration, counted by
@@ -32,7 +32,7 @@ BENCH_OUT := target/bench
 BENCH_WRAP_LIB := $(BENCH_BUILD)/libkos_ipc_shim_wrap_std.a
 # Recursive (=): mk/interpose.mk, which defines IP_CFLAGS, is read after this file.
 BENCH_CFLAGS = $(IP_CFLAGS) -O2
-BENCH_RUNS ?= 7
+BENCH_RUNS ?= 15
 BENCH_CALLS ?= 1000000
 BENCH_SAMPLES ?= 50000
 BENCH_MS ?= 300
