@@ -144,6 +144,7 @@ unsafe fn dispatch_full(
 ///
 /// # Safety
 /// As for [`dispatch`].
+#[inline(always)]
 unsafe fn validate<'a>(
     op: Op,
     handle: Handle,
