@@ -93,7 +93,7 @@ pub fn configure() {
 fn configure_slow() {
     CONFIGURED.call_once(|| {
         crate::stats::level();
-        crate::trace::configure();
+        crate::trace::configure_from_env();
         crate::policy::configure();
     });
     refresh();

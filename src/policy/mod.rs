@@ -209,9 +209,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
     if !info.op.sends() {
         return Verdict::Allow;
     }
-    if crate::layers::on() & crate::layers::POLICY == 0 {
-        // Configured, no policy, not learning: nothing to judge.
-        tally::bump(Counter::PolicyNone);
+    if unpoliced() {
         return Verdict::Allow;
     }
     init_from_env(); // before observing: it may start learn mode
@@ -226,8 +224,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
 pub(crate) fn after(info: &CallInfo) -> CallInfo {
     let mut out = *info;
     if !info.op.sends() && info.rc == crate::abi::rcOk {
-        if crate::layers::on() & crate::layers::POLICY == 0 {
-            tally::bump(Counter::PolicyNone);
+        if unpoliced() {
             return out;
         }
         init_from_env();
@@ -241,6 +238,17 @@ pub(crate) fn after(info: &CallInfo) -> CallInfo {
 fn init_from_env() {
     #[cfg(feature = "std")]
     env::init_once();
+}
+
+/// Configured, no policy, not learning: nothing to judge. Counts the message
+/// as unpoliced and says so.
+#[inline]
+fn unpoliced() -> bool {
+    if crate::layers::on() & crate::layers::POLICY != 0 {
+        return false;
+    }
+    tally::bump(Counter::PolicyNone);
+    true
 }
 
 /// Read `KOS_SHIM_POLICY*` now if not done yet (for [`crate::layers`]).

@@ -121,18 +121,22 @@ fn counts_every_outcome_of_one_key() {
     assert_eq!(e.latency, None);
 }
 
+/// Keys that differ from the first in one field each (operation, handle,
+/// iid, mid), and one with every field at its largest.
+const KEYS_ONE_FIELD_APART: [(Op, u32, u16, u16); 7] = [
+    (Op::Call, 1, 1, 1),
+    (Op::CallEx, 1, 1, 1),
+    (Op::Call, 2, 1, 1),
+    (Op::Call, 1, 2, 1),
+    (Op::Call, 1, 1, 2),
+    (Op::Recv, 1, 1, 1),
+    (Op::Reply, 0xFFFF_FFFF, 0xFFFF, 0xFFFF),
+];
+
 #[test]
 fn keys_are_distinct_by_each_field() {
     let t = Table::alloc(16, 0, 1);
-    let keys = [
-        (Op::Call, 1, 1, 1),
-        (Op::CallEx, 1, 1, 1),
-        (Op::Call, 2, 1, 1),
-        (Op::Call, 1, 2, 1),
-        (Op::Call, 1, 1, 2),
-        (Op::Recv, 1, 1, 1),
-        (Op::Reply, 0xFFFF_FFFF, 0xFFFF, 0xFFFF),
-    ];
+    let keys = KEYS_ONE_FIELD_APART;
     for (n, &(op, h, i, m)) in keys.iter().enumerate() {
         for _ in 0..=n {
             t.record(&call(op, h, i, m), n, false, false);
@@ -469,14 +473,7 @@ fn exclusive_shards_claim_release_and_reset_by_owner() {
 fn memo_of_the_last_key_keeps_counts_exact() {
     let t = Table::alloc(4, 1, 1);
     let memo = table::Memo::new();
-    let keys = [
-        (Op::Call, 1, 1, 1),
-        (Op::CallEx, 1, 1, 1),
-        (Op::Call, 2, 1, 1),
-        (Op::Call, 1, 2, 1),
-        (Op::Call, 1, 1, 2),
-        (Op::Recv, 1, 1, 1),
-    ];
+    let keys = KEYS_ONE_FIELD_APART;
     let mut want = std::collections::HashMap::new();
     for round in 0..50usize {
         for (n, &(op, h, i, m)) in keys.iter().enumerate() {
@@ -501,7 +498,7 @@ fn memo_of_the_last_key_keeps_counts_exact() {
             None => overflow += want[&n],
         }
     }
-    // Capacity 4: the last two keys went to the overflow key.
+    // Capacity 4: the last three keys went to the overflow key.
     assert_eq!(e.iter().filter(|e| e.key.is_some()).count(), 4);
     assert_eq!(
         e.iter().find(|e| e.key.is_none()).map(|e| e.calls),

@@ -114,21 +114,17 @@ fn record_on(info: &CallInfo) {
     }
 }
 
-/// One-time configuration: std reads the environment (and starts the
-/// session `KOS_SHIM_TRACE` asks for); no_std stays off until [`start`].
-/// Threads racing with it wait for it, once, so no early record is dropped
-/// uncounted.
-pub(crate) fn configure() {
-    configure_from_env();
-}
-
 /// Whether tracing is on, or not configured yet (for [`crate::layers`]).
 #[inline]
 pub(crate) fn layer_on() -> bool {
     STATE.load(Ordering::Relaxed) != OFF
 }
 
-fn configure_from_env() {
+/// One-time configuration: std reads the environment (and starts the
+/// session `KOS_SHIM_TRACE` asks for); no_std stays off until [`start`].
+/// Threads racing with it wait for it, once, so no early record is dropped
+/// uncounted.
+pub(crate) fn configure_from_env() {
     static ONCE: spin::Once<()> = spin::Once::new();
     ONCE.call_once(|| {
         #[cfg(feature = "std")]
