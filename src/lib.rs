@@ -250,6 +250,8 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+/// cbindgen:ignore
+/// (The C definitions are the SDK-path headers under include/kos.)
 pub mod abi;
 pub mod backend;
 pub mod calls;

@@ -1,23 +1,19 @@
 //! Validated views of the message headers a caller passes in.
 //!
-//! The C caller hands us `SMsgHdr` pointers. Everything the shim learns about
-//! a message (ids, sizes) is read here, once, after the header passed the
-//! checks below; the rest of the crate works with [`MsgOut`], [`MsgIn`] and
-//! [`MsgInfo`] and never dereferences a raw header itself.
+//! The C caller hands us `SMsgHdr` pointers (the KCE layout, [`crate::abi`]).
+//! Everything the shim learns about a message (ids, sizes, the trace
+//! context) is read here, once, after the header passed the checks below;
+//! the rest of the crate works with [`MsgOut`], [`MsgIn`] and [`MsgInfo`] and
+//! never dereferences a raw header itself.
 //!
-//! Checks (each failure is `rcInvalidArgument`): the header is non-NULL and
-//! bound by `PackOutMsg`/`PackInMsg` in the right direction; the constant part
-//! is non-NULL, 8-aligned, at least `sizeof(nk_message)` and at most
-//! `NK_MSG_MAX_SIZE`; an outgoing constant part's `size` field matches the
-//! bound size; an arena, if any, has `start <= current <= end`, no NULL
-//! pointer unless all three are NULL, and is at most `NK_ARENA_MAX_SIZE`.
-//!
-//! Two implementations of the reading, one per ABI profile: the host
-//! profile's layout read in Rust (module `host_layout`, the default), or,
-//! with feature `sdk-profile`, the C bridge `src/profile/kos_profile.c`
-//! compiled against the SDK's own headers (module `bridge`; `SMsgHdr` is then
-//! opaque to Rust). Both give the same answers; a test checks it on thousands
-//! of generated headers.
+//! The checks work on headers as an SDK program fills them, by
+//! `PackOutMsg`/`PackInMsg` or by hand; each failure is `rcInvalidArgument`:
+//! the header is NULL or misaligned; `immSize` is not 0 (immediate data is
+//! not supported); descriptor 0 (the constant part) has no buffer, is
+//! shorter than `sizeof(nk_message)` or longer than `NK_MSG_MAX_SIZE`;
+//! descriptor 1 (the arena) is longer than `NK_ARENA_MAX_SIZE` or has a size
+//! but no buffer; and, for a message to send, `ex.size_ex` differs from
+//! descriptor 0's size.
 
 use core::marker::PhantomData;
 
@@ -30,8 +26,8 @@ pub struct MsgInfo {
     pub iid: u16,
     /// Method id.
     pub mid: u16,
-    /// `nk_message.kind`.
-    pub kind: u16,
+    /// `ex.err`: an error response.
+    pub err: bool,
     /// Number of handles the message carries.
     pub ncaps: u16,
     /// Constant part size in bytes.
@@ -139,106 +135,100 @@ unsafe impl Sync for MsgOut<'_> {}
 // SAFETY: as above; exactly one thread writes through a MsgIn at a time.
 unsafe impl Send for MsgIn<'_> {}
 
-/// Where a bound header's buffers are (layout shared with the C bridge).
-#[repr(C)]
+/// Where a header's buffers are, read from its descriptors.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Buffers {
     /// The constant part.
     pub msg: *mut u8,
-    /// Its bound size: bytes to send, or the receive capacity.
+    /// Descriptor 0's size: bytes to send, or the receive capacity.
     pub msg_size: usize,
-    /// The arena's start; NULL without an arena (or with an empty one).
+    /// The arena buffer; NULL without an arena.
     pub arena: *mut u8,
-    /// Arena bytes in use (`[start, current)`).
-    pub arena_used: usize,
-    /// Arena capacity (`[start, end)`).
-    pub arena_cap: usize,
+    /// Descriptor 1's size: arena bytes to send, or the receive capacity.
+    pub arena_size: usize,
 }
 
-#[cfg(not(feature = "sdk-profile"))]
-use host_layout as raw;
-
-#[cfg(feature = "sdk-profile")]
-use bridge as raw;
-
-/// The host profile's `SMsgHdr`, read in Rust.
-#[cfg(not(feature = "sdk-profile"))]
-pub(crate) mod host_layout {
-    use core::mem::{align_of, size_of};
+/// The SDK's `SMsgHdr`, read in Rust: the layout is the KCE profile's
+/// ([`crate::abi`]), checked against a real SDK by the `sdk-profile` build.
+pub(crate) mod raw {
+    use core::mem::size_of;
 
     use super::{Buffers, MsgInfo};
     use crate::abi::{
-        nk_arena, nk_message, rcInvalidArgument, Retcode, SMsgHdr, NK_ARENA_MAX_SIZE,
-        NK_MSG_MAX_SIZE, SMSGHDR_DIR_IN, SMSGHDR_DIR_OUT, SMSGHDR_MAGIC,
+        nk_message, rcInvalidArgument, Retcode, SMsgHdr, NK_ARENA_MAX_SIZE, NK_MSG_MAX_SIZE,
     };
 
-    fn check_arena(arena: *const nk_arena) -> Result<(usize, usize), Retcode> {
-        if arena.is_null() {
-            return Ok((0, 0));
-        }
-        if !(arena as usize).is_multiple_of(align_of::<nk_arena>()) {
-            return Err(rcInvalidArgument);
-        }
-        // SAFETY: non-NULL and aligned; the caller promised a valid nk_arena.
-        let a = unsafe { &*arena };
-        let (start, cur, end) = (a.start as usize, a.current as usize, a.end as usize);
-        if start == 0 && cur == 0 && end == 0 {
-            return Ok((0, 0));
-        }
-        if start == 0 || cur < start || end < cur || end - start > NK_ARENA_MAX_SIZE {
-            return Err(rcInvalidArgument);
-        }
-        Ok((cur - start, end - start))
-    }
-
-    fn check_const(msg: *const nk_message, size: usize) -> Result<(), Retcode> {
-        if msg.is_null()
-            || !(msg as usize).is_multiple_of(align_of::<nk_message>())
-            || size < size_of::<nk_message>()
-            || size > NK_MSG_MAX_SIZE as usize
-        {
-            return Err(rcInvalidArgument);
-        }
-        Ok(())
-    }
-
-    /// A bound header in direction `dir`, or rcInvalidArgument.
+    /// The header, if non-NULL and aligned.
     ///
     /// # Safety
     /// `hdr` is NULL or points to a readable `SMsgHdr`.
-    unsafe fn bound<'h>(hdr: *const SMsgHdr, dir: u32) -> Result<&'h SMsgHdr, Retcode> {
-        if hdr.is_null() || !(hdr as usize).is_multiple_of(align_of::<SMsgHdr>()) {
+    unsafe fn header<'h>(hdr: *const SMsgHdr) -> Result<&'h SMsgHdr, Retcode> {
+        if hdr.is_null() || !(hdr as usize).is_multiple_of(core::mem::align_of::<SMsgHdr>()) {
             return Err(rcInvalidArgument);
         }
         // SAFETY: non-NULL and aligned; the caller promised a valid header.
-        let h = unsafe { &*hdr };
-        if h.magic != SMSGHDR_MAGIC || h.dir != dir {
-            return Err(rcInvalidArgument);
-        }
-        Ok(h)
+        Ok(unsafe { &*hdr })
     }
 
-    /// Validate an outgoing header and read its ids and sizes.
-    ///
-    /// # Safety
-    /// `hdr` is NULL or points to an `SMsgHdr` whose buffers, if bound, are readable.
-    pub(crate) unsafe fn check_out(hdr: *const SMsgHdr) -> Result<MsgInfo, Retcode> {
-        // SAFETY: the caller's contract.
-        let h = unsafe { bound(hdr, SMSGHDR_DIR_OUT) }?;
-        check_const(h.msg, h.msg_size)?;
-        // SAFETY: check_const proved msg non-NULL, aligned and at least one nk_message long.
-        let m = unsafe { *h.msg };
-        if m.size as usize != h.msg_size {
+    /// The descriptors of a header without immediate data, checked: the
+    /// constant part non-NULL and between `sizeof(nk_message)` and
+    /// `NK_MSG_MAX_SIZE` bytes, the arena no larger than `NK_ARENA_MAX_SIZE`
+    /// and with a buffer when its size is not 0.
+    fn buffers_of(h: &SMsgHdr) -> Result<Buffers, Retcode> {
+        // Immediate messages: NK never sends them (PackOutMsg clears
+        // immSize) and where their payload starts is not public, so the
+        // shim refuses to guess.
+        if h.immSize != 0 {
             return Err(rcInvalidArgument);
         }
-        let (used, _) = check_arena(h.arena)?;
+        let [d0, d1] = h.descs();
+        let (msg_size, arena_size) = (d0.size as usize, d1.size as usize);
+        if d0.buf.is_null()
+            || msg_size < size_of::<nk_message>()
+            || msg_size > NK_MSG_MAX_SIZE as usize
+            || arena_size > NK_ARENA_MAX_SIZE
+            || (d1.buf.is_null() && arena_size != 0)
+        {
+            return Err(rcInvalidArgument);
+        }
+        Ok(Buffers {
+            msg: d0.buf.cast::<u8>(),
+            msg_size,
+            arena: d1.buf.cast::<u8>(),
+            arena_size,
+        })
+    }
+
+    /// The `nk_message` at the start of a checked constant part.
+    ///
+    /// # Safety
+    /// `b` came from [`buffers_of`] on a header whose buffers are readable.
+    unsafe fn message(b: &Buffers) -> nk_message {
+        // SAFETY: buffers_of proved msg non-NULL and at least one nk_message
+        // long; the read is unaligned because the SDK does not promise more.
+        unsafe { b.msg.cast::<nk_message>().read_unaligned() }
+    }
+
+    /// Validate an outgoing header and read its ids and sizes: on top of the
+    /// descriptor checks, `ex.size_ex` must equal descriptor 0's size.
+    ///
+    /// # Safety
+    /// `hdr` is NULL or points to an `SMsgHdr` whose buffers are readable.
+    pub(crate) unsafe fn check_out(hdr: *const SMsgHdr) -> Result<MsgInfo, Retcode> {
+        // SAFETY: the caller's contract.
+        let b = buffers_of(unsafe { header(hdr) }?)?;
+        // SAFETY: checked buffers, readable per the caller's contract.
+        let m = unsafe { message(&b) };
+        if m.size_ex() as usize != b.msg_size {
+            return Err(rcInvalidArgument);
+        }
         Ok(MsgInfo {
             iid: m.iid,
             mid: m.mid,
-            kind: m.kind,
-            ncaps: m.ncaps,
-            const_size: m.size,
-            arena_size: used as u32,
+            err: m.err(),
+            ncaps: m.ncaps(),
+            const_size: m.size_ex(),
+            arena_size: b.arena_size as u32,
         })
     }
 
@@ -248,31 +238,32 @@ pub(crate) mod host_layout {
     /// As for [`check_out`].
     pub(crate) unsafe fn check_in(hdr: *const SMsgHdr) -> Result<(), Retcode> {
         // SAFETY: the caller's contract.
-        let h = unsafe { bound(hdr, SMSGHDR_DIR_IN) }?;
-        check_const(h.msg, h.msg_size)?;
-        check_arena(h.arena)?;
-        Ok(())
+        buffers_of(unsafe { header(hdr) }?).map(|_| ())
     }
 
-    /// Ids and sizes of what a validated receive header's buffers hold.
+    /// Ids and sizes of what a receive header's buffers hold after a
+    /// receive: the constant part's own `size_ex` (at most the capacity)
+    /// and descriptor 1's size, which a receive sets to the arena bytes
+    /// that arrived.
     ///
     /// # Safety
     /// `hdr` passed [`check_in`] and its buffers are still valid.
     pub(crate) unsafe fn in_info(hdr: *const SMsgHdr) -> MsgInfo {
-        // SAFETY: validated header; msg holds at least one nk_message and the
-        // arena passed check_arena (re-checked here since the callee wrote it).
-        unsafe {
-            let h = &*hdr;
-            let m = *h.msg;
-            let arena = check_arena(h.arena).map(|(used, _)| used).unwrap_or(0);
-            MsgInfo {
-                iid: m.iid,
-                mid: m.mid,
-                kind: m.kind,
-                ncaps: m.ncaps,
-                const_size: (m.size as usize).min(h.msg_size) as u32,
-                arena_size: arena as u32,
-            }
+        // SAFETY: validated header (the callee may have rewritten the
+        // descriptor sizes, so they are checked again).
+        let h = unsafe { &*hdr };
+        let Ok(b) = buffers_of(h) else {
+            return MsgInfo::default();
+        };
+        // SAFETY: checked buffers, valid per the caller's contract.
+        let m = unsafe { message(&b) };
+        MsgInfo {
+            iid: m.iid,
+            mid: m.mid,
+            err: m.err(),
+            ncaps: m.ncaps(),
+            const_size: (m.size_ex() as usize).min(b.msg_size) as u32,
+            arena_size: b.arena_size as u32,
         }
     }
 
@@ -282,137 +273,53 @@ pub(crate) mod host_layout {
     /// `hdr` passed [`check_out`] or [`check_in`] and is still valid.
     pub(crate) unsafe fn buffers(hdr: *const SMsgHdr) -> Buffers {
         // SAFETY: validated header, plain field reads.
-        let h = unsafe { &*hdr };
-        let (used, cap) = check_arena(h.arena).unwrap_or((0, 0));
-        Buffers {
-            msg: h.msg.cast::<u8>(),
-            msg_size: h.msg_size,
-            // SAFETY (read): cap > 0 means check_arena read a valid, non-NULL arena.
-            arena: if cap == 0 {
-                core::ptr::null_mut()
-            } else {
-                unsafe { (*h.arena).start }
-            },
-            arena_used: used,
-            arena_cap: cap,
-        }
-    }
-
-    /// Mark `used` arena bytes in use after they were written at the start.
-    ///
-    /// # Safety
-    /// `hdr` passed [`check_in`]; `used` is at most the arena's capacity.
-    pub(crate) unsafe fn set_arena_used(hdr: *mut SMsgHdr, used: usize) {
-        // SAFETY: validated header; the arena is valid and `used` fits it.
-        unsafe {
-            let h = &mut *hdr;
-            if !h.arena.is_null() && !(*h.arena).start.is_null() {
-                let a = &mut *h.arena;
-                a.current = a.start.add(used);
-            }
-        }
-    }
-}
-
-/// The C bridge compiled against the SDK's headers (feature `sdk-profile`).
-#[cfg(feature = "sdk-profile")]
-pub(crate) mod bridge {
-    use super::{Buffers, MsgInfo};
-    use crate::abi::{rcOk, Retcode, SMsgHdr};
-
-    /// `kos_shim_profile_info_t` of the bridge.
-    #[repr(C)]
-    #[derive(Default)]
-    struct Info {
-        iid: u16,
-        mid: u16,
-        kind: u16,
-        ncaps: u16,
-        const_size: u32,
-        arena_size: u32,
-    }
-
-    impl From<Info> for MsgInfo {
-        fn from(i: Info) -> MsgInfo {
-            MsgInfo {
-                iid: i.iid,
-                mid: i.mid,
-                kind: i.kind,
-                ncaps: i.ncaps,
-                const_size: i.const_size,
-                arena_size: i.arena_size,
-            }
-        }
-    }
-
-    extern "C" {
-        fn kos_shim_profile_out(h: *const SMsgHdr, info: *mut Info) -> Retcode;
-        fn kos_shim_profile_in(h: *const SMsgHdr) -> Retcode;
-        fn kos_shim_profile_in_info(h: *const SMsgHdr, info: *mut Info);
-        fn kos_shim_profile_buffers(h: *const SMsgHdr, b: *mut Buffers);
-        fn kos_shim_profile_set_arena_used(h: *mut SMsgHdr, used: usize);
-    }
-
-    /// See `host_layout::check_out`.
-    ///
-    /// # Safety
-    /// `hdr` is NULL or points to an `SMsgHdr` whose buffers, if bound, are readable.
-    pub(crate) unsafe fn check_out(hdr: *const SMsgHdr) -> Result<MsgInfo, Retcode> {
-        let mut info = Info::default();
-        // SAFETY: the bridge checks hdr before reading; info is a valid out-pointer.
-        match unsafe { kos_shim_profile_out(hdr, &mut info) } {
-            rc if rc == rcOk => Ok(info.into()),
-            rc => Err(rc),
-        }
-    }
-
-    /// See `host_layout::check_in`.
-    ///
-    /// # Safety
-    /// As for [`check_out`].
-    pub(crate) unsafe fn check_in(hdr: *const SMsgHdr) -> Result<(), Retcode> {
-        // SAFETY: the bridge checks hdr before reading.
-        match unsafe { kos_shim_profile_in(hdr) } {
-            rc if rc == rcOk => Ok(()),
-            rc => Err(rc),
-        }
-    }
-
-    /// See `host_layout::in_info`.
-    ///
-    /// # Safety
-    /// `hdr` passed [`check_in`] and its buffers are still valid.
-    pub(crate) unsafe fn in_info(hdr: *const SMsgHdr) -> MsgInfo {
-        let mut info = Info::default();
-        // SAFETY: validated header; info is a valid out-pointer.
-        unsafe { kos_shim_profile_in_info(hdr, &mut info) };
-        info.into()
-    }
-
-    /// See `host_layout::buffers`.
-    ///
-    /// # Safety
-    /// `hdr` passed [`check_out`] or [`check_in`] and is still valid.
-    pub(crate) unsafe fn buffers(hdr: *const SMsgHdr) -> Buffers {
-        let mut b = Buffers {
+        buffers_of(unsafe { &*hdr }).unwrap_or(Buffers {
             msg: core::ptr::null_mut(),
             msg_size: 0,
             arena: core::ptr::null_mut(),
-            arena_used: 0,
-            arena_cap: 0,
-        };
-        // SAFETY: validated header; b is a valid out-pointer with the bridge's layout.
-        unsafe { kos_shim_profile_buffers(hdr, &mut b) };
-        b
+            arena_size: 0,
+        })
     }
 
-    /// See `host_layout::set_arena_used`.
+    /// Record what a receive wrote: descriptor 0's size becomes the constant
+    /// bytes, descriptor 1's the arena bytes (this project's convention for
+    /// the emulator: the SDK does not document what its kernel writes back).
     ///
     /// # Safety
-    /// `hdr` passed [`check_in`]; `used` is at most the arena's capacity.
-    pub(crate) unsafe fn set_arena_used(hdr: *mut SMsgHdr, used: usize) {
-        // SAFETY: the caller's contract.
-        unsafe { kos_shim_profile_set_arena_used(hdr, used) }
+    /// `hdr` passed [`check_in`]; the sizes are at most the capacities.
+    pub(crate) unsafe fn set_received(hdr: *mut SMsgHdr, const_size: usize, arena_size: usize) {
+        // SAFETY: validated, writable header (the caller's contract).
+        let h = unsafe { &mut *hdr };
+        let mut d = h.descs();
+        d[0].size = const_size as u32;
+        d[1].size = arena_size as u32;
+        h.set_descs(d);
+    }
+}
+
+/// The header fields the kernel fills on a receive, and the trace context
+/// a sender puts in: what the trace records of a message carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HdrContext {
+    /// `sender`: the peer's task (the client's process on Recv).
+    pub sender: u32,
+    /// `threadId`: the client's thread on Recv; the thread answered on Reply.
+    pub thread: u32,
+    /// `traceId`.
+    pub trace_id: u64,
+    /// `spanId`.
+    pub span_id: u64,
+}
+
+impl HdrContext {
+    /// The context fields of a header.
+    pub(crate) fn of(h: &crate::abi::SMsgHdr) -> Self {
+        HdrContext {
+            sender: h.sender,
+            thread: h.threadId,
+            trace_id: h.traceId,
+            span_id: h.spanId,
+        }
     }
 }
 
@@ -502,7 +409,7 @@ impl<'a> MsgIn<'a> {
     /// Capacity of the arena buffer (0 without one).
     pub fn arena_capacity(&self) -> usize {
         // SAFETY: validated header.
-        unsafe { raw::buffers(self.hdr) }.arena_cap
+        unsafe { raw::buffers(self.hdr) }.arena_size
     }
 
     /// Copy a message into the buffers: the constant part, then the arena
@@ -513,7 +420,7 @@ impl<'a> MsgIn<'a> {
     pub fn write(&mut self, constant: &[u8], arena: &[u8]) -> Result<Received, Retcode> {
         // SAFETY: validated header.
         let b = unsafe { raw::buffers(self.hdr) };
-        if constant.len() > b.msg_size || arena.len() > b.arena_cap {
+        if constant.len() > b.msg_size || arena.len() > b.arena_size {
             return Err(crate::abi::rcBufferTooSmall);
         }
         // SAFETY: the buffers are writable for their capacities (the caller's
@@ -522,8 +429,8 @@ impl<'a> MsgIn<'a> {
             core::ptr::copy_nonoverlapping(constant.as_ptr(), b.msg, constant.len());
             if !b.arena.is_null() {
                 core::ptr::copy_nonoverlapping(arena.as_ptr(), b.arena, arena.len());
-                raw::set_arena_used(self.hdr, arena.len());
             }
+            raw::set_received(self.hdr, constant.len(), arena.len());
         }
         Ok(Received {
             const_size: constant.len(),

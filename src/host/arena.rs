@@ -1,18 +1,23 @@
 //! Arena helpers: the variable-size part of a message.
 //!
 //! An arena is a caller-owned buffer `[start, end)`; `[start, current)` is in
-//! use. Data is appended with `nk_arena_store`, which returns an `nk_ptr_t`
-//! (offset and size from `start`) to put into the constant part; the receiver
-//! resolves such references with `nk_arena_get`, which checks them against the
-//! bytes actually received.
+//! use. The SDK's macros in `<nk/arena.h>` (`nk_arena_store`,
+//! `nk_arena_alloc`, `nk_arena_get`, which take the element type as their
+//! first argument) expand to calls of the three functions here with the
+//! type's size and alignment. A stored block starts at the next offset
+//! aligned for its type; its `nk_ptr_t` holds that offset and the block's
+//! size in bytes. `nk_arena_get` checks a reference against the bytes in use
+//! (after a receive: the bytes that arrived), so a malformed message can
+//! never make the reader run past them.
+//!
+//! The SDK's own implementation is not public: the alignment rule and the
+//! result codes are this project's (README, "ABI").
 
 use core::ffi::c_void;
 use core::mem::align_of;
 
-use crate::abi::{
-    nk_arena, nk_ptr_t, rcBufferTooSmall, rcInvalidArgument, rcOk, rtl_size_t, Retcode,
-};
-use crate::ffi::{boundary, boundary_or};
+use crate::abi::{nk_arena, nk_err_t, nk_ptr_t, rtl_size_t, NK_EINVAL, NK_ENOMEM, NK_EOK};
+use crate::ffi::boundary_or;
 
 /// `[start, current, end)` as addresses, if the arena is consistent
 /// (non-NULL start, `start <= current <= end`).
@@ -25,136 +30,149 @@ fn aligned<T>(p: *const T) -> bool {
     !p.is_null() && (p as usize).is_multiple_of(align_of::<T>())
 }
 
-/// Make `a` an empty arena over the `size` bytes at `buf` (`start` =
-/// `current` = `buf`, `end` = `buf + size`). With `buf` NULL or `size` 0 the
-/// arena is empty with all three pointers NULL (no arena). NULL `a`: no effect.
+/// Reserve `size` bytes aligned to `align` at the arena's end; describe them
+/// in `*ptr` and return their address, or the NK error.
 ///
 /// # Safety
-/// `a` is NULL or writable; `buf` is NULL or points to `size` bytes that stay
-/// valid while the arena is used.
+/// `a` is NULL or points to a valid `nk_arena`; `ptr` is NULL or writable.
+unsafe fn reserve(
+    a: *mut nk_arena,
+    ptr: *mut nk_ptr_t,
+    size: usize,
+    align: usize,
+) -> Result<*mut u8, nk_err_t> {
+    if !aligned(a) || !aligned(ptr) || !align.is_power_of_two() {
+        return Err(NK_EINVAL);
+    }
+    // SAFETY: a is non-NULL, aligned and valid per the contract.
+    let a = unsafe { &mut *a };
+    let (start, cur, end) = bounds(a).ok_or(NK_EINVAL)?;
+    let offset = (cur - start)
+        .checked_next_multiple_of(align)
+        .ok_or(NK_ENOMEM)?;
+    let last = offset.checked_add(size).ok_or(NK_ENOMEM)?;
+    if last > end - start {
+        return Err(NK_ENOMEM);
+    }
+    let (Ok(off32), Ok(len32)) = (u32::try_from(offset), u32::try_from(size)) else {
+        return Err(NK_ENOMEM);
+    };
+    let block = a.start.wrapping_add(offset);
+    a.current = a.start.wrapping_add(last);
+    // SAFETY: ptr is non-NULL, aligned and writable per the contract.
+    unsafe {
+        ptr.write(nk_ptr_t {
+            offset: off32,
+            size: len32,
+        })
+    };
+    Ok(block)
+}
+
+/// What `nk_arena_alloc(type, arena, ptr, count)` calls: reserve `size`
+/// bytes aligned to `align`, describe them in `*ptr` and return their
+/// address (NULL when the arena has no room, is inconsistent, or `a`/`ptr`
+/// is NULL; the arena is then unchanged).
+///
+/// # Safety
+/// `a` is NULL or points to a valid `nk_arena`; `ptr` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn nk_arena_init(a: *mut nk_arena, buf: *mut c_void, size: rtl_size_t) {
-    boundary_or((), || {
-        if !aligned(a) {
-            return;
-        }
-        let (start, end) = if buf.is_null() || size == 0 {
-            (core::ptr::null_mut(), core::ptr::null_mut())
-        } else {
-            let start = buf as *mut u8;
-            (start, start.wrapping_add(size))
-        };
-        // SAFETY: a is non-NULL, aligned and writable per the contract.
-        unsafe {
-            a.write(nk_arena {
-                start,
-                current: start,
-                end,
-            })
-        };
+pub unsafe extern "C" fn kos_nk_arena_alloc(
+    a: *mut nk_arena,
+    ptr: *mut nk_ptr_t,
+    size: rtl_size_t,
+    align: rtl_size_t,
+) -> *mut c_void {
+    boundary_or(core::ptr::null_mut(), || {
+        // SAFETY: the caller's contract.
+        unsafe { reserve(a, ptr, size, align) }.map_or(core::ptr::null_mut(), |p| p.cast())
     })
 }
 
-/// Empty the arena: `current` = `start`. NULL `a`: no effect.
+/// What `nk_arena_store(type, arena, ptr, src, count)` calls: append the
+/// `size` bytes at `data` (aligned to `align`) and describe them in `*ptr`.
+///
+/// Returns NK_EOK; NK_ENOMEM when the arena has no room for them (the arena
+/// is unchanged); NK_EINVAL when `a` or `ptr` is NULL, `data` is NULL with a
+/// non-zero `size`, or the arena is inconsistent or has no buffer.
 ///
 /// # Safety
-/// `a` is NULL or points to a writable `nk_arena`.
+/// `a` is NULL or points to a valid `nk_arena`; `ptr` is NULL or writable;
+/// `data` is NULL or points to `size` readable bytes that do not overlap the
+/// arena's free space.
 #[no_mangle]
-pub unsafe extern "C" fn nk_arena_reset(a: *mut nk_arena) {
-    boundary_or((), || {
-        if !aligned(a) {
-            return;
-        }
-        // SAFETY: a is non-NULL, aligned and valid per the contract.
-        let a = unsafe { &mut *a };
-        a.current = a.start;
-    })
-}
-
-/// Append `size` bytes from `data` to the arena and describe them in `*ptr`
-/// (offset from `start`, size). `size` 0 stores nothing and gives a
-/// reference of size 0 at the current offset.
-///
-/// Returns rcOk; rcBufferTooSmall when fewer than `size` bytes are free (the
-/// arena is unchanged); rcInvalidArgument when `a` or `ptr` is NULL, `data` is
-/// NULL with a non-zero `size`, the arena is inconsistent or has no buffer,
-/// or the offset would not fit 32 bits.
-///
-/// # Safety
-/// `a` points to an arena initialised with `nk_arena_init`; `ptr` is NULL or
-/// writable; `data` is NULL or points to `size` readable bytes that do not
-/// overlap the arena's free space.
-#[no_mangle]
-pub unsafe extern "C" fn nk_arena_store(
+pub unsafe extern "C" fn kos_nk_arena_store(
     a: *mut nk_arena,
     ptr: *mut nk_ptr_t,
     data: *const c_void,
     size: rtl_size_t,
-) -> Retcode {
-    boundary(|| {
-        if !aligned(a) || !aligned(ptr) || (data.is_null() && size != 0) {
-            return rcInvalidArgument;
+    align: rtl_size_t,
+) -> nk_err_t {
+    boundary_or(NK_EINVAL, || {
+        if data.is_null() && size != 0 {
+            return NK_EINVAL;
         }
-        // SAFETY: a is non-NULL, aligned and valid per the contract.
-        let a = unsafe { &mut *a };
-        let Some((start, cur, end)) = bounds(a) else {
-            return rcInvalidArgument;
-        };
-        let (Ok(offset), Ok(len)) = (u32::try_from(cur - start), u32::try_from(size)) else {
-            return rcInvalidArgument;
-        };
-        if offset.checked_add(len).is_none() {
-            return rcInvalidArgument;
+        // SAFETY: the caller's contract.
+        match unsafe { reserve(a, ptr, size, align) } {
+            Ok(block) => {
+                if size != 0 {
+                    // SAFETY: `size` bytes were reserved at `block` and `data`
+                    // holds `size` readable bytes per the contract.
+                    unsafe { core::ptr::copy_nonoverlapping(data.cast::<u8>(), block, size) };
+                }
+                NK_EOK
+            }
+            Err(e) => e,
         }
-        if end - cur < size {
-            return rcBufferTooSmall;
-        }
-        if size != 0 {
-            // SAFETY: `size` bytes are free at `current` (checked just above)
-            // and `data` holds `size` readable bytes per the contract.
-            unsafe { core::ptr::copy_nonoverlapping(data as *const u8, a.current, size) };
-        }
-        a.current = a.current.wrapping_add(size);
-        // SAFETY: ptr is non-NULL, aligned and writable per the contract.
-        unsafe { ptr.write(nk_ptr_t { offset, size: len }) };
-        rcOk
     })
 }
 
-/// The bytes an `nk_ptr_t` refers to: `start + ptr->offset`, with
-/// `ptr->size` stored in `*size` when `size` is not NULL.
+/// What `nk_arena_get(type, arena, ptr, &count)` calls: the address of the
+/// block `*ptr` refers to, with its element count (`ptr->size / elem_size`)
+/// stored in `*count`, an unsigned integer of `count_width` bytes (4 or 8:
+/// the SDK's examples pass both `nk_uint32_t` and `nk_size_t` counts).
 ///
-/// Returns NULL when `a` or `ptr` is NULL, the arena is inconsistent or has
-/// no buffer, or the reference reaches outside `[start, current)` (so a
-/// malformed message can never make the reader run past the received bytes).
+/// Returns NULL (and stores a count of 0) when `a` or `ptr` is NULL, the
+/// arena is inconsistent or has no buffer, the block reaches outside
+/// `[start, current)`, or its size is not a whole number of elements.
 ///
 /// # Safety
 /// `a` is NULL or points to a valid `nk_arena`; `ptr` is NULL or readable;
-/// `size` is NULL or writable.
+/// `count` is NULL or points to `count_width` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn nk_arena_get(
+pub unsafe extern "C" fn kos_nk_arena_get(
     a: *const nk_arena,
     ptr: *const nk_ptr_t,
-    size: *mut rtl_size_t,
-) -> *const c_void {
-    boundary_or(core::ptr::null(), || {
-        if !aligned(a) || !aligned(ptr) {
-            return core::ptr::null();
-        }
-        // SAFETY: both non-NULL and aligned; valid per the contract.
-        let (a, p) = unsafe { (&*a, *ptr) };
-        let Some((start, cur, _)) = bounds(a) else {
-            return core::ptr::null();
+    elem_size: rtl_size_t,
+    count: *mut c_void,
+    count_width: rtl_size_t,
+) -> *mut c_void {
+    boundary_or(core::ptr::null_mut(), || {
+        let found = || {
+            if !aligned(a) || !aligned(ptr) || elem_size == 0 {
+                return None;
+            }
+            // SAFETY: both non-NULL and aligned; valid per the contract.
+            let (a, p) = unsafe { (&*a, *ptr) };
+            let (start, cur, _) = bounds(a)?;
+            let (offset, len) = (p.offset as usize, p.size as usize);
+            if offset.checked_add(len)? > cur - start || len % elem_size != 0 {
+                return None;
+            }
+            Some((a.start.wrapping_add(offset), len / elem_size))
         };
-        let (offset, len) = (p.offset as usize, p.size as usize);
-        match offset.checked_add(len) {
-            Some(last) if last <= cur - start => {}
-            _ => return core::ptr::null(),
+        let (block, n) = found().unwrap_or((core::ptr::null_mut(), 0));
+        if !count.is_null() {
+            // SAFETY: non-NULL and `count_width` bytes writable per the contract.
+            unsafe {
+                match count_width {
+                    4 => count.cast::<u32>().write_unaligned(n as u32),
+                    8 => count.cast::<u64>().write_unaligned(n as u64),
+                    2 => count.cast::<u16>().write_unaligned(n as u16),
+                    _ => {}
+                }
+            }
         }
-        if !size.is_null() {
-            // SAFETY: non-NULL and writable per the contract.
-            unsafe { size.write_unaligned(len) };
-        }
-        a.start.wrapping_add(offset) as *const c_void
+        block.cast()
     })
 }

@@ -34,18 +34,18 @@ pub mod ffi;
 
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 
-use crate::abi::{rcBusy, rcInvalidArgument, rcOk, Retcode, RETCODE_NAMES};
+use crate::abi::{rcBusy, rcInvalidArgument, rcOk, Retcode, COUNTED_RETCODES};
 use crate::clock::{self, Scale};
 use crate::intercept::CallInfo;
 
 use table::Sums;
 pub use table::{Key, Table};
 
-/// Return-code counters per key: one per name in [`crate::abi::RETCODE_NAMES`]
+/// Return-code counters per key: one per name in [`crate::abi::COUNTED_RETCODES`]
 /// (same order; index 0 is rcOk), plus "other" (last) for any other code.
-pub const RC_SLOTS: usize = RETCODE_NAMES.len() + 1;
+pub const RC_SLOTS: usize = COUNTED_RETCODES.len() + 1;
 /// Index of the "other return code" counter.
-pub const RC_OTHER: usize = RETCODE_NAMES.len();
+pub const RC_OTHER: usize = COUNTED_RETCODES.len();
 
 /// The counter slot of a return code.
 #[inline]
@@ -54,8 +54,8 @@ pub fn rc_slot(rc: Retcode) -> usize {
         return 0;
     }
     let mut i = 1;
-    while i < RETCODE_NAMES.len() {
-        if RETCODE_NAMES[i].0 == rc {
+    while i < COUNTED_RETCODES.len() {
+        if COUNTED_RETCODES[i].0 == rc {
             return i;
         }
         i += 1;
@@ -65,7 +65,7 @@ pub fn rc_slot(rc: Retcode) -> usize {
 
 /// The name of an rc counter slot (`"other"` for [`RC_OTHER`]).
 pub fn rc_slot_name(slot: usize) -> &'static str {
-    RETCODE_NAMES.get(slot).map_or("other", |(_, n)| n)
+    COUNTED_RETCODES.get(slot).map_or("other", |(_, n)| n)
 }
 
 /// How much the statistics record.

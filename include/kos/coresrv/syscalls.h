@@ -1,21 +1,26 @@
 /*
- * <coresrv/syscalls.h> -- kos-ipc-shim compatibility header, HOST PROFILE.
+ * <coresrv/syscalls.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
  *
- * Gives the IPC system calls Call, CallEx, Recv, RecvEx and Reply with the
- * KasperskyOS SDK's C signatures, plus what they need (Handle, Retcode,
- * SMsgHdr, INFINITE_TIMEOUT). Linked against libkos_ipc_shim.a they run
- * through the shim's pipeline into the host kernel emulator. Values
- * (rc codes, INVALID_HANDLE, INFINITE_TIMEOUT) are the host profile's.
+ * The IPC system calls Call, CallEx, Recv, RecvEx and Reply with the SDK's
+ * C signatures [H], and what they need: Handle, Retcode, SMsgHdr and
+ * INFINITE_TIMEOUT (all bits set [B]). Linked against libkos_ipc_shim.a
+ * they run through the shim's pipeline into the host kernel emulator; their
+ * declarations are in kos_ipc_shim.h, generated from the library's source.
  */
-#ifndef KOS_SHIM_COMPAT_CORESRV_SYSCALLS_H
-#define KOS_SHIM_COMPAT_CORESRV_SYSCALLS_H
+#ifndef KOS_SHIM_KOS_CORESRV_SYSCALLS_H
+#define KOS_SHIM_KOS_CORESRV_SYSCALLS_H
+
+#include "../handle/handletype.h"
+#include "../ipc/if_rend.h"
+#include "../rtl/retcode.h"
+#include "../rtl/types.h"
+
+#define INFINITE_TIMEOUT ((rtl_uint32_t)0xFFFFFFFFu)
 
 #ifndef KOS_SHIM_HOST
 #define KOS_SHIM_HOST 1
 #endif
+#include "../nk/arena.h"
 #include "../../kos_ipc_shim.h"
-#include "../handle/handletype.h"
-#include "../ipc/if_rend.h"
-#include "../rtl/retcode.h"
 
-#endif /* KOS_SHIM_COMPAT_CORESRV_SYSCALLS_H */
+#endif /* KOS_SHIM_KOS_CORESRV_SYSCALLS_H */

@@ -1,16 +1,15 @@
 /*
- * <handle/handletype.h> -- kos-ipc-shim compatibility header, HOST PROFILE.
+ * <handle/handletype.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
  *
- * Gives `Handle` (32-bit unsigned) and `INVALID_HANDLE` (host profile value:
- * all bits set), as the KasperskyOS SDK header of this path names them. The
- * value of INVALID_HANDLE is the host profile's, not necessarily the SDK's.
+ * Handle (32-bit unsigned [D]) and INVALID_HANDLE (all bits set [B]).
  */
-#ifndef KOS_SHIM_COMPAT_HANDLE_HANDLETYPE_H
-#define KOS_SHIM_COMPAT_HANDLE_HANDLETYPE_H
+#ifndef KOS_SHIM_KOS_HANDLE_HANDLETYPE_H
+#define KOS_SHIM_KOS_HANDLE_HANDLETYPE_H
 
-#ifndef KOS_SHIM_HOST
-#define KOS_SHIM_HOST 1
-#endif
-#include "../../kos_ipc_shim.h"
+#include "../rtl/types.h"
 
-#endif /* KOS_SHIM_COMPAT_HANDLE_HANDLETYPE_H */
+typedef rtl_uint32_t Handle;
+
+#define INVALID_HANDLE ((Handle)0xFFFFFFFFu)
+
+#endif /* KOS_SHIM_KOS_HANDLE_HANDLETYPE_H */

@@ -1,34 +1,61 @@
 /*
- * <rtl/retcode.h> -- kos-ipc-shim compatibility header, HOST PROFILE.
+ * <rtl/retcode.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
  *
- * The KasperskyOS SDK header of this path defines Retcode, the rc* codes and
- * MAKE_RETCODE / RC_GET_CODE. This one gives the same names with the host
- * profile's values (from include/kos_ipc_shim.h), so C code written for the
- * SDK compiles on Linux with `-Iinclude/kos` and runs against the host
- * emulator. The numbers are NOT the SDK's: the public SDK material does not
- * fix the bit layout or the values.
+ * Retcode and the rc* codes with the SDK's values. Sources (see
+ * shared/kos-abi.md and src/abi.rs): Retcode is `int` [D]; rcOk is 0 and
+ * every error is 0x90000000 | n, n from the SDK's table of code names [B]
+ * (KCE 1.2 binaries); the field positions of RC_GET_* [B].
  *
- * Host profile layout of a Retcode (signed 32-bit, rcOk == 0):
- *   bits 28..30 customer (3 bits), 24..27 space, 16..23 facility, 0..15 code;
- *   `desc` is documentation only and takes no bits.
+ * Names the public material spells out are the SDK's (rcInvalidArgument,
+ * rcNotConnected, rcOutOfMemory, rcBufferTooSmall, rcIpcInterrupt, rcFail,
+ * rcNoCapability, rcNotReady, rcUnimplemented, rcBufferTooLarge, rcBusy,
+ * rcResourceNotFound, rcTimeout, rcSecurityDisallow, rcAlreadyExists,
+ * rcHandleRevoked); the other names spell the table's descriptions in
+ * this project's words. Number 0x0C is unused in the SDK's table.
  */
-#ifndef KOS_SHIM_COMPAT_RTL_RETCODE_H
-#define KOS_SHIM_COMPAT_RTL_RETCODE_H
+#ifndef KOS_SHIM_KOS_RTL_RETCODE_H
+#define KOS_SHIM_KOS_RTL_RETCODE_H
 
-/* The compatibility headers are the host profile: declare its exports too. */
-#ifndef KOS_SHIM_HOST
-#define KOS_SHIM_HOST 1
-#endif
-#include "../../kos_ipc_shim.h"
+typedef int Retcode;
 
-/* Compose a return code (host profile layout; mirrors abi::make_retcode). */
-#define MAKE_RETCODE(customer, space, facility, code, desc)                    \
-    ((Retcode)((((uint32_t)(customer) & 0x7u) << 28) |                        \
-               (((uint32_t)(space) & 0xFu) << 24) |                           \
-               (((uint32_t)(facility) & 0xFFu) << 16) |                       \
-               ((uint32_t)(code) & 0xFFFFu)))
+/* The SDK's error space: bit 31 and bit 28 set, the code in bits 0..15. */
+#define KOS_SHIM_RC(n) ((Retcode)(0x90000000u | (unsigned)(n)))
 
-/* The code field of a return code (mirrors abi::rc_get_code). */
-#define RC_GET_CODE(rc) ((uint32_t)(rc) & 0xFFFFu)
+#define rcOk ((Retcode)0)
+#define rcInvalidArgument KOS_SHIM_RC(0x01)
+#define rcNotConnected KOS_SHIM_RC(0x02)
+#define rcOutOfMemory KOS_SHIM_RC(0x03)
+#define rcBufferTooSmall KOS_SHIM_RC(0x04)
+#define rcInternalError KOS_SHIM_RC(0x05)
+#define rcTransferError KOS_SHIM_RC(0x06)
+#define rcReceiveError KOS_SHIM_RC(0x07)
+#define rcSourceFault KOS_SHIM_RC(0x08)
+#define rcTargetFault KOS_SHIM_RC(0x09)
+#define rcIpcInterrupt KOS_SHIM_RC(0x0A)
+#define rcRestart KOS_SHIM_RC(0x0B)
+#define rcFail KOS_SHIM_RC(0x0D)
+#define rcNoCapability KOS_SHIM_RC(0x0E)
+#define rcNotReady KOS_SHIM_RC(0x0F)
+#define rcUnimplemented KOS_SHIM_RC(0x10)
+#define rcBufferTooLarge KOS_SHIM_RC(0x11)
+#define rcBusy KOS_SHIM_RC(0x12)
+#define rcResourceNotFound KOS_SHIM_RC(0x13)
+#define rcTimeout KOS_SHIM_RC(0x14)
+#define rcSecurityDisallow KOS_SHIM_RC(0x15)
+#define rcFutexWouldBlock KOS_SHIM_RC(0x16)
+#define rcAbort KOS_SHIM_RC(0x17)
+#define rcInvalidThreadState KOS_SHIM_RC(0x18)
+#define rcAlreadyExists KOS_SHIM_RC(0x19)
+#define rcInvalidOperation KOS_SHIM_RC(0x1A)
+#define rcHandleRevoked KOS_SHIM_RC(0x1B)
+#define rcQuotaExceeded KOS_SHIM_RC(0x1C)
+#define rcDeviceNotFound KOS_SHIM_RC(0x1D)
+#define rcOverflow KOS_SHIM_RC(0x1E)
 
-#endif /* KOS_SHIM_COMPAT_RTL_RETCODE_H */
+/* Decoding a code as the SDK does [B]. */
+#define RC_GET_CODE(rc) ((unsigned)(rc) & 0xFFFFu)
+#define RC_GET_FACILITY(rc) (((unsigned)(rc) >> 16) & 0x7Fu)
+#define RC_GET_SPACE(rc) (((unsigned)(rc) >> 23) & 0x1Fu)
+#define RC_GET_CUSTOMER(rc) (((unsigned)(rc) >> 29) & 0x1u)
+
+#endif /* KOS_SHIM_KOS_RTL_RETCODE_H */

@@ -1,20 +1,18 @@
 /*
- * <services/rtl/nk_msg.h> -- kos-ipc-shim compatibility header, HOST PROFILE.
+ * <services/rtl/nk_msg.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
  *
- * Gives the NK message types (`nk_message`, `nk_ptr_t`, `nk_arena`,
- * NK_MSG_KIND_*), PackOutMsg / PackInMsg and the arena helpers
- * (nk_arena_init, nk_arena_reset, nk_arena_store, nk_arena_get), as the
- * KasperskyOS SDK header of this path names them. Field order and sizes are
- * the host profile's: nk_message is 24 bytes, aligned to 8.
+ * PackOutMsg / PackInMsg, which point an SMsgHdr at a message's constant
+ * part and arena (the SDK's semantics [B]: descriptor 0 is the constant
+ * part with ex.size_ex bytes, descriptor 1 the arena's buffer with its
+ * used bytes when sending, its capacity when receiving), with the NK types
+ * and helpers they take. Declared in kos_ipc_shim.h (host builds).
  */
-#ifndef KOS_SHIM_COMPAT_SERVICES_RTL_NK_MSG_H
-#define KOS_SHIM_COMPAT_SERVICES_RTL_NK_MSG_H
+#ifndef KOS_SHIM_KOS_SERVICES_RTL_NK_MSG_H
+#define KOS_SHIM_KOS_SERVICES_RTL_NK_MSG_H
 
-#ifndef KOS_SHIM_HOST
-#define KOS_SHIM_HOST 1
-#endif
-#include "../../../kos_ipc_shim.h"
-#include "../../ipc/if_rend.h"
-#include "../../rtl/retcode.h"
+#include "../../coresrv/syscalls.h"
+#include "../../nk/arena.h"
+#include "../../nk/errno.h"
+#include "../../nk/types.h"
 
-#endif /* KOS_SHIM_COMPAT_SERVICES_RTL_NK_MSG_H */
+#endif /* KOS_SHIM_KOS_SERVICES_RTL_NK_MSG_H */
