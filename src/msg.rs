@@ -349,6 +349,14 @@ impl<'a> MsgOut<'a> {
         self.hdr
     }
 
+    /// The header's context fields as the sender set them: `traceId`,
+    /// `spanId`, and `threadId` (on Reply: the client thread to answer, 0
+    /// for the first one waiting) and `sender`.
+    pub fn context(&self) -> HdrContext {
+        // SAFETY: validated in from_raw; the header stays readable for 'a.
+        HdrContext::of(unsafe { &*self.hdr })
+    }
+
     /// The constant part as bytes.
     pub fn constant(&self) -> &'a [u8] {
         // SAFETY: validated in from_raw: msg is non-NULL and const_size bytes long.
@@ -398,6 +406,33 @@ impl<'a> MsgIn<'a> {
     /// The header pointer, for forwarding to the next layer unchanged.
     pub fn as_mut_ptr(&mut self) -> *mut SMsgHdr {
         self.hdr
+    }
+
+    /// The header's context fields now (after a receive: what the kernel
+    /// filled in, see [`MsgIn::set_context`]).
+    pub fn context(&self) -> HdrContext {
+        // SAFETY: validated in from_raw; the header stays readable for 'a.
+        HdrContext::of(unsafe { &*self.hdr })
+    }
+
+    /// Fill the header fields a receive sets besides the descriptors, as
+    /// the kernel does: `sender`, `threadId`, `traceId` and `spanId` from
+    /// `ctx`. A backend calls it after [`MsgIn::write`].
+    pub fn set_context(&mut self, ctx: &HdrContext) {
+        // SAFETY: validated in from_raw; the header is writable for 'a and
+        // no other reference to it is live while this view exists.
+        let h = unsafe { &mut *self.hdr };
+        h.sender = ctx.sender;
+        h.threadId = ctx.thread;
+        h.traceId = ctx.trace_id;
+        h.spanId = ctx.span_id;
+    }
+
+    /// Set `replyHandle`: the server handle a received request is answered
+    /// on (what the kernel fills in on Recv).
+    pub fn set_reply_handle(&mut self, handle: crate::abi::Handle) {
+        // SAFETY: as in set_context.
+        unsafe { (*self.hdr).replyHandle = handle };
     }
 
     /// Capacity of the constant-part buffer.

@@ -13,9 +13,24 @@
 //!   request (constant part and arena bytes) is copied from the caller's
 //!   buffers straight into the receiving server's, and the response straight
 //!   back into the caller's — no intermediate copy, no allocation per call.
-//! - Reply answers the request the calling thread last received on that
-//!   server handle. A thread that receives again on the same handle without
-//!   replying gives up the earlier request: its caller gets rcNotConnected.
+//! - Recv/RecvEx fill the receive header as the kernel does: `replyHandle`
+//!   (the server handle the request came in on), `sender` (the client's
+//!   task: this process's id), `threadId` (the calling client thread: its
+//!   OS thread id, 32 bits, never 0), and `traceId`/`spanId` copied from the
+//!   client's request header. Whether the real kernel copies the trace
+//!   context is not public (`shared/kos-abi.md` marks it unknown); the
+//!   emulator does, so traces of both ends can be joined. A Call's response
+//!   header gets `sender` too; its other context fields are left as the
+//!   caller set them.
+//! - A server thread may hold several received requests unanswered (up to
+//!   16, over all its server handles; a Recv beyond that returns
+//!   rcOutOfMemory without taking a request) and answer them in any order:
+//!   Reply with `threadId` 0 answers the oldest one received on that
+//!   handle, a non-zero `threadId` the one from that client thread; with
+//!   none to answer, Reply returns rcInvalidArgument. Receiving again does
+//!   not give up earlier requests. Reply reads its header, never writes it.
+//! - A server thread that ends with requests unanswered gives them up:
+//!   their callers get rcNotConnected.
 //! - A message larger than the receiving buffers is refused with
 //!   rcBufferTooSmall on both sides; nothing is written past any buffer.
 //! - CallEx can be interrupted only before a server received the request,
@@ -31,9 +46,10 @@
 //! (Recv/RecvEx/Reply), `sync` (interrupt objects), `thread` (per-thread
 //! state), `wait` (deadlines, spin-then-park), `names` (name registry).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, Once};
 
-use crate::abi::Retcode;
+use crate::abi::{Retcode, TaskId};
 use crate::backend::{Args, Backend};
 use crate::op::Op;
 
@@ -85,4 +101,32 @@ impl Backend for Emulator {
 /// it unusable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// This process's id, cached (0: not read yet).
+static TASK_ID: AtomicU32 = AtomicU32::new(0);
+static FORK_RESET: Once = Once::new();
+
+/// A forked child has another process id: read it again.
+extern "C" fn forget_task_id() {
+    TASK_ID.store(0, Ordering::Relaxed);
+}
+
+/// The `sender` of every message in the emulator: the process id
+/// (`getpid()`), read once (and again in a forked child) rather than per
+/// message, where it would cost a system call.
+fn task_id() -> TaskId {
+    let pid = TASK_ID.load(Ordering::Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    FORK_RESET.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic, which
+        // is async-signal-safe as a fork handler must be. A failure (no
+        // memory) only means a forked child would report its parent's id.
+        unsafe { libc::pthread_atfork(None, None, Some(forget_task_id)) };
+    });
+    let pid = std::process::id();
+    TASK_ID.store(pid, Ordering::Relaxed);
+    pid
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use crate::abi::{rcOk, Retcode, SMsgHdr};
-use crate::msg::{MsgIn, MsgOut};
+use crate::msg::{HdrContext, MsgIn, MsgOut};
 
 use super::txn::{Txn, QUEUED, RECEIVED};
 use super::wait::Sleeper;
@@ -109,7 +109,7 @@ impl Receiver {
         // Recv/RecvEx (it cannot leave without that lock) and `inp` is the
         // receive header its Recv validated, valid until it returns.
         let copied = unsafe { MsgIn::from_raw(self.inp.load(Ordering::Relaxed)) }
-            .and_then(|mut inp| inp.write(out.constant(), out.arena()));
+            .and_then(|mut inp| deliver(txn, out, &mut inp));
         let rc = match copied {
             Ok(_) => {
                 txn.claim(gen, QUEUED, RECEIVED);
@@ -123,4 +123,20 @@ impl Receiver {
         self.handed_rc.store(rc, Ordering::Relaxed);
         *self.handed.lock() = Some(((Arc::clone(txn), gen), txn.correlation(gen)));
     }
+}
+
+/// Copy the request `out` of the caller owning `txn` into a server's receive
+/// buffers and fill the header fields the kernel sets on Recv, but for
+/// `replyHandle`, which the receiving thread sets (only it knows the handle
+/// it received on). Nothing is written when the message does not fit.
+pub(crate) fn deliver(txn: &Txn, out: &MsgOut<'_>, inp: &mut MsgIn<'_>) -> Result<(), Retcode> {
+    inp.write(out.constant(), out.arena())?;
+    let sent = out.context();
+    inp.set_context(&HdrContext {
+        sender: super::task_id(),
+        thread: txn.tid(),
+        trace_id: sent.trace_id,
+        span_id: sent.span_id,
+    });
+    Ok(())
 }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use crate::abi::{rcInvalidArgument, rcIpcInterrupt, rcNotConnected, rcOk, rcTimeout, Retcode};
 use crate::backend::Args;
-use crate::msg::{MsgIn, MsgOut};
+use crate::msg::{HdrContext, MsgIn, MsgOut};
 
 use super::channel::Channel;
 use super::handles::End;
-use super::receiver::{Handed, Request};
+use super::receiver::{self, Handed, Request};
 use super::sync::{self, SyncObject};
 use super::thread::{self, Pending, ThreadState};
 use super::txn::{Txn, RECEIVED, REPLYING};
@@ -27,6 +27,10 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
                 Ok(v) => v,
                 Err(rc) => return rc,
             };
+            // Refuse before taking a request, so a full set loses none.
+            if let Err(rc) = me.reserve_pending() {
+                return rc;
+            }
             let incoming = wait_for_request(me, ch, inp, deadline, sync.as_deref());
             let (txn, gen, rc, corr) = match incoming {
                 Ok(Incoming::Queued((txn, gen))) => {
@@ -39,15 +43,13 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
             };
             correlation = corr;
             if rc == rcOk {
-                record_pending(
-                    me,
-                    Pending {
-                        handle,
-                        txn,
-                        gen,
-                        correlation: corr,
-                    },
-                );
+                inp.set_reply_handle(handle);
+                me.add_pending(Pending {
+                    handle,
+                    txn,
+                    gen,
+                    correlation: corr,
+                });
             }
             rc
         })
@@ -120,7 +122,7 @@ fn copy_request(ch: &Channel, txn: &Txn, gen: u64, inp: &mut MsgIn<'_>) -> Retco
     // request header, validated by its own Call, and the buffers it names
     // stay valid until then (the SDK's contract for Call).
     let copied = unsafe { MsgOut::from_raw(txn.out_ptr()) }
-        .and_then(|out| inp.write(out.constant(), out.arena()));
+        .and_then(|out| receiver::deliver(txn, &out, inp));
     if let Err(rc) = copied {
         txn.finish(gen, rc);
         return rc;
@@ -133,22 +135,18 @@ fn copy_request(ch: &Channel, txn: &Txn, gen: u64, inp: &mut MsgIn<'_>) -> Retco
     rcOk
 }
 
-/// Record `p` as this thread's request to answer on its handle.
-fn record_pending(me: &ThreadState, p: Pending) {
-    if let Some(old) = me.set_pending(p) {
-        // Received earlier on this handle and never answered: its caller
-        // would wait forever, so it is told the server gave it up.
-        old.txn.complete(old.gen, RECEIVED, rcNotConnected);
-    }
-}
-
-/// Reply: answer the request this thread last received on the handle.
+/// Reply: answer a request this thread received on the handle: the one of
+/// client thread `msgOut->threadId`, or the oldest one when that is 0.
+/// rcInvalidArgument if there is none (or the handle is not a server
+/// handle); rcNotConnected if its caller no longer waits (timed out, channel
+/// closed). The reply header is only read.
 pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
     let Some(out) = args.out.as_ref() else {
         return rcInvalidArgument;
     };
+    let client = out.context().thread;
     let found = thread::with(|me| {
-        let p = me.take_pending(args.handle);
+        let p = me.take_pending(args.handle, client);
         let is_server = me.with_channel(args.handle, End::Server, |_| rcOk) == rcOk;
         (p, is_server)
     });
@@ -166,20 +164,29 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
     // SAFETY: we hold REPLYING of generation `gen`: the caller is blocked in
     // Call/CallEx until we finish, and its response header (validated by its
     // Call) and buffers stay valid until then.
-    let written = unsafe { MsgIn::from_raw(p.txn.inp_ptr()) }
-        .and_then(|mut inp| inp.write(out.constant(), out.arena()));
+    let written = unsafe { MsgIn::from_raw(p.txn.inp_ptr()) }.and_then(|mut inp| {
+        inp.write(out.constant(), out.arena())?;
+        // The response's sender is the server's task (this process).
+        let ctx = inp.context();
+        inp.set_context(&HdrContext {
+            sender: super::task_id(),
+            ..ctx
+        });
+        Ok(())
+    });
     let rc = match written {
-        Ok(_) => rcOk,
+        Ok(()) => rcOk,
         Err(rc) => rc,
     };
     p.txn.finish(p.gen, rc);
     rc
 }
 
-/// The shim refused a Reply (policy): complete the pending request with `rc`
-/// so its caller does not wait forever.
+/// The shim refused a Reply (policy): complete the request it would have
+/// answered with `rc` so its caller does not wait forever.
 pub(crate) fn refuse_reply(args: &mut Args<'_>, rc: Retcode) {
-    if let Ok(Some(p)) = thread::with(|me| me.take_pending(args.handle)) {
+    let client = args.out.as_ref().map_or(0, |out| out.context().thread);
+    if let Ok(Some(p)) = thread::with(|me| me.take_pending(args.handle, client)) {
         args.correlation = p.correlation;
         p.txn.complete(p.gen, RECEIVED, rc);
     }

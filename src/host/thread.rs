@@ -1,18 +1,25 @@
 //! Per-thread state, allocated on a thread's first IPC and reused after:
 //! its client transaction, its receiver record, and the requests it received
-//! and has not answered yet (one per server handle).
+//! and has not answered yet ([`PendingSet`]).
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::abi::{rcFail, rcInvalidArgument, Handle, Retcode};
-
-use crate::abi::rcNotConnected;
+use crate::abi::{rcFail, rcInvalidArgument, rcNotConnected, rcOutOfMemory, Handle, Retcode};
 
 use super::channel::Channel;
 use super::handles::{self, ChannelCache, End};
 use super::receiver::Receiver;
 use super::txn::{Txn, RECEIVED};
+
+/// How many received, unanswered requests one server thread may hold at
+/// once, over all its server handles. A Recv/RecvEx made while the thread
+/// holds this many returns rcOutOfMemory at once (the project's code for "a
+/// fixed table is full"), before it takes any request, so none is lost.
+/// 16 is far more than a server needs that answers requests out of order
+/// (one per client thread it serves concurrently) and keeps the set a small
+/// array searched linearly.
+pub(crate) const PENDING_MAX: usize = 16;
 
 /// A request this thread received on `handle` and must answer with Reply.
 #[derive(Debug)]
@@ -27,6 +34,123 @@ pub(crate) struct Pending {
     pub(crate) correlation: u64,
 }
 
+impl Pending {
+    /// The calling client thread's id (what Recv put in `threadId`).
+    fn client(&self) -> u32 {
+        self.txn.tid()
+    }
+
+    /// Whether its caller still waits for this answer: false once the
+    /// caller timed out, or the request was completed otherwise (the
+    /// channel closed).
+    fn live(&self) -> bool {
+        self.txn.load() == (self.gen, RECEIVED)
+    }
+
+    /// Give the request up: its caller, if it still waits, gets
+    /// rcNotConnected (as when a server ends without answering).
+    fn abandon(self) {
+        self.txn.complete(self.gen, RECEIVED, rcNotConnected);
+    }
+}
+
+/// The requests a thread received and has not answered, in the order it
+/// received them: at most [`PENDING_MAX`], in a fixed array (no allocation).
+///
+/// Rules (see also the module documentation of `host`):
+/// - Receiving again does not give up earlier requests: a thread may take
+///   requests from several client threads and answer them in any order,
+///   naming each by its client's thread id (`threadId` of the Reply).
+/// - A client thread has at most one call in flight, so a new request from
+///   the same client thread (same transaction, or the same thread id)
+///   replaces an older entry: that one is stale (its caller timed out and
+///   called again), or, if the thread ids of two live threads collide after
+///   truncation to 32 bits (not on Linux, where tids are 32-bit), its
+///   caller gets rcNotConnected rather than waiting forever.
+/// - When the set is full, entries whose callers no longer wait (timed out,
+///   channel closed) are dropped to make room; a later Reply naming one of
+///   them gets rcInvalidArgument instead of rcNotConnected.
+#[derive(Debug)]
+pub(crate) struct PendingSet {
+    /// `slots[..len]` are `Some`, oldest first.
+    slots: [Option<Pending>; PENDING_MAX],
+    len: usize,
+}
+
+impl PendingSet {
+    const fn new() -> PendingSet {
+        PendingSet {
+            slots: [const { None }; PENDING_MAX],
+            len: 0,
+        }
+    }
+
+    /// Remove and return entry `i`, keeping the others in order.
+    fn remove(&mut self, i: usize) -> Pending {
+        let p = self.slots[i].take().expect("slots[..len] are filled");
+        self.slots[i..self.len].rotate_left(1);
+        self.len -= 1;
+        p
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Pending> {
+        self.slots[..self.len].iter().flatten()
+    }
+
+    /// Room for one more entry: drop dead entries if the set is full;
+    /// rcOutOfMemory if every entry is still awaited.
+    fn make_room(&mut self) -> Result<(), Retcode> {
+        if self.len < PENDING_MAX {
+            return Ok(());
+        }
+        let mut i = 0;
+        while i < self.len {
+            if self.slots[i].as_ref().is_some_and(Pending::live) {
+                i += 1;
+            } else {
+                self.remove(i);
+            }
+        }
+        if self.len < PENDING_MAX {
+            Ok(())
+        } else {
+            Err(rcOutOfMemory)
+        }
+    }
+
+    /// Add `p` as the newest entry, replacing entries of the same client
+    /// thread. Callers ensured room with [`PendingSet::make_room`] first;
+    /// should there be none, `p` is given up (never silently dropped).
+    fn push(&mut self, p: Pending) {
+        let mut i = 0;
+        while i < self.len {
+            let same = self.slots[i]
+                .as_ref()
+                .is_some_and(|q| Arc::ptr_eq(&q.txn, &p.txn) || q.client() == p.client());
+            if same {
+                self.remove(i).abandon();
+            } else {
+                i += 1;
+            }
+        }
+        if self.make_room().is_err() {
+            p.abandon();
+            return;
+        }
+        self.slots[self.len] = Some(p);
+        self.len += 1;
+    }
+
+    /// Take the entry a Reply on `handle` answers: the oldest received on
+    /// `handle` when `client` is 0, else the one of that client thread.
+    fn take(&mut self, handle: Handle, client: u32) -> Option<Pending> {
+        let i = self
+            .iter()
+            .position(|p| p.handle == handle && (client == 0 || p.client() == client))?;
+        Some(self.remove(i))
+    }
+}
+
 /// One thread's emulator state.
 #[derive(Debug)]
 pub(crate) struct ThreadState {
@@ -34,7 +158,7 @@ pub(crate) struct ThreadState {
     pub(crate) txn: Arc<Txn>,
     /// This thread waiting as a server.
     pub(crate) rx: Arc<Receiver>,
-    pending: RefCell<Vec<Pending>>,
+    pending: RefCell<PendingSet>,
     channels: RefCell<ChannelCache>,
 }
 
@@ -42,7 +166,7 @@ std::thread_local! {
     static STATE: ThreadState = ThreadState {
         txn: Txn::for_current_thread(),
         rx: Receiver::for_current_thread(),
-        pending: RefCell::new(Vec::new()),
+        pending: RefCell::new(PendingSet::new()),
         channels: RefCell::new(ChannelCache::default()),
     };
 }
@@ -57,8 +181,9 @@ impl Drop for ThreadState {
     /// A server thread that ends with requests it never answered: their
     /// callers get rcNotConnected, as when a server process ends.
     fn drop(&mut self) {
-        for p in self.pending.get_mut().drain(..) {
-            p.txn.complete(p.gen, RECEIVED, rcNotConnected);
+        let set = self.pending.get_mut();
+        while set.len > 0 {
+            set.remove(0).abandon();
         }
     }
 }
@@ -91,23 +216,20 @@ impl ThreadState {
         }
     }
 
-    /// Record `p` as the request to answer on its handle; returns the one it
-    /// replaces (received earlier and never answered).
-    pub(crate) fn set_pending(&self, p: Pending) -> Option<Pending> {
-        let mut v = self.pending.borrow_mut();
-        match v.iter_mut().find(|q| q.handle == p.handle) {
-            Some(slot) => Some(std::mem::replace(slot, p)),
-            None => {
-                v.push(p);
-                None
-            }
-        }
+    /// Before a receive: make sure one more request can be recorded
+    /// (rcOutOfMemory when [`PENDING_MAX`] requests await an answer).
+    pub(crate) fn reserve_pending(&self) -> Result<(), Retcode> {
+        self.pending.borrow_mut().make_room()
     }
 
-    /// Take the request to answer on `handle`, if any.
-    pub(crate) fn take_pending(&self, handle: Handle) -> Option<Pending> {
-        let mut v = self.pending.borrow_mut();
-        let i = v.iter().position(|q| q.handle == handle)?;
-        Some(v.swap_remove(i))
+    /// Record `p`, just received, as a request to answer.
+    pub(crate) fn add_pending(&self, p: Pending) {
+        self.pending.borrow_mut().push(p);
+    }
+
+    /// Take the request a Reply on `handle` with `threadId == client`
+    /// answers (0: the oldest received on `handle`), if there is one.
+    pub(crate) fn take_pending(&self, handle: Handle, client: u32) -> Option<Pending> {
+        self.pending.borrow_mut().take(handle, client)
     }
 }

@@ -58,6 +58,10 @@ fn word(gen: u64, state: u64) -> u64 {
 pub(crate) struct Txn {
     word: AtomicU64,
     rc: AtomicI32,
+    /// The owning thread's id as Recv reports it (`SMsgHdr.threadId`):
+    /// the OS thread id truncated to 32 bits, never 0. It fills the 4 bytes
+    /// after `rc` that alignment would leave empty.
+    tid: u32,
     /// A waker writes the word, then reads the sleep flag in here.
     owner: Sleeper,
     number: u64,
@@ -80,6 +84,7 @@ impl Txn {
             word: AtomicU64::new(word(0, IDLE)),
             owner: Sleeper::current(),
             rc: AtomicI32::new(rcOk),
+            tid: client_tid(),
             channel: AtomicU64::new(0),
             out: AtomicPtr::new(core::ptr::null_mut()),
             inp: AtomicPtr::new(core::ptr::null_mut()),
@@ -183,6 +188,19 @@ impl Txn {
     pub(crate) fn owner(&self) -> &Sleeper {
         &self.owner
     }
+
+    /// The owning thread's id as Recv reports it in `threadId` (never 0).
+    pub(crate) fn tid(&self) -> u32 {
+        self.tid
+    }
+}
+
+/// The calling thread's id for `SMsgHdr.threadId`: the OS thread id the shim
+/// uses everywhere ([`crate::guard::thread_id`], the Linux tid on Linux),
+/// truncated to 32 bits (`Tid` is 32-bit); 0 means "the first waiting
+/// thread" in a Reply, so a truncation to 0 becomes 1.
+fn client_tid() -> u32 {
+    (crate::guard::thread_id() as u32).max(1)
 }
 
 /// Run `f` on every live thread's transaction (rare: closing a channel).
