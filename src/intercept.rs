@@ -38,10 +38,9 @@
 //! # use kos_ipc_shim::entry::Call;
 //! let (mut client, mut server) = (0, 0);
 //! assert_eq!(unsafe { kos_host_channel_create(&mut client, &mut server) }, rcOk);
-//! let req = nk_message { iid: 0x51, mid: 3, size: 24, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
-//! let mut resp = nk_message { size: 24, ..Default::default() };
-//! let mut out = SMsgHdr { msg: std::ptr::null_mut(), msg_size: 0, arena: std::ptr::null_mut(), magic: 0, dir: 0 };
-//! let mut inp = SMsgHdr { msg: std::ptr::null_mut(), msg_size: 0, arena: std::ptr::null_mut(), magic: 0, dir: 0 };
+//! let req = nk_message::new(0x51, 3, 24);
+//! let mut resp = nk_message::new(0, 0, 24); // size_ex: the buffer's capacity
+//! let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
 //! unsafe {
 //!     assert_eq!(PackOutMsg(&mut out, &req, std::ptr::null()), rcOk);
 //!     assert_eq!(PackInMsg(&mut inp, &mut resp, std::ptr::null_mut()), rcOk);
@@ -178,10 +177,9 @@ impl CallInfo {
 /// // The request is refused before the backend is asked: no server (not
 /// // even a channel) is needed to see it.
 /// let size = std::mem::size_of::<nk_message>() as u32;
-/// let req = nk_message { iid: 0x66, mid: 1, size, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
-/// let mut resp = nk_message { size, ..Default::default() };
-/// let mut out = SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 };
-/// let mut inp = SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 };
+/// let req = nk_message::new(0x66, 1, size);
+/// let mut resp = nk_message::new(0, 0, size); // size_ex: the buffer's capacity
+/// let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
 /// // SAFETY: the messages and headers outlive the calls that use them.
 /// unsafe {
 ///     assert_eq!(PackOutMsg(&mut out, &req, null()), rcOk);

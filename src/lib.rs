@@ -7,9 +7,9 @@
 //! `--wrap`), the host kernel emulator ([`host`], feature `host`), or a table
 //! registered at run time.
 //!
-//! Types and return-code values are the **host profile**'s (see [`abi`]): the
-//! public SDK material does not fix them, so builds against a real SDK take
-//! them from the SDK's own headers.
+//! Types and return-code values are those of the KasperskyOS Community
+//! Edition SDK (see [`abi`], which cites the source of each fact); builds
+//! against a real SDK check them against the SDK's own headers.
 //!
 //! # Three roles
 //!
@@ -44,9 +44,9 @@
 //! use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 //! use kos_ipc_shim::{calls, Op};
 //!
-//! /// An unbound header, for PackOutMsg / PackInMsg to fill.
+//! /// A zeroed header (`SMsgHdr hdr = {0};`), for PackOutMsg / PackInMsg to fill.
 //! fn header() -> SMsgHdr {
-//!     SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 }
+//!     SMsgHdr::ZERO
 //! }
 //! const SIZE: u32 = std::mem::size_of::<nk_message>() as u32;
 //!
@@ -56,17 +56,14 @@
 //!
 //! // Server: receive one request, answer with method id + 100.
 //! let server_thread = std::thread::spawn(move || {
-//!     let mut req = nk_message { size: SIZE, ..Default::default() }; // the buffer's capacity
+//!     let mut req = nk_message::new(0, 0, SIZE); // size_ex: the buffer's capacity
 //!     let mut inp = header();
 //!     // SAFETY: `req` and `inp` outlive the calls that use them.
 //!     unsafe {
 //!         assert_eq!(PackInMsg(&mut inp, &mut req, null_mut()), rcOk);
 //!         assert_eq!(Recv(server, &mut inp), rcOk);
 //!     }
-//!     let resp = nk_message {
-//!         iid: req.iid, mid: req.mid + 100, size: SIZE, kind: NK_MSG_KIND_RESPONSE,
-//!         ..Default::default()
-//!     };
+//!     let resp = nk_message::new(req.iid, req.mid + 100, SIZE);
 //!     let mut out = header();
 //!     // SAFETY: `resp` and `out` outlive the calls that use them.
 //!     unsafe {
@@ -77,8 +74,8 @@
 //! });
 //!
 //! // Client: one Call, which blocks until the server replied.
-//! let req = nk_message { iid: 7, mid: 1, size: SIZE, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
-//! let mut resp = nk_message { size: SIZE, ..Default::default() };
+//! let req = nk_message::new(7, 1, SIZE);
+//! let mut resp = nk_message::new(0, 0, SIZE); // the buffer's capacity
 //! let (mut out, mut inp) = (header(), header());
 //! // SAFETY: the messages and headers outlive the calls that use them.
 //! unsafe {
@@ -87,7 +84,8 @@
 //!     assert_eq!(Call(client, &out, &mut inp), rcOk);
 //! }
 //! assert_eq!(server_thread.join().unwrap(), (7, 1));
-//! assert_eq!((resp.iid, resp.mid, resp.kind), (7, 101, NK_MSG_KIND_RESPONSE));
+//! // The server's response, not an error one (ex.err clear).
+//! assert_eq!((resp.iid, resp.mid, resp.size_ex(), resp.err()), (7, 101, SIZE, false));
 //! // One Call, one Recv, one Reply passed the pipeline.
 //! assert_eq!([calls::passed(Op::Call), calls::passed(Op::Recv), calls::passed(Op::Reply)], [1, 1, 1]);
 //! ```
@@ -104,19 +102,19 @@
 //! # use std::ptr::{null, null_mut};
 //! # use kos_ipc_shim::entry::{Call, Recv, Reply};
 //! # use kos_ipc_shim::host::{exports::kos_host_channel_create, pack::{PackInMsg, PackOutMsg}};
-//! # fn header() -> SMsgHdr { SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 } }
+//! # fn header() -> SMsgHdr { SMsgHdr::ZERO }
 //! # const SIZE: u32 = std::mem::size_of::<nk_message>() as u32;
 //! # /// Serves `n` requests on a new channel, echoing each; returns the client handle.
 //! # fn echo_server(n: usize) -> (Handle, std::thread::JoinHandle<()>) {
 //! #     let (mut client, mut server) = (0, 0);
 //! #     assert_eq!(unsafe { kos_host_channel_create(&mut client, &mut server) }, rcOk);
 //! #     let t = std::thread::spawn(move || for _ in 0..n {
-//! #         let mut req = nk_message { size: SIZE, ..Default::default() };
+//! #         let mut req = nk_message::new(0, 0, SIZE);
 //! #         let (mut inp, mut out) = (header(), header());
 //! #         unsafe {
 //! #             assert_eq!(PackInMsg(&mut inp, &mut req, null_mut()), rcOk);
 //! #             assert_eq!(Recv(server, &mut inp), rcOk);
-//! #             let resp = nk_message { kind: NK_MSG_KIND_RESPONSE, ..req };
+//! #             let resp = req;
 //! #             assert_eq!(PackOutMsg(&mut out, &resp, null()), rcOk);
 //! #             assert_eq!(Reply(server, &out), rcOk);
 //! #         }
@@ -124,8 +122,8 @@
 //! #     (client, t)
 //! # }
 //! # fn call(client: Handle, iid: u16, mid: u16) -> Retcode {
-//! #     let req = nk_message { iid, mid, size: SIZE, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
-//! #     let mut resp = nk_message { size: SIZE, ..Default::default() };
+//! #     let req = nk_message::new(iid, mid, SIZE);
+//! #     let mut resp = nk_message::new(0, 0, SIZE);
 //! #     let (mut out, mut inp) = (header(), header());
 //! #     unsafe {
 //! #         assert_eq!(PackOutMsg(&mut out, &req, null()), rcOk);
@@ -181,18 +179,18 @@
 //! # use std::ptr::{null, null_mut};
 //! # use kos_ipc_shim::entry::{Call, Recv, Reply};
 //! # use kos_ipc_shim::host::{exports::kos_host_channel_create, pack::{PackInMsg, PackOutMsg}};
-//! # fn header() -> SMsgHdr { SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 } }
+//! # fn header() -> SMsgHdr { SMsgHdr::ZERO }
 //! # const SIZE: u32 = std::mem::size_of::<nk_message>() as u32;
 //! # fn echo_server(n: usize) -> (Handle, std::thread::JoinHandle<()>) {
 //! #     let (mut client, mut server) = (0, 0);
 //! #     assert_eq!(unsafe { kos_host_channel_create(&mut client, &mut server) }, rcOk);
 //! #     let t = std::thread::spawn(move || for _ in 0..n {
-//! #         let mut req = nk_message { size: SIZE, ..Default::default() };
+//! #         let mut req = nk_message::new(0, 0, SIZE);
 //! #         let (mut inp, mut out) = (header(), header());
 //! #         unsafe {
 //! #             assert_eq!(PackInMsg(&mut inp, &mut req, null_mut()), rcOk);
 //! #             assert_eq!(Recv(server, &mut inp), rcOk);
-//! #             let resp = nk_message { kind: NK_MSG_KIND_RESPONSE, ..req };
+//! #             let resp = req;
 //! #             assert_eq!(PackOutMsg(&mut out, &resp, null()), rcOk);
 //! #             assert_eq!(Reply(server, &out), rcOk);
 //! #         }
@@ -200,8 +198,8 @@
 //! #     (client, t)
 //! # }
 //! # fn call(client: Handle, iid: u16, mid: u16) -> Retcode {
-//! #     let req = nk_message { iid, mid, size: SIZE, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
-//! #     let mut resp = nk_message { size: SIZE, ..Default::default() };
+//! #     let req = nk_message::new(iid, mid, SIZE);
+//! #     let mut resp = nk_message::new(0, 0, SIZE);
 //! #     let (mut out, mut inp) = (header(), header());
 //! #     unsafe {
 //! #         assert_eq!(PackOutMsg(&mut out, &req, null()), rcOk);

@@ -84,10 +84,9 @@ pub struct Args<'a> {
 /// backend::set_backend(&ECHO).expect("a free backend slot");
 ///
 /// let size = std::mem::size_of::<nk_message>() as u32;
-/// let req = nk_message { iid: 3, mid: 9, size, kind: NK_MSG_KIND_REQUEST, ..Default::default() };
-/// let mut resp = nk_message { size, ..Default::default() };
-/// let mut out = SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 };
-/// let mut inp = SMsgHdr { msg: null_mut(), msg_size: 0, arena: null_mut(), magic: 0, dir: 0 };
+/// let req = nk_message::new(3, 9, size);
+/// let mut resp = nk_message::new(0, 0, size); // size_ex: the buffer's capacity
+/// let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
 /// // SAFETY: the messages and headers outlive the calls that use them.
 /// unsafe {
 ///     assert_eq!(PackOutMsg(&mut out, &req, null()), rcOk);

@@ -54,8 +54,20 @@ fn rc_slots_follow_retcode_names() {
     assert_eq!(rc_slot(0x7777), RC_OTHER);
     assert_eq!(rc_slot_name(8), "rcSecurityDisallow");
     assert_eq!(rc_slot_name(RC_OTHER), "other");
-    for (i, (rc, _)) in RETCODE_NAMES.iter().enumerate() {
+    for (i, (rc, name)) in COUNTED_RETCODES.iter().enumerate() {
         assert_eq!(rc_slot(*rc), i);
+        assert_eq!(rc_slot_name(i), *name);
+        assert_eq!(
+            retcode_name(*rc),
+            Some(*name),
+            "a counted code has its SDK name"
+        );
+    }
+    // Every other code of the SDK's table shares the "other" slot.
+    for (rc, name) in RETCODE_NAMES {
+        if !COUNTED_RETCODES.iter().any(|(c, _)| *c == rc) {
+            assert_eq!(rc_slot(rc), RC_OTHER, "{name}");
+        }
     }
 }
 
