@@ -381,7 +381,8 @@ fn matcher(cx: &Cx, t: Tok<'_>, rule: &mut Rule, seen: &mut u8) -> Result<(), Po
         rule.mid = span_at(cx, t, 4, "mid=")?;
     } else if s.starts_with("ncaps=") {
         once(NCAPS, "ncaps=")?;
-        let (v, end) = num_at(cx, t, 6, "ncaps=", 0xFFFF)?;
+        // nk_message.ex.ncaps is 3 bits wide (shared/kos-abi.md, [D]).
+        let (v, end) = num_at(cx, t, 6, "ncaps=", u64::from(crate::abi::NK_EX_NCAPS_MASK))?;
         end_of_token(cx, t, end)?;
         rule.ncaps = Some(v as u16);
     } else if s.starts_with("bytes") {

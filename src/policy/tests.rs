@@ -103,7 +103,7 @@ fn every_error_names_line_column_and_expectation() {
             "allow call handle=0x100000000",
             "policy:1:19: number too large after 'handle=' (at most 4294967295)",
         ),
-        ("allow call ncaps=70000", "policy:1:18: number too large after 'ncaps=' (at most 65535)"),
+        ("allow call ncaps=8", "policy:1:18: number too large after 'ncaps=' (at most 7)"),
         ("allow call bytes=4", "policy:1:17: expected '<', '<=', '>' or '>=' after 'bytes'"),
         ("allow call arena", "policy:1:17: expected '<', '<=', '>' or '>=' after 'arena'"),
         ("allow call bytes<", "policy:1:18: expected a number after 'bytes<'"),
