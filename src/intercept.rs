@@ -52,7 +52,7 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::abi::{rcOk, rcOutOfMemory, Handle, Retcode};
-use crate::msg::{MsgBytes, MsgInfo};
+use crate::msg::{HdrContext, MsgBytes, MsgInfo};
 use crate::op::Op;
 
 /// The outcome of the policy and interceptors for one call.
@@ -95,6 +95,13 @@ pub struct CallInfo {
     pub verdict: Verdict,
     /// Correlation id set by the backend (0: unknown).
     pub correlation: u64,
+    /// The message header's context fields. Recv/RecvEx: what the kernel
+    /// filled into the received header, `sender` (the client's task),
+    /// `thread` (the calling client thread), `trace_id` and `span_id` (all
+    /// zero until the call succeeded). Call/CallEx: the sent header's
+    /// `trace_id` and `span_id`. Reply: those, and `thread`, the `threadId`
+    /// it answers (0: the oldest request). Fields a call does not carry are 0.
+    pub context: HdrContext,
     /// Bytes of [`CallInfo::message`], filled only while the trace captures
     /// payloads (`KOS_SHIM_TRACE_PAYLOAD`); empty otherwise.
     pub payload: MsgBytes,
@@ -114,6 +121,7 @@ impl CallInfo {
             rc: rcOk,
             verdict: Verdict::Allow,
             correlation: 0,
+            context: HdrContext::EMPTY,
             payload: MsgBytes::EMPTY,
         }
     }

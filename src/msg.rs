@@ -312,6 +312,14 @@ pub struct HdrContext {
 }
 
 impl HdrContext {
+    /// No context (all zero).
+    pub const EMPTY: HdrContext = HdrContext {
+        sender: 0,
+        thread: 0,
+        trace_id: 0,
+        span_id: 0,
+    };
+
     /// The context fields of a header.
     pub(crate) fn of(h: &crate::abi::SMsgHdr) -> Self {
         HdrContext {

@@ -13,7 +13,7 @@
 use crate::abi::{rcSecurityDisallow, Handle, Retcode, SMsgHdr};
 use crate::backend::{self, Args};
 use crate::intercept::{self, CallInfo, Verdict};
-use crate::msg::{MsgIn, MsgOut};
+use crate::msg::{HdrContext, MsgIn, MsgOut};
 use crate::op::Op;
 use crate::{calls, clock, guard, layers, lease};
 
@@ -104,6 +104,14 @@ unsafe fn dispatch_full(
     };
     if let Some(m) = &args.out {
         info.sent = m.info();
+        // What a sender's header says: its trace context, and for Reply the
+        // client thread it answers (`sender` means nothing in a sent header).
+        let ctx = m.context();
+        info.context = HdrContext {
+            sender: 0,
+            thread: if op == Op::Reply { ctx.thread } else { 0 },
+            ..ctx
+        };
         if crate::trace::payload_wanted() {
             info.payload = crate::msg::MsgBytes::of(m.constant(), m.arena());
         }
@@ -131,6 +139,9 @@ unsafe fn dispatch_full(
     if let Some(m) = &args.inp {
         if rc == crate::abi::rcOk {
             info.received = m.info();
+            if !op.sends() {
+                info.context = m.context();
+            }
             if !op.sends() && crate::trace::payload_wanted() {
                 info.payload = m.received_bytes();
             }
