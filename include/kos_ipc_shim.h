@@ -81,7 +81,7 @@
 #define KOS_SHIM_TRACE_KIND_LOST 2
 
 // Size of one record in bytes, in memory and in a `.kst` file.
-#define KOS_SHIM_TRACE_RECORD_SIZE 88
+#define KOS_SHIM_TRACE_RECORD_SIZE 112
 
 // How much the statistics record (`kos_shim_stats_set_level`).
 typedef enum kos_shim_stats_level {
@@ -292,6 +292,16 @@ typedef struct KosShimTraceRecord {
   uint32_t reserved;
   // Lost records only: how many records were dropped.
   uint64_t dropped;
+  // Recv/RecvEx: the client's task (`sender` of the received header;
+  // the process id on hosts). 0 otherwise or unknown.
+  uint32_t peer_task;
+  // Recv/RecvEx: the calling client thread (`threadId` of the received
+  // header). Reply: the `threadId` it answered (0: the oldest request).
+  uint32_t peer_thread;
+  // `traceId` of the header: received for Recv/RecvEx, sent otherwise (0: none).
+  uint64_t trace_id;
+  // `spanId` of the header, as for `trace_id`.
+  uint64_t span_id;
 } KosShimTraceRecord;
 
 // A C trace sink: called once per record (calls and lost counts) from the
@@ -305,6 +315,8 @@ typedef void (*KosShimTraceSinkFn)(void *ctx,
                                    const struct KosShimTraceRecord *record,
                                    const uint8_t *payload,
                                    size_t payload_len);
+
+
 
 
 

@@ -42,8 +42,10 @@ kst=$out/trace_echo.kst
 "$tool" summary "$kst" >"$out/summary.txt"
 expect_eq "summary first line" "$calls calls, 3 threads," "$(head -n1 "$out/summary.txt" | cut -d' ' -f1-4)"
 expect_eq "summary lost" "lost records: none" "$(tail -n1 "$out/summary.txt")"
-rows=$(awk 'NR > 2 && $1 != "lost" { print $1, $2, $3, $4, $5 }' "$out/summary.txt" | tr '\n' ';')
+rows=$(awk 'NR > 2 && $1 ~ /^(call|callex|recv|recvex|reply)$/ { print $1, $2, $3, $4, $5 }' "$out/summary.txt" | tr '\n' ';')
 expect_eq "summary rows" "call Echo.Ping 501 1 0;call Echo.Quit 1 0 0;recv Echo.Ping 500 0 0;recv Echo.Quit 1 0 0;reply Echo.Ping 500 0 0;reply Echo.Quit 1 0 0;" "$rows"
+# Every received request names its client (task and thread) in the header.
+expect_eq "summary received from" "$pairs" "$(awk '$1 == "received" { n += $NF } END { print n + 0 }' "$out/summary.txt")"
 
 # text: one line per call; the request's first 8 bytes are nk_message's
 # iid 0x0E01, mid 1, size 40 (little-endian), its arena starts "ping ".
@@ -92,7 +94,7 @@ head -c $((hdr + 50)) "$kst" >"$out/truncated.kst"
 bad truncated.kst "truncated trace: entry at offset $hdr cut short"
 cp "$kst" "$out/version.kst"
 printf '\x09' | dd of="$out/version.kst" bs=1 seek=8 conv=notrunc status=none
-bad version.kst "unsupported .kst version 9 (this tool reads version 1)"
+bad version.kst "unsupported .kst version 9 (this tool reads version 2)"
 cp "$kst" "$out/corrupt.kst"
 printf '\x07' | dd of="$out/corrupt.kst" bs=1 seek=$((hdr + 8 + 44)) conv=notrunc status=none
 bad corrupt.kst "corrupted trace: operation 7 at offset $hdr"

@@ -33,7 +33,8 @@ def main():
     if len(xs) != calls:
         fail(f"{len(xs)} complete events, expected {calls}")
     need = {"handle", "iid", "mid", "method", "rc", "rc_name", "verdict", "const_out",
-            "arena_out", "const_in", "arena_in", "ncaps_out", "ncaps_in", "correlation"}
+            "arena_out", "const_in", "arena_in", "ncaps_out", "ncaps_in", "correlation",
+            "peer_task", "peer_thread", "trace_id", "span_id"}
     for e in xs:
         missing = need - set(e.get("args", {}))
         if missing:

@@ -40,7 +40,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Per-method table (calls, errors, denials, durations, bytes) and lost counts.
+    /// Per-method table (calls, errors, denials, durations, bytes), the
+    /// client threads requests were received from, and lost counts.
     Summary {
         /// The trace.
         file: String,

@@ -6,7 +6,9 @@
 //! context (begin/end timestamps, content and packet size in bits, thread id),
 //! then events. Every field is byte-aligned little-endian, so the layout is
 //! exactly the bytes written in order. Event `kos_ipc:call` (id 0) carries
-//! every record field; `kos_ipc:lost` (id 1) the lost counts. The clock is
+//! every record field, the header context included (`peer_task`,
+//! `peer_thread`, `trace_id`, `span_id`); `kos_ipc:lost` (id 1) the lost
+//! counts. The clock is
 //! the shim's monotonic clock in ns with an offset to wall-clock time, so
 //! babeltrace2 prints real times of day.
 //!
@@ -105,6 +107,10 @@ event {{
         uint16_t ncaps_in;
         uint64_t correlation;
         uint64_t duration_ns;
+        uint32_t peer_task;
+        uint32_t peer_thread;
+        uint64_t trace_id;
+        uint64_t span_id;
         string payload;
     }};
 }};
@@ -234,6 +240,10 @@ impl CtfWriter {
             b.extend_from_slice(&rec.ncaps_in.to_le_bytes());
             b.extend_from_slice(&rec.correlation.to_le_bytes());
             b.extend_from_slice(&rec.duration.to_le_bytes());
+            b.extend_from_slice(&rec.peer_task.to_le_bytes());
+            b.extend_from_slice(&rec.peer_thread.to_le_bytes());
+            b.extend_from_slice(&rec.trace_id.to_le_bytes());
+            b.extend_from_slice(&rec.span_id.to_le_bytes());
             let p = if rec.payload_len() > 0 {
                 let (c, a) = split_payload(rec, payload);
                 format!("{}|{}", hex(c), hex(a))
@@ -279,5 +289,52 @@ impl CtfWriter {
             f.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::record::KOS_SHIM_TRACE_KIND_CALL;
+
+    #[test]
+    fn a_call_event_carries_the_header_context_as_the_metadata_declares() {
+        let meta = metadata(1, 0, 0);
+        let fields = "uint64_t duration_ns;\n        uint32_t peer_task;\n        uint32_t peer_thread;\n        uint64_t trace_id;\n        uint64_t span_id;\n        string payload;";
+        assert!(meta.contains(fields), "{meta}");
+
+        let dir = std::env::temp_dir().join(format!("kos-ctf-test-{}", std::process::id()));
+        let mut w = CtfWriter::create(&dir, 1, 0, 0, NameMap::new()).unwrap();
+        let rec = Record {
+            start: 5,
+            duration: 6,
+            thread: 77,
+            iid: 1,
+            mid: 2,
+            op: 2,
+            kind: KOS_SHIM_TRACE_KIND_CALL,
+            peer_task: 1234,
+            peer_thread: 5678,
+            trace_id: 0x1111_2222_3333_4444,
+            span_id: 0x5555_6666_7777_8888,
+            ..Default::default()
+        };
+        w.write(&rec, &[]).unwrap();
+        w.finish().unwrap();
+        let bytes = std::fs::read(dir.join("stream-77")).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        // After the packet prefix: event id and timestamp (12 bytes), then
+        // op, verdict, thread, handle, iid, mid, method "1.2", rc, rc_name
+        // "rcOk", four sizes, two cap counts, correlation, duration.
+        let method = b"1.2\0".len();
+        let rc_name = b"rcOk\0".len();
+        let at =
+            PACKET_PREFIX as usize + 12 + 2 + 8 + 4 + 2 + 2 + method + 4 + rc_name + 16 + 4 + 8 + 8;
+        let ctx = &bytes[at..at + 24];
+        assert_eq!(&ctx[..4], &1234u32.to_le_bytes());
+        assert_eq!(&ctx[4..8], &5678u32.to_le_bytes());
+        assert_eq!(&ctx[8..16], &0x1111_2222_3333_4444u64.to_le_bytes());
+        assert_eq!(&ctx[16..], &0x5555_6666_7777_8888u64.to_le_bytes());
+        assert_eq!(&bytes[at + 24..], b"\0", "then the empty payload string");
     }
 }

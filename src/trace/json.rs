@@ -3,7 +3,9 @@
 //! JSON array format, streamed: the closing `]` is written by
 //! [`JsonWriter::finish`] (viewers also accept a file without it, e.g. after a
 //! crash). Per call, a complete event (`"ph":"X"`) on the calling thread's
-//! track, named `op Iface.Method`, with every record field in `args`.
+//! track, named `op Iface.Method`, with every record field in `args` (the
+//! header context as `peer_task`, `peer_thread` and, as hex strings because
+//! JSON numbers lose 64-bit precision, `trace_id` and `span_id`).
 //! Correlated calls are linked by two flows (`s` → `f`, `bp:"e"`):
 //! `request` (id `2c`) from the client's Call/CallEx to the server's
 //! Recv/RecvEx, and `response` (id `2c+1`) from the server's Reply back to the
@@ -135,7 +137,7 @@ impl<W: Write> JsonWriter<W> {
         let method = self.names.method(rec.iid, rec.mid).to_string();
         let verdict = rec.verdict().map(verdict_key).unwrap_or("?");
         let mut args = format!(
-            "\"handle\":{},\"iid\":{},\"mid\":{},\"method\":{},\"rc\":{},\"rc_name\":{},\"verdict\":\"{verdict}\",\"const_out\":{},\"arena_out\":{},\"const_in\":{},\"arena_in\":{},\"ncaps_out\":{},\"ncaps_in\":{},\"correlation\":{},\"ring\":{}",
+            "\"handle\":{},\"iid\":{},\"mid\":{},\"method\":{},\"rc\":{},\"rc_name\":{},\"verdict\":\"{verdict}\",\"const_out\":{},\"arena_out\":{},\"const_in\":{},\"arena_in\":{},\"ncaps_out\":{},\"ncaps_in\":{},\"correlation\":{},\"ring\":{},\"peer_task\":{},\"peer_thread\":{},\"trace_id\":\"0x{:016x}\",\"span_id\":\"0x{:016x}\"",
             rec.handle,
             rec.iid,
             rec.mid,
@@ -150,6 +152,10 @@ impl<W: Write> JsonWriter<W> {
             rec.ncaps_in,
             rec.correlation,
             rec.ring,
+            rec.peer_task,
+            rec.peer_thread,
+            rec.trace_id,
+            rec.span_id,
         );
         if rec.payload_len() > 0 {
             let (c, a) = split_payload(rec, payload);
@@ -223,5 +229,34 @@ impl<W: Write> JsonWriter<W> {
     /// Flush buffered output (the array stays open).
     pub fn flush(&mut self) -> io::Result<()> {
         self.w.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::record::KOS_SHIM_TRACE_KIND_CALL;
+
+    #[test]
+    fn a_call_event_names_the_header_context_in_args() {
+        let mut w = JsonWriter::new(Vec::new(), 9, 0, NameMap::new()).unwrap();
+        let rec = Record {
+            start: 1_000,
+            duration: 500,
+            thread: 77,
+            op: 2,
+            kind: KOS_SHIM_TRACE_KIND_CALL,
+            peer_task: 1234,
+            peer_thread: 5678,
+            trace_id: u64::MAX,
+            span_id: 0xAB,
+            ..Default::default()
+        };
+        w.write(&rec, &[]).unwrap();
+        let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        assert!(
+            out.contains(",\"peer_task\":1234,\"peer_thread\":5678,\"trace_id\":\"0xffffffffffffffff\",\"span_id\":\"0x00000000000000ab\"}"),
+            "{out}"
+        );
     }
 }

@@ -3,10 +3,10 @@
 //! Layout (all integers little-endian; `docs/kst-format.md` is the reference):
 //!
 //! ```text
-//! header   magic "KOSTRACE" | version u32 (1) | header_len u32 | record_size u32 (88)
+//! header   magic "KOSTRACE" | version u32 (2) | header_len u32 | record_size u32 (112)
 //!          | payload_max u32 | clock_freq_hz u64 | start_ns u64 | wall_ns u64
 //!          | pid u32 | names_len u32 | clock_name [16] | names text | zero pad to header_len
-//! entries  sync u32 ("KREC") | entry_len u32 | record [88] | payload | zero pad to 8
+//! entries  sync u32 ("KREC") | entry_len u32 | record [112] | payload | zero pad to 8
 //! ```
 //!
 //! The reader never panics: foreign, truncated and corrupted files give a
@@ -23,8 +23,11 @@ use crate::names::NameMap;
 
 /// First 8 bytes of every `.kst` file.
 pub(crate) const MAGIC: [u8; 8] = *b"KOSTRACE";
-/// The format version this code writes and reads.
-pub(crate) const VERSION: u32 = 1;
+/// The format version this code writes and reads. Version 2 grew the
+/// record from 88 to 112 bytes (the header context: peer task and thread,
+/// trace and span ids); version 1 files are refused with
+/// [`KstError::Version`].
+pub(crate) const VERSION: u32 = 2;
 /// `sync` word at the start of every entry ("KREC" in file byte order).
 pub(crate) const ENTRY_SYNC: u32 = u32::from_le_bytes(*b"KREC");
 /// Fixed part of the header, before the name map.
@@ -459,6 +462,10 @@ mod tests {
                 kind: KOS_SHIM_TRACE_KIND_CALL,
                 payload_const: if i == 1 { 3 } else { 0 },
                 payload_arena: if i == 1 { 2 } else { 0 },
+                peer_task: 42,
+                peer_thread: 100 + i as u32,
+                trace_id: 0xABCD_0000 + i,
+                span_id: u64::MAX - i,
                 ..Default::default()
             };
             let payload = if i == 1 { b"abcde".to_vec() } else { vec![] };
@@ -509,11 +516,20 @@ mod tests {
             read_all(&bytes[..40]).unwrap_err(),
             "t.kst: truncated trace: header cut short (40 of 72 bytes)"
         );
-        let mut v2 = bytes.clone();
-        v2[8] = 2;
+        // A file of the previous version (88-byte records) and one of a
+        // future version.
+        let mut v1 = bytes.clone();
+        v1[8] = 1;
+        v1[16..20].copy_from_slice(&88u32.to_le_bytes());
         assert_eq!(
-            read_all(&v2).unwrap_err(),
-            "t.kst: unsupported .kst version 2 (this tool reads version 1)"
+            read_all(&v1).unwrap_err(),
+            "t.kst: unsupported .kst version 1 (this tool reads version 2)"
+        );
+        let mut v3 = bytes.clone();
+        v3[8] = 3;
+        assert_eq!(
+            read_all(&v3).unwrap_err(),
+            "t.kst: unsupported .kst version 3 (this tool reads version 2)"
         );
         let header_len = u32_at(&bytes, 12) as usize;
         let cut = header_len + 50;

@@ -136,7 +136,7 @@ mod imp {
     use super::super::ring::Slot;
     use super::Ring;
 
-    /// Shards and records per shard (static memory: 8 x 128 x 88 bytes).
+    /// Shards and records per shard (static memory: 8 x 128 x 112 bytes).
     const SHARDS: usize = 8;
     const SHARD_CAP: usize = 128;
 

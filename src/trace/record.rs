@@ -16,7 +16,7 @@ pub const KOS_SHIM_TRACE_KIND_CALL: u8 = 1;
 pub const KOS_SHIM_TRACE_KIND_LOST: u8 = 2;
 
 /// Size of one record in bytes, in memory and in a `.kst` file.
-pub const KOS_SHIM_TRACE_RECORD_SIZE: usize = 88;
+pub const KOS_SHIM_TRACE_RECORD_SIZE: usize = 112;
 
 /// One trace record (see `docs/kst-format.md`).
 ///
@@ -74,6 +74,16 @@ pub struct KosShimTraceRecord {
     pub reserved: u32,
     /// Lost records only: how many records were dropped.
     pub dropped: u64,
+    /// Recv/RecvEx: the client's task (`sender` of the received header;
+    /// the process id on hosts). 0 otherwise or unknown.
+    pub peer_task: u32,
+    /// Recv/RecvEx: the calling client thread (`threadId` of the received
+    /// header). Reply: the `threadId` it answered (0: the oldest request).
+    pub peer_thread: u32,
+    /// `traceId` of the header: received for Recv/RecvEx, sent otherwise (0: none).
+    pub trace_id: u64,
+    /// `spanId` of the header, as for `trace_id`.
+    pub span_id: u64,
 }
 
 const _: () = assert!(core::mem::size_of::<KosShimTraceRecord>() == KOS_SHIM_TRACE_RECORD_SIZE);
@@ -107,6 +117,10 @@ impl KosShimTraceRecord {
             payload_arena: 0,
             reserved: 0,
             dropped: 0,
+            peer_task: info.context.sender,
+            peer_thread: info.context.thread,
+            trace_id: info.context.trace_id,
+            span_id: info.context.span_id,
         }
     }
 
@@ -164,6 +178,10 @@ impl KosShimTraceRecord {
         w.u16(self.payload_arena);
         w.u32(self.reserved);
         w.u64(self.dropped);
+        w.u32(self.peer_task);
+        w.u32(self.peer_thread);
+        w.u64(self.trace_id);
+        w.u64(self.span_id);
         debug_assert_eq!(w.at, KOS_SHIM_TRACE_RECORD_SIZE);
         b
     }
@@ -195,6 +213,10 @@ impl KosShimTraceRecord {
             payload_arena: r.u16(),
             reserved: r.u32(),
             dropped: r.u64(),
+            peer_task: r.u32(),
+            peer_thread: r.u32(),
+            trace_id: r.u64(),
+            span_id: r.u64(),
         }
     }
 }
@@ -273,6 +295,7 @@ impl Get<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::msg::HdrContext;
 
     #[test]
     fn le_encoding_round_trips_every_field() {
@@ -300,9 +323,34 @@ mod tests {
             payload_arena: 17,
             reserved: 0,
             dropped: 18,
+            peer_task: 19,
+            peer_thread: 20,
+            trace_id: 0x2122_2324_2526_2728,
+            span_id: 0x3132_3334_3536_3738,
         };
         let b = r.to_le_bytes();
         assert_eq!(&b[..8], &[8, 7, 6, 5, 4, 3, 2, 1]);
+        assert_eq!(&b[88..96], &[19, 0, 0, 0, 20, 0, 0, 0]);
+        assert_eq!(&b[96..104], &0x2122_2324_2526_2728u64.to_le_bytes());
+        assert_eq!(&b[104..], &0x3132_3334_3536_3738u64.to_le_bytes());
         assert_eq!(KosShimTraceRecord::from_le_bytes(&b), r);
+    }
+
+    #[test]
+    fn a_call_record_carries_the_header_context() {
+        let mut info = CallInfo::new(Op::RecvEx, 3);
+        info.context = HdrContext {
+            sender: 1234,
+            thread: 5678,
+            trace_id: 0xAB,
+            span_id: 0xCD,
+        };
+        let r = KosShimTraceRecord::from_call(&info);
+        assert_eq!(
+            (r.peer_task, r.peer_thread, r.trace_id, r.span_id),
+            (1234, 5678, 0xAB, 0xCD)
+        );
+        let lost = KosShimTraceRecord::lost(1, 2, 3, 4);
+        assert_eq!((lost.peer_task, lost.trace_id), (0, 0));
     }
 }

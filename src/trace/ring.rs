@@ -81,6 +81,10 @@ impl Slot {
                 payload_arena: 0,
                 reserved: 0,
                 dropped: 0,
+                peer_task: 0,
+                peer_thread: 0,
+                trace_id: 0,
+                span_id: 0,
             }),
         }
     }

@@ -1,4 +1,6 @@
-//! `kos-ipc-trace summary`: a per-method table of a trace plus its lost counts.
+//! `kos-ipc-trace summary`: a per-method table of a trace, the clients whose
+//! requests were received (from the received headers' `sender` and
+//! `threadId`), how many calls carried a trace id, and the lost counts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -43,6 +45,11 @@ pub struct Summary {
     pub threads: BTreeSet<u64>,
     /// Earliest start and latest end (ns).
     pub span: Option<(u64, u64)>,
+    /// Requests received (successful Recv/RecvEx) per client (task, thread),
+    /// as the kernel reported them in the received headers.
+    pub peers: BTreeMap<(u32, u32), u64>,
+    /// Call records whose header carried a trace id.
+    pub with_trace_id: u64,
 }
 
 impl Summary {
@@ -61,6 +68,11 @@ impl Summary {
             None => (r.start, end),
             Some((a, b)) => (a.min(r.start), b.max(end)),
         });
+        let received = matches!(r.op(), Some(Op::Recv | Op::RecvEx)) && r.rc == crate::abi::rcOk;
+        if received && (r.peer_task != 0 || r.peer_thread != 0) {
+            *self.peers.entry((r.peer_task, r.peer_thread)).or_default() += 1;
+        }
+        self.with_trace_id += (r.trace_id != 0) as u64;
         let row = self.rows.entry((r.op, r.iid, r.mid)).or_default();
         if row.calls == 0 || r.duration < row.min_ns {
             row.min_ns = r.duration;
@@ -122,6 +134,12 @@ impl Summary {
                 r.bytes_in
             );
         }
+        for ((task, thread), n) in &self.peers {
+            let _ = writeln!(s, "received from task {task} thread {thread}: {n}");
+        }
+        if self.with_trace_id > 0 {
+            let _ = writeln!(s, "calls with a trace id: {}", self.with_trace_id);
+        }
         if self.lost.is_empty() {
             let _ = writeln!(s, "lost records: none");
         } else {
@@ -173,6 +191,35 @@ mod tests {
              op      method                      calls  errors  denied        min        avg        max   bytes out    bytes in\n\
              call    Echo.Ping                       3       1       1      100ns      200ns      300ns          75          72\n\
              lost records: 7 in ring 2 (last thread 6)\n"
+        );
+    }
+
+    #[test]
+    fn received_requests_are_counted_per_client_thread() {
+        let names = NameMap::new();
+        let mut sum = Summary::default();
+        let recv = |thread: u32, rc: i32, trace_id: u64| Record {
+            op: 2,
+            rc,
+            kind: KOS_SHIM_TRACE_KIND_CALL,
+            peer_task: 1234,
+            peer_thread: thread,
+            trace_id,
+            ..Default::default()
+        };
+        sum.add(&recv(11, 0, 0xA));
+        sum.add(&recv(11, 0, 0xB));
+        sum.add(&recv(12, 0, 0));
+        sum.add(&recv(13, crate::abi::rcTimeout, 0)); // nothing received
+        let text = sum.render(&names);
+        assert!(
+            text.ends_with(
+                "received from task 1234 thread 11: 2\n\
+                 received from task 1234 thread 12: 1\n\
+                 calls with a trace id: 2\n\
+                 lost records: none\n"
+            ),
+            "{text}"
         );
     }
 }

@@ -2,14 +2,19 @@
 //! and `kos-ipc-trace export --format text`.
 //!
 //! ```text
-//! 0.000123456 tid=4242 call   h=3 Echo.Ping out=32+5 in=32+5 caps=0/0 rcOk 12.345us corr=7
+//! 0.000123456 tid=4242 call   h=3 Echo.Ping out=32+5 in=32+5 caps=0/0 rcOk 12.345us trace=0x00000000000000ab corr=7
+//! 0.000124000 tid=4243 recv   h=4 Echo.Ping out=0+0 in=32+5 caps=0/0 rcOk 3.000us from task 1234 thread 4242 trace=0x00000000000000ab corr=7
 //! 0.000200000 tid=4242 lost=17 ring=0
 //! ```
 //!
 //! Time is seconds since tracing started (negative for a call that was
 //! already in progress then); `out`/`in` are constant-part +
 //! arena bytes sent/received; `caps` handles sent/received; the verdict is
-//! shown when not `allow`, the correlation when known, captured payload as
+//! shown when not `allow`; then the header context when present: for
+//! Recv/RecvEx `from task T thread N` (the client's task and thread the
+//! kernel reported), for Reply `to thread N` (the `threadId` it answered),
+//! and `trace=`/`span=` (the header's trace and span ids, 16 hex digits);
+//! the correlation when known, captured payload as
 //! `payload=<constant hex>|<arena hex>`.
 
 use std::fmt::Write as _;
@@ -19,6 +24,7 @@ use super::kst::split_payload;
 use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use crate::intercept::Verdict;
 use crate::names::NameMap;
+use crate::op::Op;
 
 /// `seconds.nanoseconds` of `ns`.
 pub fn seconds(ns: u64) -> String {
@@ -93,6 +99,7 @@ pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> St
             let _ = write!(s, " verdict={}", rec.verdict);
         }
     }
+    context(&mut s, rec);
     if rec.correlation != 0 {
         let _ = write!(s, " corr={}", rec.correlation);
     }
@@ -101,6 +108,27 @@ pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> St
         let _ = write!(s, " payload={}|{}", hex(c), hex(a));
     }
     s
+}
+
+/// Append the header context of a call record: who sent a received request,
+/// which thread a Reply answered, the trace and span ids; nothing for fields
+/// that are 0.
+fn context(s: &mut String, rec: &Record) {
+    match rec.op() {
+        Some(Op::Recv | Op::RecvEx) if rec.peer_task != 0 || rec.peer_thread != 0 => {
+            let _ = write!(s, " from task {} thread {}", rec.peer_task, rec.peer_thread);
+        }
+        Some(Op::Reply) if rec.peer_thread != 0 => {
+            let _ = write!(s, " to thread {}", rec.peer_thread);
+        }
+        _ => {}
+    }
+    if rec.trace_id != 0 {
+        let _ = write!(s, " trace=0x{:016x}", rec.trace_id);
+    }
+    if rec.span_id != 0 {
+        let _ = write!(s, " span=0x{:016x}", rec.span_id);
+    }
 }
 
 /// Send one record to the `log` facade (target `kos_ipc`): calls at info
@@ -193,6 +221,45 @@ mod tests {
             line(&failed, &[], &names, 0),
             "0.000000000 tid=0 reply  h=0 9.2 out=0+0 in=0+0 caps=0/0 rcSecurityDisallow 2.500ms verdict=deny"
         );
+        let received = Record {
+            start: 1_000_124_000,
+            duration: 3_000,
+            thread: 4243,
+            correlation: 7,
+            handle: 4,
+            iid: 7,
+            mid: 1,
+            op: 3,
+            kind: KOS_SHIM_TRACE_KIND_CALL,
+            const_in: 32,
+            peer_task: 1234,
+            peer_thread: 4242,
+            trace_id: 0xab,
+            span_id: 0x0102_0304_0506_0708,
+            ..Default::default()
+        };
+        assert_eq!(
+            line(&received, &[], &names, 1_000_000_000),
+            "0.000124000 tid=4243 recvex h=4 Echo.Ping out=0+0 in=32+0 caps=0/0 rcOk 3.000us from task 1234 thread 4242 trace=0x00000000000000ab span=0x0102030405060708 corr=7"
+        );
+        let answered = Record {
+            op: 4,
+            peer_thread: 4242,
+            span_id: 9,
+            ..received
+        };
+        assert!(line(&answered, &[], &names, 1_000_000_000).ends_with(
+            "rcOk 3.000us to thread 4242 trace=0x00000000000000ab span=0x0000000000000009 corr=7"
+        ));
+        let sent = Record {
+            op: 0,
+            peer_task: 0,
+            peer_thread: 0,
+            trace_id: 0,
+            ..received
+        };
+        assert!(line(&sent, &[], &names, 1_000_000_000)
+            .ends_with("rcOk 3.000us span=0x0102030405060708 corr=7"));
         assert_eq!(
             line(&Record::lost(3, 11, 5, 17), &[], &names, 0),
             "0.000000005 tid=11 lost=17 ring=3"
