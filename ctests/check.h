@@ -4,7 +4,8 @@
  * A failed check prints `file:line: what failed: expected X, actual Y` on
  * stderr and ends the process with exit code 1 (_Exit, so a failure in one
  * thread stops the whole test at once instead of leaving others blocked).
- * Return codes are printed with their host-profile names.
+ * Return codes are printed with their names from the SDK's table
+ * (<rtl/retcode_hr.h>) and their values.
  */
 #ifndef KOS_SHIM_CTESTS_CHECK_H
 #define KOS_SHIM_CTESTS_CHECK_H
@@ -15,27 +16,7 @@
 #include <string.h>
 
 #include <rtl/retcode.h>
-
-/* The host-profile name of a return code, or "?" for an unknown value. */
-static inline const char *check_rc_name(long long rc)
-{
-    switch (rc) {
-    case rcOk: return "rcOk";
-    case rcFail: return "rcFail";
-    case rcInvalidArgument: return "rcInvalidArgument";
-    case rcNotConnected: return "rcNotConnected";
-    case rcOutOfMemory: return "rcOutOfMemory";
-    case rcBufferTooSmall: return "rcBufferTooSmall";
-    case rcTimeout: return "rcTimeout";
-    case rcIpcInterrupt: return "rcIpcInterrupt";
-    case rcSecurityDisallow: return "rcSecurityDisallow";
-    case rcUnimplemented: return "rcUnimplemented";
-    case rcBusy: return "rcBusy";
-    case rcHandleRevoked: return "rcHandleRevoked";
-    case rcNoCapability: return "rcNoCapability";
-    default: return "?";
-    }
-}
+#include <rtl/retcode_hr.h>
 
 static inline void check_die(void)
 {
@@ -70,18 +51,18 @@ static inline void check_die(void)
         }                                                                      \
     } while (0)
 
-/* CHECK_RC(expected, actual): two Retcodes are equal; prints their names. */
+/* CHECK_RC(expected, actual): two Retcodes are equal; prints them as the
+ * SDK's examples do (RETCODE_HR_FMT: name and value). */
 #define CHECK_RC(expected, actual)                                             \
     do {                                                                       \
-        long long check_e_ = (long long)(expected);                           \
-        long long check_a_ = (long long)(actual);                             \
+        Retcode check_e_ = (Retcode)(expected);                                \
+        Retcode check_a_ = (Retcode)(actual);                                  \
         if (check_e_ != check_a_) {                                            \
             fprintf(stderr,                                                    \
-                    "%s:%d: CHECK_RC(%s, %s) failed: expected %s (0x%llx), "   \
-                    "actual %s (0x%llx)\n",                                    \
+                    "%s:%d: CHECK_RC(%s, %s) failed: expected " RETCODE_HR_FMT \
+                    ", actual " RETCODE_HR_FMT "\n",                           \
                     __FILE__, __LINE__, #expected, #actual,                    \
-                    check_rc_name(check_e_), (unsigned long long)check_e_,     \
-                    check_rc_name(check_a_), (unsigned long long)check_a_);    \
+                    RETCODE_HR_PARAMS(check_e_), RETCODE_HR_PARAMS(check_a_)); \
             check_die();                                                       \
         }                                                                      \
     } while (0)

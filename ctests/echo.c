@@ -10,7 +10,7 @@
  * echoed string, its length and a checksum the server computes. Then it
  * sends an unknown method, an unknown interface and a request whose arena
  * reference points outside the arena; each gets an error response
- * (kind NK_MSG_KIND_ERROR with the status the server chose). Finally Quit.
+ * (ex.err set, with the status the server chose). Finally Quit.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -73,10 +73,9 @@ struct server_ctx {
 static void error_response(struct echo_Ping_res *res, const struct nk_message *req, Retcode why)
 {
     memset(res, 0, sizeof *res);
-    res->base_.iid = req->iid;
-    res->base_.mid = req->mid;
-    res->base_.size = sizeof *res;
-    res->base_.kind = NK_MSG_KIND_ERROR;
+    nk_req_reset(res);
+    nk_msg_set_method_id(res, req->iid, req->mid);
+    nk_msg_set_err(res, 1);
     res->status = why;
 }
 
@@ -94,31 +93,29 @@ static int echo_dispatch(void *arg, const struct nk_message *msg, const struct n
     }
     switch (req->base_.mid) {
     case ECHO_MID_PING: {
-        rtl_size_t len = 0;
-        const char *text = nk_arena_get(req_arena, &req->ping.text, &len);
+        nk_uint32_t len = 0;
+        const nk_char_t *text = nk_arena_get(nk_char_t, req_arena, &req->ping.text, &len);
         if (text == NULL || len == 0 || text[len - 1] != '\0') {
             error_response(res, &req->base_, rcInvalidArgument);
             ctx->refused++;
             return 0;
         }
         memset(res, 0, sizeof *res);
-        res->base_.iid = ECHO_IID;
-        res->base_.mid = ECHO_MID_PING;
-        res->base_.size = sizeof *res;
-        res->base_.kind = NK_MSG_KIND_RESPONSE;
+        nk_req_reset(res);
+        nk_msg_set_method_id(res, ECHO_IID, ECHO_MID_PING);
         res->seq = req->ping.seq;
         res->length = (nk_uint32_t)strlen(text);
         res->checksum = fnv1a(text, res->length) ^ req->ping.seq;
-        res->status = nk_arena_store(res_arena, &res->text, text, len);
+        res->status = nk_arena_store(nk_char_t, res_arena, &res->text, text, len) == NK_EOK
+                          ? rcOk
+                          : rcOutOfMemory;
         ctx->served++;
         return 0;
     }
     case ECHO_MID_QUIT:
         memset(res, 0, sizeof *res);
-        res->base_.iid = ECHO_IID;
-        res->base_.mid = ECHO_MID_QUIT;
-        res->base_.size = sizeof *res;
-        res->base_.kind = NK_MSG_KIND_RESPONSE;
+        nk_req_reset(res);
+        nk_msg_set_method_id(res, ECHO_IID, ECHO_MID_QUIT);
         return 1;
     default:
         error_response(res, &req->base_, rcUnimplemented);
@@ -150,9 +147,9 @@ static Retcode echo_ping(Handle h, nk_iid_t iid, nk_mid_t mid, const char *text,
         req.text.offset = ECHO_ARENA_SIZE; /* outside [start, current) */
     Retcode rc = echo_harness_call(h, &req.base_, &req_arena, &res->base_, sizeof *res, &res_arena,
                                    res_buf, sizeof res_buf);
-    if (rc == rcOk && res->base_.kind == NK_MSG_KIND_RESPONSE && mid == ECHO_MID_PING) {
-        rtl_size_t len = 0;
-        const char *got = nk_arena_get(&res_arena, &res->text, &len);
+    if (rc == rcOk && !nk_msg_get_err(res) && mid == ECHO_MID_PING) {
+        nk_size_t len = 0;
+        const nk_char_t *got = nk_arena_get(nk_char_t, &res_arena, &res->text, &len);
         CHECK(got != NULL);
         CHECK(len <= echoed_cap);
         memcpy(echoed, got, len);
@@ -175,10 +172,11 @@ static void *client_main(void *arg)
         memset(echoed, 0, sizeof echoed);
         CHECK_RC(rcOk, echo_ping(ctx->handle, ECHO_IID, ECHO_MID_PING, text, i, 0, &res, echoed,
                                  sizeof echoed));
-        CHECK_EQ(NK_MSG_KIND_RESPONSE, res.base_.kind);
-        CHECK_EQ(ECHO_IID, res.base_.iid);
-        CHECK_EQ(ECHO_MID_PING, res.base_.mid);
-        CHECK_EQ(sizeof res, res.base_.size);
+        CHECK_EQ(0, nk_msg_get_err(&res));
+        CHECK_EQ(ECHO_IID, nk_msg_get_iid(&res));
+        CHECK_EQ(ECHO_MID_PING, nk_msg_get_mid(&res));
+        CHECK_EQ(sizeof res, nk_msg_get_size(&res));
+        CHECK_EQ(0, nk_msg_get_ncaps(&res));
         CHECK_RC(rcOk, res.status);
         CHECK_EQ(i, res.seq);
         CHECK_EQ(n, res.length);
@@ -190,28 +188,28 @@ static void *client_main(void *arg)
 
     /* Unknown method, unknown interface, reference outside the arena. */
     CHECK_RC(rcOk, echo_ping(ctx->handle, ECHO_IID, 77, "x", 1, 0, &res, echoed, sizeof echoed));
-    CHECK_EQ(NK_MSG_KIND_ERROR, res.base_.kind);
-    CHECK_EQ(77, res.base_.mid);
+    CHECK_EQ(1, nk_msg_get_err(&res));
+    CHECK_EQ(77, nk_msg_get_mid(&res));
     CHECK_RC(rcUnimplemented, res.status);
     ctx->error_responses++;
 
     CHECK_RC(rcOk, echo_ping(ctx->handle, 0x0BAD, ECHO_MID_PING, "x", 2, 0, &res, echoed,
                              sizeof echoed));
-    CHECK_EQ(NK_MSG_KIND_ERROR, res.base_.kind);
-    CHECK_EQ(0x0BAD, res.base_.iid);
+    CHECK_EQ(1, nk_msg_get_err(&res));
+    CHECK_EQ(0x0BAD, nk_msg_get_iid(&res));
     CHECK_RC(rcInvalidArgument, res.status);
     ctx->error_responses++;
 
     CHECK_RC(rcOk, echo_ping(ctx->handle, ECHO_IID, ECHO_MID_PING, "x", 3, 1, &res, echoed,
                              sizeof echoed));
-    CHECK_EQ(NK_MSG_KIND_ERROR, res.base_.kind);
+    CHECK_EQ(1, nk_msg_get_err(&res));
     CHECK_RC(rcInvalidArgument, res.status);
     ctx->error_responses++;
 
     CHECK_RC(rcOk, echo_ping(ctx->handle, ECHO_IID, ECHO_MID_QUIT, "", 4, 0, &res, echoed,
                              sizeof echoed));
-    CHECK_EQ(NK_MSG_KIND_RESPONSE, res.base_.kind);
-    CHECK_EQ(ECHO_MID_QUIT, res.base_.mid);
+    CHECK_EQ(0, nk_msg_get_err(&res));
+    CHECK_EQ(ECHO_MID_QUIT, nk_msg_get_mid(&res));
     return NULL;
 }
 

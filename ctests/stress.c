@@ -76,17 +76,15 @@ static int work_dispatch(void *arg, const struct nk_message *msg, const struct n
     struct work_res *res = (struct work_res *)res_msg;
     char expect[PAYLOAD];
 
-    CHECK_EQ(IID, req->base_.iid);
-    res->base_.iid = IID;
-    res->base_.mid = req->base_.mid;
-    res->base_.size = sizeof *res;
-    res->base_.kind = NK_MSG_KIND_RESPONSE;
+    CHECK_EQ(IID, nk_msg_get_iid(req));
+    nk_req_reset(res);
+    nk_msg_set_method_id(res, IID, nk_msg_get_mid(req));
     int quit = req->base_.mid == MID_QUIT;
     if (!quit) {
         CHECK_EQ(MID_WORK, req->base_.mid);
         CHECK(req->client < STRESS_CLIENTS);
-        rtl_size_t len = 0;
-        const char *p = nk_arena_get(req_arena, &req->payload, &len);
+        nk_uint32_t len = 0;
+        const nk_char_t *p = nk_arena_get(nk_char_t, req_arena, &req->payload, &len);
         CHECK(p != NULL);
         CHECK_EQ(make_payload(expect, req->client, req->seq), len);
         CHECK_MEM(expect, p, len);
@@ -94,7 +92,7 @@ static int work_dispatch(void *arg, const struct nk_message *msg, const struct n
         res->seq = req->seq;
         res->value = work_value(req->client, req->seq);
         res->server = ctx->id;
-        CHECK_RC(rcOk, nk_arena_store(res_arena, &res->payload, p, len));
+        CHECK_EQ(NK_EOK, nk_arena_store(nk_char_t, res_arena, &res->payload, p, len));
         ctx->served[req->client]++;
         ctx->total++;
     }
@@ -119,15 +117,15 @@ static Retcode work_call(Handle h, nk_mid_t mid, uint32_t client, uint32_t seq,
     echo_harness_request(&req.base_, sizeof req, IID, mid);
     req.client = client;
     req.seq = seq;
-    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
+    nk_arena_init(&req_arena, req_buf, req_buf + sizeof req_buf);
     char payload[PAYLOAD];
     size_t len = make_payload(payload, client, seq);
-    CHECK_RC(rcOk, nk_arena_store(&req_arena, &req.payload, payload, len));
+    CHECK_EQ(NK_EOK, nk_arena_store(nk_char_t, &req_arena, &req.payload, payload, len));
     Retcode rc = echo_harness_call(h, &req.base_, &req_arena, &res->base_, sizeof *res, &res_arena,
                                    res_buf, PAYLOAD);
     if (rc == rcOk && mid == MID_WORK) {
-        rtl_size_t got_len = 0;
-        const char *got = nk_arena_get(&res_arena, &res->payload, &got_len);
+        nk_size_t got_len = 0;
+        const nk_char_t *got = nk_arena_get(nk_char_t, &res_arena, &res->payload, &got_len);
         CHECK(got != NULL);
         CHECK_EQ(len, got_len);
         CHECK_MEM(payload, got, len);
@@ -143,7 +141,8 @@ static void *client_main(void *arg)
 
     for (uint32_t seq = 0; seq < STRESS_CALLS; seq++) {
         CHECK_RC(rcOk, work_call(ctx->handle, MID_WORK, ctx->id, seq, &res, res_buf));
-        CHECK_EQ(NK_MSG_KIND_RESPONSE, res.base_.kind);
+        CHECK_EQ(0, nk_msg_get_err(&res));
+        CHECK_EQ(MID_WORK, nk_msg_get_mid(&res));
         CHECK_EQ(ctx->id, res.client);
         CHECK_EQ(seq, res.seq);
         CHECK_EQ(work_value(ctx->id, seq), res.value);

@@ -70,7 +70,7 @@ static void sink(void *ctx, const KosShimTraceRecord *rec, const uint8_t *payloa
         struct msg r;
         echo_harness_request(&m.base_, sizeof m, ECHO_IID, ECHO_MID_PING);
         memset(&r, 0, sizeof r);
-        r.base_.size = sizeof r;
+        nk_req_reset(&r);
         CHECK_RC(rcOk, PackOutMsg(&out, &m.base_, NULL));
         CHECK_RC(rcOk, PackInMsg(&in, &r.base_, NULL));
         atomic_store(&sink_own_rc, Call(NOBODY, &out, &in));
@@ -89,15 +89,13 @@ static int echo_back(void *ctx, const struct nk_message *msg, const struct nk_ar
     (void)ctx;
     const struct msg *req = (const struct msg *)msg;
     struct msg *res = (struct msg *)res_msg;
-    rtl_size_t len = 0;
-    const void *text = nk_arena_get(req_arena, &req->text, &len);
-    res->base_.iid = ECHO_IID;
-    res->base_.mid = req->base_.mid;
-    res->base_.size = sizeof *res;
-    res->base_.kind = NK_MSG_KIND_RESPONSE;
+    nk_uint32_t len = 0;
+    const nk_char_t *text = nk_arena_get(nk_char_t, req_arena, &req->text, &len);
+    nk_req_reset(res);
+    nk_msg_set_method_id(res, ECHO_IID, nk_msg_get_mid(req));
     res->seq = req->seq;
     if (text != NULL && len > 0)
-        CHECK_RC(rcOk, nk_arena_store(res_arena, &res->text, text, len));
+        CHECK_EQ(NK_EOK, nk_arena_store(nk_char_t, res_arena, &res->text, text, len));
     return req->base_.mid == ECHO_MID_QUIT;
 }
 
