@@ -26,12 +26,12 @@ static void expect_denied_everything(void)
     CHECK_RC(rcSecurityDisallow, call_method(p.client, 7, 1));
 
     nk_message req = {0};
-    req.iid = 7;
-    req.mid = 1;
-    req.size = sizeof req;
+    nk_req_reset(&req);
+    nk_msg_set_method_id(&req, 7, 1);
     _Alignas(8) unsigned char buf[64];
     nk_message *resp = (nk_message *)buf;
-    resp->size = sizeof buf;
+    memset(buf, 0, sizeof buf);
+    nk_msg_set_size(resp, sizeof buf);
     SMsgHdr out, in;
     CHECK_RC(rcOk, PackOutMsg(&out, &req, NULL));
     CHECK_RC(rcOk, PackInMsg(&in, resp, NULL));

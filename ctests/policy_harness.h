@@ -39,7 +39,8 @@ static void *echo_server(void *p)
     for (;;) {
         _Alignas(8) unsigned char buf[64];
         nk_message *req = (nk_message *)buf;
-        req->size = sizeof buf;
+        memset(buf, 0, sizeof buf);
+        nk_msg_set_size(req, sizeof buf); /* the receive capacity */
         SMsgHdr in;
         CHECK_RC(rcOk, PackInMsg(&in, req, NULL));
         Retcode rc = Recv(a->server, &in);
@@ -51,12 +52,11 @@ static void *echo_server(void *p)
         if (req->iid < POLICY_MAX_IID && req->mid < POLICY_MAX_MID)
             atomic_fetch_add(&server_seen[req->iid][req->mid], 1);
         nk_message resp = {0};
-        resp.iid = req->iid;
-        resp.mid = req->mid;
-        resp.size = sizeof resp;
-        resp.kind = NK_MSG_KIND_RESPONSE;
+        nk_req_reset(&resp);
+        nk_msg_set_method_id(&resp, req->iid, req->mid);
         SMsgHdr out;
         CHECK_RC(rcOk, PackOutMsg(&out, &resp, NULL));
+        out.threadId = in.threadId; /* answer the caller just received */
         if (Reply(a->server, &out) == rcOk)
             a->replies_ok++;
         if (req->mid == POLICY_STOP_MID)
@@ -69,13 +69,12 @@ static void *echo_server(void *p)
 static inline Retcode call_method(Handle client, nk_iid_t iid, nk_mid_t mid)
 {
     nk_message req = {0};
-    req.iid = iid;
-    req.mid = mid;
-    req.size = sizeof req;
-    req.kind = NK_MSG_KIND_REQUEST;
+    nk_req_reset(&req);
+    nk_msg_set_method_id(&req, iid, mid);
     _Alignas(8) unsigned char buf[64];
     nk_message *resp = (nk_message *)buf;
-    resp->size = sizeof buf;
+    memset(buf, 0, sizeof buf);
+    nk_msg_set_size(resp, sizeof buf);
     SMsgHdr out, in;
     CHECK_RC(rcOk, PackOutMsg(&out, &req, NULL));
     CHECK_RC(rcOk, PackInMsg(&in, resp, NULL));
@@ -83,6 +82,8 @@ static inline Retcode call_method(Handle client, nk_iid_t iid, nk_mid_t mid)
     if (rc == rcOk) {
         CHECK_EQ(iid, resp->iid);
         CHECK_EQ(mid, resp->mid);
+        CHECK_EQ(sizeof(nk_message), nk_msg_get_size(resp));
+        CHECK_EQ(sizeof(nk_message), in.indirDescs[0].size);
     }
     return rc;
 }
