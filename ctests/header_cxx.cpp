@@ -8,6 +8,10 @@
 #include <handle/handletype.h>
 #include <ipc/if_rend.h>
 #include <rtl/retcode.h>
+#include <nk/arena.h>
+#include <nk/types.h>
+#include <rtl/retcode_hr.h>
+#include <rtl/stdio.h>
 #include <services/rtl/nk_msg.h>
 
 #include <cstddef>
@@ -16,16 +20,32 @@
 #include <type_traits>
 
 static_assert(sizeof(nk_message) == 24 && alignof(nk_message) == 8, "nk_message");
+static_assert(offsetof(nk_message, self) == 8, "nk_message.self");
 static_assert(sizeof(nk_ptr_t) == 8 && alignof(nk_ptr_t) == 4, "nk_ptr_t");
 static_assert(sizeof(nk_arena) == 3 * sizeof(void *), "nk_arena");
-static_assert(offsetof(SMsgHdr, dir) == 3 * sizeof(void *) + 4, "SMsgHdr.dir");
+static_assert(sizeof(SMsgHdr) == 72, "SMsgHdr");
+static_assert(offsetof(SMsgHdr, immSize) == 32, "SMsgHdr.immSize");
+static_assert(offsetof(SMsgHdr, indirDescs) == 40, "SMsgHdr.indirDescs");
 static_assert(std::is_standard_layout<SMsgHdr>::value, "SMsgHdr is a C struct");
-static_assert(std::is_same<Retcode, std::int32_t>::value, "Retcode");
+static_assert(std::is_same<Retcode, int>::value, "Retcode");
 static_assert(std::is_same<Handle, std::uint32_t>::value, "Handle");
-static_assert(MAKE_RETCODE(RC_CUSTOMER_KOS, RC_SPACE_KERNEL, RC_FACILITY_SECURITY, 8, "deny") ==
-                  rcSecurityDisallow,
-              "MAKE_RETCODE in C++");
-static_assert(RC_GET_CODE(rcTimeout) == 6, "RC_GET_CODE in C++");
+static_assert(static_cast<unsigned>(rcSecurityDisallow) == 0x90000015u, "rc values in C++");
+static_assert(RC_GET_CODE(rcTimeout) == 0x14, "RC_GET_CODE in C++");
+static_assert(NK_EINVAL == -22, "NK_E* in C++");
+
+// The NK helpers work on a C++ object too.
+static std::uint32_t helpers_roundtrip()
+{
+    nk_message m{};
+    nk_req_reset(&m);
+    nk_msg_set_method_id(&m, 3, 4);
+    nk_msg_set_ncaps(&m, 2);
+    nk_msg_set_err(&m, 1);
+    return nk_msg_get_size(&m) == sizeof m && nk_msg_get_iid(&m) == 3 && nk_msg_get_mid(&m) == 4 &&
+                   nk_msg_get_ncaps(&m) == 2 && nk_msg_get_err(&m) == 1
+               ? 0u
+               : 1u;
+}
 
 // The exports are reachable with C linkage: these must be the same functions.
 static Retcode (*const call_fn)(Handle, const SMsgHdr *, SMsgHdr *) = &Call;
@@ -44,6 +64,10 @@ int main()
         recvex_fn(INVALID_HANDLE, nullptr, 0, INVALID_HANDLE),
         reply_fn(INVALID_HANDLE, nullptr),
     };
+    if (helpers_roundtrip() != 0) {
+        std::fprintf(stderr, "%s:%d: the nk_msg helpers disagree in C++\n", __FILE__, __LINE__);
+        return 1;
+    }
     int n = 0;
     for (Retcode rc : got) {
         if (rc != rcInvalidArgument) {
