@@ -12,7 +12,8 @@ pub enum Op {
     Recv = 2,
     /// `RecvEx`: `Recv` with a timeout and an interrupt object.
     RecvEx = 3,
-    /// `Reply`: answer the request last received.
+    /// `Reply`: answer a received request (`threadId` names its client
+    /// thread; 0: the oldest one).
     Reply = 4,
 }
 
