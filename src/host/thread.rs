@@ -16,9 +16,9 @@ use super::txn::{Txn, RECEIVED};
 /// once, over all its server handles. A Recv/RecvEx made while the thread
 /// holds this many returns rcOutOfMemory at once (the project's code for "a
 /// fixed table is full"), before it takes any request, so none is lost.
-/// 16 is far more than a server needs that answers requests out of order
-/// (one per client thread it serves concurrently) and keeps the set a small
-/// array searched linearly.
+/// 16 lets one thread hold the requests of 16 client threads at once
+/// (NK-generated servers hold one) and keeps the set a small array searched
+/// linearly.
 pub(crate) const PENDING_MAX: usize = 16;
 
 /// A request this thread received on `handle` and must answer with Reply.
