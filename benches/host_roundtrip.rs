@@ -20,7 +20,7 @@ use kos_ipc_shim::{Args, Backend, Op};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-use common::{msg, unbound};
+use common::{buffer, msg};
 
 /// Pin the calling thread to one CPU (best effort).
 fn pin(cpu: usize) {
@@ -83,10 +83,10 @@ fn main() {
         if pinned {
             pin(1);
         }
-        let mut req = msg(0, 1, 0);
-        let mut rin = unbound();
-        let resp = msg(NK_MSG_KIND_RESPONSE, 1, 0);
-        let mut rout = unbound();
+        let mut req = buffer();
+        let mut rin = SMsgHdr::ZERO;
+        let resp = msg(1, 0);
+        let mut rout = SMsgHdr::ZERO;
         // SAFETY: buffers outlive the headers' use in this thread.
         unsafe {
             assert_eq!(
@@ -94,15 +94,18 @@ fn main() {
                 rcOk
             );
             assert_eq!(PackOutMsg(&mut rout, &resp.hdr, std::ptr::null()), rcOk);
+            // A receive stores the sizes that arrived in rin's descriptors;
+            // every request is a whole Msg, so the capacity stays the same
+            // and rin need not be packed again.
             while sys(direct, Op::Recv, s, std::ptr::null(), &mut rin) == rcOk {
                 assert_eq!(sys(direct, Op::Reply, s, &rout, std::ptr::null_mut()), rcOk);
             }
         }
     });
 
-    let req = msg(NK_MSG_KIND_REQUEST, 1, 7);
-    let mut resp = msg(0, 1, 0);
-    let (mut out, mut inp) = (unbound(), unbound());
+    let req = msg(1, 7);
+    let mut resp = buffer();
+    let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
     let mut ns = Vec::with_capacity(calls);
     // SAFETY: buffers outlive the headers' use in this thread.
     unsafe {
@@ -111,6 +114,8 @@ fn main() {
             PackInMsg(&mut inp, &mut resp.hdr, std::ptr::null_mut()),
             rcOk
         );
+        // As on the server: every response is a whole Msg, so inp keeps
+        // its capacity from one Call to the next.
         for i in 0..calls + calls / 10 {
             let t = Instant::now();
             assert_eq!(sys(direct, Op::Call, c, &out, &mut inp), rcOk);

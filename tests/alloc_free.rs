@@ -27,7 +27,7 @@ use kos_ipc_shim::stats::{self, Level};
 use kos_ipc_shim::{policy, trace};
 
 mod common;
-use common::{msg, unbound};
+use common::{buffer, msg};
 
 struct Counting;
 
@@ -102,9 +102,9 @@ static ANSWER: Answer = Answer;
 
 /// One Call of method `mid` through the pipeline; its return code.
 fn call(handle: Handle, mid: u16) -> Retcode {
-    let req = msg(NK_MSG_KIND_REQUEST, mid, 7);
-    let mut resp = msg(0, 0, 0);
-    let (mut out, mut inp) = (unbound(), unbound());
+    let req = msg(mid, 7);
+    let mut resp = buffer();
+    let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
     // SAFETY: headers bound to buffers that outlive the calls.
     unsafe {
         assert_eq!(PackOutMsg(&mut out, &req.hdr, std::ptr::null()), rcOk);
@@ -156,8 +156,8 @@ fn roundtrip_allocs() -> (u64, u64) {
             if i == WARM {
                 arm();
             }
-            let mut req = msg(0, 0, 0);
-            let (mut inp, mut out) = (unbound(), unbound());
+            let mut req = buffer();
+            let (mut inp, mut out) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
             // SAFETY: headers bound to buffers that outlive the calls.
             unsafe {
                 assert_eq!(
@@ -165,7 +165,7 @@ fn roundtrip_allocs() -> (u64, u64) {
                     rcOk
                 );
                 assert_eq!(Recv(server, &mut inp), rcOk);
-                let resp = msg(NK_MSG_KIND_RESPONSE, req.hdr.mid, req.value + 1);
+                let resp = msg(req.hdr.mid, req.value + 1);
                 assert_eq!(PackOutMsg(&mut out, &resp.hdr, std::ptr::null()), rcOk);
                 assert_eq!(Reply(server, &out), rcOk);
             }
@@ -177,9 +177,9 @@ fn roundtrip_allocs() -> (u64, u64) {
         if i == WARM {
             arm();
         }
-        let req = msg(NK_MSG_KIND_REQUEST, 1, i);
-        let mut resp = msg(0, 0, 0);
-        let (mut out, mut inp) = (unbound(), unbound());
+        let req = msg(1, i);
+        let mut resp = buffer();
+        let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
         // SAFETY: headers bound to buffers that outlive the call.
         unsafe {
             assert_eq!(PackOutMsg(&mut out, &req.hdr, std::ptr::null()), rcOk);
