@@ -1,5 +1,5 @@
 //! Helpers shared by the interposition tests: a counting Rust backend and
-//! message headers bound with the emulator's PackOutMsg/PackInMsg.
+//! message headers packed with the emulator's PackOutMsg/PackInMsg.
 #![allow(dead_code)]
 
 use std::mem::size_of;
@@ -9,10 +9,6 @@ use kos_ipc_shim::abi::*;
 use kos_ipc_shim::backend::{Args, Backend};
 use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 use kos_ipc_shim::Op;
-
-#[path = "../common/mod.rs"]
-mod common;
-use common::unbound;
 
 /// Interface id every test message carries.
 pub const IID: u16 = 0x51;
@@ -30,40 +26,32 @@ pub struct Msg {
 impl Msg {
     pub fn request(mid: u16, value: u64) -> Msg {
         Msg {
-            hdr: nk_message {
-                iid: IID,
-                mid,
-                size: size_of::<Msg>() as u32,
-                kind: NK_MSG_KIND_REQUEST,
-                ncaps: 0,
-                flags: 0,
-                reserved: 0,
-            },
+            hdr: nk_message::new(IID, mid, size_of::<Msg>() as u32),
             value,
         }
     }
 
-    /// A receive buffer (size = capacity).
+    /// A receive buffer (ids 0, `ex.size_ex` = capacity).
     pub fn buffer() -> Msg {
-        let mut m = Msg::request(0, 0);
-        m.hdr.iid = 0;
-        m.hdr.kind = 0;
-        m
+        Msg {
+            hdr: nk_message::new(0, 0, size_of::<Msg>() as u32),
+            value: 0,
+        }
     }
 }
 
-/// `msg` bound for sending.
+/// `msg` packed for sending.
 pub fn out_hdr(msg: &Msg) -> SMsgHdr {
-    let mut h = unbound();
+    let mut h = SMsgHdr::ZERO;
     // SAFETY: valid header and message; no arena.
     let rc = unsafe { PackOutMsg(&mut h, &msg.hdr, std::ptr::null()) };
     assert_eq!(rc, rcOk);
     h
 }
 
-/// `buf` bound for receiving.
+/// `buf` packed for receiving.
 pub fn in_hdr(buf: &mut Msg) -> SMsgHdr {
-    let mut h = unbound();
+    let mut h = SMsgHdr::ZERO;
     // SAFETY: valid header and buffer; no arena.
     let rc = unsafe { PackInMsg(&mut h, &mut buf.hdr, std::ptr::null_mut()) };
     assert_eq!(rc, rcOk);
@@ -71,7 +59,7 @@ pub fn in_hdr(buf: &mut Msg) -> SMsgHdr {
 }
 
 /// A backend that counts what reaches it, per operation and method id.
-/// Call/CallEx answer with the request's ids and `value + 1`; Recv/RecvEx
+/// Call/CallEx answer with the request itself but `value + 1`; Recv/RecvEx
 /// deliver a request with method `recv_mid`; Reply is accepted.
 pub struct Counting {
     counts: [[AtomicU64; MIDS]; 5],
@@ -116,8 +104,7 @@ impl Backend for Counting {
             Op::Call | Op::CallEx => {
                 let out = args.out.as_ref().expect("validated");
                 // SAFETY: the constant part is a Msg (the tests send only Msg).
-                let mut m = unsafe { *(out.constant().as_ptr() as *const Msg) };
-                m.hdr.kind = NK_MSG_KIND_RESPONSE;
+                let mut m = unsafe { (out.constant().as_ptr() as *const Msg).read_unaligned() };
                 m.value += 1;
                 let inp = args.inp.as_mut().expect("validated");
                 match inp.write(bytes_of(&m), &[]) {
