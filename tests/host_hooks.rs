@@ -60,7 +60,7 @@ fn correlation_and_denied_reply() {
     let mut buf = Msg::buffer();
     let mut rin = pack_in(&mut buf, None);
     assert_eq!(recv(s, &mut rin), rcOk);
-    let mut resp = Msg::new(NK_MSG_KIND_RESPONSE, 5, "");
+    let mut resp = Msg::new(5, "");
     resp.hdr.mid = 99;
     assert_eq!(reply(s, &pack_out(&resp, None)), rcSecurityDisallow);
     assert_eq!(t.join().unwrap().0, rcSecurityDisallow);
@@ -77,7 +77,7 @@ fn correlation_and_denied_reply() {
     assert_eq!(denied.2, rcSecurityDisallow);
     // Nothing left to answer.
     assert_eq!(
-        reply(s, &pack_out(&Msg::new(NK_MSG_KIND_RESPONSE, 5, ""), None)),
+        reply(s, &pack_out(&Msg::new(5, ""), None)),
         rcInvalidArgument
     );
     close(c);

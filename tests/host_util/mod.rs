@@ -6,13 +6,9 @@ use std::mem::size_of;
 
 use kos_ipc_shim::abi::*;
 use kos_ipc_shim::entry::{Call, CallEx, Recv, RecvEx, Reply};
-use kos_ipc_shim::host::arena::{nk_arena_init, nk_arena_store};
+use kos_ipc_shim::host::arena::kos_nk_arena_store;
 use kos_ipc_shim::host::exports::*;
 use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
-
-#[path = "../common/mod.rs"]
-mod common;
-pub use common::unbound;
 
 /// A constant part: the NK header, a value and a small text field.
 #[repr(C, align(8))]
@@ -26,27 +22,28 @@ pub struct Msg {
 pub const MSG_SIZE: usize = size_of::<Msg>();
 
 impl Msg {
-    pub fn new(kind: u16, value: u64, text: &str) -> Msg {
+    /// A message to interface 7, method 3, of `MSG_SIZE` bytes (its
+    /// `ex.size_ex`), no handles, not an error.
+    pub fn new(value: u64, text: &str) -> Msg {
         let mut t = [0u8; 16];
         t[..text.len()].copy_from_slice(text.as_bytes());
         Msg {
-            hdr: nk_message {
-                iid: 7,
-                mid: 3,
-                size: MSG_SIZE as u32,
-                kind,
-                ncaps: 0,
-                flags: 0,
-                reserved: 0,
-            },
+            hdr: nk_message::new(7, 3, MSG_SIZE as u32),
             value,
             text: t,
         }
     }
 
-    /// A receive buffer: zeroed but for `size` (the capacity).
+    /// The same message as an error response (`ex.err` set).
+    pub fn error(value: u64, text: &str) -> Msg {
+        let mut m = Msg::new(value, text);
+        m.hdr.set_err(true);
+        m
+    }
+
+    /// A receive buffer: zeroed but for `ex.size_ex` (the capacity).
     pub fn buffer() -> Msg {
-        let mut m = Msg::new(0, 0, "");
+        let mut m = Msg::new(0, "");
         m.hdr.iid = 0;
         m.hdr.mid = 0;
         m
@@ -67,10 +64,7 @@ impl Guarded {
     /// Capacity exactly `sizeof(nk_message)`; guard bytes set.
     pub fn new() -> Guarded {
         Guarded {
-            msg: nk_message {
-                size: size_of::<nk_message>() as u32,
-                ..Default::default()
-            },
+            msg: nk_message::new(0, 0, size_of::<nk_message>() as u32),
             guard: [GUARD; 64],
         }
     }
@@ -80,7 +74,10 @@ impl Guarded {
     }
 }
 
-/// An arena over a byte array whose tail past `cap` is guard bytes.
+/// An arena over a byte array whose tail past `cap` is guard bytes. The
+/// bytes come first and are 8-aligned, so a block aligned in offset (what
+/// `kos_nk_arena_store` aligns) is aligned in memory too.
+#[repr(C, align(8))]
 pub struct ArenaBuf {
     pub bytes: [u8; 256],
     pub arena: nk_arena,
@@ -98,20 +95,33 @@ impl ArenaBuf {
         })
     }
 
-    /// Initialise the arena over the first `cap` bytes.
+    /// Make the arena an empty one over the first `cap` bytes, as the C
+    /// inline `nk_arena_init(a, buf, buf + cap)` does.
     pub fn init(&mut self, cap: usize) {
         assert!(cap <= self.bytes.len());
-        // SAFETY: the arena and the bytes live in this box, which outlives its use.
-        unsafe { nk_arena_init(&mut self.arena, self.bytes.as_mut_ptr().cast(), cap) };
+        let start = self.bytes.as_mut_ptr();
+        self.arena = nk_arena {
+            start,
+            current: start,
+            // in bounds: cap <= bytes.len()
+            end: start.wrapping_add(cap),
+        };
     }
 
-    /// Store `data`, returning its reference.
+    /// Empty the arena, as the C inline `nk_arena_reset` does.
+    pub fn reset(&mut self) {
+        self.arena.current = self.arena.start;
+    }
+
+    /// Store `data` (`nk_arena_store(nk_char_t, ...)`: alignment 1),
+    /// returning its reference.
     pub fn store(&mut self, data: &[u8]) -> nk_ptr_t {
         let mut p = nk_ptr_t::default();
-        // SAFETY: valid arena, pointer and data.
-        let rc =
-            unsafe { nk_arena_store(&mut self.arena, &mut p, data.as_ptr().cast(), data.len()) };
-        assert_eq!(rc, rcOk);
+        // SAFETY: valid arena, pointer and data; the box outlives the call.
+        let rc = unsafe {
+            kos_nk_arena_store(&mut self.arena, &mut p, data.as_ptr().cast(), data.len(), 1)
+        };
+        assert_eq!(rc, NK_EOK);
         p
     }
 
@@ -129,27 +139,50 @@ impl ArenaBuf {
     }
 }
 
-/// Bind an outgoing header (asserts success).
+/// Pack an outgoing header (asserts success).
 pub fn pack_out(msg: &Msg, arena: Option<&nk_arena>) -> SMsgHdr {
-    let mut h = unbound();
+    let mut h = SMsgHdr::ZERO;
     let a = arena.map_or(std::ptr::null(), |a| a as *const nk_arena);
     // SAFETY: valid pointers; the caller keeps them alive while h is used.
     assert_eq!(unsafe { PackOutMsg(&mut h, &msg.hdr, a) }, rcOk);
     h
 }
 
-/// Bind a receive header over `buf` with capacity `MSG_SIZE` (asserts success).
+/// Pack a receive header over `buf` with capacity `MSG_SIZE` (asserts success).
 pub fn pack_in(buf: &mut Msg, arena: Option<&mut nk_arena>) -> SMsgHdr {
-    buf.hdr.size = MSG_SIZE as u32;
+    buf.hdr.set_size_ex(MSG_SIZE as u32);
     pack_in_raw(&mut buf.hdr, arena)
 }
 
-/// Bind a receive header over `msg`, whose `size` is already its capacity.
+/// Pack a receive header over `msg`, whose `ex.size_ex` is already its capacity.
 pub fn pack_in_raw(msg: &mut nk_message, arena: Option<&mut nk_arena>) -> SMsgHdr {
-    let mut h = unbound();
+    let mut h = SMsgHdr::ZERO;
     let a = arena.map_or(std::ptr::null_mut(), |a| a as *mut nk_arena);
     // SAFETY: valid pointers; the caller keeps them alive while h is used.
     assert_eq!(unsafe { PackInMsg(&mut h, msg, a) }, rcOk);
+    h
+}
+
+/// A header filled by hand, as an SDK program may do without PackXMsg:
+/// descriptor 0 = `(msg, msg_size)`, descriptor 1 = `(arena, arena_size)`,
+/// every other field 0.
+pub fn hand_header(
+    msg: *mut nk_message,
+    msg_size: u32,
+    arena: *mut u8,
+    arena_size: u32,
+) -> SMsgHdr {
+    let mut h = SMsgHdr::ZERO;
+    h.set_descs([
+        IndirDesc {
+            buf: msg.cast(),
+            size: msg_size,
+        },
+        IndirDesc {
+            buf: arena.cast(),
+            size: arena_size,
+        },
+    ]);
     h
 }
 
@@ -213,7 +246,7 @@ pub fn reply(h: Handle, out: &SMsgHdr) -> Retcode {
 
 /// Client: send `value` and return (rc, response).
 pub fn request(h: Handle, value: u64) -> (Retcode, Msg) {
-    let req = Msg::new(NK_MSG_KIND_REQUEST, value, "req");
+    let req = Msg::new(value, "req");
     let out = pack_out(&req, None);
     let mut resp = Msg::buffer();
     let mut inp = pack_in(&mut resp, None);
@@ -226,7 +259,7 @@ pub fn serve_one(s: Handle) -> Msg {
     let mut req = Msg::buffer();
     let mut inp = pack_in(&mut req, None);
     assert_eq!(recv(s, &mut inp), rcOk);
-    let resp = Msg::new(NK_MSG_KIND_RESPONSE, req.value * 2 + 1, "resp");
+    let resp = Msg::new(req.value * 2 + 1, "resp");
     let out = pack_out(&resp, None);
     assert_eq!(reply(s, &out), rcOk);
     req
