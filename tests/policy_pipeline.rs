@@ -27,24 +27,18 @@ static BACKEND: Counting = Counting {
 };
 static RECV_IID: AtomicU64 = AtomicU64::new(5);
 
-fn msg(iid: u16, mid: u16, kind: u16) -> nk_message {
-    nk_message {
-        iid,
-        mid,
-        size: 24,
-        kind,
-        ncaps: 0,
-        flags: 0,
-        reserved: 0,
-    }
+/// A bare 24-byte message: the NK header alone.
+fn msg(iid: u16, mid: u16) -> nk_message {
+    nk_message::new(iid, mid, 24)
 }
 
+/// The message's bytes as C lays them out: iid, mid, the `ex` word (its
+/// size_ex), then the `self` descriptor (all 0 here).
 fn bytes_of(m: &nk_message) -> [u8; 24] {
     let mut b = [0u8; 24];
     b[0..2].copy_from_slice(&m.iid.to_ne_bytes());
     b[2..4].copy_from_slice(&m.mid.to_ne_bytes());
-    b[4..8].copy_from_slice(&m.size.to_ne_bytes());
-    b[8..10].copy_from_slice(&m.kind.to_ne_bytes());
+    b[4..8].copy_from_slice(&m.ex.to_ne_bytes());
     b
 }
 
@@ -54,17 +48,13 @@ impl Backend for Counting {
             Op::Call | Op::CallEx => {
                 let mid = args.out.as_ref().map_or(0, |m| m.info().mid) as usize;
                 self.calls[mid % 8].fetch_add(1, Ordering::SeqCst);
-                let r = msg(0, 0, NK_MSG_KIND_RESPONSE);
+                let r = msg(0, 0);
                 args.inp.as_mut().map_or(rcOk, |i| {
                     i.write(&bytes_of(&r), &[]).map_or_else(|e| e, |_| rcOk)
                 })
             }
             Op::Recv | Op::RecvEx => {
-                let r = msg(
-                    RECV_IID.load(Ordering::SeqCst) as u16,
-                    9,
-                    NK_MSG_KIND_REQUEST,
-                );
+                let r = msg(RECV_IID.load(Ordering::SeqCst) as u16, 9);
                 args.inp.as_mut().map_or(rcOk, |i| {
                     i.write(&bytes_of(&r), &[]).map_or_else(|e| e, |_| rcOk)
                 })
@@ -105,46 +95,49 @@ fn setup() -> std::sync::MutexGuard<'static, ()> {
 #[repr(C, align(8))]
 struct Buf([u8; 64]);
 
+/// Headers filled by hand, as an SDK program may (no PackOutMsg): the
+/// constant part in descriptor 0, no arena.
+fn hand_header(buf: *mut nk_message, size: u32) -> SMsgHdr {
+    let mut h = SMsgHdr::ZERO;
+    h.set_descs([
+        IndirDesc {
+            buf: buf.cast(),
+            size,
+        },
+        IndirDesc::NONE,
+    ]);
+    h
+}
+
 fn out_hdr(m: &mut nk_message) -> SMsgHdr {
-    SMsgHdr {
-        msg: m,
-        msg_size: 24,
-        arena: std::ptr::null_mut(),
-        magic: SMSGHDR_MAGIC,
-        dir: SMSGHDR_DIR_OUT,
-    }
+    let size = m.size_ex();
+    hand_header(m, size)
 }
 
 fn in_hdr(b: &mut Buf) -> SMsgHdr {
-    SMsgHdr {
-        msg: b.0.as_mut_ptr() as *mut nk_message,
-        msg_size: 64,
-        arena: std::ptr::null_mut(),
-        magic: SMSGHDR_MAGIC,
-        dir: SMSGHDR_DIR_IN,
-    }
+    hand_header(b.0.as_mut_ptr().cast(), 64)
 }
 
 fn call(iid: u16, mid: u16) -> Retcode {
-    let mut m = msg(iid, mid, NK_MSG_KIND_REQUEST);
+    let mut m = msg(iid, mid);
     let out = out_hdr(&mut m);
     let mut b = Buf([0; 64]);
     let mut inp = in_hdr(&mut b);
-    // SAFETY: both headers are bound and their buffers live across the call.
+    // SAFETY: both headers are valid and their buffers live across the call.
     unsafe { Call(1, &out, &mut inp) }
 }
 
 fn reply(iid: u16, mid: u16) -> Retcode {
-    let mut m = msg(iid, mid, NK_MSG_KIND_RESPONSE);
+    let mut m = msg(iid, mid);
     let out = out_hdr(&mut m);
-    // SAFETY: the header is bound and its buffer lives across the call.
+    // SAFETY: the header is valid and its buffer lives across the call.
     unsafe { Reply(2, &out) }
 }
 
 fn recv() -> Retcode {
     let mut b = Buf([0; 64]);
     let mut inp = in_hdr(&mut b);
-    // SAFETY: the header is bound and its buffer lives across the call.
+    // SAFETY: the header is valid and its buffer lives across the call.
     unsafe { Recv(2, &mut inp) }
 }
 

@@ -52,13 +52,7 @@ impl Backend for Responder {
             return rcNotConnected;
         }
         let req = args.out.as_ref().unwrap().info();
-        let resp = nk_message {
-            iid: req.iid,
-            mid: req.mid,
-            size: RESP_CONST,
-            kind: NK_MSG_KIND_RESPONSE,
-            ..nk_message::default()
-        };
+        let resp = nk_message::new(req.iid, req.mid, RESP_CONST);
         let mut constant = [0u8; RESP_CONST as usize];
         // SAFETY: nk_message is plain data of 24 bytes, within the 32.
         unsafe {
@@ -101,48 +95,32 @@ fn run_calls(n: u64) {
     let mut req_arena = [1u8; 16];
     let mut resp = Buf::<64>([0; 64]);
     let mut resp_arena = [0u8; 32];
-    let mut a_out = nk_arena {
-        start: req_arena.as_mut_ptr(),
-        // SAFETY: within the 16-byte buffer.
-        current: unsafe { req_arena.as_mut_ptr().add(REQ_ARENA) },
-        // SAFETY: one past the end of the buffer.
-        end: unsafe { req_arena.as_mut_ptr().add(16) },
-    };
-    let mut a_in = nk_arena {
-        start: resp_arena.as_mut_ptr(),
-        current: resp_arena.as_mut_ptr(),
-        // SAFETY: one past the end of the buffer.
-        end: unsafe { resp_arena.as_mut_ptr().add(32) },
+    // Headers filled by hand, as an SDK program may (no PackXMsg):
+    // descriptor 0 the constant part, descriptor 1 the arena bytes.
+    let desc = |buf: *mut u8, size: usize| IndirDesc {
+        buf: buf.cast(),
+        size: size as u32,
     };
     for j in 0..n {
         let (mid, denied, fails) = plan(j);
-        let m = nk_message {
-            iid: IID,
-            mid,
-            size: REQ_CONST,
-            kind: NK_MSG_KIND_REQUEST,
-            ..nk_message::default()
-        };
+        let m = nk_message::new(IID, mid, REQ_CONST);
         // SAFETY: the buffer is 8-aligned and larger than nk_message.
         unsafe { (req.0.as_mut_ptr() as *mut nk_message).write(m) };
-        let out = SMsgHdr {
-            msg: req.0.as_mut_ptr().cast(),
-            msg_size: REQ_CONST as usize,
-            arena: &mut a_out,
-            magic: SMSGHDR_MAGIC,
-            dir: SMSGHDR_DIR_OUT,
-        };
-        a_in.current = a_in.start;
-        let mut inp = SMsgHdr {
-            msg: resp.0.as_mut_ptr().cast(),
-            msg_size: 64,
-            arena: &mut a_in,
-            magic: SMSGHDR_MAGIC,
-            dir: SMSGHDR_DIR_IN,
-        };
+        let mut out = SMsgHdr::ZERO;
+        out.set_descs([
+            desc(req.0.as_mut_ptr(), REQ_CONST as usize),
+            desc(req_arena.as_mut_ptr(), REQ_ARENA),
+        ]);
+        // Fresh capacities for each call: a receive stores in the
+        // descriptors the sizes that arrived.
+        let mut inp = SMsgHdr::ZERO;
+        inp.set_descs([
+            desc(resp.0.as_mut_ptr(), 64),
+            desc(resp_arena.as_mut_ptr(), 32),
+        ]);
         DENY_NEXT.with(|c| c.set(denied));
         FAIL_NEXT.with(|c| c.set(fails));
-        // SAFETY: both headers are bound and their buffers outlive the call.
+        // SAFETY: both headers are valid and their buffers outlive the call.
         let rc = unsafe { kos_ipc_shim::entry::Call(HANDLE, &out, &mut inp) };
         let want = if denied {
             rcSecurityDisallow

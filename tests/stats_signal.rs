@@ -25,24 +25,20 @@ struct Buf([u8; 64]);
 
 fn reply(n: usize) {
     let mut msg = Buf([0; 64]);
-    let m = nk_message {
-        iid: 3,
-        mid: 4,
-        size: 24,
-        kind: NK_MSG_KIND_RESPONSE,
-        ..nk_message::default()
-    };
+    let m = nk_message::new(3, 4, 24);
     // SAFETY: 8-aligned buffer larger than nk_message.
     unsafe { (msg.0.as_mut_ptr() as *mut nk_message).write(m) };
-    let out = SMsgHdr {
-        msg: msg.0.as_mut_ptr().cast(),
-        msg_size: 24,
-        arena: std::ptr::null_mut(),
-        magic: SMSGHDR_MAGIC,
-        dir: SMSGHDR_DIR_OUT,
-    };
+    // Filled by hand: descriptor 0 the 24-byte constant part, no arena.
+    let mut out = SMsgHdr::ZERO;
+    out.set_descs([
+        IndirDesc {
+            buf: msg.0.as_mut_ptr().cast(),
+            size: 24,
+        },
+        IndirDesc::NONE,
+    ]);
     for _ in 0..n {
-        // SAFETY: a bound header whose buffer outlives the call.
+        // SAFETY: a valid header whose buffer outlives the call.
         assert_eq!(
             unsafe { kos_ipc_shim::entry::Reply(77, &out) },
             rcNotConnected
