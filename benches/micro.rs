@@ -33,7 +33,7 @@ fn call_info() -> CallInfo {
     info.sent = MsgInfo {
         iid: 1,
         mid: 1,
-        kind: 1,
+        err: false,
         ncaps: 0,
         const_size: 32,
         arena_size: 0,

@@ -31,31 +31,25 @@ struct Buf([u8; 64]);
 fn calls(n: u64, mid: u16) {
     let mut req = Buf([0; 64]);
     let mut resp = Buf([0; 64]);
-    let m = nk_message {
-        iid: 7,
-        mid,
-        size: 32,
-        kind: NK_MSG_KIND_REQUEST,
-        ..nk_message::default()
-    };
+    let m = nk_message::new(7, mid, 32);
     // SAFETY: 8-aligned buffer larger than nk_message.
     unsafe { (req.0.as_mut_ptr() as *mut nk_message).write(m) };
-    let out = SMsgHdr {
-        msg: req.0.as_mut_ptr().cast(),
-        msg_size: 32,
-        arena: std::ptr::null_mut(),
-        magic: SMSGHDR_MAGIC,
-        dir: SMSGHDR_DIR_OUT,
+    // Headers filled by hand: descriptor 0 the constant part, no arena.
+    let header = |buf: *mut u8, size: u32| {
+        let mut h = SMsgHdr::ZERO;
+        h.set_descs([
+            IndirDesc {
+                buf: buf.cast(),
+                size,
+            },
+            IndirDesc::NONE,
+        ]);
+        h
     };
-    let mut inp = SMsgHdr {
-        msg: resp.0.as_mut_ptr().cast(),
-        msg_size: 64,
-        arena: std::ptr::null_mut(),
-        magic: SMSGHDR_MAGIC,
-        dir: SMSGHDR_DIR_IN,
-    };
+    let out = header(req.0.as_mut_ptr(), 32);
+    let mut inp = header(resp.0.as_mut_ptr(), 64);
     for _ in 0..n {
-        // SAFETY: bound headers whose buffers outlive the call.
+        // SAFETY: valid headers whose buffers outlive the call.
         let rc = unsafe { kos_ipc_shim::entry::Call(black_box(5), &out, &mut inp) };
         assert_eq!(rc, rcOk);
     }

@@ -15,10 +15,7 @@
 
 use std::time::Instant;
 
-use kos_ipc_shim::abi::{
-    nk_message, rcOk, Retcode, SMsgHdr, NK_MSG_KIND_REQUEST, SMSGHDR_DIR_IN, SMSGHDR_DIR_OUT,
-    SMSGHDR_MAGIC,
-};
+use kos_ipc_shim::abi::{nk_message, rcOk, IndirDesc, Retcode, SMsgHdr};
 use kos_ipc_shim::backend::{self, Args, Backend};
 use kos_ipc_shim::entry::Call;
 use kos_ipc_shim::trace::ring::{Ring, Slot};
@@ -100,31 +97,22 @@ fn main() {
     // SAFETY: no other thread runs yet.
     unsafe { std::env::set_var("KOS_SHIM_TRACE_BUF", "65536") };
     backend::set_backend(&NOP).expect("backend slot");
-    let mut req = nk_message {
-        iid: 1,
-        mid: 1,
-        size: 24,
-        kind: NK_MSG_KIND_REQUEST,
-        ..Default::default()
+    let mut req = nk_message::new(1, 1, 24);
+    let mut res = nk_message::new(0, 0, 24);
+    // Headers filled by hand: descriptor 0 the 24-byte message, no arena.
+    let header = |msg: &mut nk_message| {
+        let mut h = SMsgHdr::ZERO;
+        h.set_descs([
+            IndirDesc {
+                buf: (msg as *mut nk_message).cast(),
+                size: 24,
+            },
+            IndirDesc::NONE,
+        ]);
+        h
     };
-    let mut res = nk_message {
-        size: 24,
-        ..Default::default()
-    };
-    let out = SMsgHdr {
-        msg: &mut req,
-        msg_size: 24,
-        arena: std::ptr::null_mut(),
-        magic: SMSGHDR_MAGIC,
-        dir: SMSGHDR_DIR_OUT,
-    };
-    let mut inp = SMsgHdr {
-        msg: &mut res,
-        msg_size: 24,
-        arena: std::ptr::null_mut(),
-        magic: SMSGHDR_MAGIC,
-        dir: SMSGHDR_DIR_IN,
-    };
+    let out = header(&mut req);
+    let mut inp = header(&mut res);
     let off = run(&out, &mut inp);
     trace::start("sink").expect("start");
     let lost_before = trace::lost();
