@@ -5,11 +5,11 @@
 //! each fact is, is in `shared/kos-abi.md` and README "ABI: the KasperskyOS
 //! CE profile"):
 //!
-//! - **[H]** the text of the SDK headers `coresrv/syscalls.h` and
+//! - **\[H\]** the text of the SDK headers `coresrv/syscalls.h` and
 //!   `ipc/if_rend.h` (KCE 1.3), as quoted in a public research log;
-//! - **[D]** DWARF debug info of unstripped aarch64 KCE 1.2 programs;
-//! - **[B]** the machine code and string tables of those programs;
-//! - **[Doc]** the official KCE documentation.
+//! - **\[D\]** DWARF debug info of unstripped aarch64 KCE 1.2 programs;
+//! - **\[B\]** the machine code and string tables of those programs;
+//! - **\[Doc\]** the official KCE documentation.
 //!
 //! Where the SDK's behaviour is not public, the item says it is this
 //! project's choice. The C definitions of the same types are the headers
@@ -21,13 +21,13 @@
 use core::ffi::c_void;
 use core::mem::{align_of, offset_of, size_of};
 
-/// A kernel object handle: 32-bit unsigned ([D]).
+/// A kernel object handle: 32-bit unsigned (\[D\]).
 pub type Handle = u32;
-/// A thread id: 32-bit unsigned ([D]).
+/// A thread id: 32-bit unsigned (\[D\]).
 pub type Tid = u32;
-/// A task (process) id: 32-bit unsigned ([H], size [B]).
+/// A task (process) id: 32-bit unsigned (\[H\], size \[B\]).
 pub type TaskId = u32;
-/// A return code: `int`, `rcOk == 0` ([D], `rtl/retcode.h`).
+/// A return code: `int`, `rcOk == 0` (\[D\], `rtl/retcode.h`).
 pub type Retcode = i32;
 /// `rtl_uint32_t` of the SDK's runtime library.
 pub type rtl_uint32_t = u32;
@@ -35,9 +35,9 @@ pub type rtl_uint32_t = u32;
 pub type rtl_uint16_t = u16;
 /// `rtl_size_t` of the SDK's runtime library.
 pub type rtl_size_t = usize;
-/// The runtime interface id (RIID) a message is addressed to: 16-bit ([D]).
+/// The runtime interface id (RIID) a message is addressed to: 16-bit (\[D\]).
 pub type nk_iid_t = u16;
-/// The method id within the interface: 16-bit ([D]).
+/// The method id within the interface: 16-bit (\[D\]).
 pub type nk_mid_t = u16;
 /// `nk_uint32_t` of the NK runtime.
 pub type nk_uint32_t = u32;
@@ -46,36 +46,36 @@ pub type nk_uint16_t = u16;
 /// `nk_uint64_t` of the NK runtime.
 pub type nk_uint64_t = u64;
 /// Result of NK runtime functions: `NK_EOK` or a negative `NK_E*` code
-/// (`int` here; the width is this project's choice, the values are [B]).
+/// (`int` here; the width is this project's choice, the values are \[B\]).
 pub type nk_err_t = i32;
 
-/// "No handle": all bits set ([B]).
+/// "No handle": all bits set (\[B\]).
 pub const INVALID_HANDLE: Handle = 0xFFFF_FFFF;
-/// `mdelay` that makes CallEx/RecvEx wait without limit: all bits set ([B]).
+/// `mdelay` that makes CallEx/RecvEx wait without limit: all bits set (\[B\]).
 pub const INFINITE_TIMEOUT: rtl_uint32_t = 0xFFFF_FFFF;
-/// "No RIID", what `ServiceLocatorGetRiid` answers for an unknown endpoint ([B]).
+/// "No RIID", what `ServiceLocatorGetRiid` answers for an unknown endpoint (\[B\]).
 pub const INVALID_RIID: nk_iid_t = 0xFFFF;
-/// Number of indirect descriptors in an `SMsgHdr` ([H]).
+/// Number of indirect descriptors in an `SMsgHdr` (\[H\]).
 pub const MAX_INDIR_DESCS: usize = 2;
 
 /// Largest constant part the shim accepts, in bytes: the widest value of
-/// `nk_message.ex.size_ex` (28 bits, [D]) is far beyond any real message,
+/// `nk_message.ex.size_ex` (28 bits, \[D\]) is far beyond any real message,
 /// so the shim's own bound (64 KiB) applies. This project's choice.
 pub const NK_MSG_MAX_SIZE: rtl_uint32_t = 64 * 1024;
 /// Largest arena the shim transfers in one message, in bytes (this
-/// project's choice: descriptor sizes are 32-bit, [H]).
+/// project's choice: descriptor sizes are 32-bit, \[H\]).
 pub const NK_ARENA_MAX_SIZE: rtl_size_t = 16 * 1024 * 1024;
 
-/// Bits 0..27 of `nk_message.ex`: the constant part's size ([D]).
+/// Bits 0..27 of `nk_message.ex`: the constant part's size (\[D\]).
 pub const NK_EX_SIZE_MASK: u32 = 0x0FFF_FFFF;
-/// Position of `ncaps` in `nk_message.ex` (bits 28..30, [D]).
+/// Position of `ncaps` in `nk_message.ex` (bits 28..30, \[D\]).
 pub const NK_EX_NCAPS_SHIFT: u32 = 28;
-/// Width mask of `ncaps` once shifted down (3 bits, [D]).
+/// Width mask of `ncaps` once shifted down (3 bits, \[D\]).
 pub const NK_EX_NCAPS_MASK: u32 = 0x7;
-/// Bit 31 of `nk_message.ex`: the message is an error response ([D]).
+/// Bit 31 of `nk_message.ex`: the message is an error response (\[D\]).
 pub const NK_EX_ERR_BIT: u32 = 1 << 31;
 
-/// A handle carried by a message: `nk_handle_desc_t` ([D], 16 bytes).
+/// A handle carried by a message: `nk_handle_desc_t` (\[D\], 16 bytes).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct nk_handle_desc_t {
@@ -87,7 +87,7 @@ pub struct nk_handle_desc_t {
     pub badge: u64,
 }
 
-/// The header of every message's constant part: `struct nk_message` ([D],
+/// The header of every message's constant part: `struct nk_message` (\[D\],
 /// 24 bytes, aligned to 8).
 ///
 /// In C, `ex` is a bit-field (`size_ex:28`, `ncaps:3`, `err:1`, from bit 0
@@ -158,7 +158,7 @@ impl nk_message {
 }
 
 /// A reference into a message's arena: `size` bytes at `offset` from the
-/// arena's start ([D]: two 32-bit fields).
+/// arena's start (\[D\]: two 32-bit fields).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct nk_ptr_t {
@@ -169,7 +169,7 @@ pub struct nk_ptr_t {
 }
 
 /// The variable-size part of a message: a caller-owned buffer `[start, end)`
-/// of which `[start, current)` is in use ([D], 24 bytes on 64-bit targets).
+/// of which `[start, current)` is in use (\[D\], 24 bytes on 64-bit targets).
 #[repr(C)]
 #[derive(Debug)]
 pub struct nk_arena {
@@ -181,7 +181,7 @@ pub struct nk_arena {
     pub end: *mut u8,
 }
 
-/// One buffer of a message: `IndirDesc` ([H], 16 bytes on 64-bit targets).
+/// One buffer of a message: `IndirDesc` (\[H\], 16 bytes on 64-bit targets).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct IndirDesc {
@@ -199,7 +199,7 @@ impl IndirDesc {
     };
 }
 
-/// Immediate data carried in the header itself: `SMsgImm` ([H]).
+/// Immediate data carried in the header itself: `SMsgImm` (\[H\]).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct SMsgImm {
@@ -208,7 +208,7 @@ pub struct SMsgImm {
 }
 
 /// The payload part of an `SMsgHdr`: immediate data or the indirect
-/// descriptors ([H]; an anonymous union in C).
+/// descriptors (\[H\]; an anonymous union in C).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub union SMsgPayload {
@@ -228,8 +228,8 @@ impl core::fmt::Debug for SMsgPayload {
     }
 }
 
-/// The message header the five system calls take: `SMsgHdr` ([H], sizes
-/// [B]: 72 bytes on 64-bit targets).
+/// The message header the five system calls take: `SMsgHdr` (\[H\], sizes
+/// \[B\]: 72 bytes on 64-bit targets).
 ///
 /// `PackOutMsg`/`PackInMsg` fill `immSize` and the descriptors; the kernel
 /// (the emulator here) fills `replyHandle`, `sender` and `threadId` on Recv.
@@ -287,7 +287,7 @@ impl Default for SMsgHdr {
     }
 }
 
-/// Error codes of the NK runtime and transport ([B]).
+/// Error codes of the NK runtime and transport (\[B\]).
 pub mod nk_errno {
     use super::nk_err_t;
     /// Success.
@@ -313,24 +313,24 @@ pub mod nk_errno {
 }
 pub use nk_errno::*;
 
-/// The SDK's error codes are `0x90000000 | n` ([B], KCE 1.2).
+/// The SDK's error codes are `0x90000000 | n` (\[B\], KCE 1.2).
 const fn kos_rc(n: u32) -> Retcode {
     (0x9000_0000u32 | n) as Retcode
 }
 
-/// `RC_GET_CODE(rc)`: bits 0..15 ([B]).
+/// `RC_GET_CODE(rc)`: bits 0..15 (\[B\]).
 pub const fn rc_get_code(rc: Retcode) -> u32 {
     (rc as u32) & 0xFFFF
 }
-/// `RC_GET_FACILITY(rc)`: bits 16..22 ([B]).
+/// `RC_GET_FACILITY(rc)`: bits 16..22 (\[B\]).
 pub const fn rc_get_facility(rc: Retcode) -> u32 {
     ((rc as u32) >> 16) & 0x7F
 }
-/// `RC_GET_SPACE(rc)`: bits 23..27 ([B]).
+/// `RC_GET_SPACE(rc)`: bits 23..27 (\[B\]).
 pub const fn rc_get_space(rc: Retcode) -> u32 {
     ((rc as u32) >> 23) & 0x1F
 }
-/// `RC_GET_CUSTOMER(rc)`: bit 29 ([B]).
+/// `RC_GET_CUSTOMER(rc)`: bit 29 (\[B\]).
 pub const fn rc_get_customer(rc: Retcode) -> u32 {
     ((rc as u32) >> 29) & 0x1
 }
@@ -396,7 +396,7 @@ pub const rcDeviceNotFound: Retcode = kos_rc(0x1D);
 /// Overflow.
 pub const rcOverflow: Retcode = kos_rc(0x1E);
 
-/// Every code of the SDK's table with its name, in the table's order ([B]).
+/// Every code of the SDK's table with its name, in the table's order (\[B\]).
 ///
 /// The values are the SDK's. Identifiers the public material spells out
 /// (rcInvalidArgument ... rcSecurityDisallow, rcNotReady, rcUnimplemented,

@@ -1,6 +1,6 @@
 //! `PackOutMsg` / `PackInMsg`: point a message header at its buffers.
 //!
-//! As in the SDK ([B], see `crate::abi`): `immSize` becomes 0, descriptor 0
+//! As in the SDK (\[B\], see `crate::abi`): `immSize` becomes 0, descriptor 0
 //! the constant part (`ex.size_ex` bytes), descriptor 1 the arena's buffer
 //! with the bytes in use when sending (`current - start`) or its capacity
 //! when receiving (`end - start`), NULL and 0 without an arena. The header is
