@@ -61,6 +61,7 @@ unsafe fn sys(direct: bool, op: Op, h: Handle, out: *const SMsgHdr, inp: *mut SM
         mdelay: INFINITE_TIMEOUT,
         sync: INVALID_HANDLE,
         correlation: 0,
+        answered: 0,
     };
     EMULATOR.forward(op, &mut args)
 }

@@ -125,6 +125,7 @@ unsafe fn dispatch_full(
     if info.verdict.denies() {
         backend::current().refused(op, &mut args, rcSecurityDisallow);
         info.correlation = args.correlation;
+        info.context.thread = answered(&info, &args);
         info.rc = rcSecurityDisallow;
         info.end = clock::now_if(timed);
         intercept::after(&info);
@@ -136,6 +137,7 @@ unsafe fn dispatch_full(
     info.rc = rc;
     info.end = clock::now_if(timed);
     info.correlation = args.correlation;
+    info.context.thread = answered(&info, &args);
     if let Some(m) = &args.inp {
         if rc == crate::abi::rcOk {
             info.received = m.info();
@@ -149,6 +151,17 @@ unsafe fn dispatch_full(
     }
     intercept::after(&info);
     rc
+}
+
+/// The client thread a Reply answered: the backend's word when it has one
+/// (the header's `threadId` may be 0, "the first waiting"), else the header's.
+#[inline(always)]
+fn answered(info: &CallInfo, args: &Args<'_>) -> u32 {
+    if args.answered != 0 {
+        args.answered
+    } else {
+        info.context.thread
+    }
 }
 
 /// Check the arguments `op` uses; the others are ignored, as the kernel does.
@@ -183,6 +196,7 @@ unsafe fn validate<'a>(
         mdelay,
         sync,
         correlation: 0,
+        answered: 0,
     })
 }
 

@@ -86,10 +86,11 @@ fn client(c: Handle, client: u64) -> u32 {
     gettid()
 }
 
-/// Server: answer every request with value + 1, addressing the Reply to
-/// the client thread the header named.
+/// Server: answer every request with value + 1, addressing every other
+/// Reply to the client thread the header named, the others with threadId 0
+/// ("the first waiting"): the Reply record names the thread either way.
 fn serve(s: Handle, n: u64) {
-    for _ in 0..n {
+    for i in 0..n {
         let mut req = Msg {
             hdr: nk_message::new(0, 0, MSG_SIZE),
             value: 0,
@@ -111,7 +112,7 @@ fn serve(s: Handle, n: u64) {
         // SAFETY: `resp` and `out` outlive the calls that use them.
         unsafe {
             assert_eq!(PackOutMsg(&mut out, &resp.hdr, std::ptr::null()), rcOk);
-            out.threadId = inp.threadId;
+            out.threadId = if i % 2 == 0 { inp.threadId } else { 0 };
             assert_eq!(Reply(s, &out), rcOk);
         }
     }

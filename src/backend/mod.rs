@@ -39,6 +39,9 @@ pub struct Args<'a> {
     /// Correlation id a backend may set so that the client's Call and the
     /// server's Recv/Reply of one message can be matched (0: unknown).
     pub correlation: u64,
+    /// Reply: the client thread the backend answered, when it knows it
+    /// (`msgOut->threadId` 0 lets the kernel pick; 0 here: unknown).
+    pub answered: u32,
 }
 
 /// The layer the shim forwards to.

@@ -158,6 +158,7 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
         return rcInvalidArgument;
     };
     args.correlation = p.correlation;
+    args.answered = p.client();
     if !p.txn.claim(p.gen, RECEIVED, REPLYING) {
         return rcNotConnected; // the caller timed out or the channel closed
     }
@@ -188,6 +189,7 @@ pub(crate) fn refuse_reply(args: &mut Args<'_>, rc: Retcode) {
     let client = args.out.as_ref().map_or(0, |out| out.context().thread);
     if let Ok(Some(p)) = thread::with(|me| me.take_pending(args.handle, client)) {
         args.correlation = p.correlation;
+        args.answered = p.client();
         p.txn.complete(p.gen, RECEIVED, rc);
     }
 }

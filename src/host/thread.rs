@@ -36,7 +36,7 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// The calling client thread's id (what Recv put in `threadId`).
-    fn client(&self) -> u32 {
+    pub(crate) fn client(&self) -> u32 {
         self.txn.tid()
     }
 
