@@ -1,11 +1,25 @@
 /*
  * A C stand-in for the kernel's IPC library (libkos), for the interposition
  * tests: it defines the five system calls, PackOutMsg/PackInMsg, the arena
- * helpers and kos_host_channel_create with the host profile's layout, and
- * counts every system call that reaches it (standin_calls). Nothing of the
- * shim is linked into it: in the tests it sits *below* the shim, reached
- * through ld --wrap (__real_Call ...), through dlsym(RTLD_NEXT) from the
- * LD_PRELOAD library, or directly when no shim is present.
+ * functions the <nk/arena.h> macros call and kos_host_channel_create, with
+ * the KasperskyOS CE layout (SMsgHdr with two indirect descriptors,
+ * nk_message with the ex bit-field), and counts every system call that
+ * reaches it (standin_calls). Nothing of the shim is linked into it: in the
+ * tests it sits *below* the shim, reached through ld --wrap (__real_Call
+ * ...), through dlsym(RTLD_NEXT) from the LD_PRELOAD library, or directly
+ * when no shim is present.
+ *
+ * It reads headers as the kernel does: descriptor 0 is the constant part
+ * (bytes to send, or the room to receive into), descriptor 1 the arena
+ * (likewise; NULL/0 for none); immSize must be 0 (immediate data is not
+ * supported here). Of the message it reads only what the kernel needs: the
+ * bytes to copy. On a receive it fills the header as the kernel does:
+ * replyHandle (the server handle), sender (this process), threadId (the
+ * caller's thread, a number the stand-in gives each calling thread), and,
+ * as the host emulator does (this project's convention), the received
+ * sizes in the descriptors: constant part in descriptor 0, arena bytes in
+ * descriptor 1. Reply answers the request named by threadId (0: the one
+ * pending).
  *
  * Semantics: an in-process loopback. A channel has one request slot; Call
  * posts the request and blocks until the server's Reply; Recv blocks until a
@@ -16,12 +30,13 @@
  *
  * Loopback channels (standin_loopback_create, for the benchmarks of
  * mk/bench.mk): Call/CallEx on one copies the request into the caller's
- * receive buffers at once, in the calling thread, and marks it a response
- * (no server thread, no lock); Recv/RecvEx/Reply on it are rcInvalidArgument.
- * The cost of such a Call is the cost of the kernel entry the shim wraps,
- * without a scheduler in the measurement.
+ * receive buffers at once, in the calling thread (no server thread, no
+ * lock); Recv/RecvEx/Reply on it are rcInvalidArgument. The cost of such a
+ * Call is the cost of the kernel entry the shim wraps, without a scheduler
+ * in the measurement.
  */
 #include <coresrv/syscalls.h>
+#include <nk/arena.h>
 #include <services/rtl/nk_msg.h>
 
 #include <errno.h>
@@ -29,6 +44,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STANDIN_CHANNELS 16
 #define STANDIN_HANDLE_BASE 0x5100u
@@ -43,6 +59,7 @@ struct channel {
     enum slot_state state;
     const SMsgHdr *req;  /* the caller's request */
     SMsgHdr *resp;       /* where the caller wants the response */
+    Tid caller;          /* the calling thread's number */
     Retcode result;
 };
 
@@ -60,6 +77,18 @@ unsigned long long standin_calls(int op) {
 }
 
 static void count(int op) { __atomic_fetch_add(&op_count[op], 1, __ATOMIC_RELAXED); }
+
+/* The calling thread's number for SMsgHdr.threadId: 1, 2, ... in the order
+ * threads first call (0 is reserved: "the first pending" on Reply). */
+static Tid next_tid = 1;
+static _Thread_local Tid my_tid;
+
+static Tid this_thread(void) {
+    if (my_tid == 0) {
+        my_tid = __atomic_fetch_add(&next_tid, 1, __ATOMIC_RELAXED);
+    }
+    return my_tid;
+}
 
 static Retcode channel_create(Handle *client, Handle *server, int loopback) {
     if (client == NULL || server == NULL) {
@@ -107,32 +136,28 @@ static struct channel *lookup(Handle h, int server) {
     return &channels[off / 2];
 }
 
-static int header_ok(const SMsgHdr *h, uint32_t dir) {
-    return h != NULL && h->magic == SMSGHDR_MAGIC && h->dir == dir && h->msg != NULL &&
-           h->msg_size >= sizeof(nk_message);
+/* A header the kernel can use: no immediate data, a constant part at
+ * least one nk_message long, an arena buffer whenever it has a size. */
+static int header_ok(const SMsgHdr *h) {
+    return h != NULL && ((uintptr_t)h % _Alignof(SMsgHdr)) == 0 && h->immSize == 0 &&
+           h->indirDescs[0].buf != NULL && h->indirDescs[0].size >= sizeof(nk_message) &&
+           (h->indirDescs[1].size == 0 || h->indirDescs[1].buf != NULL);
 }
 
-static size_t arena_used(const struct nk_arena *a) {
-    return (a == NULL || a->start == NULL) ? 0 : (size_t)(a->current - a->start);
-}
-
-static size_t arena_room(const struct nk_arena *a) {
-    return (a == NULL || a->start == NULL) ? 0 : (size_t)(a->end - a->start);
-}
-
-/* Copy message `from` into the buffers of `to`; rcBufferTooSmall writes nothing. */
+/* Copy message `from` into the buffers of `to` and record the received
+ * sizes in `to`'s descriptors; rcBufferTooSmall writes nothing. */
 static Retcode copy_message(const SMsgHdr *from, SMsgHdr *to) {
-    size_t used = arena_used(from->arena);
-    if (from->msg_size > to->msg_size || used > arena_room(to->arena)) {
+    const IndirDesc *src = from->indirDescs;
+    IndirDesc *dst = to->indirDescs;
+    if (src[0].size > dst[0].size || src[1].size > dst[1].size) {
         return rcBufferTooSmall;
     }
-    memcpy(to->msg, from->msg, from->msg_size);
-    if (to->arena != NULL && to->arena->start != NULL) {
-        if (used > 0) {
-            memcpy(to->arena->start, from->arena->start, used);
-        }
-        to->arena->current = to->arena->start + used;
+    memcpy(dst[0].buf, src[0].buf, src[0].size);
+    if (src[1].size > 0) {
+        memcpy(dst[1].buf, src[1].buf, src[1].size);
     }
+    dst[0].size = src[0].size;
+    dst[1].size = src[1].size;
     return rcOk;
 }
 
@@ -161,17 +186,13 @@ static const struct timespec *deadline(rtl_uint32_t mdelay, struct timespec *ts)
 static Retcode do_call(Handle handle, const SMsgHdr *msgOut, SMsgHdr *msgIn,
                        rtl_uint32_t mdelay, Handle syncHandle) {
     struct channel *ch = lookup(handle, 0);
-    if (ch == NULL || syncHandle != INVALID_HANDLE || !header_ok(msgOut, SMSGHDR_DIR_OUT) ||
-        !header_ok(msgIn, SMSGHDR_DIR_IN)) {
+    if (ch == NULL || syncHandle != INVALID_HANDLE || !header_ok(msgOut) || !header_ok(msgIn)) {
         return rcInvalidArgument;
     }
     if (ch->loopback) {
-        Retcode rc = copy_message(msgOut, msgIn);
-        if (rc == rcOk) {
-            msgIn->msg->kind = NK_MSG_KIND_RESPONSE;
-        }
-        return rc;
+        return copy_message(msgOut, msgIn);
     }
+    Tid me = this_thread();
     struct timespec ts;
     const struct timespec *until = deadline(mdelay, &ts);
     pthread_mutex_lock(&ch->lock);
@@ -183,6 +204,7 @@ static Retcode do_call(Handle handle, const SMsgHdr *msgOut, SMsgHdr *msgIn,
     }
     ch->req = msgOut;
     ch->resp = msgIn;
+    ch->caller = me;
     ch->state = SLOT_POSTED;
     pthread_cond_broadcast(&ch->changed);
     /* Once posted, the call runs to completion (as a received CallEx does). */
@@ -200,8 +222,7 @@ static Retcode do_call(Handle handle, const SMsgHdr *msgOut, SMsgHdr *msgIn,
 
 static Retcode do_recv(Handle handle, SMsgHdr *msgIn, rtl_uint32_t mdelay, Handle syncHandle) {
     struct channel *ch = lookup(handle, 1);
-    if (ch == NULL || ch->loopback || syncHandle != INVALID_HANDLE ||
-        !header_ok(msgIn, SMSGHDR_DIR_IN)) {
+    if (ch == NULL || ch->loopback || syncHandle != INVALID_HANDLE || !header_ok(msgIn)) {
         return rcInvalidArgument;
     }
     struct timespec ts;
@@ -215,6 +236,9 @@ static Retcode do_recv(Handle handle, SMsgHdr *msgIn, rtl_uint32_t mdelay, Handl
     }
     Retcode rc = copy_message(ch->req, msgIn);
     if (rc == rcOk) {
+        msgIn->replyHandle = handle;
+        msgIn->sender = (TaskId)getpid();
+        msgIn->threadId = ch->caller;
         ch->state = SLOT_RECEIVED;
     } else {
         /* The request does not fit: refused, and its caller is told so. */
@@ -250,11 +274,12 @@ Retcode RecvEx(Handle handle, SMsgHdr *msgIn, rtl_uint32_t mdelay, Handle syncHa
 Retcode Reply(Handle handle, const SMsgHdr *msgOut) {
     count(4);
     struct channel *ch = lookup(handle, 1);
-    if (ch == NULL || ch->loopback || !header_ok(msgOut, SMSGHDR_DIR_OUT)) {
+    if (ch == NULL || ch->loopback || !header_ok(msgOut)) {
         return rcInvalidArgument;
     }
     pthread_mutex_lock(&ch->lock);
-    if (ch->state != SLOT_RECEIVED) {
+    /* threadId names the caller to answer; 0 is the one pending. */
+    if (ch->state != SLOT_RECEIVED || (msgOut->threadId != 0 && msgOut->threadId != ch->caller)) {
         pthread_mutex_unlock(&ch->lock);
         return rcInvalidArgument;
     }
@@ -266,70 +291,107 @@ Retcode Reply(Handle handle, const SMsgHdr *msgOut) {
     return rc;
 }
 
-static Retcode bind(SMsgHdr *hdr, nk_message *msg, struct nk_arena *arena, uint32_t dir) {
-    if (hdr == NULL || msg == NULL || ((uintptr_t)msg % 8) != 0 || msg->size < sizeof(nk_message) ||
-        msg->size > NK_MSG_MAX_SIZE) {
+/* PackOutMsg / PackInMsg as the SDK fills the header [B]: immSize 0,
+ * descriptor 0 the constant part with ex.size_ex bytes, descriptor 1 the
+ * arena's start with its used bytes (sending) or its capacity (receiving),
+ * NULL/0 without an arena. The other fields become 0, and missing or
+ * inconsistent input is refused, as the shim's PackOutMsg does. */
+static Retcode pack(SMsgHdr *hdr, const nk_message *msg, const struct nk_arena *arena,
+                    int receiving) {
+    if (hdr == NULL) {
         return rcInvalidArgument;
     }
-    if (arena != NULL && (arena->current < arena->start || arena->end < arena->current)) {
+    memset(hdr, 0, sizeof *hdr);
+    if (msg == NULL || ((uintptr_t)msg % _Alignof(nk_message)) != 0 ||
+        nk_msg_get_size(msg) < sizeof(nk_message)) {
         return rcInvalidArgument;
     }
-    hdr->msg = msg;
-    hdr->msg_size = msg->size;
-    hdr->arena = arena;
-    hdr->magic = SMSGHDR_MAGIC;
-    hdr->dir = dir;
+    void *start = NULL;
+    size_t size = 0;
+    if (arena != NULL && arena->start != NULL) {
+        const char *s = arena->start, *c = arena->current, *e = arena->end;
+        if (c < s || e < c) {
+            return rcInvalidArgument;
+        }
+        start = arena->start;
+        size = (size_t)((receiving ? e : c) - s);
+    } else if (arena != NULL && (arena->current != NULL || arena->end != NULL)) {
+        return rcInvalidArgument;
+    }
+    hdr->indirDescs[0].buf = (void *)(uintptr_t)msg; /* only read when sending */
+    hdr->indirDescs[0].size = nk_msg_get_size(msg);
+    hdr->indirDescs[1].buf = start;
+    hdr->indirDescs[1].size = (rtl_uint32_t)size;
     return rcOk;
 }
 
-Retcode PackOutMsg(SMsgHdr *hdr, const nk_message *msg, const struct nk_arena *arena) {
-    /* The header holds non-const pointers; an outgoing message is only read. */
-    return bind(hdr, (nk_message *)(uintptr_t)msg, (struct nk_arena *)(uintptr_t)arena,
-                SMSGHDR_DIR_OUT);
+Retcode PackOutMsg(SMsgHdr *hdr, const nk_message *msg, const nk_arena *arena) {
+    return pack(hdr, msg, arena, 0);
 }
 
-Retcode PackInMsg(SMsgHdr *hdr, nk_message *buf, struct nk_arena *arena) {
-    return bind(hdr, buf, arena, SMSGHDR_DIR_IN);
+Retcode PackInMsg(SMsgHdr *hdr, nk_message *buf, nk_arena *arena) {
+    return pack(hdr, buf, arena, 1);
 }
 
-void nk_arena_init(struct nk_arena *a, void *buf, rtl_size_t size) {
-    if (a == NULL) {
-        return;
-    }
-    a->start = buf;
-    a->current = buf;
-    a->end = buf == NULL ? NULL : (uint8_t *)buf + size;
-}
-
-void nk_arena_reset(struct nk_arena *a) {
-    if (a != NULL) {
-        a->current = a->start;
-    }
-}
-
-Retcode nk_arena_store(struct nk_arena *a, nk_ptr_t *ptr, const void *data, rtl_size_t size) {
-    if (a == NULL || ptr == NULL || (data == NULL && size > 0) || a->start == NULL) {
-        return rcInvalidArgument;
-    }
-    if (size > (size_t)(a->end - a->current)) {
-        return rcBufferTooSmall;
-    }
-    if (size > 0) {
-        memcpy(a->current, data, size);
-    }
-    ptr->offset = (uint32_t)(a->current - a->start);
-    ptr->size = (uint32_t)size;
-    a->current += size;
-    return rcOk;
-}
-
-const void *nk_arena_get(const struct nk_arena *a, const nk_ptr_t *ptr, rtl_size_t *size) {
-    if (a == NULL || ptr == NULL || a->start == NULL ||
-        (size_t)ptr->offset + ptr->size > (size_t)(a->current - a->start)) {
+/* What the <nk/arena.h> macros call (their contracts are in
+ * kos_ipc_shim.h): blocks aligned for their type, NK_E* results. */
+static void *reserve(nk_arena *a, nk_ptr_t *ptr, rtl_size_t size, rtl_size_t align,
+                     nk_err_t *err) {
+    if (a == NULL || ptr == NULL || a->start == NULL || align == 0 || (align & (align - 1)) != 0 ||
+        (char *)a->current < (char *)a->start || (char *)a->end < (char *)a->current) {
+        *err = NK_EINVAL;
         return NULL;
     }
-    if (size != NULL) {
-        *size = ptr->size;
+    size_t used = (size_t)((char *)a->current - (char *)a->start);
+    size_t room = (size_t)((char *)a->end - (char *)a->start);
+    size_t offset = (used + align - 1) & ~(align - 1);
+    if (offset < used || offset > room || size > room - offset || offset + size > UINT32_MAX) {
+        *err = NK_ENOMEM;
+        return NULL;
     }
-    return a->start + ptr->offset;
+    ptr->offset = (nk_uint32_t)offset;
+    ptr->size = (nk_uint32_t)size;
+    a->current = (char *)a->start + offset + size;
+    *err = NK_EOK;
+    return (char *)a->start + offset;
+}
+
+void *kos_nk_arena_alloc(nk_arena *a, nk_ptr_t *ptr, rtl_size_t size, rtl_size_t align) {
+    nk_err_t err;
+    return reserve(a, ptr, size, align, &err);
+}
+
+nk_err_t kos_nk_arena_store(nk_arena *a, nk_ptr_t *ptr, const void *data, rtl_size_t size,
+                            rtl_size_t align) {
+    if (data == NULL && size > 0) {
+        return NK_EINVAL;
+    }
+    nk_err_t err;
+    void *block = reserve(a, ptr, size, align, &err);
+    if (block != NULL && size > 0) {
+        memcpy(block, data, size);
+    }
+    return err;
+}
+
+void *kos_nk_arena_get(const nk_arena *a, const nk_ptr_t *ptr, rtl_size_t elem_size, void *count,
+                       rtl_size_t count_width) {
+    void *block = NULL;
+    size_t n = 0;
+    if (a != NULL && ptr != NULL && a->start != NULL && elem_size != 0 &&
+        (char *)a->current >= (char *)a->start &&
+        (size_t)ptr->offset + ptr->size <= (size_t)((char *)a->current - (char *)a->start) &&
+        ptr->size % elem_size == 0) {
+        block = (char *)a->start + ptr->offset;
+        n = ptr->size / elem_size;
+    }
+    if (count != NULL) {
+        switch (count_width) {
+        case 2: *(uint16_t *)count = (uint16_t)n; break;
+        case 4: *(uint32_t *)count = (uint32_t)n; break;
+        case 8: *(uint64_t *)count = (uint64_t)n; break;
+        default: break;
+        }
+    }
+    return block;
 }
