@@ -1,7 +1,9 @@
 /*
  * An echo client/server written the way KasperskyOS SDK programs are written:
- * only SDK-path headers, requests and responses that begin with nk_message,
- * strings in the arena, a server loop that dispatches on iid/mid. It knows
+ * only SDK-path headers, requests and responses laid out as nk-gen-c lays
+ * them out (base_, a struct nk_message, first), strings in the arena, a
+ * server loop that dispatches on iid/mid and answers the thread it
+ * received from (threadId). It knows
  * nothing of kos-ipc-shim; the interposition tests link this one source
  * unchanged against the host emulator, against a stand-in libkos with
  * ld --wrap, and against a stand-in libkos.so with the shim in LD_PRELOAD.
@@ -30,18 +32,17 @@
 #define MID_QUIT 2
 #define TEXT_MAX 64
 
-typedef struct {
-    nk_message base;
-    nk_ptr_t text; /* in the arena */
-    uint32_t seq;
-    uint32_t reserved;
+/* Laid out as nk-gen-c lays out a method's request and response. */
+typedef struct __nk_packed echo_req {
+    __nk_alignas(8) struct nk_message base_;
+    __nk_alignas(4) nk_ptr_t text; /* in the arena */
+    __nk_alignas(4) nk_uint32_t seq;
 } echo_req;
 
-typedef struct {
-    nk_message base;
-    nk_ptr_t text;
-    uint32_t seq;
-    uint32_t reserved;
+typedef struct __nk_packed echo_res {
+    __nk_alignas(8) struct nk_message base_;
+    __nk_alignas(4) nk_ptr_t text;
+    __nk_alignas(4) nk_uint32_t seq;
 } echo_res;
 
 /* What this program did, counted on its own side: 0 Call .. 4 Reply. */
@@ -53,12 +54,11 @@ static void *server(void *arg) {
     for (unsigned n = 0;; n++) {
         echo_req req;
         char req_buf[TEXT_MAX];
-        struct nk_arena req_arena;
+        struct nk_arena req_arena = NK_ARENA_INITIALIZER(req_buf, req_buf + sizeof req_buf);
         SMsgHdr in;
         memset(&req, 0, sizeof req);
-        req.base.size = sizeof req; /* the receive buffer's capacity */
-        nk_arena_init(&req_arena, req_buf, sizeof req_buf);
-        if (PackInMsg(&in, &req.base, &req_arena) != rcOk) {
+        nk_req_reset(&req); /* ex.size_ex: the receive buffer's capacity */
+        if (PackInMsg(&in, &req.base_, &req_arena) != rcOk) {
             fprintf(stderr, "server: PackInMsg failed\n");
             return (void *)1;
         }
@@ -70,35 +70,43 @@ static void *server(void *arg) {
             made[3]++;
             rc = RecvEx(server_h, &in, INFINITE_TIMEOUT, INVALID_HANDLE);
         }
-        if (rc != rcOk || req.base.iid != ECHO_IID) {
-            fprintf(stderr, "server: receive %u: rc=%d iid=%u\n", n, (int)rc, req.base.iid);
+        if (rc != rcOk || nk_msg_get_iid(&req) != ECHO_IID ||
+            in.indirDescs[0].size != sizeof req) {
+            fprintf(stderr, "server: receive %u: rc=0x%08x iid=%u\n", n, (unsigned)rc,
+                    nk_msg_get_iid(&req));
             return (void *)1;
         }
+        /* The arena bytes that arrived are in descriptor 1 (this project's
+         * convention for the host; the NK transport will do this step). */
+        req_arena.current = (char *)req_arena.start + in.indirDescs[1].size;
         echo_res res;
         char res_buf[TEXT_MAX];
-        struct nk_arena res_arena;
+        struct nk_arena res_arena = NK_ARENA_INITIALIZER(res_buf, res_buf + sizeof res_buf);
         memset(&res, 0, sizeof res);
-        res.base.iid = ECHO_IID;
-        res.base.mid = req.base.mid;
-        res.base.size = sizeof res;
-        res.base.kind = NK_MSG_KIND_RESPONSE;
+        nk_req_reset(&res);
+        nk_msg_set_method_id(&res, ECHO_IID, nk_msg_get_mid(&req));
         res.seq = req.seq;
-        nk_arena_init(&res_arena, res_buf, sizeof res_buf);
-        if (req.base.mid == MID_ECHO) {
-            rtl_size_t len = 0;
-            const void *text = nk_arena_get(&req_arena, &req.text, &len);
-            if (text == NULL || nk_arena_store(&res_arena, &res.text, text, len) != rcOk) {
+        if (nk_msg_get_mid(&req) == MID_ECHO) {
+            nk_uint32_t len = 0;
+            const nk_char_t *text = nk_arena_get(nk_char_t, &req_arena, &req.text, &len);
+            if (text == NULL ||
+                nk_arena_store(nk_char_t, &res_arena, &res.text, text, len) != NK_EOK) {
                 fprintf(stderr, "server: request %u has no text\n", n);
                 return (void *)1;
             }
         }
         SMsgHdr out;
         made[4]++;
-        if (PackOutMsg(&out, &res.base, &res_arena) != rcOk || Reply(server_h, &out) != rcOk) {
+        if (PackOutMsg(&out, &res.base_, &res_arena) != rcOk) {
+            fprintf(stderr, "server: PackOutMsg %u failed\n", n);
+            return (void *)1;
+        }
+        out.threadId = in.threadId; /* answer the thread that asked */
+        if (Reply(server_h, &out) != rcOk) {
             fprintf(stderr, "server: reply %u failed\n", n);
             return (void *)1;
         }
-        if (req.base.mid == MID_QUIT) {
+        if (nk_msg_get_mid(&req) == MID_QUIT) {
             return NULL;
         }
     }
@@ -108,27 +116,24 @@ static void *server(void *arg) {
 static int request(unsigned i, unsigned mid) {
     echo_req req;
     char req_buf[TEXT_MAX], text[TEXT_MAX];
-    struct nk_arena req_arena;
+    struct nk_arena req_arena = NK_ARENA_INITIALIZER(req_buf, req_buf + sizeof req_buf);
     memset(&req, 0, sizeof req);
-    req.base.iid = ECHO_IID;
-    req.base.mid = (nk_mid_t)mid;
-    req.base.size = sizeof req;
-    req.base.kind = NK_MSG_KIND_REQUEST;
+    nk_req_reset(&req);
+    nk_msg_set_method_id(&req, ECHO_IID, mid);
     req.seq = i;
-    nk_arena_init(&req_arena, req_buf, sizeof req_buf);
     int len = snprintf(text, sizeof text, "hello %u", i);
-    if (mid == MID_ECHO && nk_arena_store(&req_arena, &req.text, text, (rtl_size_t)len + 1) != rcOk) {
+    if (mid == MID_ECHO &&
+        nk_arena_store(nk_char_t, &req_arena, &req.text, text, (nk_size_t)len + 1) != NK_EOK) {
         return 1;
     }
     echo_res res;
     char res_buf[TEXT_MAX];
-    struct nk_arena res_arena;
+    struct nk_arena res_arena = NK_ARENA_INITIALIZER(res_buf, res_buf + sizeof res_buf);
     memset(&res, 0, sizeof res);
-    res.base.size = sizeof res;
-    nk_arena_init(&res_arena, res_buf, sizeof res_buf);
+    nk_req_reset(&res);
     SMsgHdr out, in;
-    if (PackOutMsg(&out, &req.base, &req_arena) != rcOk ||
-        PackInMsg(&in, &res.base, &res_arena) != rcOk) {
+    if (PackOutMsg(&out, &req.base_, &req_arena) != rcOk ||
+        PackInMsg(&in, &res.base_, &res_arena) != rcOk) {
         return 1;
     }
     Retcode rc;
@@ -139,14 +144,16 @@ static int request(unsigned i, unsigned mid) {
         made[1]++;
         rc = CallEx(client_h, &out, &in, 60000, INVALID_HANDLE); /* generous: loaded CI */
     }
-    if (rc != rcOk || res.seq != i || res.base.mid != mid) {
-        fprintf(stderr, "client: request %u: rc=%d seq=%u\n", i, (int)rc, res.seq);
+    if (rc != rcOk || res.seq != i || nk_msg_get_mid(&res) != mid || nk_msg_get_err(&res) ||
+        in.indirDescs[0].size != sizeof res) {
+        fprintf(stderr, "client: request %u: rc=0x%08x seq=%u\n", i, (unsigned)rc, res.seq);
         return 1;
     }
+    res_arena.current = (char *)res_arena.start + in.indirDescs[1].size;
     if (mid == MID_ECHO) {
-        rtl_size_t got = 0;
-        const char *echoed = nk_arena_get(&res_arena, &res.text, &got);
-        if (echoed == NULL || got != (rtl_size_t)len + 1 || strcmp(echoed, text) != 0) {
+        nk_uint32_t got = 0;
+        const nk_char_t *echoed = nk_arena_get(nk_char_t, &res_arena, &res.text, &got);
+        if (echoed == NULL || got != (nk_uint32_t)len + 1 || strcmp(echoed, text) != 0) {
             fprintf(stderr, "client: request %u: wrong echo\n", i);
             return 1;
         }

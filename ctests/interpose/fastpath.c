@@ -18,8 +18,8 @@ Retcode standin_loopback_create(Handle *client);
 unsigned long long standin_calls(int op);
 
 typedef struct {
-    nk_message base;
-    uint64_t value;
+    struct nk_message base_;
+    nk_uint64_t value;
 } msg_t;
 
 static Handle h;
@@ -28,13 +28,11 @@ static Retcode call(unsigned mid) {
     msg_t req, res;
     SMsgHdr out, in;
     memset(&req, 0, sizeof req);
-    req.base.iid = 7;
-    req.base.mid = (nk_mid_t)mid;
-    req.base.size = sizeof req;
-    req.base.kind = NK_MSG_KIND_REQUEST;
+    nk_req_reset(&req);
+    nk_msg_set_method_id(&req, 7, mid);
     memset(&res, 0, sizeof res);
-    res.base.size = sizeof res;
-    if (PackOutMsg(&out, &req.base, NULL) != rcOk || PackInMsg(&in, &res.base, NULL) != rcOk) {
+    nk_req_reset(&res);
+    if (PackOutMsg(&out, &req.base_, NULL) != rcOk || PackInMsg(&in, &res.base_, NULL) != rcOk) {
         return rcFail;
     }
     return Call(h, &out, &in);

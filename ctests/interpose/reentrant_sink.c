@@ -26,8 +26,8 @@
 unsigned long long standin_calls(int op); /* the stand-in's counter */
 
 typedef struct {
-    nk_message base;
-    uint64_t value;
+    struct nk_message base_;
+    nk_uint64_t value;
 } msg_t;
 
 static Handle client_h, server_h;
@@ -39,17 +39,20 @@ static void *server(void *arg) {
         msg_t req, res;
         SMsgHdr in, out;
         memset(&req, 0, sizeof req);
-        req.base.size = sizeof req;
-        if (PackInMsg(&in, &req.base, NULL) != rcOk || Recv(server_h, &in) != rcOk) {
+        nk_req_reset(&req);
+        if (PackInMsg(&in, &req.base_, NULL) != rcOk || Recv(server_h, &in) != rcOk) {
             return (void *)1;
         }
-        res = req;
-        res.base.kind = NK_MSG_KIND_RESPONSE;
+        res = req; /* same ids and size */
         res.value = req.value + 1;
-        if (PackOutMsg(&out, &res.base, NULL) != rcOk || Reply(server_h, &out) != rcOk) {
+        if (PackOutMsg(&out, &res.base_, NULL) != rcOk) {
             return (void *)1;
         }
-        if (req.base.mid == MID_QUIT) {
+        out.threadId = in.threadId;
+        if (Reply(server_h, &out) != rcOk) {
+            return (void *)1;
+        }
+        if (nk_msg_get_mid(&req) == MID_QUIT) {
             return NULL;
         }
     }
@@ -59,14 +62,12 @@ static Retcode call(unsigned mid, uint64_t value) {
     msg_t req, res;
     SMsgHdr out, in;
     memset(&req, 0, sizeof req);
-    req.base.iid = IID;
-    req.base.mid = (nk_mid_t)mid;
-    req.base.size = sizeof req;
-    req.base.kind = NK_MSG_KIND_REQUEST;
+    nk_req_reset(&req);
+    nk_msg_set_method_id(&req, IID, mid);
     req.value = value;
     memset(&res, 0, sizeof res);
-    res.base.size = sizeof res;
-    if (PackOutMsg(&out, &req.base, NULL) != rcOk || PackInMsg(&in, &res.base, NULL) != rcOk) {
+    nk_req_reset(&res);
+    if (PackOutMsg(&out, &req.base_, NULL) != rcOk || PackInMsg(&in, &res.base_, NULL) != rcOk) {
         return rcInvalidArgument;
     }
     Retcode rc = Call(client_h, &out, &in);
