@@ -28,17 +28,21 @@ static void *server(void *arg) {
         nk_message req, res;
         SMsgHdr in, out;
         memset(&req, 0, sizeof req);
-        req.size = sizeof req; /* the receive buffer's capacity */
-        if (PackInMsg(&in, &req, NULL) != rcOk || Recv(server_h, &in) != rcOk || req.iid != APP_IID) {
+        nk_req_reset(&req); /* ex.size_ex: the receive buffer's capacity */
+        if (PackInMsg(&in, &req, NULL) != rcOk || Recv(server_h, &in) != rcOk ||
+            nk_msg_get_iid(&req) != APP_IID) {
             fprintf(stderr, "server: receive %u failed\n", n);
             return (void *)1;
         }
         memset(&res, 0, sizeof res);
-        res.iid = APP_IID;
-        res.mid = req.mid;
-        res.size = sizeof res;
-        res.kind = NK_MSG_KIND_RESPONSE;
-        if (PackOutMsg(&out, &res, NULL) != rcOk || Reply(server_h, &out) != rcOk) {
+        nk_req_reset(&res);
+        nk_msg_set_method_id(&res, APP_IID, nk_msg_get_mid(&req));
+        if (PackOutMsg(&out, &res, NULL) != rcOk) {
+            fprintf(stderr, "server: PackOutMsg %u failed\n", n);
+            return (void *)1;
+        }
+        out.threadId = in.threadId; /* answer the thread that asked */
+        if (Reply(server_h, &out) != rcOk) {
             fprintf(stderr, "server: reply %u failed\n", n);
             return (void *)1;
         }
@@ -60,14 +64,13 @@ int main(void) {
         nk_message req, res;
         SMsgHdr out, in;
         memset(&req, 0, sizeof req);
-        req.iid = APP_IID;
-        req.mid = (nk_mid_t)(i + 1);
-        req.size = sizeof req;
-        req.kind = NK_MSG_KIND_REQUEST;
+        nk_req_reset(&req);
+        nk_msg_set_method_id(&req, APP_IID, i + 1);
         memset(&res, 0, sizeof res);
-        res.size = sizeof res;
+        nk_req_reset(&res);
         if (PackOutMsg(&out, &req, NULL) == rcOk && PackInMsg(&in, &res, NULL) == rcOk &&
-            Call(client_h, &out, &in) == rcOk && res.mid == i + 1 && res.kind == NK_MSG_KIND_RESPONSE) {
+            Call(client_h, &out, &in) == rcOk && nk_msg_get_mid(&res) == i + 1 &&
+            nk_msg_get_err(&res) == 0) {
             ok++;
         }
     }
