@@ -44,8 +44,8 @@ unsigned long long standin_calls(int op);
 
 /* A small request: the constant part only, as most NK calls are. */
 typedef struct {
-    nk_message base;
-    uint64_t value;
+    struct nk_message base_;
+    nk_uint64_t value;
 } bench_msg;
 
 static uint64_t clock_ns(clockid_t clock) {
@@ -59,9 +59,9 @@ __attribute__((noinline)) static int run(Handle h, const SMsgHdr *out, SMsgHdr *
                                          bench_msg *resp, unsigned long long n) {
     for (unsigned long long i = 0; i < n; i++) {
         Retcode rc = Call(h, out, in);
-        if (rc != rcOk || resp->base.kind != NK_MSG_KIND_RESPONSE) {
-            fprintf(stderr, "call_loop: call %llu: rc 0x%08x kind %u\n", i, (unsigned)rc,
-                    (unsigned)resp->base.kind);
+        if (rc != rcOk || nk_msg_get_mid(resp) != BENCH_MID) {
+            fprintf(stderr, "call_loop: call %llu: rc 0x%08x mid %u\n", i, (unsigned)rc,
+                    (unsigned)nk_msg_get_mid(resp));
             return 1;
         }
     }
@@ -83,14 +83,14 @@ int main(int argc, char **argv) {
     bench_msg req, resp;
     memset(&req, 0, sizeof req);
     memset(&resp, 0, sizeof resp);
-    req.base.iid = BENCH_IID;
-    req.base.mid = BENCH_MID;
-    req.base.size = sizeof req;
-    req.base.kind = NK_MSG_KIND_REQUEST;
+    nk_req_reset(&req);
+    nk_msg_set_method_id(&req, BENCH_IID, BENCH_MID);
     req.value = 42;
-    resp.base.size = sizeof resp; /* capacity, read by PackInMsg */
+    nk_req_reset(&resp); /* capacity, read by PackInMsg */
+    /* Packed once: each response is as large as the buffer, so the sizes a
+     * receive writes back into the descriptors leave the header as packed. */
     SMsgHdr out, in;
-    if (PackOutMsg(&out, &req.base, NULL) != rcOk || PackInMsg(&in, &resp.base, NULL) != rcOk) {
+    if (PackOutMsg(&out, &req.base_, NULL) != rcOk || PackInMsg(&in, &resp.base_, NULL) != rcOk) {
         fprintf(stderr, "call_loop: PackOutMsg/PackInMsg failed\n");
         return 1;
     }

@@ -52,8 +52,8 @@ static void die(const char *what) {
 }
 
 typedef struct {
-    nk_message base;
-    uint64_t value;
+    struct nk_message base_;
+    nk_uint64_t value;
 } rt_msg;
 
 /* One client/server pair of any mechanism. */
@@ -89,15 +89,13 @@ static void emu_setup(struct pair *p) {
 
 static uint64_t emu_call(struct pair *p, uint64_t v) {
     rt_msg req, resp;
-    memset(&req.base, 0, sizeof req.base);
-    req.base.iid = 1;
-    req.base.mid = 1;
-    req.base.size = sizeof req;
-    req.base.kind = NK_MSG_KIND_REQUEST;
+    memset(&req.base_, 0, sizeof req.base_);
+    nk_req_reset(&req);
+    nk_msg_set_method_id(&req, 1, 1);
     req.value = v;
-    resp.base.size = sizeof resp;
+    nk_req_reset(&resp);
     SMsgHdr out, in;
-    if (PackOutMsg(&out, &req.base, NULL) != rcOk || PackInMsg(&in, &resp.base, NULL) != rcOk ||
+    if (PackOutMsg(&out, &req.base_, NULL) != rcOk || PackInMsg(&in, &resp.base_, NULL) != rcOk ||
         Call(p->client, &out, &in) != rcOk) {
         die("emulator Call");
     }
@@ -108,18 +106,21 @@ static void *emu_serve(void *arg) {
     struct pair *p = arg;
     for (;;) {
         rt_msg req, resp;
-        req.base.size = sizeof req;
+        memset(&req.base_, 0, sizeof req.base_);
+        nk_req_reset(&req);
         SMsgHdr in, out;
-        if (PackInMsg(&in, &req.base, NULL) != rcOk || Recv(p->server, &in) != rcOk) {
+        if (PackInMsg(&in, &req.base_, NULL) != rcOk || Recv(p->server, &in) != rcOk) {
             die("emulator Recv");
         }
-        memset(&resp.base, 0, sizeof resp.base);
-        resp.base.iid = req.base.iid;
-        resp.base.mid = req.base.mid;
-        resp.base.size = sizeof resp;
-        resp.base.kind = NK_MSG_KIND_RESPONSE;
+        memset(&resp.base_, 0, sizeof resp.base_);
+        nk_req_reset(&resp);
+        nk_msg_set_method_id(&resp, nk_msg_get_iid(&req), nk_msg_get_mid(&req));
         resp.value = req.value + 1;
-        if (PackOutMsg(&out, &resp.base, NULL) != rcOk || Reply(p->server, &out) != rcOk) {
+        if (PackOutMsg(&out, &resp.base_, NULL) != rcOk) {
+            die("emulator PackOutMsg");
+        }
+        out.threadId = in.threadId;
+        if (Reply(p->server, &out) != rcOk) {
             die("emulator Reply");
         }
         if (req.value == STOP) {
