@@ -444,9 +444,16 @@ static void pack(void)
     CHECK_RC(rcOk, PackOutMsg(&h, &msg.base_, NULL));
     check_desc(&h, 0, &msg, sizeof(nk_message));
     PACK_CASE();
-    nk_msg_set_size(&msg, SHIM_MSG_MAX); /* as a capacity: nothing is read past the header */
-    CHECK_RC(rcOk, PackInMsg(&h, &msg.base_, NULL));
-    check_desc(&h, 0, &msg, SHIM_MSG_MAX);
+    static union {
+        nk_message base_;
+        unsigned char bytes[SHIM_MSG_MAX];
+    } largest;
+    nk_msg_set_size(&largest, SHIM_MSG_MAX);
+    CHECK_RC(rcOk, PackInMsg(&h, &largest.base_, NULL));
+    check_desc(&h, 0, &largest, SHIM_MSG_MAX);
+    PACK_CASE();
+    CHECK_RC(rcOk, PackOutMsg(&h, &largest.base_, NULL));
+    check_desc(&h, 0, &largest, SHIM_MSG_MAX);
     PACK_CASE();
 
     /* Refused: NULL header (nothing written), NULL message. */
