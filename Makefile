@@ -31,7 +31,7 @@ LIB_DEBUG := target/debug/libkos_ipc_shim.a
 # What the staticlib needs from the system, from
 # `cargo rustc --release --lib --crate-type staticlib -- --print native-static-libs`.
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-# A C program written for the SDK needs only this include path (host profile).
+# A C program written for the SDK needs only this include path (the KCE headers).
 SHIM_CPPFLAGS := -Iinclude/kos
 HEADERS := include/kos_ipc_shim.h $(shell find include/kos -name '*.h' 2>/dev/null)
 
