@@ -40,7 +40,7 @@ fn pin(cpu: usize) {
 /// to the emulator.
 ///
 /// # Safety
-/// The headers are bound to live buffers.
+/// The headers point at live buffers.
 unsafe fn sys(direct: bool, op: Op, h: Handle, out: *const SMsgHdr, inp: *mut SMsgHdr) -> Retcode {
     if !direct {
         // SAFETY: the caller's contract.

@@ -42,7 +42,7 @@ fn run(out: &SMsgHdr, inp: &mut SMsgHdr) -> f64 {
     for _ in 0..5 {
         let t = Instant::now();
         for _ in 0..N {
-            // SAFETY: both headers are bound to live buffers for the whole loop.
+            // SAFETY: both headers point at live buffers for the whole loop.
             let rc = unsafe { Call(7, out, inp) };
             assert_eq!(rc, rcOk);
         }

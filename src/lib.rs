@@ -28,8 +28,9 @@
 //!
 //! The examples below use the host build (default features). The five calls
 //! are the C ABI's, so Rust reaches them through `unsafe` calls whose
-//! contract is the SDK's: header pointers bound by `PackOutMsg`/`PackInMsg`
-//! whose buffers outlive the call.
+//! contract is the SDK's: headers whose descriptors (filled by
+//! `PackOutMsg`/`PackInMsg`, or by hand) point at buffers that outlive the
+//! call.
 //!
 //! ## Replace: the host emulator serves a round trip
 //!

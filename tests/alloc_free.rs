@@ -105,7 +105,7 @@ fn call(handle: Handle, mid: u16) -> Retcode {
     let req = msg(mid, 7);
     let mut resp = buffer();
     let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
-    // SAFETY: headers bound to buffers that outlive the calls.
+    // SAFETY: headers pointing at buffers that outlive the calls.
     unsafe {
         assert_eq!(PackOutMsg(&mut out, &req.hdr, std::ptr::null()), rcOk);
         assert_eq!(
@@ -158,7 +158,7 @@ fn roundtrip_allocs() -> (u64, u64) {
             }
             let mut req = buffer();
             let (mut inp, mut out) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
-            // SAFETY: headers bound to buffers that outlive the calls.
+            // SAFETY: headers pointing at buffers that outlive the calls.
             unsafe {
                 assert_eq!(
                     PackInMsg(&mut inp, &mut req.hdr, std::ptr::null_mut()),
@@ -180,7 +180,7 @@ fn roundtrip_allocs() -> (u64, u64) {
         let req = msg(1, i);
         let mut resp = buffer();
         let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
-        // SAFETY: headers bound to buffers that outlive the call.
+        // SAFETY: headers pointing at buffers that outlive the call.
         unsafe {
             assert_eq!(PackOutMsg(&mut out, &req.hdr, std::ptr::null()), rcOk);
             assert_eq!(

@@ -68,7 +68,7 @@ fn call(op: Op, mid: u16, value: u64) -> (i32, Msg) {
     let out = out_hdr(&req);
     let mut resp = Msg::buffer();
     let mut inp = in_hdr(&mut resp);
-    // SAFETY: both headers are bound to live buffers.
+    // SAFETY: both headers point at live buffers.
     let rc = unsafe {
         match op {
             Op::Call => Call(HANDLE, &out, &mut inp),
@@ -102,13 +102,13 @@ fn an_interceptor_denies_one_method_and_the_backend_never_sees_it() {
     // A Reply carrying the denied method is denied too.
     let res = Msg::request(DENIED_MID, 5);
     let out = out_hdr(&res);
-    // SAFETY: bound header.
+    // SAFETY: the header points at a live buffer.
     assert_eq!(unsafe { Reply(HANDLE, &out) }, rcSecurityDisallow);
 
     // Receives are never denied, only audited.
     let mut buf = Msg::buffer();
     let mut inp = in_hdr(&mut buf);
-    // SAFETY: bound header.
+    // SAFETY: the header points at a live buffer.
     assert_eq!(unsafe { Recv(HANDLE, &mut inp) }, rcOk);
     assert_eq!(buf.hdr.mid, DENIED_MID);
 

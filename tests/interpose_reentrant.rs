@@ -48,7 +48,7 @@ impl Interceptor for IpcSink {
         let out = out_hdr(&req);
         let mut resp = Msg::buffer();
         let mut inp = in_hdr(&mut resp);
-        // SAFETY: bound headers on live buffers.
+        // SAFETY: headers pointing at live buffers.
         let rc = unsafe { Call(HANDLE, &out, &mut inp) };
         assert_eq!(resp.value, 101);
         self.inner_rc.store(rc, Ordering::SeqCst);
@@ -77,7 +77,7 @@ fn ipc_from_inside_the_shim_goes_straight_to_the_backend_once() {
     let out = out_hdr(&req);
     let mut resp = Msg::buffer();
     let mut inp = in_hdr(&mut resp);
-    // SAFETY: bound headers on live buffers.
+    // SAFETY: headers pointing at live buffers.
     assert_eq!(unsafe { Call(HANDLE, &out, &mut inp) }, rcOk);
     assert_eq!(resp.value, 2);
 

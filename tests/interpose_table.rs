@@ -54,7 +54,7 @@ fn all_five() -> [Retcode; 5] {
     let mut resp = Msg::buffer();
     let mut inp = in_hdr(&mut resp);
     let h = 0x0BAD_0001;
-    // SAFETY: bound headers on live buffers.
+    // SAFETY: headers pointing at live buffers.
     unsafe {
         [
             Call(h, &out, &mut inp),

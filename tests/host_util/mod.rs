@@ -220,27 +220,27 @@ pub fn wait_for(h: Handle, queued: usize, waiting: usize) {
 }
 
 pub fn call(h: Handle, out: &SMsgHdr, inp: &mut SMsgHdr) -> Retcode {
-    // SAFETY: headers bound to live buffers.
+    // SAFETY: headers pointing at live buffers.
     unsafe { Call(h, out, inp) }
 }
 
 pub fn call_ex(h: Handle, out: &SMsgHdr, inp: &mut SMsgHdr, mdelay: u32, sync: Handle) -> Retcode {
-    // SAFETY: headers bound to live buffers.
+    // SAFETY: headers pointing at live buffers.
     unsafe { CallEx(h, out, inp, mdelay, sync) }
 }
 
 pub fn recv(h: Handle, inp: &mut SMsgHdr) -> Retcode {
-    // SAFETY: header bound to live buffers.
+    // SAFETY: a header pointing at live buffers.
     unsafe { Recv(h, inp) }
 }
 
 pub fn recv_ex(h: Handle, inp: &mut SMsgHdr, mdelay: u32, sync: Handle) -> Retcode {
-    // SAFETY: header bound to live buffers.
+    // SAFETY: a header pointing at live buffers.
     unsafe { RecvEx(h, inp, mdelay, sync) }
 }
 
 pub fn reply(h: Handle, out: &SMsgHdr) -> Retcode {
-    // SAFETY: header bound to live buffers.
+    // SAFETY: a header pointing at live buffers.
     unsafe { Reply(h, out) }
 }
 
