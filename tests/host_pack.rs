@@ -431,6 +431,13 @@ fn a_receive_into_a_larger_buffer_stores_the_smaller_size_until_packed_again() {
         assert_eq!((buf.hdr.iid, buf.hdr.mid, buf.hdr.size_ex()), (5, 6, 24));
         assert_eq!(&a.bytes[..3], b"abc");
         assert!(a.tail_intact(3));
+        // The receive wrote the header, not the nk_arena: nothing is in
+        // use until `current` is set from descriptor 1, as the NK transport
+        // does before nk_arena_get.
+        let abc = nkp(0, 3);
+        assert_eq!(get(&a, abc, 1), (null_mut(), 0));
+        a.arena.current = a.arena.start.wrapping_add(inp.descs()[1].size as usize);
+        assert_eq!(get(&a, abc, 1), (a.arena.start.cast(), 3));
         // Packing again restores the capacities.
         let inp = pack_in(&mut buf, Some(&mut a.arena));
         assert_eq!(
