@@ -33,10 +33,12 @@
 
 #include "check.h"
 
-/* The shim's own bounds (src/abi.rs NK_MSG_MAX_SIZE, NK_ARENA_MAX_SIZE):
- * this project's choice, not the SDK's; the SDK headers name neither. */
-#define SHIM_MSG_MAX (64u * 1024u)
-#define SHIM_ARENA_MAX (16u * 1024u * 1024u)
+/* The shim's own bounds (kos_ipc_shim.h, from src/msg.rs): this project's
+ * choice, not the SDK's; the SDK headers name neither. */
+#define SHIM_MSG_MAX ((unsigned)KOS_SHIM_MSG_MAX_SIZE)
+#define SHIM_ARENA_MAX ((unsigned)KOS_SHIM_ARENA_MAX_SIZE)
+_Static_assert(SHIM_MSG_MAX == 64u * 1024u, "KOS_SHIM_MSG_MAX_SIZE");
+_Static_assert(SHIM_ARENA_MAX == 16u * 1024u * 1024u, "KOS_SHIM_ARENA_MAX_SIZE");
 
 /* ---- sizes, alignments and offsets --------------------------------------- */
 

@@ -32,9 +32,9 @@
 
 #define GUARD 0xA5
 #define BIG 256
-/* The largest constant part the shim accepts (NK_MSG_MAX_SIZE in
- * src/abi.rs, this project's bound; the SDK's headers do not name one). */
-#define SHIM_MSG_MAX (64u * 1024u)
+/* The largest constant part the shim accepts (kos_ipc_shim.h; this
+ * project's bound, the SDK's headers do not name one). */
+#define SHIM_MSG_MAX ((unsigned)KOS_SHIM_MSG_MAX_SIZE)
 
 static unsigned cases;
 

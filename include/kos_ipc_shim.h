@@ -41,6 +41,14 @@
 // How many threads can hold a lease at once.
 #define LEASES 64
 
+// The largest constant part the shim accepts, in bytes (this project's
+// bound: `ex.size_ex` could say up to 256 MiB, far beyond any real message).
+#define KOS_SHIM_MSG_MAX_SIZE (64 * 1024)
+
+// The largest arena the shim transfers in one message, in bytes (this
+// project's bound; descriptor sizes are 32-bit).
+#define KOS_SHIM_ARENA_MAX_SIZE ((16 * 1024) * 1024)
+
 // `Op::Call` in the C API (`kos_shim_stats_global_t.calls_by_op`, ...).
 #define KOS_SHIM_OP_CALL 0
 
@@ -458,12 +466,13 @@ nk_err_t kos_nk_arena_store(nk_arena *a,
 #if defined(KOS_SHIM_HOST)
 // What `nk_arena_get(type, arena, ptr, &count)` calls: the address of the
 // block `*ptr` refers to, with its element count (`ptr->size / elem_size`)
-// stored in `*count`, an unsigned integer of `count_width` bytes (4 or 8:
-// the SDK's examples pass both `nk_uint32_t` and `nk_size_t` counts).
+// stored in `*count`, an unsigned integer of `count_width` bytes (1, 2, 4
+// or 8: the SDK's examples pass both `nk_uint32_t` and `nk_size_t` counts).
 //
 // Returns NULL (and stores a count of 0) when `a` or `ptr` is NULL, the
 // arena is inconsistent or has no buffer, the block reaches outside
-// `[start, current)`, or its size is not a whole number of elements.
+// `[start, current)`, or its size is not a whole number of elements; and
+// NULL with nothing stored for a `count_width` other than 1, 2, 4 or 8.
 //
 // # Safety
 // `a` is NULL or points to a valid `nk_arena`; `ptr` is NULL or readable;
@@ -578,7 +587,7 @@ Retcode KnHandleClose(Handle handle);
 // Returns rcOk, or rcInvalidArgument when `hdr` is NULL or misaligned (then
 // nothing is written), or when the header would fail the calls' checks:
 // `msg` NULL, `size_ex` below `sizeof(nk_message)` or above
-// `NK_MSG_MAX_SIZE`, the arena inconsistent or above `NK_ARENA_MAX_SIZE`
+// `KOS_SHIM_MSG_MAX_SIZE`, the arena inconsistent or above `KOS_SHIM_ARENA_MAX_SIZE`
 // (then descriptor 0 is left empty, so every call refuses the header).
 //
 // # Safety

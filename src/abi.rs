@@ -58,14 +58,6 @@ pub const INVALID_RIID: nk_iid_t = 0xFFFF;
 /// Number of indirect descriptors in an `SMsgHdr` (\[H\]).
 pub const MAX_INDIR_DESCS: usize = 2;
 
-/// Largest constant part the shim accepts, in bytes: the widest value of
-/// `nk_message.ex.size_ex` (28 bits, \[D\]) is far beyond any real message,
-/// so the shim's own bound (64 KiB) applies. This project's choice.
-pub const NK_MSG_MAX_SIZE: rtl_uint32_t = 64 * 1024;
-/// Largest arena the shim transfers in one message, in bytes (this
-/// project's choice: descriptor sizes are 32-bit, \[H\]).
-pub const NK_ARENA_MAX_SIZE: rtl_size_t = 16 * 1024 * 1024;
-
 /// Bits 0..27 of `nk_message.ex`: the constant part's size (\[D\]).
 pub const NK_EX_SIZE_MASK: u32 = 0x0FFF_FFFF;
 /// Position of `ncaps` in `nk_message.ex` (bits 28..30, \[D\]).

@@ -10,12 +10,19 @@
 //! `PackOutMsg`/`PackInMsg` or by hand; each failure is `rcInvalidArgument`:
 //! the header is NULL or misaligned; `immSize` is not 0 (immediate data is
 //! not supported); descriptor 0 (the constant part) has no buffer, is
-//! shorter than `sizeof(nk_message)` or longer than `NK_MSG_MAX_SIZE`;
-//! descriptor 1 (the arena) is longer than `NK_ARENA_MAX_SIZE` or has a size
+//! shorter than `sizeof(nk_message)` or longer than `KOS_SHIM_MSG_MAX_SIZE`;
+//! descriptor 1 (the arena) is longer than `KOS_SHIM_ARENA_MAX_SIZE` or has a size
 //! but no buffer; and, for a message to send, `ex.size_ex` differs from
 //! descriptor 0's size.
 
 use core::marker::PhantomData;
+
+/// The largest constant part the shim accepts, in bytes (this project's
+/// bound: `ex.size_ex` could say up to 256 MiB, far beyond any real message).
+pub const KOS_SHIM_MSG_MAX_SIZE: u32 = 64 * 1024;
+/// The largest arena the shim transfers in one message, in bytes (this
+/// project's bound; descriptor sizes are 32-bit).
+pub const KOS_SHIM_ARENA_MAX_SIZE: usize = 16 * 1024 * 1024;
 
 use crate::abi::{Retcode, SMsgHdr};
 
@@ -154,9 +161,8 @@ pub(crate) mod raw {
     use core::mem::size_of;
 
     use super::{Buffers, MsgInfo};
-    use crate::abi::{
-        nk_message, rcInvalidArgument, Retcode, SMsgHdr, NK_ARENA_MAX_SIZE, NK_MSG_MAX_SIZE,
-    };
+    use super::{KOS_SHIM_ARENA_MAX_SIZE, KOS_SHIM_MSG_MAX_SIZE};
+    use crate::abi::{nk_message, rcInvalidArgument, Retcode, SMsgHdr};
 
     /// The header, if non-NULL and aligned.
     ///
@@ -172,7 +178,7 @@ pub(crate) mod raw {
 
     /// The descriptors of a header without immediate data, checked: the
     /// constant part non-NULL and between `sizeof(nk_message)` and
-    /// `NK_MSG_MAX_SIZE` bytes, the arena no larger than `NK_ARENA_MAX_SIZE`
+    /// `KOS_SHIM_MSG_MAX_SIZE` bytes, the arena no larger than `KOS_SHIM_ARENA_MAX_SIZE`
     /// and with a buffer when its size is not 0.
     fn buffers_of(h: &SMsgHdr) -> Result<Buffers, Retcode> {
         // Immediate messages: NK never sends them (PackOutMsg clears
@@ -185,8 +191,8 @@ pub(crate) mod raw {
         let (msg_size, arena_size) = (d0.size as usize, d1.size as usize);
         if d0.buf.is_null()
             || msg_size < size_of::<nk_message>()
-            || msg_size > NK_MSG_MAX_SIZE as usize
-            || arena_size > NK_ARENA_MAX_SIZE
+            || msg_size > KOS_SHIM_MSG_MAX_SIZE as usize
+            || arena_size > KOS_SHIM_ARENA_MAX_SIZE
             || (d1.buf.is_null() && arena_size != 0)
         {
             return Err(rcInvalidArgument);

@@ -14,7 +14,7 @@ use kos_ipc_shim::abi::*;
 use kos_ipc_shim::backend::{self, Args, Backend};
 use kos_ipc_shim::host::arena::*;
 use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
-use kos_ipc_shim::msg::{MsgIn, MsgOut};
+use kos_ipc_shim::msg::{MsgIn, MsgOut, KOS_SHIM_ARENA_MAX_SIZE, KOS_SHIM_MSG_MAX_SIZE};
 use kos_ipc_shim::{host, Op};
 
 /// Forwards every call to the emulator and remembers which (operation,
@@ -268,19 +268,19 @@ fn pack_refuses_null_and_misaligned_pointers() {
 
 #[test]
 fn pack_refuses_constant_parts_of_the_wrong_size() {
-    // A buffer of NK_MSG_MAX_SIZE + 8 bytes, so every size tried is backed.
-    let mut big = vec![0u64; NK_MSG_MAX_SIZE as usize / 8 + 1];
+    // A buffer of KOS_SHIM_MSG_MAX_SIZE + 8 bytes, so every size tried is backed.
+    let mut big = vec![0u64; KOS_SHIM_MSG_MAX_SIZE as usize / 8 + 1];
     let msg = big.as_mut_ptr().cast::<nk_message>();
     for (size, ok) in [
         (0, false),
         (NK_MESSAGE_SIZE - 1, false),
         (NK_MESSAGE_SIZE, true),
         (SIZE, true),
-        (NK_MSG_MAX_SIZE, true),
-        (NK_MSG_MAX_SIZE + 1, false),
+        (KOS_SHIM_MSG_MAX_SIZE, true),
+        (KOS_SHIM_MSG_MAX_SIZE + 1, false),
     ] {
         let expect = if ok { rcOk } else { rcInvalidArgument };
-        // SAFETY: msg points to NK_MSG_MAX_SIZE + 8 writable, aligned bytes.
+        // SAFETY: msg points to KOS_SHIM_MSG_MAX_SIZE + 8 writable, aligned bytes.
         unsafe {
             msg.write(nk_message::new(1, 2, size));
             let mut h = dirty_header();
@@ -315,7 +315,7 @@ fn pack_refuses_inconsistent_and_oversized_arenas() {
         current,
         end,
     };
-    let over = NK_ARENA_MAX_SIZE + 1;
+    let over = KOS_SHIM_ARENA_MAX_SIZE + 1;
     let bad = [
         (
             "current < start",
@@ -348,22 +348,22 @@ fn pack_refuses_inconsistent_and_oversized_arenas() {
         }
     }
 
-    // Sizes up to NK_ARENA_MAX_SIZE pass, one more byte does not. Only the
+    // Sizes up to KOS_SHIM_ARENA_MAX_SIZE pass, one more byte does not. Only the
     // pointers are compared: the bytes beyond the 16 real ones are never read.
     let at = |n: usize| s.wrapping_add(n);
     // SAFETY: as above.
     unsafe {
         let mut h = SMsgHdr::ZERO;
-        let used_max = arena(s, at(NK_ARENA_MAX_SIZE), at(NK_ARENA_MAX_SIZE));
+        let used_max = arena(s, at(KOS_SHIM_ARENA_MAX_SIZE), at(KOS_SHIM_ARENA_MAX_SIZE));
         assert_eq!(PackOutMsg(&mut h, &m.hdr, &used_max), rcOk);
-        assert_eq!(descs(&h)[1], (s as usize, NK_ARENA_MAX_SIZE as u32));
+        assert_eq!(descs(&h)[1], (s as usize, KOS_SHIM_ARENA_MAX_SIZE as u32));
         let used_over = arena(s, at(over), at(over));
         assert_eq!(PackOutMsg(&mut h, &m.hdr, &used_over), rcInvalidArgument);
         assert_eq!(descs(&h)[0], (0, 0));
         // PackInMsg looks at the capacity: 16 bytes in use, too much room.
-        let mut cap_max = arena(s, at(16), at(NK_ARENA_MAX_SIZE));
+        let mut cap_max = arena(s, at(16), at(KOS_SHIM_ARENA_MAX_SIZE));
         assert_eq!(PackInMsg(&mut h, &mut b.hdr, &mut cap_max), rcOk);
-        assert_eq!(descs(&h)[1], (s as usize, NK_ARENA_MAX_SIZE as u32));
+        assert_eq!(descs(&h)[1], (s as usize, KOS_SHIM_ARENA_MAX_SIZE as u32));
         let mut cap_over = arena(s, at(16), at(over));
         assert_eq!(
             PackInMsg(&mut h, &mut b.hdr, &mut cap_over),
@@ -494,16 +494,23 @@ fn spoilers() -> Vec<Spoil> {
             // SAFETY: m holds a Msg.
             unsafe { (*m.as_mut_ptr().cast::<nk_message>()).set_size_ex(NK_MESSAGE_SIZE - 1) };
         }),
-        ("descriptor 0 above NK_MSG_MAX_SIZE", false, |h, m| {
-            set(h, 0, m.as_mut_ptr().cast(), NK_MSG_MAX_SIZE + 1);
+        ("descriptor 0 above KOS_SHIM_MSG_MAX_SIZE", false, |h, m| {
+            set(h, 0, m.as_mut_ptr().cast(), KOS_SHIM_MSG_MAX_SIZE + 1);
             // SAFETY: m holds a Msg.
-            unsafe { (*m.as_mut_ptr().cast::<nk_message>()).set_size_ex(NK_MSG_MAX_SIZE + 1) };
+            unsafe {
+                (*m.as_mut_ptr().cast::<nk_message>()).set_size_ex(KOS_SHIM_MSG_MAX_SIZE + 1)
+            };
         }),
         ("arena size without a buffer", false, |h, _| {
             set(h, 1, null_mut(), 8)
         }),
-        ("arena above NK_ARENA_MAX_SIZE", false, |h, m| {
-            set(h, 1, m.as_mut_ptr().cast(), NK_ARENA_MAX_SIZE as u32 + 1)
+        ("arena above KOS_SHIM_ARENA_MAX_SIZE", false, |h, m| {
+            set(
+                h,
+                1,
+                m.as_mut_ptr().cast(),
+                KOS_SHIM_ARENA_MAX_SIZE as u32 + 1,
+            )
         }),
         ("size_ex below descriptor 0", true, |h, m| {
             set(h, 0, m.as_mut_ptr().cast(), SIZE);
@@ -535,7 +542,7 @@ fn the_calls_refuse_spoilt_hand_filled_headers_before_the_backend() {
     // Backing for the largest size a spoilt descriptor claims, so that a
     // header wrongly accepted could not make the emulator read or write
     // past real memory (it would fail the test with rcTimeout instead).
-    let words = NK_ARENA_MAX_SIZE / 8 + 1;
+    let words = KOS_SHIM_ARENA_MAX_SIZE / 8 + 1;
     let mut mo = vec![0u64; words];
     let mut mi = vec![0u64; words];
 
@@ -819,6 +826,16 @@ fn arena_get_checks_the_reference_against_the_bytes_in_use() {
     }
     assert_eq!(wide, 2);
     assert_eq!(narrow, [2, u32::MAX]);
+    // 1 and 2 bytes too (an nk_uint8_t or nk_uint16_t count); any other
+    // width gets NULL and is left alone, never a stale count beside a block.
+    let (mut byte, mut half, mut odd) = ([u8::MAX; 2], [u16::MAX; 2], [0xAAu8; 3]);
+    // SAFETY: valid arena and reference; each count has the stated width.
+    unsafe {
+        assert!(!kos_nk_arena_get(&a.arena, &text, 1, byte.as_mut_ptr().cast(), 1).is_null());
+        assert!(!kos_nk_arena_get(&a.arena, &text, 1, half.as_mut_ptr().cast(), 2).is_null());
+        assert!(kos_nk_arena_get(&a.arena, &text, 1, odd.as_mut_ptr().cast(), 3).is_null());
+    }
+    assert_eq!((byte, half, odd), ([5, u8::MAX], [5, u16::MAX], [0xAA; 3]));
 
     // Bad references: NULL and a count of 0.
     for (what, r, elem) in [

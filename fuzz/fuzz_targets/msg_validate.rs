@@ -8,8 +8,8 @@
 //!
 //! - `MsgOut::from_raw` accepts exactly the headers the documented rules
 //!   accept (immSize 0; descriptor 0 non-NULL, `sizeof(nk_message)` to
-//!   `NK_MSG_MAX_SIZE` bytes, equal to `ex.size_ex`; descriptor 1 at most
-//!   `NK_ARENA_MAX_SIZE` bytes and with a buffer if not empty), and its view
+//!   `KOS_SHIM_MSG_MAX_SIZE` bytes, equal to `ex.size_ex`; descriptor 1 at most
+//!   `KOS_SHIM_ARENA_MAX_SIZE` bytes and with a buffer if not empty), and its view
 //!   reports the message's fields and exactly the descriptors' buffers;
 //! - `MsgIn::from_raw` accepts the same headers but for the `size_ex` rule,
 //!   with the descriptors' sizes as capacities, and `write` copies a message
@@ -20,11 +20,10 @@
 
 use std::mem::size_of;
 
-use kos_ipc_shim::abi::{
-    nk_message, rcBufferTooSmall, rcInvalidArgument, IndirDesc, SMsgHdr, NK_ARENA_MAX_SIZE,
-    NK_MSG_MAX_SIZE,
+use kos_ipc_shim::abi::{nk_message, rcBufferTooSmall, rcInvalidArgument, IndirDesc, SMsgHdr};
+use kos_ipc_shim::msg::{
+    HdrContext, MsgIn, MsgOut, Received, KOS_SHIM_ARENA_MAX_SIZE, KOS_SHIM_MSG_MAX_SIZE,
 };
-use kos_ipc_shim::msg::{HdrContext, MsgIn, MsgOut, Received};
 use libfuzzer_sys::fuzz_target;
 
 /// Control bytes at the start of each input.
@@ -32,7 +31,7 @@ const CTL: usize = 20;
 /// Size of the arena buffer descriptor 1 may point into.
 const ARENA: usize = 256;
 const MIN: usize = size_of::<nk_message>();
-const MAX: usize = NK_MSG_MAX_SIZE as usize;
+const MAX: usize = KOS_SHIM_MSG_MAX_SIZE as usize;
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
     u16::from_le_bytes([b[i], b[i + 1]])
@@ -56,7 +55,7 @@ fn descriptors_valid(h: &SMsgHdr) -> bool {
     h.immSize == 0
         && !d0.buf.is_null()
         && (MIN..=MAX).contains(&(d0.size as usize))
-        && d1.size as usize <= NK_ARENA_MAX_SIZE
+        && d1.size as usize <= KOS_SHIM_ARENA_MAX_SIZE
         && !(d1.buf.is_null() && d1.size != 0)
 }
 
@@ -65,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let (ctl, payload) = data.split_at(CTL);
-    // The constant part's buffer holds NK_MSG_MAX_SIZE bytes after any of
+    // The constant part's buffer holds KOS_SHIM_MSG_MAX_SIZE bytes after any of
     // the offsets 0..=8 descriptor 0 may start at.
     let mut msg_buf = vec![0u64; MAX / 8 + 2];
     let msg_base = msg_buf.as_mut_ptr().cast::<u8>();
@@ -98,13 +97,13 @@ fuzz_target!(|data: &[u8]| {
         let off = ctl[8] as usize % (ARENA + 1);
         (arena_base.wrapping_add(off), ARENA - off)
     };
-    // Descriptor 1's size: 0, within the buffer, or beyond NK_ARENA_MAX_SIZE;
+    // Descriptor 1's size: 0, within the buffer, or beyond KOS_SHIM_ARENA_MAX_SIZE;
     // never a size the checks accept but the buffer does not have.
     let size1 = match ctl[9] % 4 {
         0 => 0,
         1 if arena.is_null() => u32::from(ctl[10]),
         1 => (ctl[10] as usize % (arena_room + 1)) as u32,
-        2 => (NK_ARENA_MAX_SIZE + 1) as u32 + u32::from(u16_at(ctl, 10)),
+        2 => (KOS_SHIM_ARENA_MAX_SIZE + 1) as u32 + u32::from(u16_at(ctl, 10)),
         _ => u32::MAX - u32::from(ctl[10]),
     };
     let ctx = HdrContext {

@@ -129,12 +129,13 @@ pub unsafe extern "C" fn kos_nk_arena_store(
 
 /// What `nk_arena_get(type, arena, ptr, &count)` calls: the address of the
 /// block `*ptr` refers to, with its element count (`ptr->size / elem_size`)
-/// stored in `*count`, an unsigned integer of `count_width` bytes (4 or 8:
-/// the SDK's examples pass both `nk_uint32_t` and `nk_size_t` counts).
+/// stored in `*count`, an unsigned integer of `count_width` bytes (1, 2, 4
+/// or 8: the SDK's examples pass both `nk_uint32_t` and `nk_size_t` counts).
 ///
 /// Returns NULL (and stores a count of 0) when `a` or `ptr` is NULL, the
 /// arena is inconsistent or has no buffer, the block reaches outside
-/// `[start, current)`, or its size is not a whole number of elements.
+/// `[start, current)`, or its size is not a whole number of elements; and
+/// NULL with nothing stored for a `count_width` other than 1, 2, 4 or 8.
 ///
 /// # Safety
 /// `a` is NULL or points to a valid `nk_arena`; `ptr` is NULL or readable;
@@ -161,15 +162,21 @@ pub unsafe extern "C" fn kos_nk_arena_get(
             }
             Some((a.start.wrapping_add(offset), len / elem_size))
         };
+        // A count of a width this function cannot write gets nothing, and
+        // the block is not handed out either: the caller could not know how
+        // many elements it holds.
+        if !matches!(count_width, 1 | 2 | 4 | 8) {
+            return core::ptr::null_mut();
+        }
         let (block, n) = found().unwrap_or((core::ptr::null_mut(), 0));
         if !count.is_null() {
             // SAFETY: non-NULL and `count_width` bytes writable per the contract.
             unsafe {
                 match count_width {
-                    4 => count.cast::<u32>().write_unaligned(n as u32),
-                    8 => count.cast::<u64>().write_unaligned(n as u64),
+                    1 => count.cast::<u8>().write_unaligned(n as u8),
                     2 => count.cast::<u16>().write_unaligned(n as u16),
-                    _ => {}
+                    4 => count.cast::<u32>().write_unaligned(n as u32),
+                    _ => count.cast::<u64>().write_unaligned(n as u64),
                 }
             }
         }

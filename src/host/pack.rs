@@ -103,7 +103,7 @@ unsafe fn fill(hdr: *mut SMsgHdr, descs: Option<[IndirDesc; 2]>) {
 /// Returns rcOk, or rcInvalidArgument when `hdr` is NULL or misaligned (then
 /// nothing is written), or when the header would fail the calls' checks:
 /// `msg` NULL, `size_ex` below `sizeof(nk_message)` or above
-/// `NK_MSG_MAX_SIZE`, the arena inconsistent or above `NK_ARENA_MAX_SIZE`
+/// `KOS_SHIM_MSG_MAX_SIZE`, the arena inconsistent or above `KOS_SHIM_ARENA_MAX_SIZE`
 /// (then descriptor 0 is left empty, so every call refuses the header).
 ///
 /// # Safety
