@@ -249,6 +249,16 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The C-library layer's builds have a heap (malloc) for configuration and
+// outputs; the bare core has none.
+#[cfg(feature = "clib")]
+extern crate alloc;
+
+/// Without std, the heap is the C library's `malloc`.
+#[cfg(all(feature = "clib", not(feature = "std"), not(test)))]
+#[global_allocator]
+static HEAP: sys::CAlloc = sys::CAlloc;
+
 /// cbindgen:ignore
 /// (The C definitions are the SDK-path headers under include/kos.)
 pub mod abi;
@@ -264,12 +274,18 @@ pub mod intercept;
 pub mod layers;
 pub mod lease;
 pub mod msg;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub mod names;
 pub mod op;
 pub mod pipeline;
 pub mod policy;
+#[cfg(feature = "clib")]
+pub mod say;
 pub mod stats;
+/// cbindgen:ignore
+/// (Declarations of the C library's own functions.)
+#[cfg(feature = "clib")]
+pub mod sys;
 mod tally;
 pub mod trace;
 

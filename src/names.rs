@@ -18,9 +18,11 @@
 //! [`global`] is the process's map, loaded once from `KOS_SHIM_NAMES`; the
 //! statistics dump and the trace tools share it.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::path::Path;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
 
 /// A parse error in a name map: where and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,7 @@ impl fmt::Display for ParseError {
     }
 }
 
+#[cfg(feature = "std")]
 impl std::error::Error for ParseError {}
 
 /// Names for interface ids and (interface, method) id pairs.
@@ -145,10 +148,10 @@ impl NameMap {
         Ok(map)
     }
 
-    /// Read and parse a file; errors read `PATH:LINE: message` or `PATH: io error`.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        NameMap::parse(&text).map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))
+    /// Read and parse a file; errors read `PATH:LINE: message` or `PATH: what failed`.
+    pub fn load(path: &str) -> Result<Self, String> {
+        let text = crate::sys::read_text(path).map_err(|e| format!("{path}: {e}"))?;
+        NameMap::parse(&text).map_err(|e| format!("{path}:{}: {}", e.line, e.message))
     }
 
     /// Name interface `iid`; an error if it already has a name.
@@ -206,20 +209,23 @@ impl NameMap {
     }
 }
 
-static GLOBAL: std::sync::OnceLock<NameMap> = std::sync::OnceLock::new();
+static GLOBAL: spin::Once<NameMap> = spin::Once::new();
 
 /// The process's name map, loaded on first use from the file named by
 /// `KOS_SHIM_NAMES` (empty when unset). A file that cannot be read or parsed
-/// is reported once on stderr (`kos_ipc: KOS_SHIM_NAMES: PATH:LINE: ...`)
-/// and the map stays empty: numbers are shown instead of names.
+/// is reported once on stderr (`kos-ipc-shim: KOS_SHIM_NAMES: PATH:LINE:
+/// ...`) and the map stays empty: numbers are shown instead of names.
 pub fn global() -> &'static NameMap {
-    GLOBAL.get_or_init(|| match std::env::var_os("KOS_SHIM_NAMES") {
+    GLOBAL.call_once(|| match crate::sys::env("KOS_SHIM_NAMES") {
         None => NameMap::new(),
-        Some(p) if p.is_empty() => NameMap::new(),
-        Some(p) => match NameMap::load(Path::new(&p)) {
+        Some("") => NameMap::new(),
+        Some(p) => match NameMap::load(p) {
             Ok(m) => m,
             Err(e) => {
-                eprintln!("kos_ipc: KOS_SHIM_NAMES: {e}");
+                crate::say!(
+                    crate::say::Level::Warn,
+                    "KOS_SHIM_NAMES: {e}; ids are shown as numbers"
+                );
                 NameMap::new()
             }
         },
@@ -322,16 +328,17 @@ mod tests {
         let p = dir.join("bad.names");
         std::fs::write(&p, "iid 1 A\nmid 1.1\n").unwrap();
         assert_eq!(
-            NameMap::load(&p).unwrap_err(),
+            NameMap::load(p.to_str().unwrap()).unwrap_err(),
             format!(
                 "{}:2: 'mid' takes an id and one name, found 1 word(s) after it",
                 p.display()
             )
         );
         let missing = dir.join("missing.names");
-        assert!(NameMap::load(&missing)
-            .unwrap_err()
-            .starts_with(&format!("{}: ", missing.display())));
+        assert_eq!(
+            NameMap::load(missing.to_str().unwrap()).unwrap_err(),
+            format!("{}: cannot open", missing.display())
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

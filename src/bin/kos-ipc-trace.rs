@@ -166,7 +166,10 @@ fn each(
 
 fn names_for(cli_names: &Option<PathBuf>, header: &Header) -> Result<NameMap, String> {
     match cli_names {
-        Some(p) => NameMap::load(p),
+        Some(p) => NameMap::load(
+            p.to_str()
+                .ok_or_else(|| format!("{}: not a UTF-8 path", p.display()))?,
+        ),
         None => Ok(header.names.clone()),
     }
 }

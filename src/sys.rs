@@ -1,0 +1,350 @@
+//! The C library the program already links: everything the shim needs from
+//! outside its own code, declared here and nowhere else.
+//!
+//! There is no Rust std for KasperskyOS, but its programs do have a C
+//! library: the environment (`init.yaml`'s `env:`), files (through VFS),
+//! stderr (the console), POSIX threads and exit hooks. The `no_std` core
+//! reaches them through these declarations (feature `clib`, part of every
+//! wrap build the Makefile makes); the host and preload builds use the same
+//! functions, so each `KOS_SHIM_*` variable has one implementation in every
+//! build. Only portable C and POSIX interfaces are used: stdio for files
+//! (mode strings, not `O_*` values, which differ between C libraries),
+//! descriptor 2 for stderr (the name `stderr` is a macro in some C
+//! libraries), and no structure of the C library's besides `timespec`.
+//!
+//! Every function here is safe to call: the wrappers check their arguments
+//! and turn C failures into `None`/`false`.
+#![allow(non_camel_case_types)]
+
+use core::ffi::{c_char, c_int, c_long, c_void, CStr};
+
+/// stdio's `FILE`, only ever handled by pointer.
+#[repr(C)]
+pub struct FILE {
+    _opaque: [u8; 0],
+}
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: c_long,
+}
+
+/// Room for any C library's `pthread_t` (an integer or a pointer in every
+/// C library the shim is built for).
+type PthreadT = [u64; 2];
+
+extern "C" {
+    fn getenv(name: *const c_char) -> *const c_char;
+    fn getpid() -> c_int;
+    fn write(fd: c_int, buf: *const c_void, len: usize) -> isize;
+    fn fopen(path: *const c_char, mode: *const c_char) -> *mut FILE;
+    fn fwrite(buf: *const c_void, size: usize, n: usize, f: *mut FILE) -> usize;
+    fn fread(buf: *mut c_void, size: usize, n: usize, f: *mut FILE) -> usize;
+    fn fflush(f: *mut FILE) -> c_int;
+    fn fclose(f: *mut FILE) -> c_int;
+    fn atexit(f: extern "C" fn()) -> c_int;
+    fn pthread_create(
+        t: *mut PthreadT,
+        attr: *const c_void,
+        start: extern "C" fn(*mut c_void) -> *mut c_void,
+        arg: *mut c_void,
+    ) -> c_int;
+    fn pthread_detach(t: u64) -> c_int;
+    fn nanosleep(req: *const Timespec, rem: *mut Timespec) -> c_int;
+    fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
+    fn malloc(size: usize) -> *mut c_void;
+    fn free(p: *mut c_void);
+    fn posix_memalign(p: *mut *mut c_void, align: usize, size: usize) -> c_int;
+}
+
+/// `CLOCK_REALTIME`: 0 in every C library the shim is built for.
+const CLOCK_REALTIME: c_int = 0;
+
+/// A NUL-terminated copy of `s` in `buf`, or None when it does not fit or
+/// `s` holds a NUL.
+fn c_str<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b CStr> {
+    if s.len() >= buf.len() || s.as_bytes().contains(&0) {
+        return None;
+    }
+    buf[..s.len()].copy_from_slice(s.as_bytes());
+    buf[s.len()] = 0;
+    CStr::from_bytes_with_nul(&buf[..=s.len()]).ok()
+}
+
+/// The value of the environment variable `name`, if it is set and UTF-8.
+///
+/// The environment is read as the program started (the shim never sets
+/// variables), so the value lives as long as the process.
+pub fn env(name: &str) -> Option<&'static str> {
+    let mut buf = [0u8; 64];
+    let name = c_str(name, &mut buf)?;
+    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a
+    // NUL-terminated string in the environment.
+    let value = unsafe { getenv(name.as_ptr()) };
+    if value.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and NUL-terminated (getenv's contract); the
+    // environment is not changed while the shim runs.
+    unsafe { CStr::from_ptr(value) }.to_str().ok()
+}
+
+/// This process's id.
+pub fn pid() -> u32 {
+    // SAFETY: getpid has no preconditions.
+    unsafe { getpid() as u32 }
+}
+
+/// Write all of `bytes` to descriptor 2; false if the C library refused.
+pub fn stderr(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: `rest` is a valid buffer of its length.
+        let n = unsafe { write(2, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            return false;
+        }
+        rest = &rest[n as usize..];
+    }
+    true
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch (0 if unavailable).
+pub fn wall_ns() -> u64 {
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer.
+    if unsafe { clock_gettime(CLOCK_REALTIME, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Sleep for `ms` milliseconds (less if a signal interrupts it).
+pub fn sleep_ms(ms: u64) {
+    let ts = Timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: ((ms % 1000) * 1_000_000) as c_long,
+    };
+    // SAFETY: `ts` is valid; no remainder is wanted.
+    unsafe { nanosleep(&ts, core::ptr::null_mut()) };
+}
+
+/// Run `f` when the process exits normally; false if the C library's table
+/// of exit functions is full.
+pub fn at_exit(f: extern "C" fn()) -> bool {
+    // SAFETY: `f` is a plain function that lives as long as the program.
+    unsafe { atexit(f) == 0 }
+}
+
+/// Start a detached thread running `entry`; false if it could not start.
+pub fn spawn(entry: fn()) -> bool {
+    extern "C" fn trampoline(arg: *mut c_void) -> *mut c_void {
+        // SAFETY: `arg` is the `fn()` that spawn passed, cast to a pointer.
+        let entry: fn() = unsafe { core::mem::transmute::<*mut c_void, fn()>(arg) };
+        entry();
+        core::ptr::null_mut()
+    }
+    let mut t: PthreadT = [0; 2];
+    let arg = entry as *mut c_void;
+    // SAFETY: `t` has room for the thread id; default attributes; the
+    // trampoline turns `arg` back into the function it came from.
+    if unsafe { pthread_create(&mut t, core::ptr::null(), trampoline, arg) } != 0 {
+        return false;
+    }
+    // SAFETY: `t` names the thread just created (its first word is the id
+    // in the C libraries the shim is built for).
+    unsafe { pthread_detach(t[0]) };
+    true
+}
+
+/// A file opened through stdio, closed on drop.
+pub struct File {
+    f: *mut FILE,
+}
+
+// SAFETY: a FILE is internally locked by the C library; the shim moves
+// files between its threads but never uses one from two threads at once.
+unsafe impl Send for File {}
+
+/// How to open a [`File`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Read.
+    Read,
+    /// Create or truncate, then write.
+    Create,
+    /// Create; fail if the file exists.
+    CreateNew,
+}
+
+/// Why a file operation failed: the C library's `errno` is not portable to
+/// read, so only what was attempted is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileError {
+    /// The path is too long or holds a NUL.
+    BadPath,
+    /// `fopen` failed (missing directory, no permission, exists for
+    /// `CreateNew`, ...).
+    Open,
+    /// A write or flush failed (disk full, I/O error).
+    Write,
+    /// A read failed.
+    Read,
+}
+
+impl core::fmt::Display for FileError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            FileError::BadPath => "path too long or not a C string",
+            FileError::Open => "cannot open",
+            FileError::Write => "write failed",
+            FileError::Read => "read failed",
+        })
+    }
+}
+
+impl File {
+    /// Open `path`.
+    pub fn open(path: &str, mode: Mode) -> Result<File, FileError> {
+        let mut buf = [0u8; 4096];
+        let path = c_str(path, &mut buf).ok_or(FileError::BadPath)?;
+        let mode: &CStr = match mode {
+            Mode::Read => c"rb",
+            Mode::Create => c"wb",
+            Mode::CreateNew => c"wbx",
+        };
+        // SAFETY: both strings are NUL-terminated.
+        let f = unsafe { fopen(path.as_ptr(), mode.as_ptr()) };
+        if f.is_null() {
+            return Err(FileError::Open);
+        }
+        Ok(File { f })
+    }
+
+    /// Write all of `bytes` (buffered by stdio).
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), FileError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: `bytes` is valid for its length; `self.f` is open.
+        let n = unsafe { fwrite(bytes.as_ptr().cast(), 1, bytes.len(), self.f) };
+        if n == bytes.len() {
+            Ok(())
+        } else {
+            Err(FileError::Write)
+        }
+    }
+
+    /// Hand buffered bytes to the system.
+    pub fn flush(&mut self) -> Result<(), FileError> {
+        // SAFETY: `self.f` is open.
+        if unsafe { fflush(self.f) } == 0 {
+            Ok(())
+        } else {
+            Err(FileError::Write)
+        }
+    }
+
+    /// Read up to `buf.len()` bytes; 0 at the end of the file.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, FileError> {
+        // SAFETY: `buf` is writable for its length; `self.f` is open.
+        let n = unsafe { fread(buf.as_mut_ptr().cast(), 1, buf.len(), self.f) };
+        if n == 0 && !buf.is_empty() {
+            // End of file or an error: one more zero-length answer tells
+            // nothing, so both read as the end (stdio gives no portable
+            // way to tell them apart without errno).
+            return Ok(0);
+        }
+        Ok(n)
+    }
+
+    /// Close, reporting a failed final flush.
+    pub fn close(mut self) -> Result<(), FileError> {
+        let f = core::mem::replace(&mut self.f, core::ptr::null_mut());
+        // SAFETY: `f` is open and closed exactly once (drop skips NULL).
+        if unsafe { fclose(f) } == 0 {
+            Ok(())
+        } else {
+            Err(FileError::Write)
+        }
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        if !self.f.is_null() {
+            // SAFETY: open, and closed only here.
+            unsafe { fclose(self.f) };
+        }
+    }
+}
+
+/// The whole file at `path`.
+pub fn read_file(path: &str) -> Result<alloc::vec::Vec<u8>, FileError> {
+    let mut f = File::open(path, Mode::Read)?;
+    let mut out = alloc::vec::Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match f.read(&mut chunk)? {
+            0 => return Ok(out),
+            n => out.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// The whole file at `path` as UTF-8 text.
+pub fn read_text(path: &str) -> Result<alloc::string::String, ReadTextError> {
+    let bytes = read_file(path).map_err(ReadTextError::File)?;
+    alloc::string::String::from_utf8(bytes).map_err(|e| ReadTextError::Utf8(e.into_bytes()))
+}
+
+/// Why [`read_text`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadTextError {
+    /// Opening or reading failed.
+    File(FileError),
+    /// The bytes (returned) are not UTF-8.
+    Utf8(alloc::vec::Vec<u8>),
+}
+
+impl core::fmt::Display for ReadTextError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ReadTextError::File(e) => write!(f, "{e}"),
+            ReadTextError::Utf8(_) => f.write_str("not UTF-8 text"),
+        }
+    }
+}
+
+/// The process's heap through `malloc`/`free`: the global allocator of
+/// builds with the C library but without std (std brings its own, which is
+/// the same `malloc`).
+pub struct CAlloc;
+
+// SAFETY: malloc/posix_memalign return NULL or a block of at least `size`
+// bytes aligned as asked; free releases what they returned.
+unsafe impl core::alloc::GlobalAlloc for CAlloc {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        // malloc's blocks are aligned for any fundamental type (16 bytes on
+        // the 64-bit targets); larger alignments take posix_memalign.
+        if layout.align() <= 16 {
+            // SAFETY: any size is a valid request.
+            return unsafe { malloc(layout.size().max(1)) }.cast();
+        }
+        let mut p = core::ptr::null_mut();
+        // SAFETY: the alignment is a power of two and a multiple of a pointer's size.
+        if unsafe { posix_memalign(&mut p, layout.align(), layout.size().max(1)) } != 0 {
+            return core::ptr::null_mut();
+        }
+        p.cast()
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, _: core::alloc::Layout) {
+        // SAFETY: `p` came from alloc above (GlobalAlloc's contract).
+        unsafe { free(p.cast()) }
+    }
+}
