@@ -277,6 +277,8 @@ pub mod msg;
 #[cfg(feature = "clib")]
 pub mod names;
 pub mod op;
+#[cfg(feature = "clib")]
+pub mod outpath;
 pub mod pipeline;
 pub mod policy;
 #[cfg(feature = "clib")]

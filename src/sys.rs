@@ -43,6 +43,8 @@ extern "C" {
     fn fread(buf: *mut c_void, size: usize, n: usize, f: *mut FILE) -> usize;
     fn fflush(f: *mut FILE) -> c_int;
     fn fclose(f: *mut FILE) -> c_int;
+    #[link_name = "remove"]
+    fn c_remove(path: *const c_char) -> c_int;
     fn atexit(f: extern "C" fn()) -> c_int;
     fn pthread_create(
         t: *mut PthreadT,
@@ -281,6 +283,16 @@ impl Drop for File {
             unsafe { fclose(self.f) };
         }
     }
+}
+
+/// Delete the file at `path`; false if it could not be.
+pub fn remove(path: &str) -> bool {
+    let mut buf = [0u8; 4096];
+    let Some(path) = c_str(path, &mut buf) else {
+        return false;
+    };
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { c_remove(path.as_ptr()) == 0 }
 }
 
 /// The whole file at `path`.
