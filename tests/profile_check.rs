@@ -49,9 +49,15 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn check(root: &Path) -> Result<Report, String> {
+    check_with(root, &[])
+}
+
+fn check_with(root: &Path, flags: &[&str]) -> Result<Report, String> {
+    let mut args = vec!["-I".into(), root.join("include").display().to_string()];
+    args.extend(flags.iter().map(|f| f.to_string()));
     let cc = Compiler {
         program: std::env::var_os("CC").unwrap_or("cc".into()).into(),
-        args: vec!["-I".into(), root.join("include").display().to_string()],
+        args,
         arch: std::env::consts::ARCH.to_string(),
     };
     let out = root.join("out");
@@ -69,6 +75,20 @@ fn our_headers_pass_every_fact() {
         report.error("include/kos")
     );
     // Every layout fact, constant and bit-field of the profile is compared.
+    assert_eq!(report.facts, 65 + 3);
+}
+
+#[test]
+fn sanitizer_red_zones_do_not_hide_the_tables() {
+    // cargo fuzz builds the crate with CFLAGS for AddressSanitizer, which
+    // pads every global with a red zone after the table's end marker.
+    let root = sysroot("asan", "nk/errno.h", |t| t + "\n");
+    let report = check_with(&root, &["-fsanitize=address"]).expect("the check compiles");
+    assert!(
+        report.mismatches.is_empty(),
+        "{:?}",
+        report.error("include/kos")
+    );
     assert_eq!(report.facts, 65 + 3);
 }
 

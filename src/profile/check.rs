@@ -156,7 +156,11 @@ pub fn facts(asm: &str, arch: &str) -> Result<Vec<Mismatch>, String> {
         .find(|f| f.name == "nk_message.ex")
         .map_or(4, |f| f.sdk as usize);
     let probes = data_of(asm, "kos_profile_bit_probes", arch)?;
-    let stride = probes.len() / words.len().max(1);
+    // One message per probe (any red zone a sanitizer adds comes after).
+    let stride = all
+        .iter()
+        .find(|f| f.name == "sizeof(nk_message)")
+        .map_or(24, |f| f.sdk as usize);
     for (i, (&want, name)) in words.iter().zip(&names[pairs.len() / 2..]).enumerate() {
         let at = i * stride + ex_offset;
         let got = probes
@@ -172,16 +176,18 @@ pub fn facts(asm: &str, arch: &str) -> Result<Vec<Mismatch>, String> {
     Ok(all)
 }
 
-/// The 64-bit little-endian values between the two markers.
+/// The 64-bit little-endian values between the two markers. (Sanitizer
+/// builds pad globals with red zones, so the markers need not be the first
+/// and last values.)
 fn framed(bytes: &[u8], start: i64, end: i64) -> Result<Vec<i64>, String> {
     let values: Vec<i64> = bytes
         .chunks_exact(8)
         .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
         .collect();
-    match (values.first(), values.last()) {
-        (Some(&s), Some(&e)) if s == start && e == end && values.len() >= 2 => {
-            Ok(values[1..values.len() - 1].to_vec())
-        }
+    let from = values.iter().position(|&v| v == start);
+    let to = from.and_then(|f| values[f..].iter().position(|&v| v == end).map(|t| f + t));
+    match (from, to) {
+        (Some(f), Some(t)) => Ok(values[f + 1..t].to_vec()),
         _ => Err(format!(
             "sdk-profile: a table is not framed by its markers (0x{start:x}): \
              a big-endian target, or an assembler this check does not read"
