@@ -78,16 +78,16 @@ define cargo_copy
 endef
 
 $(WRAP_LIB): FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(WRAP_SDK_FEATURE),$(WRAP_TARGET),target/$(WRAP_TARGET)/release/libkos_ipc_shim.a,,$(WRAP_RUSTC_ARGS))
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)clib$(WRAP_SDK_FEATURE),$(WRAP_TARGET),target/$(WRAP_TARGET)/release/libkos_ipc_shim.a,,$(WRAP_RUSTC_ARGS))
 
 ifneq ($(WRAP_LIB_HOST),$(WRAP_LIB))
 $(WRAP_LIB_HOST): FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT,$(WRAP_RUSTC_ARGS))
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)clib,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT,$(WRAP_RUSTC_ARGS))
 endif
 
 ifneq ($(WRAP_LIB_CROSS),$(WRAP_LIB))
 $(WRAP_LIB_CROSS): FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap,$(CROSS_TRIPLE),target/$(CROSS_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT,$(WRAP_RUSTC_ARGS))
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)clib,$(CROSS_TRIPLE),target/$(CROSS_TRIPLE)/release/libkos_ipc_shim.a,env -u KOS_SDK_SYSROOT,$(WRAP_RUSTC_ARGS))
 endif
 
 $(FAKE_SYSROOT)/kos_ipc_shim.h: $(HEADERS)
@@ -95,7 +95,7 @@ $(FAKE_SYSROOT)/kos_ipc_shim.h: $(HEADERS)
 	cp -r include/kos/. $(FAKE_SYSROOT)/include/ && cp include/kos_ipc_shim.h $@
 
 $(WRAP_LIB_HOSTCOMPAT): $(FAKE_SYSROOT)/kos_ipc_shim.h FORCE
-	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)sdk-profile,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env KOS_SDK_SYSROOT=$(abspath $(FAKE_SYSROOT)),$(WRAP_RUSTC_ARGS))
+	$(call cargo_copy,$(WRAP_CARGO) --features wrap$(COMMA)clib$(COMMA)sdk-profile,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.a,env KOS_SDK_SYSROOT=$(abspath $(FAKE_SYSROOT)),$(WRAP_RUSTC_ARGS))
 
 $(PRELOAD_LIB): FORCE
 	$(call cargo_copy,rustc --release --lib --crate-type cdylib --no-default-features --features preload,$(HOST_TRIPLE),target/$(HOST_TRIPLE)/release/libkos_ipc_shim.so,)
@@ -103,6 +103,7 @@ $(PRELOAD_LIB): FORCE
 # The feature sets `make lint` (default features) does not see.
 interpose-lint: $(FAKE_SYSROOT)/kos_ipc_shim.h
 	$(CARGO) clippy --lib --no-default-features --features wrap --target aarch64-unknown-none -- -D warnings
+	$(CARGO) clippy --lib --no-default-features --features wrap,clib --target $(CROSS_TRIPLE) --release -- -D warnings
 	$(CARGO) clippy --lib --no-default-features --features preload -- -D warnings
 	KOS_SDK_SYSROOT=$(abspath $(FAKE_SYSROOT)) CC_aarch64_unknown_none=$(CROSS_CC) $(CARGO) clippy --lib \
 	    --no-default-features --features wrap,sdk-profile --target aarch64-unknown-none -- -D warnings
