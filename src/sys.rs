@@ -58,6 +58,8 @@ extern "C" {
     fn malloc(size: usize) -> *mut c_void;
     fn free(p: *mut c_void);
     fn posix_memalign(p: *mut *mut c_void, align: usize, size: usize) -> c_int;
+    #[link_name = "mkdir"]
+    fn c_mkdir(path: *const c_char, mode: core::ffi::c_uint) -> c_int;
 }
 
 /// `CLOCK_REALTIME`: 0 in every C library the shim is built for.
@@ -359,4 +361,28 @@ unsafe impl core::alloc::GlobalAlloc for CAlloc {
         // SAFETY: `p` came from alloc above (GlobalAlloc's contract).
         unsafe { free(p.cast()) }
     }
+}
+
+/// Create the directory `path` (permissions 0777 less the umask); false if
+/// it could not be made, which includes when it already exists (the C
+/// library's reason, `errno`, is not portable to read).
+pub fn mkdir(path: &str) -> bool {
+    let mut buf = [0u8; 4096];
+    let Some(path) = c_str(path, &mut buf) else {
+        return false;
+    };
+    // SAFETY: `path` is NUL-terminated. `mode_t` is an unsigned int in the
+    // C libraries the shim is built for.
+    unsafe { c_mkdir(path.as_ptr(), 0o777) == 0 }
+}
+
+/// Create the directory `path` and its missing parents. Best effort:
+/// whether the directory is usable shows when a file is created in it.
+pub fn mkdir_all(path: &str) {
+    for (i, c) in path.char_indices() {
+        if c == '/' && i > 0 {
+            mkdir(&path[..i]);
+        }
+    }
+    mkdir(path.trim_end_matches('/'));
 }
