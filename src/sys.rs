@@ -386,3 +386,38 @@ pub fn mkdir_all(path: &str) {
     }
     mkdir(path.trim_end_matches('/'));
 }
+
+// The precompiled `alloc` of the Linux targets was built to unwind: a few of
+// its functions (`format!`'s `format_inner`) keep landing pads that name
+// `rust_eh_personality`, which only std defines. With the C library but
+// without std (the wrap archive, `panic = "abort"`) nothing ever unwinds
+// through them, so the name only has to resolve: a trap, defined LOCAL in
+// the archive's one object (not exported; `make symbols-check`).
+#[cfg(all(
+    feature = "clib",
+    not(feature = "std"),
+    not(test),
+    target_os = "linux",
+    target_arch = "x86_64"
+))]
+core::arch::global_asm!(
+    ".pushsection .text.kos_shim_no_unwind,\"ax\",@progbits",
+    ".type rust_eh_personality,@function",
+    "rust_eh_personality:",
+    "ud2",
+    ".popsection",
+);
+#[cfg(all(
+    feature = "clib",
+    not(feature = "std"),
+    not(test),
+    target_os = "linux",
+    target_arch = "aarch64"
+))]
+core::arch::global_asm!(
+    ".pushsection .text.kos_shim_no_unwind,\"ax\",%progbits",
+    ".type rust_eh_personality,%function",
+    "rust_eh_personality:",
+    "brk #1",
+    ".popsection",
+);
