@@ -132,12 +132,9 @@ fn take_lock(lock: &str) -> bool {
     true
 }
 
-/// Claim the output `template` names for `what` (e.g. `KOS_SHIM_STATS`):
-/// expand it, keep off a live process's file, create the file, and return
-/// the path to write. Err: the message already said on stderr.
-pub fn claim(template: &str, what: &str) -> Result<String, String> {
-    let _inside = crate::guard::enter();
-    let mut path = expand(template);
+/// `path`, or `<path>.<pid>` when another live process holds `path`'s lock
+/// (said on stderr); the lock is ours otherwise.
+fn keep_off_live_owner(path: String, what: &str) -> String {
     let lock = format!("{path}.lock");
     match owner(&lock) {
         Some(pid) if pid != sys::pid() && alive(pid) => {
@@ -146,21 +143,51 @@ pub fn claim(template: &str, what: &str) -> Result<String, String> {
                 Level::Warn,
                 "{what}: {path} is being written by process {pid}; writing {mine} instead"
             );
-            path = mine;
+            mine
         }
-        Some(pid) if pid == sys::pid() => {}
+        Some(pid) if pid == sys::pid() => path,
         _ => {
             // No owner, or one that is gone: ours now. A lock that cannot be
             // written (read-only directory) shows below when the file cannot
             // be created either; a writable file in a directory without
             // room for the lock is still written, unprotected.
             let _ = take_lock(&lock);
+            path
         }
     }
+}
+
+/// Claim the output `template` names for `what` (e.g. `KOS_SHIM_STATS`):
+/// expand it, keep off a live process's file, create the file, and return
+/// the path to write. Err: the message already said on stderr.
+pub fn claim(template: &str, what: &str) -> Result<String, String> {
+    let _inside = crate::guard::enter();
+    let path = keep_off_live_owner(expand(template), what);
     match File::open(&path, Mode::Create).and_then(File::close) {
         Ok(()) => Ok(path),
         Err(e) => {
             let msg = format!("{what}: cannot write {path} ({e}); this output is off");
+            crate::say!(Level::Error, "{msg}");
+            Err(msg)
+        }
+    }
+}
+
+/// [`claim`] for an output that is a directory (a CTF trace): expand
+/// `template`, keep off a directory a live process is writing (the lock is
+/// `<dir>.lock` beside it; the second process writes `<dir>.<pid>`), create
+/// the directory and its parents, and check that `first` (a file name) can
+/// be created in it. Returns the directory. Err: said on stderr.
+pub fn claim_dir(template: &str, first: &str, what: &str) -> Result<String, String> {
+    let _inside = crate::guard::enter();
+    let expanded = expand(template);
+    let dir = keep_off_live_owner(String::from(expanded.trim_end_matches('/')), what);
+    sys::mkdir_all(&dir);
+    let probe = format!("{dir}/{first}");
+    match File::open(&probe, Mode::Create).and_then(File::close) {
+        Ok(()) => Ok(dir),
+        Err(e) => {
+            let msg = format!("{what}: cannot write {probe} ({e}); this output is off");
             crate::say!(Level::Error, "{msg}");
             Err(msg)
         }
@@ -224,5 +251,29 @@ mod tests {
             "{e}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_is_created_and_kept_off_a_live_owner() {
+        let base = std::env::temp_dir().join(format!("kos-outpath-dir-{}", sys::pid()));
+        let d = base.join("a/ctf-%p");
+        let t = d.to_str().unwrap();
+        let want = expand(t);
+        assert_eq!(claim_dir(t, "metadata", "TEST").unwrap(), want);
+        assert!(std::path::Path::new(&want).join("metadata").is_file());
+        std::fs::write(format!("{want}.lock"), "1\n").unwrap();
+        assert_eq!(
+            claim_dir(t, "metadata", "TEST").unwrap(),
+            format!("{want}.{}", sys::pid())
+        );
+        // A directory under a file cannot be made: named at once.
+        std::fs::write(base.join("file"), "").unwrap();
+        let bad = base.join("file/ctf");
+        let e = claim_dir(bad.to_str().unwrap(), "metadata", "TEST").unwrap_err();
+        assert!(
+            e.contains("cannot write") && e.contains("file/ctf/metadata"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
