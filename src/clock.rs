@@ -9,7 +9,11 @@
 //!   frequency in `CNTFRQ_EL0`), readable from user space;
 //! - otherwise `clock_gettime(CLOCK_MONOTONIC)`, where a tick is 1 ns.
 //!
-//! `KOS_SHIM_CLOCK=monotonic` (std builds) forces the OS clock.
+//! `KOS_SHIM_CLOCK` chooses: `auto` (the default: the counter above) or
+//! `monotonic` (also `os`: always `clock_gettime`). It is read through the C
+//! library in every build that has one (host, preload, wrap); an unknown
+//! word is reported on stderr with the valid ones, and `auto` applies. The
+//! bare core (no C library) always uses `auto`.
 //!
 //! Ticks are converted to nanoseconds only on read ([`ticks_to_ns`]), never
 //! per call. The TSC's rate is measured once, lazily, against
@@ -104,15 +108,38 @@ fn select() {
     let _ = SOURCE.compare_exchange(SRC_UNKNOWN, s, Ordering::Relaxed, Ordering::Relaxed);
 }
 
-#[cfg(feature = "std")]
-fn forced_monotonic() -> bool {
-    matches!(
-        std::env::var("KOS_SHIM_CLOCK").as_deref(),
-        Ok("monotonic") | Ok("os")
-    )
+/// The words `KOS_SHIM_CLOCK` takes.
+pub const CLOCK_WORDS: &str = "auto, monotonic, os";
+
+/// Whether `KOS_SHIM_CLOCK`'s `word` forces the OS clock; None: not a word
+/// it takes.
+pub fn parse_clock(word: &str) -> Option<bool> {
+    match word.trim() {
+        "" | "auto" => Some(false),
+        "monotonic" | "os" => Some(true),
+        _ => None,
+    }
 }
 
-#[cfg(not(feature = "std"))]
+/// `KOS_SHIM_CLOCK`, read (and a wrong word reported) once.
+#[cfg(feature = "clib")]
+fn forced_monotonic() -> bool {
+    static FORCED: spin::Once<bool> = spin::Once::new();
+    *FORCED.call_once(|| {
+        let Some(v) = crate::sys::env("KOS_SHIM_CLOCK") else {
+            return false;
+        };
+        parse_clock(v).unwrap_or_else(|| {
+            crate::say!(
+                crate::say::Level::Warn,
+                "KOS_SHIM_CLOCK={v:?} is not one of {CLOCK_WORDS}; using auto"
+            );
+            false
+        })
+    })
+}
+
+#[cfg(not(feature = "clib"))]
 fn forced_monotonic() -> bool {
     false
 }
@@ -408,20 +435,13 @@ mod hw {
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 mod os {
-    pub fn monotonic_ns() -> u64 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: ts is a valid out-pointer; CLOCK_MONOTONIC always exists on hosts.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-    }
+    pub use crate::sys::monotonic_ns;
 }
 
-#[cfg(not(feature = "std"))]
+/// The bare core declares the one C function it reads the time with.
+#[cfg(not(feature = "clib"))]
 mod os {
     #[repr(C)]
     struct Timespec {
@@ -536,6 +556,15 @@ mod tests {
             "{ns} ns not in [{lo}, {hi}] (source {:?})",
             source()
         );
+    }
+
+    #[test]
+    fn clock_words() {
+        assert_eq!(parse_clock("monotonic"), Some(true));
+        assert_eq!(parse_clock(" os "), Some(true));
+        assert_eq!(parse_clock("auto"), Some(false));
+        assert_eq!(parse_clock(""), Some(false));
+        assert_eq!(parse_clock("bogus"), None);
     }
 
     #[test]

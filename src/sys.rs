@@ -421,3 +421,21 @@ core::arch::global_asm!(
     "brk #1",
     ".popsection",
 );
+
+/// `CLOCK_MONOTONIC`: 1 in the Linux C libraries and KasperskyOS's POSIX
+/// layer.
+const CLOCK_MONOTONIC: c_int = 1;
+
+/// Monotonic time in nanoseconds (`clock_gettime(CLOCK_MONOTONIC)`; 0 if
+/// unavailable).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer.
+    if unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
