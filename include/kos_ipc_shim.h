@@ -648,7 +648,7 @@ Retcode kos_shim_policy_load(const char *text, size_t len, char *err, size_t err
 // Messages name the file: `/etc/app.policy:3:9: ...`.
 //
 // Returns rcOk; rcInvalidArgument (NULL or non-UTF-8 path, unreadable file,
-// parse error); rcUnimplemented in builds without `std`.
+// parse error); rcUnimplemented in the bare core (no C library: no files).
 //
 // # Safety
 // `path` is NULL or a NUL-terminated string; `err` as for `kos_shim_policy_load`.
@@ -680,7 +680,7 @@ Retcode kos_shim_policy_rule_hits(uint64_t *out, size_t cap, size_t *n);
 // Start learn mode (idempotent): from now on every message's (operation,
 // iid, mid) is recorded for `kos_shim_policy_learn_write`. Setting
 // `KOS_SHIM_POLICY_LEARN=/path` does this at first use and writes the file
-// at exit. rcOk; rcUnimplemented without `std`.
+// at exit. rcOk; rcUnimplemented in the bare core (no C library).
 Retcode kos_shim_policy_learn_start(void);
 
 // Write the policy learned so far to the file `path`: one `allow` rule per
@@ -688,7 +688,8 @@ Retcode kos_shim_policy_learn_start(void);
 // in `default deny`.
 //
 // Returns rcOk; rcInvalidArgument (NULL or non-UTF-8 path, or learn mode
-// is off); rcFail (the file cannot be written); rcUnimplemented without `std`.
+// is off); rcFail (the file cannot be written); rcUnimplemented in the bare
+// core (no C library).
 //
 // # Safety
 // `path` is NULL or a NUL-terminated string.

@@ -18,10 +18,11 @@
 //! intervals gets a *direct table* (65,536 `u16` entries, one per iid: the
 //! position of its interval), and so do the [`MID_TABLES`] iid intervals
 //! with the most mid intervals (more than [`DIRECT_MIN`]); shorter levels
-//! keep the binary search (a few steps). Direct tables exist in `std` builds
-//! only: 128 KiB each, at most `3 + MID_TABLES` (2.4 MiB) per policy,
-//! allocated at load. Without `std` the tables are fixed-size statics and
-//! every level is a binary search.
+//! keep the binary search (a few steps). Direct tables exist in builds with
+//! a heap (feature `clib`: std, or the C library's `malloc` in the wrap
+//! archive) only: 128 KiB each, at most `3 + MID_TABLES` (2.4 MiB) per
+//! policy, allocated at load. In the bare core (no heap) the tables are
+//! fixed-size statics and every level is a binary search.
 //!
 //! If a class's cells would exceed the build's budget, that class falls back
 //! to one cell listing its rules (a linear scan): still exact, just slower.
@@ -82,7 +83,7 @@ pub(crate) const MID_TABLES: usize = 16;
 /// Entries of one direct table: one per 16-bit value.
 const DIRECT_LEN: usize = 1 << 16;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 mod cap {
     pub(super) const IIDS: usize = 1 << 20;
     pub(super) const MIDS: usize = 1 << 22;
@@ -91,7 +92,7 @@ mod cap {
     pub(super) const DIRECT: usize = (3 + super::MID_TABLES) * super::DIRECT_LEN;
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "clib"))]
 mod cap {
     use super::super::MAX_RULES;
     pub(super) const IIDS: usize = 3 * (2 * MAX_RULES + 1);

@@ -1,17 +1,29 @@
-//! Configuration from the environment, read once on first use:
-//! `KOS_SHIM_POLICY` (policy file; missing or invalid → fail closed),
-//! `KOS_SHIM_POLICY_ON_ERROR=allow` (run without a policy instead, loudly),
-//! `KOS_SHIM_POLICY_LEARN` (learn, and write the learned policy at exit).
+//! Configuration from the environment, read once on first use, the same in
+//! every build with the C library (host, preload, and the `no_std` wrap
+//! archive):
+//!
+//! - `KOS_SHIM_POLICY` (policy file; missing or invalid → fail closed);
+//! - `KOS_SHIM_POLICY_ON_ERROR=allow|deny` (`allow`: run without a policy
+//!   instead, loudly; `deny`, the default: fail closed; any other word is
+//!   reported with the valid ones and counts as `deny`);
+//! - `KOS_SHIM_POLICY_LEARN` (learn, and write the learned policy at exit;
+//!   the path takes `%p`/`%t`/`%n`).
+//!
+//! The environment comes through `sys::env`, the file through
+//! `sys::read_file`, and what the user must know through `say!`.
 
-use std::format;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::string::{String, ToString};
+use alloc::format;
+use alloc::string::{String, ToString};
 
-use super::{learn, PolicyError, LOG_TARGET};
+use super::{learn, PolicyError};
+use crate::say::Level;
+use crate::sys;
 
 /// The policy installed when `KOS_SHIM_POLICY` cannot be loaded.
 const FAIL_CLOSED: &str = "allow recv\ndefault deny\n";
+
+/// The words `KOS_SHIM_POLICY_ON_ERROR` takes.
+pub const ON_ERROR_WORDS: &str = "allow, deny";
 
 static INIT: spin::Once<()> = spin::Once::new();
 static LAST_ERROR: spin::Mutex<Option<String>> = spin::Mutex::new(None);
@@ -28,64 +40,120 @@ pub(super) fn initialized() -> bool {
     INIT.is_completed()
 }
 
-fn file_error(path: &Path, e: &PolicyError) -> String {
-    format!("{}:{}:{}: {}", path.display(), e.line, e.col, e.kind)
+fn file_error(path: &str, e: &PolicyError) -> String {
+    format!("{path}:{}:{}: {}", e.line, e.col, e.kind)
 }
 
-/// Read and load a policy file (no environment check).
-pub(super) fn load_file_now(path: &Path, failed_closed: bool) -> Result<(), String> {
+/// Read and load a policy file (no environment check). The error names the
+/// file, and the line and column of a syntax error.
+pub(super) fn load_file_now(path: &str, failed_closed: bool) -> Result<(), String> {
     // File I/O is IPC on KasperskyOS: it must not run through the policy.
     let inside = crate::guard::enter();
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("{}: cannot read the policy file: {e}", path.display()))?;
-    let text = match std::str::from_utf8(&bytes) {
+    let bytes =
+        sys::read_file(path).map_err(|e| format!("{path}: cannot read the policy file: {e}"))?;
+    drop(inside);
+    let text = match core::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(_) => {
             let e = PolicyError::invalid_utf8(&bytes);
             return Err(e.map_or_else(|| "invalid UTF-8".to_string(), |e| file_error(path, &e)));
         }
     };
-    drop(inside);
     super::load_now(text, failed_closed).map_err(|e| file_error(path, &e))
+}
+
+/// What to do when `KOS_SHIM_POLICY` does not load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnError {
+    /// Fail closed.
+    Deny,
+    /// Run without a policy.
+    Allow,
+}
+
+/// `KOS_SHIM_POLICY_ON_ERROR`'s word, or None.
+fn parse_on_error(word: &str) -> Option<OnError> {
+    match word.trim() {
+        "deny" | "" => Some(OnError::Deny),
+        "allow" => Some(OnError::Allow),
+        _ => None,
+    }
+}
+
+/// `KOS_SHIM_POLICY_ON_ERROR`, an unknown word reported (and read as `deny`,
+/// the safe side).
+fn on_error_setting() -> OnError {
+    let Some(v) = sys::env("KOS_SHIM_POLICY_ON_ERROR") else {
+        return OnError::Deny;
+    };
+    parse_on_error(v).unwrap_or_else(|| {
+        crate::say!(
+            Level::Error,
+            "KOS_SHIM_POLICY_ON_ERROR={v:?} is not one of {ON_ERROR_WORDS}; using deny \
+             (a policy that does not load fails closed)"
+        );
+        OnError::Deny
+    })
 }
 
 fn init() {
     // Reading the file and writing to stderr are IPC on KasperskyOS; they
     // must bypass the shim (and not re-enter this once-only init).
     let _inside = crate::guard::enter();
-    if let Some(path) = std::env::var_os("KOS_SHIM_POLICY").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        match load_file_now(&path, false) {
-            Ok(()) => log::info!(target: LOG_TARGET, "policy loaded from {}", path.display()),
-            Err(reason) => on_error(&reason),
+    // Checked whether or not a policy is set: a mistyped word is reported
+    // before it matters, not when a policy first fails to load.
+    let on_error = on_error_setting();
+    if let Some(path) = sys::env("KOS_SHIM_POLICY").filter(|p| !p.is_empty()) {
+        match load_file_now(path, false) {
+            Ok(()) => crate::say!(
+                Level::Info,
+                "KOS_SHIM_POLICY: loaded {path} ({} rules)",
+                super::stats().rules
+            ),
+            Err(reason) => fail(&reason, on_error),
         }
     }
-    if let Some(out) = std::env::var_os("KOS_SHIM_POLICY_LEARN").filter(|p| !p.is_empty()) {
-        learn::start_with_exit_file(PathBuf::from(out));
+    if let Some(out) = sys::env("KOS_SHIM_POLICY_LEARN").filter(|p| !p.is_empty()) {
+        learn::start_with_exit_file(out);
     }
 }
 
-fn on_error(reason: &str) {
-    let allow = std::env::var("KOS_SHIM_POLICY_ON_ERROR").is_ok_and(|v| v == "allow");
-    let msg = if allow {
-        format!(
-            "kos-ipc-shim: WARNING: policy NOT loaded: {reason}; KOS_SHIM_POLICY_ON_ERROR=allow, \
+fn fail(reason: &str, on_error: OnError) {
+    match on_error {
+        OnError::Allow => crate::say!(
+            Level::Error,
+            "KOS_SHIM_POLICY: WARNING: policy NOT loaded: {reason}; KOS_SHIM_POLICY_ON_ERROR=allow, \
              so the program runs WITHOUT a policy and every call is allowed"
-        )
-    } else {
-        // The fixed text always parses.
-        let _ = super::load_now(FAIL_CLOSED, true);
-        format!(
-            "kos-ipc-shim: policy not loaded: {reason}; failing closed: every Call/CallEx/Reply \
-             returns rcSecurityDisallow (KOS_SHIM_POLICY_ON_ERROR=allow runs without a policy)"
-        )
-    };
-    let _ = writeln!(std::io::stderr(), "{msg}");
-    log::error!(target: LOG_TARGET, "{msg}");
+        ),
+        OnError::Deny => {
+            // The fixed text always parses.
+            let _ = super::load_now(FAIL_CLOSED, true);
+            crate::say!(
+                Level::Error,
+                "KOS_SHIM_POLICY: policy not loaded: {reason}; failing closed: every \
+                 Call/CallEx/Reply returns rcSecurityDisallow (KOS_SHIM_POLICY_ON_ERROR=allow \
+                 runs without a policy)"
+            );
+        }
+    }
     *LAST_ERROR.lock() = Some(reason.to_string());
 }
 
 /// Why `KOS_SHIM_POLICY` could not be loaded, if it could not.
 pub(super) fn last_error() -> Option<String> {
     LAST_ERROR.lock().clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_error_words() {
+        assert_eq!(parse_on_error("allow"), Some(OnError::Allow));
+        assert_eq!(parse_on_error(" deny "), Some(OnError::Deny));
+        assert_eq!(parse_on_error(""), Some(OnError::Deny));
+        assert_eq!(parse_on_error("yes"), None);
+        assert_eq!(parse_on_error("Allow"), None);
+    }
 }

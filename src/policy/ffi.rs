@@ -6,11 +6,11 @@ use core::fmt;
 use crate::abi::{rcBufferTooSmall, rcInvalidArgument, rcOk, Retcode};
 use crate::ffi::{boundary, bytes, write_out};
 
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 use crate::abi::rcFail;
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "clib"))]
 use crate::abi::rcUnimplemented;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 use crate::ffi::c_str;
 
 /// Policy counters (`kos_shim_policy_stats`). Verdict counts are
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn kos_shim_policy_load(
 /// Messages name the file: `/etc/app.policy:3:9: ...`.
 ///
 /// Returns rcOk; rcInvalidArgument (NULL or non-UTF-8 path, unreadable file,
-/// parse error); rcUnimplemented in builds without `std`.
+/// parse error); rcUnimplemented in the bare core (no C library: no files).
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `err` as for `kos_shim_policy_load`.
@@ -168,14 +168,14 @@ pub unsafe extern "C" fn kos_shim_policy_load_file(
     boundary(|| {
         // SAFETY: the caller's contract for err/err_len.
         let mut e = unsafe { ErrBuf::new(err, err_len) };
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         {
             // SAFETY: the caller's contract for path.
             let Some(path) = (unsafe { c_str(path) }) else {
                 e.set("policy: path is NULL or not UTF-8");
                 return rcInvalidArgument;
             };
-            match super::load_file(std::path::Path::new(path)) {
+            match super::load_file(path) {
                 Ok(()) => rcOk,
                 Err(msg) => {
                     e.set(msg);
@@ -183,10 +183,10 @@ pub unsafe extern "C" fn kos_shim_policy_load_file(
                 }
             }
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             let _ = path;
-            e.set("policy: files cannot be read in this build (no std)");
+            e.set("policy: files cannot be read in this build (no C library)");
             rcUnimplemented
         }
     })
@@ -260,16 +260,16 @@ pub unsafe extern "C" fn kos_shim_policy_rule_hits(
 /// Start learn mode (idempotent): from now on every message's (operation,
 /// iid, mid) is recorded for `kos_shim_policy_learn_write`. Setting
 /// `KOS_SHIM_POLICY_LEARN=/path` does this at first use and writes the file
-/// at exit. rcOk; rcUnimplemented without `std`.
+/// at exit. rcOk; rcUnimplemented in the bare core (no C library).
 #[no_mangle]
 pub extern "C" fn kos_shim_policy_learn_start() -> Retcode {
     boundary(|| {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         {
             super::learn::start();
             rcOk
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             rcUnimplemented
         }
@@ -281,25 +281,26 @@ pub extern "C" fn kos_shim_policy_learn_start() -> Retcode {
 /// in `default deny`.
 ///
 /// Returns rcOk; rcInvalidArgument (NULL or non-UTF-8 path, or learn mode
-/// is off); rcFail (the file cannot be written); rcUnimplemented without `std`.
+/// is off); rcFail (the file cannot be written); rcUnimplemented in the bare
+/// core (no C library).
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn kos_shim_policy_learn_write(path: *const c_char) -> Retcode {
     boundary(|| {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         {
             // SAFETY: the caller's contract for path.
             let (Some(path), Some(l)) = (unsafe { c_str(path) }, super::learn::global()) else {
                 return rcInvalidArgument;
             };
-            match l.write(std::path::Path::new(path)) {
+            match l.write_to(path) {
                 Ok(()) => rcOk,
                 Err(_) => rcFail,
             }
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             let _ = path;
             rcUnimplemented
@@ -323,11 +324,11 @@ pub unsafe extern "C" fn kos_shim_policy_env_error(buf: *mut c_char, len: usize)
         super::init_from_env();
         // SAFETY: the caller's contract for buf/len.
         let mut e = unsafe { ErrBuf::new(buf, len) };
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         if let Some(msg) = super::env::last_error() {
             e.set(msg);
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         e.set("");
         rcOk
     })

@@ -1,26 +1,31 @@
 //! Per-rule hit counters of one policy (and the default's, at index `n`).
 //!
 //! Every decision counts a hit, so the counters are as hot as the decision.
-//! With std, the first [`OWNED_ROWS`] lease holders ([`crate::lease`]) each
+//! With a heap (feature `clib`) the counters are rows allocated at load: in
+//! std builds the first [`OWNED_ROWS`] lease holders ([`crate::lease`]) each
 //! count in a row of their own with a plain load and store; other threads
-//! add atomically to a shared row. A read adds the rows up. Without std
-//! there is one row of atomics in static storage.
+//! (and every thread of the `no_std` wrap archive, which has no leases) add
+//! atomically to a shared row. A read adds the rows up. The bare core has
+//! one row of atomics in static storage.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Threads (by lease) with a row of their own.
 #[cfg(feature = "std")]
 const OWNED_ROWS: usize = 8;
+/// None without std: leases need thread-locals.
+#[cfg(all(feature = "clib", not(feature = "std")))]
+const OWNED_ROWS: usize = 0;
 
 /// The hit counters of `n` rules plus the default.
 pub(crate) struct Hits {
     n: usize,
     /// Row 0 shared, rows 1..=OWNED_ROWS owned; each row `stride` cells.
-    #[cfg(feature = "std")]
-    cells: std::vec::Vec<AtomicU64>,
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
+    cells: alloc::vec::Vec<AtomicU64>,
+    #[cfg(feature = "clib")]
     stride: usize,
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     cells: [AtomicU64; super::MAX_RULES + 1],
 }
 
@@ -35,11 +40,11 @@ impl Hits {
     pub(crate) const fn new() -> Hits {
         Hits {
             n: 0,
-            #[cfg(feature = "std")]
-            cells: std::vec::Vec::new(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "clib")]
+            cells: alloc::vec::Vec::new(),
+            #[cfg(feature = "clib")]
             stride: 0,
-            #[cfg(not(feature = "std"))]
+            #[cfg(not(feature = "clib"))]
             cells: [const { AtomicU64::new(0) }; super::MAX_RULES + 1],
         }
     }
@@ -47,7 +52,7 @@ impl Hits {
     /// Zeroed counters for `n` rules and the default.
     pub(crate) fn reset(&mut self, n: usize) {
         self.n = n;
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         {
             // Rows padded to whole cache lines: no two threads share one.
             self.stride = (n + 1).div_ceil(8) * 8;
@@ -55,7 +60,7 @@ impl Hits {
                 .map(|_| AtomicU64::new(0))
                 .collect();
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         for c in &self.cells {
             c.store(0, Ordering::Relaxed);
         }
@@ -85,14 +90,14 @@ impl Hits {
         if i > self.n {
             return 0;
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         {
             (0..=OWNED_ROWS)
                 .filter_map(|r| self.cells.get(r * self.stride + i))
                 .map(|c| c.load(Ordering::Relaxed))
                 .sum()
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             self.cells[i].load(Ordering::Relaxed)
         }

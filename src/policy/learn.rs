@@ -7,16 +7,25 @@
 //! denied. Recording is lock-free (an open-addressed table of atomics sized
 //! at creation); only rendering allocates. The trace tools feed recorded
 //! runs through the same [`Learner`].
+//!
+//! `KOS_SHIM_POLICY_LEARN=path` (read with the rest of the policy's
+//! environment, see `env.rs`) claims its output when learning starts
+//! ([`crate::outpath::claim`]: `%p`/`%t`/`%n` expanded, the file created
+//! then, so a path that cannot be written is reported at start-up and
+//! learning stays off) and writes the policy there at exit through the C
+//! library, in every build with it (feature `clib`).
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::string::String;
-use std::vec::Vec;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::rules::Class;
 use crate::op::Op;
+use crate::say::Level;
+use crate::sys::{self, File, FileError, Mode};
 
 /// A lock-free set of observed (class, iid, mid) with hit counts.
 #[derive(Debug)]
@@ -152,17 +161,31 @@ impl Learner {
         s
     }
 
-    /// Write [`Learner::render`] to `path`.
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    /// Write [`Learner::render`] to the file `path` (created or emptied),
+    /// through the C library.
+    pub fn write_to(&self, path: &str) -> Result<(), FileError> {
         let text = self.render();
         // File I/O is IPC on KasperskyOS: it must not be observed or judged.
         let _inside = crate::guard::enter();
-        std::fs::write(path, text)
+        let mut f = File::open(path, Mode::Create)?;
+        f.write_all(text.as_bytes())?;
+        f.close()
+    }
+
+    /// [`Learner::write_to`] for std programs (the trace tools).
+    #[cfg(feature = "std")]
+    pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let p = path.to_str().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path is not UTF-8")
+        })?;
+        self.write_to(p)
+            .map_err(|e| std::io::Error::other(std::format!("{e}")))
     }
 }
 
 static GLOBAL: spin::Once<Learner> = spin::Once::new();
-static EXIT_PATH: spin::Mutex<Option<PathBuf>> = spin::Mutex::new(None);
+/// Where the learned policy goes at exit (already claimed).
+static EXIT_PATH: spin::Mutex<Option<String>> = spin::Mutex::new(None);
 
 /// Start in-process learning (idempotent): every later message is observed.
 pub fn start() -> &'static Learner {
@@ -184,28 +207,41 @@ pub(crate) fn observe_global(op: Op, iid: u16, mid: u16) {
 }
 
 extern "C" fn write_at_exit() {
-    let _ = std::panic::catch_unwind(|| {
-        let path = EXIT_PATH.lock().clone();
-        if let (Some(path), Some(l)) = (path, global()) {
-            if let Err(e) = l.write(&path) {
-                use std::io::Write as _;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "kos-ipc-shim: cannot write the learned policy to {}: {e}",
-                    path.display()
-                );
-            }
+    let path = EXIT_PATH.lock().clone();
+    if let (Some(path), Some(l)) = (path, global()) {
+        match l.write_to(&path) {
+            Ok(()) => crate::say!(
+                Level::Info,
+                "KOS_SHIM_POLICY_LEARN: learned policy ({} rules from {} messages) written to {path}",
+                l.entries().len(),
+                l.total()
+            ),
+            Err(e) => crate::say!(
+                Level::Error,
+                "KOS_SHIM_POLICY_LEARN: cannot write the learned policy to {path} ({e})"
+            ),
         }
-    });
+    }
 }
 
-/// Start learning and write the result to `path` when the process exits.
-pub(crate) fn start_with_exit_file(path: PathBuf) {
+/// Start learning for `KOS_SHIM_POLICY_LEARN=template`: claim the output now
+/// (reported, and learning left off, if it cannot be written) and write the
+/// learned policy there when the process exits.
+pub(crate) fn start_with_exit_file(template: &str) {
+    let Ok(path) = crate::outpath::claim(template, "KOS_SHIM_POLICY_LEARN") else {
+        return;
+    };
     start();
-    let first = EXIT_PATH.lock().replace(path).is_none();
-    if first {
-        // SAFETY: registers a plain extern "C" fn with no arguments; it
-        // catches panics, so none unwinds out of the exit handler.
-        unsafe { libc::atexit(write_at_exit) };
+    let first = EXIT_PATH.lock().replace(path.clone()).is_none();
+    if first && !sys::at_exit(write_at_exit) {
+        crate::say!(
+            Level::Error,
+            "KOS_SHIM_POLICY_LEARN: cannot register the exit handler; {path} will stay empty"
+        );
+        return;
     }
+    crate::say!(
+        Level::Info,
+        "KOS_SHIM_POLICY_LEARN: learning; the policy goes to {path} at exit"
+    );
 }

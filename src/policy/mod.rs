@@ -15,13 +15,18 @@
 //! and reported as [`Verdict::AuditDeny`].
 //!
 //! Without a policy everything is allowed (the shim is then a pure tracer).
+//!
+//! The environment (`KOS_SHIM_POLICY*`), policy files, learn mode and the
+//! reports need the C library (feature `clib`: the host, preload and wrap
+//! builds alike, from this one implementation); the bare core is configured
+//! through the C API (`kos_shim_policy_load`) only.
 
 mod compiled;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 mod env;
 mod ffi;
 mod hits;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub mod learn;
 mod parse;
 mod reload;
@@ -42,20 +47,22 @@ use crate::intercept::{CallInfo, Verdict};
 use crate::tally::{self, Counter};
 use store::Store;
 
-/// Most rules one policy may hold in this build (without `std` the tables
-/// are fixed-size statics).
-#[cfg(feature = "std")]
+/// Most rules one policy may hold in this build (without a heap, in the
+/// bare core, the tables are fixed-size statics).
+#[cfg(feature = "clib")]
 pub const MAX_RULES: usize = 1 << 16;
-/// Most rules one policy may hold in this build (without `std` the tables
-/// are fixed-size statics).
-#[cfg(not(feature = "std"))]
+/// Most rules one policy may hold in this build (without a heap, in the
+/// bare core, the tables are fixed-size statics).
+#[cfg(not(feature = "clib"))]
 pub const MAX_RULES: usize = 128;
 
 /// At most this many match reports (log rules, audit would-be denials,
 /// denials) are emitted per second; the rest are only counted.
 pub const REPORTS_PER_SECOND: u32 = 20;
 
-/// The `log` target of policy reports.
+/// The `log` target of policy reports in the bare core (builds with the C
+/// library report through [`crate::say`], on stderr and to the `log` facade
+/// under its target `kos_ipc_shim`).
 pub const LOG_TARGET: &str = "kos_ipc::policy";
 
 /// A parsed policy: mode, default action and rules in text order.
@@ -146,8 +153,8 @@ pub fn clear() {
 
 /// Read `path` and load it like [`load`]. The error text names the file,
 /// line and column (`/etc/app.policy:3:9: expected a number after 'mid='`).
-#[cfg(feature = "std")]
-pub fn load_file(path: &std::path::Path) -> Result<(), std::string::String> {
+#[cfg(feature = "clib")]
+pub fn load_file(path: &str) -> Result<(), alloc::string::String> {
     init_from_env();
     env::load_file_now(path, false)
 }
@@ -213,7 +220,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
         return Verdict::Allow;
     }
     init_from_env(); // before observing: it may start learn mode
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     learn::observe_global(info.op, info.sent.iid, info.sent.mid);
     decide(info)
 }
@@ -228,7 +235,7 @@ pub(crate) fn after(info: &CallInfo) -> CallInfo {
             return out;
         }
         init_from_env();
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         learn::observe_global(info.op, info.received.iid, info.received.mid);
         out.verdict = crate::intercept::stricter(out.verdict, decide(info));
     }
@@ -236,7 +243,7 @@ pub(crate) fn after(info: &CallInfo) -> CallInfo {
 }
 
 fn init_from_env() {
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     env::init_once();
 }
 
@@ -260,11 +267,11 @@ pub(crate) fn configure() {
 /// not been read yet (for [`crate::layers`]).
 #[inline]
 pub(crate) fn layer_on() -> bool {
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     {
         !env::initialized() || reload::is_set() || learn::global().is_some()
     }
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     {
         reload::is_set()
     }
@@ -327,11 +334,11 @@ pub fn stats() -> PolicyStats {
 }
 
 fn learning() -> bool {
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     {
         learn::global().is_some()
     }
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     {
         false
     }
@@ -393,6 +400,18 @@ pub fn write_stats(w: &mut dyn fmt::Write) -> fmt::Result {
 
 // ---- rate-limited reports ---------------------------------------------------
 
+/// What the rate limit says about one more report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admit {
+    /// It fits this second's budget.
+    Yes,
+    /// The first one over the budget this second: say that the rest are
+    /// only counted.
+    FirstRefused,
+    /// Over the budget: only counted.
+    Refused,
+}
+
 /// A per-second report budget.
 struct RateLimit {
     window: AtomicU64,
@@ -409,7 +428,7 @@ impl RateLimit {
 
     /// Whether one more report fits the budget of second `sec`. Approximate
     /// under races at a second's boundary (a report may land in either).
-    fn admit_at(&self, sec: u64, per_second: u32) -> bool {
+    fn admit_at(&self, sec: u64, per_second: u32) -> Admit {
         let w = self.window.load(Ordering::Relaxed);
         if w != sec
             && self
@@ -419,14 +438,21 @@ impl RateLimit {
         {
             self.used.store(0, Ordering::Relaxed);
         }
-        self.used.fetch_add(1, Ordering::Relaxed) < per_second
+        let n = self.used.fetch_add(1, Ordering::Relaxed);
+        if n < per_second {
+            Admit::Yes
+        } else if n == per_second {
+            Admit::FirstRefused
+        } else {
+            Admit::Refused
+        }
     }
 }
 
 static LIMIT: RateLimit = RateLimit::new();
 
 /// Whether one more report fits this second's budget.
-fn admit() -> bool {
+fn admit() -> Admit {
     let sec = crate::clock::ticks_to_ns(crate::clock::now()) / 1_000_000_000 + 1;
     LIMIT.admit_at(sec, REPORTS_PER_SECOND)
 }
@@ -435,16 +461,26 @@ fn admit() -> bool {
 #[test]
 fn rate_limit_admits_the_budget_per_second_and_counts_the_rest() {
     let l = RateLimit::new();
-    let admitted = |sec| (0..50).filter(|_| l.admit_at(sec, 20)).count();
-    assert_eq!(admitted(7), 20);
-    assert_eq!(admitted(7), 0);
-    assert_eq!(admitted(8), 20);
+    let admitted = |sec| {
+        let v: std::vec::Vec<Admit> = (0..50).map(|_| l.admit_at(sec, 20)).collect();
+        let yes = v.iter().filter(|&&a| a == Admit::Yes).count();
+        let first = v.iter().filter(|&&a| a == Admit::FirstRefused).count();
+        (yes, first)
+    };
+    assert_eq!(admitted(7), (20, 1));
+    assert_eq!(admitted(7), (0, 0));
+    assert_eq!(admitted(8), (20, 1));
 }
 
-struct Source(u32, Option<u32>);
+/// Where a decision came from: line, rule (None: the default), and whether
+/// the policy is the fail-closed stand-in for one that did not load.
+struct Source(u32, Option<u32>, bool);
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.2 {
+            return f.write_str("the fail-closed policy (KOS_SHIM_POLICY did not load)");
+        }
         match (self.1, self.0) {
             (Some(_), line) => write!(f, "rule on line {line}"),
             (None, 0) => f.write_str("implicit 'default deny'"),
@@ -453,29 +489,57 @@ impl fmt::Display for Source {
     }
 }
 
+/// Tell the user: on stderr (`kos-ipc-shim: policy: ...`, at level `warn`,
+/// see [`crate::say`]) in builds with the C library, through the `log`
+/// facade in the bare core.
+#[cfg(feature = "clib")]
+fn speak(message: fmt::Arguments<'_>) {
+    crate::say::say(crate::say::Level::Warn, format_args!("policy: {message}"));
+}
+
+#[cfg(not(feature = "clib"))]
+fn speak(message: fmt::Arguments<'_>) {
+    log::warn!(target: LOG_TARGET, "policy: {message}");
+}
+
 fn report(info: &CallInfo, d: &Decision) {
-    if !admit() {
-        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
-        return;
+    match admit() {
+        Admit::Yes => {}
+        Admit::FirstRefused => {
+            SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+            speak(format_args!(
+                "more than {REPORTS_PER_SECOND} reports this second; the rest of this second's \
+                 are only counted (reports_suppressed)"
+            ));
+            return;
+        }
+        Admit::Refused => {
+            SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
     }
     REPORTS.fetch_add(1, Ordering::Relaxed);
     let m = info.message();
-    let src = Source(d.line, d.rule);
+    let closed =
+        reload::read(|a| a.is_some_and(|a| a.generation == d.generation && a.failed_closed));
+    let src = Source(d.line, d.rule, closed);
     let (op, h, iid, mid, bytes) = (info.op.name(), info.handle, m.iid, m.mid, m.total_size());
     match d.verdict {
-        Verdict::Log => log::info!(
-            target: LOG_TARGET,
+        Verdict::Log => speak(format_args!(
             "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: logged by {src}"
-        ),
-        Verdict::AuditDeny => log::warn!(
-            target: LOG_TARGET,
+        )),
+        Verdict::AuditDeny => speak(format_args!(
             "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: would be denied by {src} ({})",
-            if info.op.sends() { "audit mode" } else { "receives are never denied" }
-        ),
-        Verdict::Deny => log::info!(
-            target: LOG_TARGET,
-            "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: denied by {src}"
-        ),
+            if info.op.sends() {
+                "audit mode"
+            } else {
+                "receives are never denied"
+            }
+        )),
+        Verdict::Deny => speak(format_args!(
+            "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: denied by {src} \
+             (rcSecurityDisallow)"
+        )),
         Verdict::Allow => {}
     }
 }

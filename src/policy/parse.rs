@@ -161,8 +161,7 @@ impl fmt::Display for PolicyError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for PolicyError {}
+impl core::error::Error for PolicyError {}
 
 impl PolicyError {
     /// The error for bytes that are not UTF-8: the position of the first bad byte.

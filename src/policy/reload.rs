@@ -8,15 +8,18 @@
 //! by a mutex that readers never touch) swaps the pointer, advances the
 //! epoch, and waits until the previous epoch's counters drain to zero and no
 //! slot shows that epoch or an earlier one — from
-//! then on no thread can still hold the old policy, so it is freed (std) or
-//! its static slot reused (no_std). This is the two-counter epoch scheme of
+//! then on no thread can still hold the old policy, so it is freed (builds
+//! with a heap) or its static slot reused (the bare core). This is the
+//! two-counter epoch scheme of
 //! sleepable RCU: readers are wait-free except for a retry when they race an
 //! epoch change; only writers wait. Replaced policies are therefore freed,
 //! never leaked, and never more than one is alive besides the active one.
 //!
-//! Without `std` there is no allocator: two static slots alternate, and a
-//! load compiles into the slot that is not active (free once the previous
-//! writer's wait finished).
+//! Policies live on the heap in every build with one (feature `clib`: std's,
+//! or the C library's `malloc` in the `no_std` wrap archive). The bare core
+//! has no allocator: two static slots alternate, and a load compiles into
+//! the slot that is not active (free once the previous writer's wait
+//! finished).
 
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
@@ -223,19 +226,19 @@ pub(crate) fn replace<E>(
     build: impl FnOnce(&mut Policy) -> Result<(), E>,
 ) -> Result<u64, E> {
     let _w = WRITER.lock();
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     {
-        let mut a = std::boxed::Box::new(Active::new());
+        let mut a = alloc::boxed::Box::new(Active::new());
         build(&mut a.policy)?;
         a.compile();
         a.failed_closed = failed_closed;
         a.generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
         let generation = a.generation;
-        let old = publish(std::boxed::Box::into_raw(a));
+        let old = publish(alloc::boxed::Box::into_raw(a));
         free(old);
         Ok(generation)
     }
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     {
         let cur = CURRENT.load(Ordering::SeqCst);
         let slot = if cur == SLOTS[0].0.get() {
@@ -261,30 +264,30 @@ pub(crate) fn replace<E>(
 pub(crate) fn clear() {
     let _w = WRITER.lock();
     let old = publish(core::ptr::null_mut());
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     free(old);
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     let _ = old;
 }
 
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 fn free(old: *mut Active) {
     if !old.is_null() {
         // SAFETY: `old` came from Box::into_raw in `replace`, was unpublished
         // by `publish`, and `synchronize` proved no reader still holds it.
-        drop(unsafe { std::boxed::Box::from_raw(old) });
+        drop(unsafe { alloc::boxed::Box::from_raw(old) });
     }
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "clib"))]
 struct Slot(core::cell::UnsafeCell<Active>);
 
 // SAFETY: a slot is written only by the writer holding WRITER while it is
 // unreachable by readers (see `replace`); readers only read it.
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "clib"))]
 unsafe impl Sync for Slot {}
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "clib"))]
 static SLOTS: [Slot; 2] = [
     Slot(core::cell::UnsafeCell::new(Active::new())),
     Slot(core::cell::UnsafeCell::new(Active::new())),

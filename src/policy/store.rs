@@ -1,12 +1,14 @@
 //! Bounded sequences for the policy's tables.
 //!
-//! With `std` a [`Store`] is a `Vec` that refuses to grow past `N`; without
-//! `std` (no allocator) it is an inline `[T; N]` with a length, so a compiled
-//! policy is one fixed-size object that can live in a `static`.
+//! With a heap (feature `clib`: std's, or the C library's `malloc` in the
+//! `no_std` wrap archive) a [`Store`] is a `Vec` that refuses to grow past
+//! `N`; the bare core has no heap, and there it is an inline `[T; N]` with a
+//! length, so a compiled policy is one fixed-size object that can live in a
+//! `static`.
 
 use core::ops::Deref;
 
-/// Element types a no_std [`Store`] can be pre-filled with.
+/// Element types a heap-less [`Store`] can be pre-filled with.
 pub trait Zero: Copy {
     /// The filler value of unused slots.
     const ZERO: Self;
@@ -27,11 +29,11 @@ pub struct Full;
 /// A sequence of at most `N` elements.
 #[derive(Debug)]
 pub struct Store<T: Zero, const N: usize> {
-    #[cfg(feature = "std")]
-    items: std::vec::Vec<T>,
-    #[cfg(not(feature = "std"))]
+    #[cfg(feature = "clib")]
+    items: alloc::vec::Vec<T>,
+    #[cfg(not(feature = "clib"))]
     items: [T; N],
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     len: usize,
 }
 
@@ -39,11 +41,11 @@ impl<T: Zero, const N: usize> Store<T, N> {
     /// An empty store.
     pub const fn new() -> Self {
         Store {
-            #[cfg(feature = "std")]
-            items: std::vec::Vec::new(),
-            #[cfg(not(feature = "std"))]
+            #[cfg(feature = "clib")]
+            items: alloc::vec::Vec::new(),
+            #[cfg(not(feature = "clib"))]
             items: [T::ZERO; N],
-            #[cfg(not(feature = "std"))]
+            #[cfg(not(feature = "clib"))]
             len: 0,
         }
     }
@@ -53,9 +55,9 @@ impl<T: Zero, const N: usize> Store<T, N> {
         if self.len() >= N {
             return Err(Full);
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         self.items.push(v);
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             self.items[self.len] = v;
             self.len += 1;
@@ -70,9 +72,9 @@ impl<T: Zero, const N: usize> Store<T, N> {
         if end > N {
             return Err(Full);
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         self.items.resize(end, v);
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             self.items[self.len..end].fill(v);
             self.len = end;
@@ -80,20 +82,20 @@ impl<T: Zero, const N: usize> Store<T, N> {
         Ok(())
     }
 
-    /// Make room for `n` more elements at once (std: one allocation of
-    /// exactly that much; without std the room is always there).
+    /// Make room for `n` more elements at once (with a heap: one allocation
+    /// of exactly that much; without one the room is always there).
     pub fn reserve(&mut self, n: usize) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         self.items.reserve_exact(n.min(N - self.len().min(N)));
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         let _ = n;
     }
 
     /// Keep the first `len` elements.
     pub fn truncate(&mut self, len: usize) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         self.items.truncate(len);
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             self.len = self.len.min(len);
         }
@@ -106,11 +108,11 @@ impl<T: Zero, const N: usize> Store<T, N> {
 
     /// The elements as a mutable slice.
     pub fn as_mut_slice(&mut self) -> &mut [T] {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         {
             &mut self.items
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             &mut self.items[..self.len]
         }
@@ -126,11 +128,11 @@ impl<T: Zero, const N: usize> Default for Store<T, N> {
 impl<T: Zero, const N: usize> Deref for Store<T, N> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         {
             &self.items
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         {
             &self.items[..self.len]
         }
