@@ -156,6 +156,31 @@ kos_ipc_shim_interpose(iface)' "kos_ipc_shim_interpose: 'iface' is a INTERFACE_L
     cmake_expect_error no-target 'find_package(KosIpcShim REQUIRED)
 kos_ipc_shim_interpose(nothing)' "kos_ipc_shim_interpose: 'nothing' is not a target"
     cmake_expect_error version-too-new 'find_package(KosIpcShim 1.0 REQUIRED)' 'version: 0.1.0'
+    # Coverage is stated: a dynamically linked target gets a warning (the NK
+    # transport in a shared libkos is not wrapped); -static set even after the
+    # call, or KOS_IPC_SHIM_ACCEPT_DYNAMIC, keeps it quiet.
+    cmake_static_case() {
+        local name=$1 body=$2 want=$3
+        mkdir -p "$neg/$name"
+        : >"$neg/$name/app.c"
+        printf 'cmake_minimum_required(VERSION 3.13)\nproject(st C)\nfind_package(KosIpcShim REQUIRED)\nadd_executable(app app.c)\n%s\n' \
+            "$body" >"$neg/$name/CMakeLists.txt"
+        cmake -S "$neg/$name" -B "$neg/$name/b" -DCMAKE_PREFIX_PATH="$prefix" >"$neg/$name.log" 2>&1 \
+            || { cat "$neg/$name.log" >&2; fail "$name: configure failed"; }
+        if tr -s ' \n' '  ' <"$neg/$name.log" | grep -qF "app is not linked statically"; then
+            [ "$want" = warn ] || { cat "$neg/$name.log" >&2; fail "$name: unexpected static-link warning"; }
+            tr -s ' \n' '  ' <"$neg/$name.log" | grep -qF "the NK transport inside the shared libkos" \
+                || fail "$name: the warning does not say what is missed"
+        else
+            [ "$want" = quiet ] || { cat "$neg/$name.log" >&2; fail "$name: no static-link warning"; }
+        fi
+        ok "$name: $want"
+    }
+    cmake_static_case dynamic-warns 'kos_ipc_shim_interpose(app)' warn
+    cmake_static_case static-quiet 'kos_ipc_shim_interpose(app)
+target_link_options(app PRIVATE -static)' quiet
+    cmake_static_case accepted-quiet 'set(KOS_IPC_SHIM_ACCEPT_DYNAMIC ON)
+kos_ipc_shim_interpose(app)' quiet
     cmake_expect_error version-minor 'find_package(KosIpcShim 0.2 REQUIRED)' 'version: 0.1.0'
 
     make_uninstall PREFIX="$prefix"
