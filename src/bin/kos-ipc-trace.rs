@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kos_ipc_shim::names::NameMap;
 use kos_ipc_shim::op::Op;
 use kos_ipc_shim::policy::learn::Learner;
+use kos_ipc_shim::trace::bytes::Io;
 use kos_ipc_shim::trace::ctf::CtfWriter;
 use kos_ipc_shim::trace::json::JsonWriter;
 use kos_ipc_shim::trace::kst::{Entry, Header, KstError, KstReader};
@@ -180,7 +181,7 @@ fn create(path: &Path) -> Result<BufWriter<File>, String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn io_err(path: &Path) -> impl Fn(io::Error) -> String + '_ {
+fn io_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> String + '_ {
     move |e| format!("{}: {e}", path.display())
 }
 
@@ -211,26 +212,30 @@ fn export(cli: &Cli, format: Format, file: &str, out: &Path) -> Result<(), Strin
             w.flush().map_err(io_err(out))?;
         }
         Format::Json => {
-            let mut w =
-                JsonWriter::new(create(out)?, header.pid, 0, names.clone()).map_err(io_err(out))?;
+            let mut w = JsonWriter::new(Io(create(out)?), header.pid, 0, names.clone())
+                .map_err(io_err(out))?;
             each(file, &label, |_, e| {
                 w.write(&e.rec, &e.payload).map_err(io_err(out))
             })?;
             w.finish().map_err(io_err(out))?;
         }
         Format::Ctf => {
+            let dir = out
+                .to_str()
+                .ok_or_else(|| format!("{}: not a UTF-8 path", out.display()))?;
+            // The writer's errors name the file.
             let mut w = CtfWriter::create(
-                out,
+                dir,
                 header.pid,
                 header.start_ns,
                 header.wall_ns,
                 names.clone(),
             )
-            .map_err(io_err(out))?;
+            .map_err(|e| e.to_string())?;
             each(file, &label, |_, e| {
-                w.write(&e.rec, &e.payload).map_err(io_err(out))
+                w.write(&e.rec, &e.payload).map_err(|e| e.to_string())
             })?;
-            w.finish().map_err(io_err(out))?;
+            w.finish().map_err(|e| e.to_string())?;
         }
     }
     Ok(())

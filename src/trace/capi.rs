@@ -53,8 +53,9 @@ pub(crate) fn callback() -> Callback {
     *CALLBACK.lock()
 }
 
-/// no_std: drain every ring to the C sink; the number of call records.
-#[cfg(not(feature = "std"))]
+/// The bare no_std core: drain every ring to the C sink; the number of
+/// call records.
+#[cfg(not(feature = "clib"))]
 pub(crate) fn drain_to_callback() -> u64 {
     static CONSUMER: spin::Mutex<()> = spin::Mutex::new(());
     let _one = CONSUMER.lock();

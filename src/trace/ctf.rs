@@ -12,22 +12,36 @@
 //! the shim's monotonic clock in ns with an offset to wall-clock time, so
 //! babeltrace2 prints real times of day.
 //!
-//! The packet sizes are written by [`CtfWriter::finish`]; a directory whose
-//! writer never finished (killed process) has zero sizes and is rejected by
-//! readers.
+//! A stream file is a sequence of packets, each complete when written: the
+//! events of a thread are collected in memory and written as one packet
+//! (header and context with its sizes and times first) whenever the writer
+//! is flushed — every drain of the tracer — or a packet reaches 64 KiB. So
+//! the directory is readable at any time, also after the traced process was
+//! killed, and files are only ever appended to (no seeking: the C library
+//! layer writes them through stdio).
+//!
+//! Stream files are numbered `stream-0`, `stream-1`, ... in the order
+//! threads first appear (the thread id is in each packet's context).
+//! Creating a writer removes the stream files of an earlier trace in the same
+//! directory (`stream-0` upwards until one is missing, and `stream-lost`),
+//! so readers see only this one.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
+use super::bytes::WriteError;
 use super::kst::split_payload;
-use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
+use super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use super::text::{hex, rc_name};
 use crate::names::NameMap;
+use crate::sys::{self, File, Mode};
 
 /// Bytes of packet header and context before the first event.
-const PACKET_PREFIX: u64 = 48;
+const PACKET_PREFIX: usize = 48;
+/// A packet is written once its events reach this size.
+const PACKET_MAX: usize = 64 << 10;
 const CTF_MAGIC: u32 = 0xC1FC_1FC1;
 const LOST_STREAM: u64 = u64::MAX;
 
@@ -132,46 +146,123 @@ event {{
 }
 
 struct Stream {
-    w: BufWriter<File>,
+    file: File,
+    path: String,
     thread: u64,
+    /// Times of the first and last event of the packet being collected.
     begin: u64,
     end: u64,
-    bytes: u64,
+    /// Its events.
+    events: Vec<u8>,
+}
+
+impl Stream {
+    /// Write the collected events as one packet.
+    fn write_packet(&mut self) -> Result<(), WriteError> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let bits = ((PACKET_PREFIX + self.events.len()) * 8) as u64;
+        let mut h = [0u8; PACKET_PREFIX];
+        h[..4].copy_from_slice(&CTF_MAGIC.to_le_bytes());
+        for (i, v) in [self.begin, self.end, bits, bits, self.thread]
+            .into_iter()
+            .enumerate()
+        {
+            h[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        let path = &self.path;
+        let named = |e: sys::FileError| WriteError(format!("{path}: {e}"));
+        self.file.write_all(&h).map_err(named)?;
+        self.file.write_all(&self.events).map_err(named)?;
+        self.events.clear();
+        Ok(())
+    }
 }
 
 /// Writes a CTF directory.
 pub struct CtfWriter {
-    dir: PathBuf,
+    dir: String,
     names: NameMap,
-    streams: HashMap<u64, Stream>,
-    buf: Vec<u8>,
+    streams: BTreeMap<u64, Stream>,
+    /// Number of the next thread's stream file.
+    next: u32,
     events: u64,
 }
 
+fn put_cstr(b: &mut Vec<u8>, s: &str) {
+    b.extend(s.bytes().filter(|&c| c != 0));
+    b.push(0);
+}
+
+/// Append the event of `rec` at time `ts` to `b`.
+fn encode(b: &mut Vec<u8>, names: &NameMap, rec: &Record, payload: &[u8], ts: u64) {
+    let lost = rec.kind == KOS_SHIM_TRACE_KIND_LOST;
+    b.extend_from_slice(&(lost as u32).to_le_bytes());
+    b.extend_from_slice(&ts.to_le_bytes());
+    if lost {
+        b.extend_from_slice(&rec.ring.to_le_bytes());
+        b.extend_from_slice(&rec.thread.to_le_bytes());
+        b.extend_from_slice(&rec.dropped.to_le_bytes());
+        return;
+    }
+    b.push(rec.op);
+    b.push(rec.verdict);
+    b.extend_from_slice(&rec.thread.to_le_bytes());
+    b.extend_from_slice(&rec.handle.to_le_bytes());
+    b.extend_from_slice(&rec.iid.to_le_bytes());
+    b.extend_from_slice(&rec.mid.to_le_bytes());
+    put_cstr(b, &names.method(rec.iid, rec.mid).to_string());
+    b.extend_from_slice(&rec.rc.to_le_bytes());
+    put_cstr(b, &rc_name(rec.rc));
+    for v in [rec.const_out, rec.arena_out, rec.const_in, rec.arena_in] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&rec.ncaps_out.to_le_bytes());
+    b.extend_from_slice(&rec.ncaps_in.to_le_bytes());
+    b.extend_from_slice(&rec.correlation.to_le_bytes());
+    b.extend_from_slice(&rec.duration.to_le_bytes());
+    b.extend_from_slice(&rec.peer_task.to_le_bytes());
+    b.extend_from_slice(&rec.peer_thread.to_le_bytes());
+    b.extend_from_slice(&rec.trace_id.to_le_bytes());
+    b.extend_from_slice(&rec.span_id.to_le_bytes());
+    if rec.payload_len() > 0 {
+        let (c, a) = split_payload(rec, payload);
+        put_cstr(b, &format!("{}|{}", hex(c), hex(a)));
+    } else {
+        put_cstr(b, "");
+    }
+}
+
 impl CtfWriter {
-    /// Create `dir` (and parents) and write its metadata. Stream files of an
-    /// earlier trace in `dir` (`stream-*`) are removed, so readers see only
-    /// this one.
+    /// Make `dir` (and parents), remove the stream files of an earlier
+    /// trace in it, and write the metadata.
     pub fn create(
-        dir: &Path,
+        dir: &str,
         pid: u32,
         start_ns: u64,
         wall_ns: u64,
         names: NameMap,
-    ) -> io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        for e in std::fs::read_dir(dir)? {
-            let e = e?;
-            if e.file_name().to_string_lossy().starts_with("stream-") {
-                std::fs::remove_file(e.path())?;
+    ) -> Result<Self, WriteError> {
+        let dir = dir.trim_end_matches('/');
+        sys::mkdir_all(dir);
+        for n in 0.. {
+            if !sys::remove(&format!("{dir}/stream-{n}")) {
+                break;
             }
         }
-        std::fs::write(dir.join("metadata"), metadata(pid, start_ns, wall_ns))?;
+        sys::remove(&format!("{dir}/stream-lost"));
+        let path = format!("{dir}/metadata");
+        let named = |e: sys::FileError| WriteError(format!("{path}: {e}"));
+        let mut f = File::open(&path, Mode::Create).map_err(named)?;
+        f.write_all(metadata(pid, start_ns, wall_ns).as_bytes())
+            .map_err(named)?;
+        f.close().map_err(named)?;
         Ok(CtfWriter {
-            dir: dir.to_path_buf(),
+            dir: dir.to_string(),
             names,
-            streams: HashMap::new(),
-            buf: Vec::with_capacity(256),
+            streams: BTreeMap::new(),
+            next: 0,
             events: 0,
         })
     }
@@ -181,118 +272,79 @@ impl CtfWriter {
         self.events
     }
 
-    fn stream(&mut self, key: u64, thread: u64) -> io::Result<&mut Stream> {
-        if !self.streams.contains_key(&key) {
-            let name = if key == LOST_STREAM {
-                "stream-lost".to_string()
-            } else {
-                format!("stream-{key}")
-            };
-            let mut w = BufWriter::new(File::create(self.dir.join(name))?);
-            w.write_all(&[0u8; PACKET_PREFIX as usize])?;
-            self.streams.insert(
-                key,
-                Stream {
-                    w,
-                    thread,
-                    begin: 0,
-                    end: 0,
-                    bytes: PACKET_PREFIX,
-                },
-            );
+    /// Make the stream of `key` if it is new.
+    fn open_stream(&mut self, key: u64, thread: u64) -> Result<(), WriteError> {
+        if self.streams.contains_key(&key) {
+            return Ok(());
         }
-        Ok(self.streams.get_mut(&key).expect("inserted above"))
+        let path = if key == LOST_STREAM {
+            format!("{}/stream-lost", self.dir)
+        } else {
+            self.next += 1;
+            format!("{}/stream-{}", self.dir, self.next - 1)
+        };
+        let file =
+            File::open(&path, Mode::Create).map_err(|e| WriteError(format!("{path}: {e}")))?;
+        self.streams.insert(
+            key,
+            Stream {
+                file,
+                path,
+                thread,
+                begin: 0,
+                end: 0,
+                events: Vec::with_capacity(4096),
+            },
+        );
+        Ok(())
     }
 
     /// Append one record as an event.
-    pub fn write(&mut self, rec: &Record, payload: &[u8]) -> io::Result<()> {
-        let mut b = std::mem::take(&mut self.buf);
-        b.clear();
+    pub fn write(&mut self, rec: &Record, payload: &[u8]) -> Result<(), WriteError> {
         let lost = rec.kind == KOS_SHIM_TRACE_KIND_LOST;
         let key = if lost { LOST_STREAM } else { rec.thread };
+        self.open_stream(key, if lost { 0 } else { rec.thread })?;
+        let s = self.streams.get_mut(&key).expect("opened above");
         // Timestamps must not go backwards within a stream.
-        let last = self.streams.get(&key).map(|s| s.end).unwrap_or(0);
-        let ts = rec.start.max(last);
-        b.extend_from_slice(&(lost as u32).to_le_bytes());
-        b.extend_from_slice(&ts.to_le_bytes());
-        if lost {
-            b.extend_from_slice(&rec.ring.to_le_bytes());
-            b.extend_from_slice(&rec.thread.to_le_bytes());
-            b.extend_from_slice(&rec.dropped.to_le_bytes());
-        } else {
-            let cstr = |b: &mut Vec<u8>, s: &str| {
-                b.extend(s.bytes().filter(|&c| c != 0));
-                b.push(0);
-            };
-            b.push(rec.op);
-            b.push(rec.verdict);
-            b.extend_from_slice(&rec.thread.to_le_bytes());
-            b.extend_from_slice(&rec.handle.to_le_bytes());
-            b.extend_from_slice(&rec.iid.to_le_bytes());
-            b.extend_from_slice(&rec.mid.to_le_bytes());
-            cstr(&mut b, &self.names.method(rec.iid, rec.mid).to_string());
-            b.extend_from_slice(&rec.rc.to_le_bytes());
-            cstr(&mut b, &rc_name(rec.rc));
-            for v in [rec.const_out, rec.arena_out, rec.const_in, rec.arena_in] {
-                b.extend_from_slice(&v.to_le_bytes());
-            }
-            b.extend_from_slice(&rec.ncaps_out.to_le_bytes());
-            b.extend_from_slice(&rec.ncaps_in.to_le_bytes());
-            b.extend_from_slice(&rec.correlation.to_le_bytes());
-            b.extend_from_slice(&rec.duration.to_le_bytes());
-            b.extend_from_slice(&rec.peer_task.to_le_bytes());
-            b.extend_from_slice(&rec.peer_thread.to_le_bytes());
-            b.extend_from_slice(&rec.trace_id.to_le_bytes());
-            b.extend_from_slice(&rec.span_id.to_le_bytes());
-            let p = if rec.payload_len() > 0 {
-                let (c, a) = split_payload(rec, payload);
-                format!("{}|{}", hex(c), hex(a))
-            } else {
-                String::new()
-            };
-            cstr(&mut b, &p);
-        }
-        let _ = verdict_key;
-        let s = self.stream(key, if lost { 0 } else { rec.thread })?;
-        if s.bytes == PACKET_PREFIX {
+        let ts = rec.start.max(s.end);
+        if s.events.is_empty() {
             s.begin = ts;
         }
         s.end = ts;
-        s.w.write_all(&b)?;
-        s.bytes += b.len() as u64;
+        encode(&mut s.events, &self.names, rec, payload, ts);
+        if s.events.len() >= PACKET_MAX {
+            s.write_packet()?;
+        }
         self.events += 1;
-        self.buf = b;
         Ok(())
     }
 
-    /// Flush buffered stream bytes (packet sizes are still unset).
-    pub fn flush(&mut self) -> io::Result<()> {
+    /// Write what each stream collected as a packet and hand it to the system.
+    pub fn flush(&mut self) -> Result<(), WriteError> {
         for s in self.streams.values_mut() {
-            s.w.flush()?;
+            s.write_packet()?;
+            let path = &s.path;
+            s.file
+                .flush()
+                .map_err(|e| WriteError(format!("{path}: {e}")))?;
         }
         Ok(())
     }
 
-    /// Write every stream's packet header and context, then close the files.
-    pub fn finish(self) -> io::Result<()> {
-        for (_, s) in self.streams {
-            let mut f = s.w.into_inner().map_err(|e| e.into_error())?;
-            let bits = s.bytes * 8;
-            let mut h = Vec::with_capacity(PACKET_PREFIX as usize);
-            h.extend_from_slice(&CTF_MAGIC.to_le_bytes());
-            h.extend_from_slice(&0u32.to_le_bytes());
-            for v in [s.begin, s.end, bits, bits, s.thread] {
-                h.extend_from_slice(&v.to_le_bytes());
-            }
-            f.seek(SeekFrom::Start(0))?;
-            f.write_all(&h)?;
-            f.flush()?;
+    /// Write the last packets and close the files.
+    pub fn finish(mut self) -> Result<(), WriteError> {
+        self.flush()?;
+        for (_, s) in core::mem::take(&mut self.streams) {
+            let path = s.path;
+            s.file
+                .close()
+                .map_err(|e| WriteError(format!("{path}: {e}")))?;
         }
         Ok(())
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::trace::record::KOS_SHIM_TRACE_KIND_CALL;
@@ -304,7 +356,7 @@ mod tests {
         assert!(meta.contains(fields), "{meta}");
 
         let dir = std::env::temp_dir().join(format!("kos-ctf-test-{}", std::process::id()));
-        let mut w = CtfWriter::create(&dir, 1, 0, 0, NameMap::new()).unwrap();
+        let mut w = CtfWriter::create(dir.to_str().unwrap(), 1, 0, 0, NameMap::new()).unwrap();
         let rec = Record {
             start: 5,
             duration: 6,
@@ -321,15 +373,14 @@ mod tests {
         };
         w.write(&rec, &[]).unwrap();
         w.finish().unwrap();
-        let bytes = std::fs::read(dir.join("stream-77")).unwrap();
+        let bytes = std::fs::read(dir.join("stream-0")).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         // After the packet prefix: event id and timestamp (12 bytes), then
         // op, verdict, thread, handle, iid, mid, method "1.2", rc, rc_name
         // "rcOk", four sizes, two cap counts, correlation, duration.
         let method = b"1.2\0".len();
         let rc_name = b"rcOk\0".len();
-        let at =
-            PACKET_PREFIX as usize + 12 + 2 + 8 + 4 + 2 + 2 + method + 4 + rc_name + 16 + 4 + 8 + 8;
+        let at = PACKET_PREFIX + 12 + 2 + 8 + 4 + 2 + 2 + method + 4 + rc_name + 16 + 4 + 8 + 8;
         let ctx = &bytes[at..at + 24];
         assert_eq!(&ctx[..4], &1234u32.to_le_bytes());
         assert_eq!(&ctx[4..8], &5678u32.to_le_bytes());

@@ -15,9 +15,12 @@
 //! cumulative). Times are microseconds of the shim's monotonic clock with
 //! nanosecond decimals (viewers show them relative to the first event).
 
-use std::collections::{HashMap, HashSet};
-use std::io::{self, Write};
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::fmt::Write as _;
 
+use super::bytes::{ByteSink, WriteError};
 use super::kst::split_payload;
 use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use super::text::{hex, rc_name};
@@ -41,15 +44,17 @@ struct Ends {
 const MAX_PENDING: usize = 1 << 20;
 
 /// Streams trace events as JSON.
-pub struct JsonWriter<W: Write> {
+pub struct JsonWriter<W: ByteSink> {
     w: W,
     pid: u32,
     origin_ns: u64,
     names: NameMap,
-    threads: HashSet<u64>,
-    pending: HashMap<u64, Ends>,
+    threads: BTreeSet<u64>,
+    pending: BTreeMap<u64, Ends>,
     lost: u64,
     events: u64,
+    /// The text of the event being written.
+    line: String,
 }
 
 /// Microseconds with three decimals (exact nanoseconds).
@@ -65,7 +70,9 @@ fn js(s: &str) -> String {
         match c {
             '"' => o.push_str("\\\""),
             '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
             c => o.push(c),
         }
     }
@@ -73,24 +80,34 @@ fn js(s: &str) -> String {
     o
 }
 
-impl<W: Write> JsonWriter<W> {
+impl<W: ByteSink> JsonWriter<W> {
     /// Start the array with the process's name; `ts` values are
     /// microseconds since `origin_ns`.
-    pub fn new(mut w: W, pid: u32, origin_ns: u64, names: NameMap) -> io::Result<Self> {
-        write!(
-            w,
-            "[\n{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{pid},\"tid\":0,\"args\":{{\"name\":\"kos-ipc-shim trace (pid {pid})\"}}}}"
+    pub fn new(mut w: W, pid: u32, origin_ns: u64, names: NameMap) -> Result<Self, WriteError> {
+        w.put(
+            format!(
+                "[\n{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{pid},\"tid\":0,\"args\":{{\"name\":\"kos-ipc-shim trace (pid {pid})\"}}}}"
+            )
+            .as_bytes(),
         )?;
         Ok(JsonWriter {
             w,
             pid,
             origin_ns,
             names,
-            threads: HashSet::new(),
-            pending: HashMap::new(),
+            threads: BTreeSet::new(),
+            pending: BTreeMap::new(),
             lost: 0,
             events: 0,
+            line: String::with_capacity(512),
         })
+    }
+
+    /// Write what `f` formats into the line buffer.
+    fn emit(&mut self, f: impl FnOnce(&mut String) -> core::fmt::Result) -> Result<(), WriteError> {
+        self.line.clear();
+        let _ = f(&mut self.line);
+        self.w.put(self.line.as_bytes())
     }
 
     /// Call events written so far.
@@ -98,39 +115,39 @@ impl<W: Write> JsonWriter<W> {
         self.events
     }
 
-    fn thread(&mut self, tid: u64) -> io::Result<()> {
+    fn thread(&mut self, tid: u64) -> Result<(), WriteError> {
         if self.threads.insert(tid) {
-            write!(
-                self.w,
-                ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{tid},\"args\":{{\"name\":\"thread {tid}\"}}}}",
-                self.pid
-            )?;
+            let pid = self.pid;
+            self.emit(|l| write!(
+                l,
+                ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":\"thread {tid}\"}}}}"
+            ))?;
         }
         Ok(())
     }
 
-    fn flow(&mut self, ph: char, name: &str, id: u64, tid: u64, ts: u64) -> io::Result<()> {
+    fn flow(&mut self, ph: char, name: &str, id: u64, tid: u64, ts: u64) -> Result<(), WriteError> {
         let bp = if ph == 'f' { ",\"bp\":\"e\"" } else { "" };
-        write!(
-            self.w,
-            ",\n{{\"ph\":\"{ph}\",\"name\":\"{name}\",\"cat\":\"ipc.flow\",\"id\":{id},\"pid\":{},\"tid\":{tid},\"ts\":{}{bp}}}",
-            self.pid,
+        let pid = self.pid;
+        self.emit(|l| write!(
+            l,
+            ",\n{{\"ph\":\"{ph}\",\"name\":\"{name}\",\"cat\":\"ipc.flow\",\"id\":{id},\"pid\":{pid},\"tid\":{tid},\"ts\":{}{bp}}}",
             us(ts)
-        )
+        ))
     }
 
     /// Write one record's events.
-    pub fn write(&mut self, rec: &Record, payload: &[u8]) -> io::Result<()> {
+    pub fn write(&mut self, rec: &Record, payload: &[u8]) -> Result<(), WriteError> {
         let ts = rec.start.saturating_sub(self.origin_ns);
+        let pid = self.pid;
         if rec.kind == KOS_SHIM_TRACE_KIND_LOST {
             self.lost += rec.dropped;
-            return write!(
-                self.w,
-                ",\n{{\"ph\":\"C\",\"name\":\"lost records\",\"pid\":{},\"tid\":0,\"ts\":{},\"args\":{{\"lost\":{}}}}}",
-                self.pid,
+            let lost = self.lost;
+            return self.emit(|l| write!(
+                l,
+                ",\n{{\"ph\":\"C\",\"name\":\"lost records\",\"pid\":{pid},\"tid\":0,\"ts\":{},\"args\":{{\"lost\":{lost}}}}}",
                 us(ts),
-                self.lost
-            );
+            ));
         }
         self.thread(rec.thread)?;
         let op = rec.op();
@@ -159,21 +176,21 @@ impl<W: Write> JsonWriter<W> {
         );
         if rec.payload_len() > 0 {
             let (c, a) = split_payload(rec, payload);
-            args.push_str(&format!(
+            let _ = write!(
+                args,
                 ",\"payload_const\":\"{}\",\"payload_arena\":\"{}\"",
                 hex(c),
                 hex(a)
-            ));
+            );
         }
-        write!(
-            self.w,
-            ",\n{{\"ph\":\"X\",\"name\":{},\"cat\":\"ipc\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},\"args\":{{{args}}}}}",
+        self.emit(|l| write!(
+            l,
+            ",\n{{\"ph\":\"X\",\"name\":{},\"cat\":\"ipc\",\"pid\":{pid},\"tid\":{},\"ts\":{},\"dur\":{},\"args\":{{{args}}}}}",
             js(&format!("{} {method}", op.map(|o| o.name()).unwrap_or("?"))),
-            self.pid,
             rec.thread,
             us(ts),
             us(rec.duration),
-        )?;
+        ))?;
         self.events += 1;
         if rec.correlation != 0 {
             self.flow_ends(rec, ts)?;
@@ -182,7 +199,7 @@ impl<W: Write> JsonWriter<W> {
     }
 
     /// Remember this call's flow ends; write each flow once both ends are known.
-    fn flow_ends(&mut self, rec: &Record, ts: u64) -> io::Result<()> {
+    fn flow_ends(&mut self, rec: &Record, ts: u64) -> Result<(), WriteError> {
         let c = rec.correlation;
         // Flow ends sit strictly inside the slice so viewers bind them to it.
         let d = rec.duration;
@@ -220,14 +237,14 @@ impl<W: Write> JsonWriter<W> {
     }
 
     /// Close the array and flush.
-    pub fn finish(mut self) -> io::Result<W> {
-        self.w.write_all(b"\n]\n")?;
+    pub fn finish(mut self) -> Result<W, WriteError> {
+        self.w.put(b"\n]\n")?;
         self.w.flush()?;
         Ok(self.w)
     }
 
     /// Flush buffered output (the array stays open).
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub fn flush(&mut self) -> Result<(), WriteError> {
         self.w.flush()
     }
 }

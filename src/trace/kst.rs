@@ -9,16 +9,22 @@
 //! entries  sync u32 ("KREC") | entry_len u32 | record [112] | payload | zero pad to 8
 //! ```
 //!
-//! The reader never panics: foreign, truncated and corrupted files give a
-//! [`KstError`] whose message starts with the file name.
+//! The writer needs only `alloc` and a [`ByteSink`] (every build with the C
+//! library, the wrap archive included); the reader is std's (the
+//! `kos-ipc-trace` tool). It never panics: foreign, truncated and corrupted
+//! files give a [`KstError`] whose message starts with the file name.
 
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+#[cfg(feature = "std")]
 use std::fmt;
-use std::io::{self, Read, Write};
+#[cfg(feature = "std")]
+use std::io::{self, Read};
 
-use super::record::{
-    KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_CALL, KOS_SHIM_TRACE_KIND_LOST,
-    KOS_SHIM_TRACE_RECORD_SIZE,
-};
+use super::bytes::{ByteSink, WriteError};
+use super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_RECORD_SIZE};
+#[cfg(feature = "std")]
+use super::record::{KOS_SHIM_TRACE_KIND_CALL, KOS_SHIM_TRACE_KIND_LOST};
 use crate::names::NameMap;
 
 /// First 8 bytes of every `.kst` file.
@@ -35,6 +41,7 @@ pub(crate) const FIXED_HEADER: usize = 72;
 /// Bytes before the record in an entry (sync + length).
 pub(crate) const ENTRY_PREFIX: usize = 8;
 /// Largest header accepted by the reader (the name map is text, 1 MiB is plenty).
+#[cfg(feature = "std")]
 const MAX_HEADER: u32 = 1 << 20;
 
 /// What a `.kst` header says.
@@ -62,17 +69,13 @@ pub struct Header {
 impl Header {
     /// A header for a trace starting now in this process.
     pub fn now(payload_max: u32, names: NameMap) -> Header {
-        let wall_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
         Header {
             version: VERSION,
             payload_max,
             clock_freq_hz: 1_000_000_000,
             start_ns: crate::clock::ticks_to_ns(crate::clock::now()),
-            wall_ns,
-            pid: std::process::id(),
+            wall_ns: crate::sys::wall_ns(),
+            pid: crate::sys::pid(),
             clock_name: crate::clock::source().name().to_string(),
             names,
         }
@@ -108,15 +111,15 @@ fn pad8(n: usize) -> usize {
 }
 
 /// Writes a `.kst` stream.
-pub struct KstWriter<W: Write> {
+pub struct KstWriter<W: ByteSink> {
     w: W,
     payload_max: usize,
 }
 
-impl<W: Write> KstWriter<W> {
+impl<W: ByteSink> KstWriter<W> {
     /// Write the header and return the writer.
-    pub fn new(mut w: W, header: &Header) -> io::Result<Self> {
-        w.write_all(&header.encode())?;
+    pub fn new(mut w: W, header: &Header) -> Result<Self, WriteError> {
+        w.put(&header.encode())?;
         Ok(KstWriter {
             w,
             payload_max: header.payload_max as usize,
@@ -125,7 +128,7 @@ impl<W: Write> KstWriter<W> {
 
     /// Append one entry. Payload parts longer than the header's
     /// `payload_max` are cut to it.
-    pub fn write(&mut self, rec: &Record, payload: &[u8]) -> io::Result<()> {
+    pub fn write(&mut self, rec: &Record, payload: &[u8]) -> Result<(), WriteError> {
         let mut r = *rec;
         let (pc, pa) = split_payload(rec, payload);
         let (pc, pa) = (
@@ -140,16 +143,22 @@ impl<W: Write> KstWriter<W> {
         buf[..4].copy_from_slice(&ENTRY_SYNC.to_le_bytes());
         buf[4..8].copy_from_slice(&(len as u32).to_le_bytes());
         buf[8..].copy_from_slice(&r.to_le_bytes());
-        self.w.write_all(&buf)?;
-        self.w.write_all(pc)?;
-        self.w.write_all(pa)?;
-        self.w.write_all(&[0u8; 8][..len - used])?;
+        self.w.put(&buf)?;
+        self.w.put(pc)?;
+        self.w.put(pa)?;
+        self.w.put(&[0u8; 8][..len - used])?;
         Ok(())
     }
 
     /// Flush buffered bytes.
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub fn flush(&mut self) -> Result<(), WriteError> {
         self.w.flush()
+    }
+
+    /// Flush and hand back the underlying writer (to be closed).
+    pub fn finish(mut self) -> Result<W, WriteError> {
+        self.w.flush()?;
+        Ok(self.w)
     }
 
     /// The underlying writer.
@@ -166,6 +175,7 @@ pub fn split_payload<'p>(rec: &Record, payload: &'p [u8]) -> (&'p [u8], &'p [u8]
     (pc, &rest[..a])
 }
 
+#[cfg(feature = "std")]
 /// Why a file could not be read as a trace.
 #[derive(Debug)]
 pub enum KstError {
@@ -181,6 +191,7 @@ pub enum KstError {
     Corrupt(String, u64, String),
 }
 
+#[cfg(feature = "std")]
 impl fmt::Display for KstError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -198,8 +209,10 @@ impl fmt::Display for KstError {
     }
 }
 
+#[cfg(feature = "std")]
 impl std::error::Error for KstError {}
 
+#[cfg(feature = "std")]
 /// One entry read back: a call or lost record and its payload bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -209,6 +222,7 @@ pub struct Entry {
     pub payload: Vec<u8>,
 }
 
+#[cfg(feature = "std")]
 /// Reads and validates a `.kst` stream.
 pub struct KstReader<R: Read> {
     r: R,
@@ -218,6 +232,7 @@ pub struct KstReader<R: Read> {
     failed: bool,
 }
 
+#[cfg(feature = "std")]
 /// Read until `buf` is full or EOF; returns the bytes read.
 fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
@@ -232,16 +247,19 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(got)
 }
 
+#[cfg(feature = "std")]
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+#[cfg(feature = "std")]
 fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut x = [0u8; 8];
     x.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(x)
 }
 
+#[cfg(feature = "std")]
 impl<R: Read> KstReader<R> {
     /// Read and check the header. `name` (usually the path) starts every error message.
     pub fn new(mut r: R, name: &str) -> Result<Self, KstError> {
@@ -415,6 +433,7 @@ impl<R: Read> KstReader<R> {
     }
 }
 
+#[cfg(feature = "std")]
 impl<R: Read> Iterator for KstReader<R> {
     type Item = Result<Entry, KstError>;
 
@@ -432,6 +451,7 @@ impl<R: Read> Iterator for KstReader<R> {
     }
 }
 
+#[cfg(feature = "std")]
 /// Open a `.kst` file for reading (buffered); also returns its size in bytes.
 pub fn open(path: &str) -> Result<(KstReader<io::BufReader<std::fs::File>>, u64), KstError> {
     let f = std::fs::File::open(path).map_err(|e| KstError::Io(path.to_string(), e))?;
@@ -439,7 +459,7 @@ pub fn open(path: &str) -> Result<(KstReader<io::BufReader<std::fs::File>>, u64)
     Ok((KstReader::new(io::BufReader::new(f), path)?, size))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

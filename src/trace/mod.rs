@@ -7,43 +7,48 @@
 //! is off it is one atomic load. When on, it builds a
 //! [`KosShimTraceRecord`] and pushes it into the calling thread's ring
 //! (std: one ring per thread, allocated on the thread's first traced call;
-//! no_std: a fixed set of shared static shards). A full ring drops the record
-//! and counts it: **the writer never waits**. Nothing is allocated on the
-//! steady path.
+//! no_std with the C library: 8 shards shared by hashing the thread id, each
+//! allocated on its first call; bare no_std: 8 static shards). A full ring
+//! drops the record and counts it: **the writer never waits**. Nothing is
+//! allocated on the steady path.
 //!
 //! # Drain
-//! std builds run a background drainer thread; everyone can also drain
-//! synchronously with [`flush`] (`kos_shim_trace_flush`, the only way in
-//! no_std builds, where records go to the C callback set with
-//! `kos_shim_trace_set_sink`). The drain holds the re-entrancy guard, so IPC
-//! made by sinks (a file write is IPC on KasperskyOS) passes straight through
-//! the shim untraced. Drops are reported as lost records in the output and by
-//! [`lost`].
+//! Builds with the C library (`clib`: host, preload, wrap) run a background
+//! drainer thread; everyone can also drain synchronously with [`flush`]
+//! (`kos_shim_trace_flush`, the only way in the bare no_std build, where
+//! records go to the C callback set with `kos_shim_trace_set_sink`). The
+//! drain holds the re-entrancy guard, so IPC made by sinks (a file write is
+//! IPC on KasperskyOS) passes straight through the shim untraced. Drops are
+//! reported as lost records in the output and by [`lost`].
 //!
-//! # Configuration (std)
-//! Read at first use: `KOS_SHIM_TRACE` (the same spec as [`start`]),
-//! `KOS_SHIM_TRACE_BUF` (records per thread ring, rounded up to a power of
-//! two, 2..=1048576, default 4096), `KOS_SHIM_TRACE_PAYLOAD` (capture the
-//! first n bytes, at most 4096, of each message's constant part and arena:
-//! **sensitive**, off by default).
+//! # Configuration (`clib`: every build but the bare core)
+//! Read at first use through the C library's `getenv`: `KOS_SHIM_TRACE` (the
+//! same spec as [`start`]; paths take `%p`, `%t`, `%n`),
+//! `KOS_SHIM_TRACE_BUF` (records per ring, rounded up to a power of two,
+//! 2..=1048576, default 4096), `KOS_SHIM_TRACE_PAYLOAD` (capture the first n
+//! bytes, at most 4096, of each message's constant part and arena:
+//! **sensitive**, off by default). `src/trace/sink.rs` is the one
+//! implementation.
 
 pub mod record;
 pub mod ring;
 
 mod capi;
 mod pool;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 mod sink;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
+pub mod bytes;
+#[cfg(feature = "clib")]
 pub mod ctf;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub mod json;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub mod kst;
 #[cfg(feature = "std")]
 pub mod summary;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub mod text;
 
 pub use capi::*;
@@ -68,7 +73,7 @@ static ORPHAN_REPORTED: AtomicU64 = AtomicU64::new(0);
 static SINK_LOST: AtomicU64 = AtomicU64::new(0);
 
 /// Largest `KOS_SHIM_TRACE_PAYLOAD` accepted (bytes per part).
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub(crate) const MAX_PAYLOAD: usize = 4096;
 
 /// Hook: record one finished call. One relaxed load when tracing is off.
@@ -105,7 +110,7 @@ fn record_on(info: &CallInfo) {
     let _pos = ring.push(&rec, c, a);
     // Every quarter ring, see whether the drainer should come early (reading
     // the consumer's position costs a cache miss, so not on every call).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     if let Some(pos) = _pos {
         let quarter = (ring.capacity() as u64 / 4).max(1);
         if pos % quarter == 0 && ring.len() * 2 >= ring.capacity() as u64 {
@@ -120,14 +125,15 @@ pub(crate) fn layer_on() -> bool {
     STATE.load(Ordering::Relaxed) != OFF
 }
 
-/// One-time configuration: std reads the environment (and starts the
-/// session `KOS_SHIM_TRACE` asks for); no_std stays off until [`start`].
+/// One-time configuration: builds with the C library read the environment
+/// (and start the session `KOS_SHIM_TRACE` asks for); the bare core stays
+/// off until [`start`].
 /// Threads racing with it wait for it, once, so no early record is dropped
 /// uncounted.
 pub(crate) fn configure_from_env() {
     static ONCE: spin::Once<()> = spin::Once::new();
     ONCE.call_once(|| {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         {
             sink::configure_from_env();
             pool::init();
@@ -194,7 +200,7 @@ fn check_spec(spec: &str) -> Result<bool, Retcode> {
         let it = parse_item(item)?;
         off |= it == SpecItem::Off;
         n += 1;
-        if !cfg!(feature = "std") && !matches!(it, SpecItem::Off | SpecItem::Callback) {
+        if !cfg!(feature = "clib") && !matches!(it, SpecItem::Off | SpecItem::Callback) {
             return Err(rcUnimplemented);
         }
     }
@@ -204,13 +210,51 @@ fn check_spec(spec: &str) -> Result<bool, Retcode> {
     Ok(off)
 }
 
+/// The words a trace spec takes.
+pub const SPEC_WORDS: &str = "stderr, file:PATH, json:PATH, ctf:DIR, sink, off";
+
+/// What is wrong with `spec`, in words (for `KOS_SHIM_TRACE`), or Ok.
+#[cfg(feature = "clib")]
+fn explain_spec(spec: &str) -> Result<(), alloc::string::String> {
+    use alloc::format;
+    let items: alloc::vec::Vec<&str> = spec.split(',').collect();
+    for item in &items {
+        if parse_item(item).is_ok() {
+            continue;
+        }
+        let word = item.trim();
+        let kind = word.split_once(':').map_or(word, |(k, _)| k);
+        return Err(match kind {
+            "file" | "json" | "ctf" => format!(
+                "{word:?} needs a path after the colon (valid outputs: {SPEC_WORDS}, comma separated)"
+            ),
+            "off" | "stderr" | "sink" => {
+                format!("{word:?} takes no argument (valid outputs: {SPEC_WORDS}, comma separated)")
+            }
+            _ => format!(
+                "{word:?} is not an output; valid outputs: {SPEC_WORDS} (comma separated)"
+            ),
+        });
+    }
+    if items.len() > 1 && items.iter().any(|i| i.trim() == "off") {
+        return Err(format!(
+            "\"off\" stands alone (valid outputs: {SPEC_WORDS})"
+        ));
+    }
+    Ok(())
+}
+
 /// Start tracing to the sinks in `spec` (`stderr`, `file:PATH.kst`,
 /// `json:PATH.json`, `ctf:DIR`, `sink`, comma separated; `off` stops),
 /// replacing whatever ran before (its sinks are drained and closed first).
 ///
+/// Paths take `%p` (process id), `%t` (start time), `%n` (program name);
+/// each is claimed at once (created; a live process's file is not
+/// clobbered, see [`crate::outpath`]).
+///
 /// Errors: `rcInvalidArgument` for a malformed spec, `rcUnimplemented` for
-/// file sinks in no_std builds, `rcFail` when a file cannot be created
-/// (tracing is then off).
+/// file sinks in the bare no_std build (no C library), `rcFail` when a file
+/// cannot be created (tracing is then off; the reason is said on stderr).
 pub fn start(spec: &str) -> Result<(), Retcode> {
     if check_spec(spec)? {
         stop();
@@ -218,11 +262,11 @@ pub fn start(spec: &str) -> Result<(), Retcode> {
     }
     configure_from_env();
     pool::init();
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     {
         sink::start(spec)
     }
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     {
         crate::clock::need(crate::clock::User::Trace, true);
         STATE.store(ON, Ordering::Release);
@@ -238,9 +282,9 @@ pub fn stop() {
     STATE.store(OFF, Ordering::Release);
     crate::clock::need(crate::clock::User::Trace, false);
     crate::layers::refresh();
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     sink::stop();
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     flush();
 }
 
@@ -253,11 +297,11 @@ pub fn is_on() -> bool {
 /// number of records delivered.
 pub fn flush() -> u64 {
     let _inside = crate::guard::enter();
-    #[cfg(feature = "std")]
+    #[cfg(feature = "clib")]
     {
         sink::flush()
     }
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "clib"))]
     {
         capi::drain_to_callback()
     }
@@ -300,7 +344,7 @@ pub(crate) fn drain_all(deliver: &mut dyn FnMut(&KosShimTraceRecord, &[u8])) -> 
 }
 
 /// Count records a sink failed to write.
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub(crate) fn count_sink_lost(n: u64) {
     SINK_LOST.fetch_add(n, Ordering::Relaxed);
 }

@@ -6,22 +6,47 @@
 //! (records still in it are drained as usual), so memory stays bounded by
 //! the peak number of threads.
 //!
-//! no_std: no allocator, so a fixed set of static shards; a thread writes to
-//! the shard its id hashes to, and several threads may share one (the ring
-//! is multi-producer safe).
+//! no_std with the C library (the wrap archive): no thread-locals, so a
+//! fixed set of shards; a thread writes to the shard its id hashes to, and
+//! several threads may share one (the ring is multi-producer safe). Each
+//! shard's ring is allocated on the first call that lands on it, with the
+//! size and payload room the environment asked for.
+//!
+//! no_std without the C library: no allocator, so the shards are static.
 
 use super::ring::Ring;
+#[cfg(feature = "clib")]
+use core::sync::atomic::AtomicUsize;
+
+/// Records per ring (power of two), set once before the first ring.
+#[cfg(feature = "clib")]
+pub static CAPACITY: AtomicUsize = AtomicUsize::new(4096);
+/// Payload bytes per slot (both parts), set once before the first ring.
+#[cfg(feature = "clib")]
+pub static STRIDE: AtomicUsize = AtomicUsize::new(0);
+
+/// A ring of `CAPACITY` slots and `STRIDE` payload bytes each, never freed.
+#[cfg(feature = "clib")]
+fn leaked_ring(id: u32, single_producer: bool) -> Ring<'static> {
+    use alloc::vec::Vec;
+    use core::cell::UnsafeCell;
+    use core::sync::atomic::Ordering;
+    let cap = CAPACITY.load(Ordering::Relaxed);
+    let stride = STRIDE.load(Ordering::Relaxed);
+    let slots: &'static [super::ring::Slot] =
+        Vec::from_iter((0..cap).map(|_| super::ring::Slot::new())).leak();
+    let payload: &'static [UnsafeCell<u8>] =
+        Vec::from_iter((0..cap * stride).map(|_| UnsafeCell::new(0))).leak();
+    let ring = Ring::over(id, slots, payload, single_producer);
+    ring.init();
+    ring
+}
 
 #[cfg(feature = "std")]
 mod imp {
-    use super::Ring;
-    use core::cell::{Cell, UnsafeCell};
-    use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-
-    /// Records per ring (power of two), set once before the first ring.
-    pub static CAPACITY: AtomicUsize = AtomicUsize::new(4096);
-    /// Payload bytes per slot (both parts), set once before the first ring.
-    pub static STRIDE: AtomicUsize = AtomicUsize::new(0);
+    use super::{Ring, CAPACITY, STRIDE};
+    use core::cell::Cell;
+    use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
     pub struct Node {
         pub ring: Ring<'static>,
@@ -82,12 +107,7 @@ mod imp {
                 return n;
             }
         }
-        let slots: &'static [super::super::ring::Slot] =
-            Vec::from_iter((0..cap).map(|_| super::super::ring::Slot::new())).leak();
-        let payload: &'static [UnsafeCell<u8>] =
-            Vec::from_iter((0..cap * stride).map(|_| UnsafeCell::new(0))).leak();
-        let ring = Ring::over(IDS.fetch_add(1, Ordering::Relaxed), slots, payload, true);
-        ring.init();
+        let ring = super::leaked_ring(IDS.fetch_add(1, Ordering::Relaxed), true);
         let node: &'static mut Node = Box::leak(Box::new(Node {
             ring,
             owner: AtomicU64::new(me),
@@ -131,7 +151,31 @@ mod imp {
     }
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(all(feature = "clib", not(feature = "std")))]
+mod imp {
+    use super::Ring;
+
+    /// Shards; a shard's ring is made by the first call that lands on it.
+    const SHARDS: usize = 8;
+
+    static RINGS: [spin::Once<Ring<'static>>; SHARDS] = [const { spin::Once::new() }; SHARDS];
+
+    pub fn init() {}
+
+    pub fn mine() -> Option<&'static Ring<'static>> {
+        let id = crate::guard::thread_id();
+        let h = (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % SHARDS;
+        Some(RINGS[h].call_once(|| super::leaked_ring(h as u32, false)))
+    }
+
+    pub fn for_each(f: &mut dyn FnMut(&Ring<'static>, u64)) {
+        for r in RINGS.iter().filter_map(|r| r.get()) {
+            f(r, 0);
+        }
+    }
+}
+
+#[cfg(not(feature = "clib"))]
 mod imp {
     use super::super::ring::Slot;
     use super::Ring;
@@ -168,8 +212,6 @@ mod imp {
 }
 
 pub(crate) use imp::{for_each, init, mine};
-#[cfg(feature = "std")]
-pub(crate) use imp::{CAPACITY, STRIDE};
 
 /// Sum of all rings' lost counters.
 pub(crate) fn lost_total() -> u64 {

@@ -1,15 +1,21 @@
-//! std: the sinks of a tracing session and the background drainer.
+//! The outputs of a tracing session and the background drainer, through the
+//! C library (feature `clib`): the same code in the host, preload and wrap
+//! builds.
 //!
 //! One session at a time, behind a mutex that only consumers take (the
-//! drainer, `flush`, `start`, `stop`); producers never touch it. The drainer
-//! thread holds the re-entrancy guard for its whole life, so whatever IPC its
-//! output causes passes straight through the shim untraced.
+//! drainer, `flush`, `start`, `stop`); producers never touch it. Output
+//! paths are claimed when the session starts (`outpath`: `%p`/`%t`/`%n`,
+//! files created at once, a live process's file never clobbered), so an
+//! unusable path is reported then, not at exit. The drainer is a C-library
+//! thread that holds the re-entrancy guard for its whole life, so whatever
+//! IPC its output causes passes straight through the shim untraced. At exit
+//! the session is drained and closed, and one line says how many records
+//! were lost, if any.
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::ctf::CtfWriter;
 use super::json::JsonWriter;
@@ -18,15 +24,21 @@ use super::record::KosShimTraceRecord as Record;
 use super::{capi, parse_item, pool, text, SpecItem, MAX_PAYLOAD, OFF, ON, PAYLOAD, STATE};
 use crate::abi::{rcFail, Retcode};
 use crate::names::NameMap;
+use crate::say::Level;
+use crate::sys::{self, File, Mode};
+
+/// What the messages about tracing start with.
+const WHAT: &str = "KOS_SHIM_TRACE";
 
 enum Out {
     Stderr,
-    Kst(KstWriter<BufWriter<File>>),
-    Json(JsonWriter<BufWriter<File>>),
+    Kst(KstWriter<File>),
+    Json(JsonWriter<File>),
     Ctf(CtfWriter),
 }
 
 struct Sink {
+    /// The output as the user named it (`file:/tmp/t-123.kst`).
     what: String,
     out: Out,
     failed: bool,
@@ -38,23 +50,33 @@ struct Session {
     origin_ns: u64,
 }
 
-static SESSION: Mutex<Option<Session>> = Mutex::new(None);
-static WAKE: AtomicBool = AtomicBool::new(false);
-static DRAINER: OnceLock<Option<std::thread::Thread>> = OnceLock::new();
+/// Waiting for the session lock sleeps: the holder may be writing files.
+struct Nap;
 
-fn lock() -> MutexGuard<'static, Option<Session>> {
-    SESSION.lock().unwrap_or_else(|e| e.into_inner())
+impl spin::RelaxStrategy for Nap {
+    fn relax() {
+        sys::sleep_ms(1);
+    }
 }
 
+static SESSION: spin::mutex::SpinMutex<Option<Session>, Nap> = spin::mutex::SpinMutex::new(None);
+/// A ring is half full: the drainer should come at once.
+static WAKE: AtomicBool = AtomicBool::new(false);
+/// Whether the drainer thread runs (false also when it could not start).
+static DRAINER: spin::Once<bool> = spin::Once::new();
+
+/// `name` from the environment as a number in `min..=max`; `default` when
+/// unset, empty, or not such a number (said on stderr).
 fn env_number(name: &str, default: usize, min: usize, max: usize) -> usize {
-    match std::env::var(name) {
-        Err(_) => default,
-        Ok(v) if v.trim().is_empty() => default,
-        Ok(v) => match v.trim().parse::<usize>() {
+    match sys::env(name) {
+        None => default,
+        Some(v) if v.trim().is_empty() => default,
+        Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if (min..=max).contains(&n) => n,
             _ => {
-                eprintln!(
-                    "kos_ipc: {name}={v:?} is not a number in {min}..={max}; using {default}"
+                crate::say!(
+                    Level::Warn,
+                    "{name}={v:?} is not a number in {min}..={max}; using {default}"
                 );
                 default
             }
@@ -71,51 +93,99 @@ pub(super) fn configure_from_env() {
     pool::STRIDE.store(2 * payload, Ordering::Relaxed);
 }
 
-/// Start the session `KOS_SHIM_TRACE` asks for, if any.
+/// Start the session `KOS_SHIM_TRACE` asks for, if any. A malformed spec
+/// is named with the valid words. An output whose path is unusable is named
+/// (by `outpath`) and left out; the others run.
 pub(super) fn start_from_env() {
-    let Ok(spec) = std::env::var("KOS_SHIM_TRACE") else {
+    let Some(spec) = sys::env(WHAT) else {
         return;
     };
     let spec = spec.trim();
     if spec.is_empty() || spec == "off" {
         return;
     }
-    if let Err(rc) = super::check_spec(spec).and_then(|_| start(spec)) {
-        eprintln!(
-            "kos_ipc: KOS_SHIM_TRACE={spec:?} not started ({}); tracing is off",
-            text::rc_name(rc)
-        );
+    if let Err(why) = super::explain_spec(spec) {
+        crate::say!(Level::Error, "{WHAT}={spec:?}: {why}; tracing is off");
+        return;
     }
+    let _ = start_outputs(spec, false);
 }
 
-fn open(item: SpecItem<'_>, header: &Header) -> std::io::Result<Option<Out>> {
-    let create = |p: &str| File::create(p).map(BufWriter::new);
-    Ok(Some(match item {
+/// Claim `item`'s path and open its writer. Err: said on stderr.
+fn open(item: SpecItem<'_>, header: &Header) -> Result<Option<Sink>, ()> {
+    let file = |template: &str| -> Result<(String, File), ()> {
+        let path = crate::outpath::claim(template, WHAT).map_err(|_| ())?;
+        match File::open(&path, Mode::Create) {
+            Ok(f) => Ok((path, f)),
+            Err(e) => {
+                crate::say!(
+                    Level::Error,
+                    "{WHAT}: cannot write {path} ({e}); this output is off"
+                );
+                Err(())
+            }
+        }
+    };
+    let failed = |what: &str, e: super::bytes::WriteError| -> Result<Option<Sink>, ()> {
+        crate::say!(Level::Error, "{WHAT}: {what}: {e}; this output is off");
+        Err(())
+    };
+    let (what, out) = match item {
         SpecItem::Off | SpecItem::Callback => return Ok(None),
         SpecItem::Stderr => {
             text::ensure_logger();
-            Out::Stderr
+            (String::from("stderr"), Out::Stderr)
         }
-        SpecItem::Kst(p) => Out::Kst(KstWriter::new(create(p)?, header)?),
-        SpecItem::Json(p) => Out::Json(JsonWriter::new(
-            create(p)?,
-            header.pid,
-            0,
-            header.names.clone(),
-        )?),
-        SpecItem::Ctf(d) => Out::Ctf(CtfWriter::create(
-            std::path::Path::new(d),
-            header.pid,
-            header.start_ns,
-            header.wall_ns,
-            header.names.clone(),
-        )?),
+        SpecItem::Kst(p) => {
+            let (path, f) = file(p)?;
+            let what = format!("file:{path}");
+            match KstWriter::new(f, header) {
+                Ok(w) => (what, Out::Kst(w)),
+                Err(e) => return failed(&what, e),
+            }
+        }
+        SpecItem::Json(p) => {
+            let (path, f) = file(p)?;
+            let what = format!("json:{path}");
+            match JsonWriter::new(f, header.pid, 0, header.names.clone()) {
+                Ok(w) => (what, Out::Json(w)),
+                Err(e) => return failed(&what, e),
+            }
+        }
+        SpecItem::Ctf(d) => {
+            let dir = crate::outpath::claim_dir(d, "metadata", WHAT).map_err(|_| ())?;
+            let what = format!("ctf:{dir}");
+            match CtfWriter::create(
+                &dir,
+                header.pid,
+                header.start_ns,
+                header.wall_ns,
+                header.names.clone(),
+            ) {
+                Ok(w) => (what, Out::Ctf(w)),
+                Err(e) => return failed(&what, e),
+            }
+        }
+    };
+    crate::say!(Level::Info, "tracing to {what}");
+    Ok(Some(Sink {
+        what,
+        out,
+        failed: false,
     }))
 }
 
-/// Replace the running session with one for `spec` (already checked).
+/// Replace the running session with one for `spec` (already checked); an
+/// output that cannot be opened fails it all (`kos_shim_trace_start`).
 pub(super) fn start(spec: &str) -> Result<(), Retcode> {
-    let mut g = lock();
+    start_outputs(spec, true)
+}
+
+/// [`start`]; unless `all`, outputs that cannot be opened are left out
+/// (each was named on stderr) and tracing runs if any output is left.
+fn start_outputs(spec: &str, all: bool) -> Result<(), Retcode> {
+    let _inside = crate::guard::enter();
+    let mut g = SESSION.lock();
     if let Some(old) = g.take() {
         STATE.store(OFF, Ordering::Release);
         finish(old);
@@ -128,23 +198,25 @@ pub(super) fn start(spec: &str) -> Result<(), Retcode> {
     let names = crate::names::global().clone();
     let header = Header::now(PAYLOAD.load(Ordering::Relaxed) as u32, names.clone());
     let mut sinks = Vec::new();
+    let mut callback = false;
     for item in spec.split(',') {
         let item = parse_item(item)?;
+        callback |= item == SpecItem::Callback;
         match open(item, &header) {
-            Ok(Some(out)) => sinks.push(Sink {
-                what: format!("{item:?}"),
-                out,
-                failed: false,
-            }),
+            Ok(Some(sink)) => sinks.push(sink),
             Ok(None) => {}
-            Err(e) => {
-                eprintln!("kos_ipc: trace sink {item:?}: {e}; tracing is off");
+            Err(()) if !all => {}
+            Err(()) => {
                 for s in sinks {
                     close(s);
                 }
                 return Err(rcFail);
             }
         }
+    }
+    if sinks.is_empty() && !callback {
+        // Every output was left out: nothing would see a record.
+        return Err(rcFail);
     }
     *g = Some(Session {
         sinks,
@@ -177,8 +249,9 @@ fn deliver(session: &mut Session, cb: &capi::Callback, rec: &Record, payload: &[
             Out::Ctf(w) => w.write(rec, payload),
         };
         if let Err(e) = r {
-            eprintln!(
-                "kos_ipc: trace sink {}: {e}; its later records are counted as lost",
+            crate::say!(
+                Level::Error,
+                "{WHAT}: {}: {e}; its later records are counted as lost",
                 s.what
             );
             s.failed = true;
@@ -202,7 +275,11 @@ fn flush_sinks(session: &mut Session) {
             Out::Ctf(w) => w.flush(),
         };
         if let Err(e) = r {
-            eprintln!("kos_ipc: trace sink {}: {e}", s.what);
+            crate::say!(
+                Level::Error,
+                "{WHAT}: {}: {e}; its later records are counted as lost",
+                s.what
+            );
             s.failed = true;
         }
     }
@@ -211,12 +288,12 @@ fn flush_sinks(session: &mut Session) {
 fn close(s: Sink) {
     let r = match s.out {
         Out::Stderr => Ok(()),
-        Out::Kst(mut w) => w.flush(),
-        Out::Json(w) => w.finish().map(|_| ()),
+        Out::Kst(w) => w.finish().and_then(|f| Ok(f.close()?)),
+        Out::Json(w) => w.finish().and_then(|f| Ok(f.close()?)),
         Out::Ctf(w) => w.finish(),
     };
     if let Err(e) = r {
-        eprintln!("kos_ipc: trace sink {}: {e}", s.what);
+        crate::say!(Level::Error, "{WHAT}: {}: {e}", s.what);
     }
 }
 
@@ -229,7 +306,7 @@ fn finish(mut session: Session) {
 
 /// Drain now; the number of call records delivered.
 pub(super) fn flush() -> u64 {
-    let mut g = lock();
+    let mut g = SESSION.lock();
     match g.as_mut() {
         Some(s) => {
             let n = drain(s);
@@ -243,37 +320,36 @@ pub(super) fn flush() -> u64 {
 /// Drain and close the session (STATE is already OFF).
 pub(super) fn stop() {
     let _inside = crate::guard::enter();
-    let old = lock().take();
+    let old = SESSION.lock().take();
     if let Some(s) = old {
         finish(s);
     }
 }
 
-/// Ask the drainer for an early pass (the ring is half full).
+/// Ask the drainer for an early pass (a ring is half full): one store, it
+/// looks every millisecond.
+#[inline]
 pub(super) fn wake() {
-    if !WAKE.swap(true, Ordering::Relaxed) {
-        if let Some(Some(t)) = DRAINER.get() {
-            t.unpark();
-        }
-    }
+    WAKE.store(true, Ordering::Relaxed);
 }
 
 fn ensure_drainer() {
-    DRAINER.get_or_init(|| {
-        match std::thread::Builder::new()
-            .name("kos-ipc-trace".into())
-            .spawn(drainer)
-        {
-            Ok(h) => Some(h.thread().clone()),
-            Err(e) => {
-                eprintln!(
-                    "kos_ipc: trace drainer thread: {e}; records move only on kos_shim_trace_flush()"
-                );
-                None
-            }
+    DRAINER.call_once(|| {
+        let running = sys::spawn(drainer);
+        if !running {
+            crate::say!(
+                Level::Error,
+                "{WHAT}: the drainer thread could not start; records move only on kos_shim_trace_flush() and at exit"
+            );
         }
+        running
     });
 }
+
+/// The drainer's pass interval when the last pass found records, and when
+/// it found none (ms); it looks for a wake-up every millisecond.
+const BUSY_MS: u32 = 1;
+const IDLE_MS: u32 = 20;
 
 fn drainer() {
     // Everything this thread does is the shim's own work: never traced.
@@ -281,7 +357,7 @@ fn drainer() {
     loop {
         WAKE.store(false, Ordering::Relaxed);
         let n = {
-            let mut g = lock();
+            let mut g = SESSION.lock();
             match g.as_mut() {
                 Some(s) => {
                     let n = drain(s);
@@ -293,24 +369,36 @@ fn drainer() {
                 None => 0,
             }
         };
-        std::thread::park_timeout(if n > 0 {
-            Duration::from_millis(1)
-        } else {
-            Duration::from_millis(20)
-        });
+        let pause = if n > 0 { BUSY_MS } else { IDLE_MS };
+        for _ in 0..pause {
+            sys::sleep_ms(1);
+            if WAKE.load(Ordering::Relaxed) {
+                break;
+            }
+        }
     }
 }
 
 extern "C" fn at_exit() {
+    let _inside = crate::guard::enter();
     super::stop();
+    let lost = super::lost();
+    if lost > 0 {
+        crate::say!(
+            Level::Warn,
+            "{WHAT}: {lost} trace records were lost (rings full: a larger KOS_SHIM_TRACE_BUF keeps more; or an output failed)"
+        );
+    }
 }
 
 fn ensure_atexit() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        // SAFETY: at_exit is a plain extern "C" fn with no arguments.
-        if unsafe { libc::atexit(at_exit) } != 0 {
-            eprintln!("kos_ipc: atexit failed; call kos_shim_trace_stop() before exit");
+    static ONCE: spin::Once<()> = spin::Once::new();
+    ONCE.call_once(|| {
+        if !sys::at_exit(at_exit) {
+            crate::say!(
+                Level::Error,
+                "{WHAT}: atexit failed; call kos_shim_trace_stop() before exit"
+            );
         }
     });
 }

@@ -17,8 +17,9 @@
 //! the correlation when known, captured payload as
 //! `payload=<constant hex>|<arena hex>`.
 
-use std::fmt::Write as _;
-use std::io::Write as _;
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::fmt::Write as _;
 
 use super::kst::split_payload;
 use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
@@ -144,24 +145,26 @@ pub fn log_record(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64)
     }
 }
 
-/// Minimal logger for programs (C ones) that installed none: `target: message` on stderr.
+/// Minimal logger for programs (C ones) that installed none: the trace
+/// lines (target `kos_ipc`) on stderr as `kos_ipc: <line>`, one write each
+/// (through the C library, in every build). The shim's own messages are not
+/// its business: `say` already wrote them.
 struct StderrLogger;
 
 impl log::Log for StderrLogger {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-        m.level() <= log::Level::Info
+        m.level() <= log::Level::Info && m.target() == "kos_ipc"
     }
 
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {
-            let mut e = std::io::stderr().lock();
-            let _ = writeln!(e, "{}: {}", r.target(), r.args());
+            let mut line = String::with_capacity(160);
+            let _ = writeln!(line, "{}: {}", r.target(), r.args());
+            crate::sys::stderr(line.as_bytes());
         }
     }
 
-    fn flush(&self) {
-        let _ = std::io::stderr().flush();
-    }
+    fn flush(&self) {}
 }
 
 static STDERR_LOGGER: StderrLogger = StderrLogger;
