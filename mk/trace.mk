@@ -10,19 +10,36 @@
 #                     (part of `make demo`)
 #   make trace-bench  ns a traced call costs (benches/trace_overhead.rs; a
 #                     benchmark, not part of `make test`)
+#   make trace-wrap-test        the unchanged ctests/interpose/echo_prog.c, --wrap
+#                     + wrap archive (no_std + C library) + stand-in libkos, traced by
+#                     KOS_SHIM_TRACE to .kst, CTF and JSON; lost records, a bogus spec
+#                     and unwritable paths (scripts/trace-wrap-test.sh,
+#                     ctests/interpose/expect-trace-wrap.txt)
+#   make trace-wrap-cross-test  the same for aarch64, under qemu-aarch64
 
 TRACE_TOOL := target/debug/kos-ipc-trace
 TRACE_DEMO_DIR := $(BUILD)/trace-demo
 
-.PHONY: trace-tool trace-test test-loom trace-demo trace-bench
+TRACE_WRAP_DIR := $(BUILD)/trace-wrap
 
-TEST_TARGETS += trace-test test-loom
+.PHONY: trace-tool trace-test test-loom trace-demo trace-bench trace-wrap-test trace-wrap-cross-test
+
+TEST_TARGETS += trace-test test-loom trace-wrap-test trace-wrap-cross-test
 
 trace-tool:
 	$(CARGO) build --bin kos-ipc-trace
 
 trace-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/trace_echo $(BUILD)/examples/echo
 	bash scripts/trace-test.sh $(TRACE_TOOL) $(BUILD)/ctests/trace_echo $(BUILD)/trace $(BUILD)/examples/echo
+
+# $(IP_BUILD)/echo_wrap and echo_wrap_aarch64 are made by mk/interpose.mk.
+trace-wrap-test: $(SETUP_STAMP) trace-tool $(IP_BUILD)/echo_wrap
+	bash scripts/trace-wrap-test.sh $(TRACE_TOOL) $(TRACE_WRAP_DIR)/$(HOST_TRIPLE) \
+	    ctests/interpose/expect-trace-wrap.txt $(IP_BUILD)/echo_wrap
+
+trace-wrap-cross-test: $(SETUP_STAMP) trace-tool $(IP_BUILD)/echo_wrap_aarch64
+	bash scripts/trace-wrap-test.sh $(TRACE_TOOL) $(TRACE_WRAP_DIR)/$(CROSS_TRIPLE) \
+	    ctests/interpose/expect-trace-wrap.txt $(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/echo_wrap_aarch64
 
 test-loom:
 	RUSTFLAGS="--cfg loom" $(CARGO) test --lib --target-dir target/loom -- trace::ring::loom_tests
