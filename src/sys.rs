@@ -60,6 +60,9 @@ extern "C" {
     fn posix_memalign(p: *mut *mut c_void, align: usize, size: usize) -> c_int;
     #[link_name = "mkdir"]
     fn c_mkdir(path: *const c_char, mode: core::ffi::c_uint) -> c_int;
+    // Statistics: the table's zeroed memory, SIGUSR1 dumps.
+    fn calloc(n: usize, size: usize) -> *mut c_void;
+    fn signal(sig: c_int, handler: extern "C" fn(c_int)) -> usize;
 }
 
 /// `CLOCK_REALTIME`: 0 in every C library the shim is built for.
@@ -438,4 +441,55 @@ pub fn monotonic_ns() -> u64 {
         return 0;
     }
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// SIGUSR1's number in the Linux C libraries (glibc, musl) on x86-64 and
+/// aarch64. Other systems number it differently, or have no signals: dumps
+/// on a signal are for Linux C libraries.
+pub const SIGUSR1: c_int = 10;
+
+/// Run `handler` when signal `sig` arrives (C's `signal()`, which keeps the
+/// handler installed and restarts interrupted calls in glibc and musl);
+/// false if the C library refused. The handler runs in signal context: it
+/// may only touch atomics.
+pub fn on_signal(sig: c_int, handler: extern "C" fn(c_int)) -> bool {
+    // SIG_ERR is (void (*)(int))-1 in every C library the shim is built for.
+    const SIG_ERR: usize = usize::MAX;
+    // SAFETY: `handler` is a plain function that lives as long as the
+    // program; an unknown signal number is refused with SIG_ERR.
+    unsafe { signal(sig, handler) != SIG_ERR }
+}
+
+/// `size` zeroed bytes aligned to `align` (a power of two), kept for the
+/// life of the process; None if the heap has no room. `calloc` leaves fresh
+/// memory as the system gave it (zero pages mapped on first touch in the
+/// Linux C libraries), so a large table costs only the pages it uses.
+pub fn zeroed_forever(size: usize, align: usize) -> Option<core::ptr::NonNull<u8>> {
+    if !align.is_power_of_two() {
+        return None;
+    }
+    let padded = size.checked_add(align - 1)?.max(1);
+    // SAFETY: any size is a valid request; the block is never freed.
+    let p = unsafe { calloc(1, padded) }.cast::<u8>();
+    if p.is_null() {
+        return None;
+    }
+    let skip = p.align_offset(align);
+    // SAFETY: skip < align, so the aligned start and its `size` bytes lie
+    // inside the `size + align - 1` bytes allocated.
+    core::ptr::NonNull::new(unsafe { p.add(skip) })
+}
+
+/// Write all of `bytes` to descriptor `fd`; false if the C library refused.
+pub fn write_fd(fd: c_int, bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: `rest` is a valid buffer of its length; a bad `fd` fails.
+        let n = unsafe { write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            return false;
+        }
+        rest = &rest[n as usize..];
+    }
+    true
 }
