@@ -763,7 +763,8 @@ Retcode kos_shim_stats_write(int32_t fd, uint32_t fmt);
 
 // Set (or, with `sink` NULL, remove) the C trace sink. Records reach it
 // whenever tracing is on, whatever the spec; with the spec `sink` it is the
-// only output (the way to trace in no_std builds). `ctx` is passed back
+// only output (the way to trace in the bare core, built without the C
+// library). `ctx` is passed back
 // unchanged. Returns rcOk.
 //
 // # Safety
@@ -775,11 +776,14 @@ Retcode kos_shim_trace_set_sink(KosShimTraceSinkFn sink, void *ctx);
 // text line per call via the log facade), `file:PATH` (binary .kst),
 // `json:PATH` (Chrome Trace Event JSON for Perfetto / chrome://tracing),
 // `ctf:DIR` (CTF 1.8 for babeltrace2), `sink` (only the C callback); `off`
-// alone stops. A running session is drained and closed first.
+// alone stops. Paths take `%p` (process id), `%t` (start time), `%n`
+// (program name); each file is created at once. A running session is
+// drained and closed first.
 //
 // Returns rcOk; rcInvalidArgument (NULL or malformed spec); rcUnimplemented
-// (file sinks in a build without std); rcFail (a file could not be
-// created: tracing is then off, the reason is printed on stderr).
+// (file outputs in the bare core, built without the C library); rcFail (a
+// file could not be created: tracing is then off, the reason is printed on
+// stderr).
 //
 // # Safety
 // `spec` is NULL or a NUL-terminated string.
@@ -790,7 +794,8 @@ Retcode kos_shim_trace_start(const char *spec);
 Retcode kos_shim_trace_stop(void);
 
 // Move every buffered record to the sinks now and flush file buffers (the
-// only way records move in a build without std). Returns rcOk.
+// only way records move in the bare core, built without the C library).
+// Returns rcOk.
 Retcode kos_shim_trace_flush(void);
 
 // Records lost so far: dropped because a ring was full (each such drop

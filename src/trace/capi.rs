@@ -65,7 +65,8 @@ pub(crate) fn drain_to_callback() -> u64 {
 
 /// Set (or, with `sink` NULL, remove) the C trace sink. Records reach it
 /// whenever tracing is on, whatever the spec; with the spec `sink` it is the
-/// only output (the way to trace in no_std builds). `ctx` is passed back
+/// only output (the way to trace in the bare core, built without the C
+/// library). `ctx` is passed back
 /// unchanged. Returns rcOk.
 ///
 /// # Safety
@@ -89,11 +90,14 @@ pub unsafe extern "C" fn kos_shim_trace_set_sink(
 /// text line per call via the log facade), `file:PATH` (binary .kst),
 /// `json:PATH` (Chrome Trace Event JSON for Perfetto / chrome://tracing),
 /// `ctf:DIR` (CTF 1.8 for babeltrace2), `sink` (only the C callback); `off`
-/// alone stops. A running session is drained and closed first.
+/// alone stops. Paths take `%p` (process id), `%t` (start time), `%n`
+/// (program name); each file is created at once. A running session is
+/// drained and closed first.
 ///
 /// Returns rcOk; rcInvalidArgument (NULL or malformed spec); rcUnimplemented
-/// (file sinks in a build without std); rcFail (a file could not be
-/// created: tracing is then off, the reason is printed on stderr).
+/// (file outputs in the bare core, built without the C library); rcFail (a
+/// file could not be created: tracing is then off, the reason is printed on
+/// stderr).
 ///
 /// # Safety
 /// `spec` is NULL or a NUL-terminated string.
@@ -121,7 +125,8 @@ pub extern "C" fn kos_shim_trace_stop() -> Retcode {
 }
 
 /// Move every buffered record to the sinks now and flush file buffers (the
-/// only way records move in a build without std). Returns rcOk.
+/// only way records move in the bare core, built without the C library).
+/// Returns rcOk.
 #[no_mangle]
 pub extern "C" fn kos_shim_trace_flush() -> Retcode {
     boundary(|| {
