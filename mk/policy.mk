@@ -63,3 +63,88 @@ fuzz-policy:
 .PHONY: bench-policy
 bench-policy:
 	$(CARGO) run --release --example policy_bench
+
+# ---- The policy in the wrap archive (issue 13) ------------------------------
+#
+#   make policy-wrap-test   the unchanged ctests/interpose/echo_prog.c, linked
+#                      with --wrap against the no_std wrap archive (with the
+#                      C-library layer) and the C stand-in libkos, configured
+#                      through KOS_SHIM_POLICY* only:
+#     deny      a policy denying the echo method (iid 0x2A, mid 1): it never
+#               reaches the stand-in (standin: call=1, the quit request), the
+#               program sees rcSecurityDisallow for that call only, and the
+#               denial is reported on stderr;
+#     broken    a policy with a syntax error fails closed (path:line:col on
+#               stderr; nothing reaches the stand-in);
+#     missing   a missing policy file fails closed;
+#     words     a wrong KOS_SHIM_POLICY_ON_ERROR / KOS_SHIM_CLOCK word is
+#               reported with the valid ones (and the policy still fails closed);
+#     allow     KOS_SHIM_POLICY_ON_ERROR=allow runs without the broken policy;
+#     learn     KOS_SHIM_POLICY_LEARN=<dir>/learned-%p.policy writes, at exit,
+#               the policy expected in ctests/interpose/expect-policy-learned.policy
+#               (its lock file gone), and a replay under it denies nothing;
+#     learn-bad an unusable learn path is reported at start-up;
+#   and the deny and broken cases again for aarch64 under qemu-aarch64.
+#
+# Under a policy that fails closed, echo_prog's quit request is refused too
+# and the program would wait for its server forever: the harness object
+# ctests/interpose/policy_watch.c (linked with --wrap=pthread_join) ends such
+# a run with exit status 3 when main() reaches the join, and prints the
+# policy's counters at exit beside report.c's. Expected: stdout exactly, and
+# the stderr lines as a set (threads interleave them; $(PW_DIR) reads @DIR@).
+
+PW_DIR := $(IP_BUILD)/policy
+PW_PROG := $(IP_BUILD)/echo_policy_wrap
+PW_PROG_CROSS := $(IP_BUILD)/echo_policy_wrap_aarch64
+PW_HARNESS := ctests/interpose/policy_watch.c
+PW_LINK := $(WRAP_FLAGS),--wrap=pthread_join
+PW_EXPECT := ctests/interpose/expect-policy
+PW_QEMU := $(QEMU_AARCH64) -L $(CROSS_SYSROOT)
+
+TEST_TARGETS += policy-wrap-test
+
+.PHONY: policy-wrap-test policy-wrap-cross
+
+$(PW_PROG): $(IP_DEPS) $(PW_HARNESS) $(WRAP_LIB_HOST)
+	$(CC) $(IP_CFLAGS) $(PW_LINK) -o $@ $(IP_PROG) $(PW_HARNESS) $(STANDIN) $(WRAP_LIB_HOST) $(WRAP_NATIVE_LIBS)
+
+$(PW_PROG_CROSS): $(IP_DEPS) $(PW_HARNESS) $(WRAP_LIB_CROSS)
+	$(CROSS_CC) $(IP_CFLAGS) $(PW_LINK) -o $@ $(IP_PROG) $(PW_HARNESS) $(STANDIN) $(WRAP_LIB_CROSS) $(WRAP_NATIVE_LIBS)
+
+# $(1): case (its directory under $(PW_DIR)), $(2): command, $(3): variables
+# for it, $(4): expected exit status, $(5): expected stdout, $(6): expected
+# stderr lines. Every KOS_SHIM_* variable of the caller is cleared first.
+define pw_case
+	@echo "== policy, wrap archive: $(1)"
+	@rm -rf $(PW_DIR)/$(1) && mkdir -p $(PW_DIR)/$(1)
+	@rc=0; timeout 120 env $$(env | sed -n 's/^\(KOS_SHIM_[A-Za-z0-9_]*\)=.*/-u \1/p') $(3) $(2) \
+	    >$(PW_DIR)/$(1)/out 2>$(PW_DIR)/$(1)/err || rc=$$?; \
+	if [ $$rc != $(4) ]; then \
+	    echo "FAIL policy $(1): exit status $$rc, expected $(4)" >&2; cat $(PW_DIR)/$(1)/out $(PW_DIR)/$(1)/err >&2; exit 1; fi
+	@diff -u $(5) $(PW_DIR)/$(1)/out || { echo "FAIL policy $(1): stdout differs from $(5)" >&2; cat $(PW_DIR)/$(1)/err >&2; exit 1; }
+	@sed 's|$(PW_DIR)|@DIR@|g' $(PW_DIR)/$(1)/err | LC_ALL=C sort >$(PW_DIR)/$(1)/err.sorted; \
+	LC_ALL=C sort $(6) | diff -u - $(PW_DIR)/$(1)/err.sorted || { echo "FAIL policy $(1): stderr lines differ from $(6)" >&2; exit 1; }
+	@sed 's/^/  | /' $(PW_DIR)/$(1)/out $(PW_DIR)/$(1)/err
+endef
+
+policy-wrap-test: $(PW_PROG)
+	$(call pw_case,deny,$(PW_PROG),KOS_SHIM_POLICY=ctests/interpose/policy-deny.policy,1,$(PW_EXPECT)-deny.txt,$(PW_EXPECT)-deny.err)
+	$(call pw_case,broken,$(PW_PROG),KOS_SHIM_POLICY=ctests/interpose/policy-broken.policy,3,$(PW_EXPECT)-closed.txt,$(PW_EXPECT)-broken.err)
+	$(call pw_case,missing,$(PW_PROG),KOS_SHIM_POLICY=$(PW_DIR)/missing/app.policy,3,$(PW_EXPECT)-closed.txt,$(PW_EXPECT)-missing.err)
+	$(call pw_case,words,$(PW_PROG),KOS_SHIM_POLICY=ctests/interpose/policy-broken.policy KOS_SHIM_POLICY_ON_ERROR=yes KOS_SHIM_CLOCK=bogus,3,$(PW_EXPECT)-closed.txt,$(PW_EXPECT)-words.err)
+	$(call pw_case,allow,$(PW_PROG),KOS_SHIM_POLICY=ctests/interpose/policy-broken.policy KOS_SHIM_POLICY_ON_ERROR=allow,0,$(PW_EXPECT)-open.txt,$(PW_EXPECT)-allow.err)
+	$(call pw_case,learn,$(PW_PROG),KOS_SHIM_POLICY_LEARN=$(PW_DIR)/learn/learned-%p.policy,0,$(PW_EXPECT)-learning.txt,/dev/null)
+	@set -- $(PW_DIR)/learn/learned-*; \
+	if [ $$# != 1 ] || ! expr "$$1" : '.*/learned-[0-9][0-9]*\.policy$$' >/dev/null; then \
+	    echo "FAIL policy learn: expected one learned-<pid>.policy (and no lock) in $(PW_DIR)/learn, found: $$*" >&2; exit 1; fi; \
+	diff -u $(PW_EXPECT)-learned.policy "$$1" || { echo "FAIL policy learn: $$1 differs" >&2; exit 1; }; \
+	echo "  | $$1: $$(grep -c '^allow' "$$1") allow rules, as expected"
+	$(call pw_case,replay,$(PW_PROG),KOS_SHIM_POLICY=$$(echo $(PW_DIR)/learn/learned-*.policy),0,$(PW_EXPECT)-replay.txt,/dev/null)
+	$(call pw_case,learn-bad,$(PW_PROG),KOS_SHIM_POLICY_LEARN=$(PW_DIR)/learn-bad/missing/x.policy,0,$(PW_EXPECT)-open.txt,$(PW_EXPECT)-learn-bad.err)
+	$(MAKE) --no-print-directory policy-wrap-cross
+	@echo "policy-wrap-test: passed (x86-64: 8 cases; aarch64 under qemu: 2)"
+
+policy-wrap-cross: $(SETUP_STAMP) $(PW_PROG_CROSS)
+	@file $(PW_PROG_CROSS) | grep -q 'ARM aarch64' || { echo "FAIL: $(PW_PROG_CROSS) is not an aarch64 binary" >&2; exit 1; }
+	$(call pw_case,deny-aarch64,$(PW_QEMU) $(PW_PROG_CROSS),KOS_SHIM_POLICY=ctests/interpose/policy-deny.policy,1,$(PW_EXPECT)-deny.txt,$(PW_EXPECT)-deny.err)
+	$(call pw_case,broken-aarch64,$(PW_QEMU) $(PW_PROG_CROSS),KOS_SHIM_POLICY=ctests/interpose/policy-broken.policy,3,$(PW_EXPECT)-closed.txt,$(PW_EXPECT)-broken.err)
