@@ -741,7 +741,7 @@ Retcode kos_shim_stats_set_level(uint32_t level);
 // `KOS_SHIM_STATS_CAP`). Must come before the first recorded call.
 //
 // Returns rcOk; rcBusy when the table already exists; rcInvalidArgument
-// for 0 or more than 1048576 (32 without std).
+// for 0 or more than 1048576 (32 in the bare no_std core, which has no heap).
 Retcode kos_shim_stats_set_capacity(size_t cap);
 
 // The index in `kos_shim_stats_entry.rc` of the counter for `rc`

@@ -1,4 +1,6 @@
-//! Configuration from the environment and the dumps it asks for (std).
+//! Configuration from the environment and the dumps it asks for: one
+//! implementation for every build with the C library (host, preload and
+//! wrap archives alike).
 //!
 //! `KOS_SHIM_STATS` is a comma-separated list of words:
 //!
@@ -7,21 +9,31 @@
 //! | `off`, `count`, `timing` | the level (see [`super::Level`]) |
 //! | `on`, `1` | `timing` |
 //! | `stderr` | write the text table to stderr at exit |
-//! | `text:/path` | write the text table to `/path` at exit |
-//! | `json:/path` | write JSON to `/path` at exit |
+//! | `text:PATH` | write the text table to `PATH` at exit |
+//! | `json:PATH` | write JSON to `PATH` at exit |
 //!
 //! A destination without a level means `timing`; unset or empty means
-//! `count` with no dump. An unknown word is reported on stderr and the
-//! variable is ignored (`count`). `KOS_SHIM_STATS_CAP=N` sets the table's
-//! capacity. `KOS_SHIM_STATS_SIGNAL=1` also dumps to the same destinations
-//! whenever the process receives `SIGUSR1` (see [`install_signal`]).
+//! `count` with no dump. An unknown word is reported on stderr (with the
+//! valid words) and the variable is ignored (`count`). Paths take the
+//! placeholders `%p`, `%t`, `%n` ([`crate::outpath`]) and are claimed when
+//! the statistics read their configuration: a path that cannot be written
+//! is reported then, not at exit after the data is gone, and that
+//! destination is dropped.
+//!
+//! `KOS_SHIM_STATS_CAP=N` sets the table's capacity (1 to 1 048 576 keys).
+//! `KOS_SHIM_STATS_SIGNAL=1` also dumps to the same destinations whenever
+//! the process receives `SIGUSR1` (see [`install_signal`]; Linux C
+//! libraries only).
 
-use std::io;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::dump::{self, Format};
 use super::Level;
+use crate::say::Level::{Error, Warn};
+use crate::sys;
 
 /// Where a dump goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +51,13 @@ pub enum Sink {
 pub struct Spec {
     /// The level.
     pub level: Level,
-    /// Dump destinations.
+    /// Dump destinations (paths as given, placeholders not expanded).
     pub sinks: Vec<Sink>,
 }
+
+/// The words `KOS_SHIM_STATS` takes, as configuration errors list them.
+pub const STATS_WORDS: &str =
+    "off, count, timing (or on, 1), stderr, text:PATH, json:PATH, separated by commas";
 
 /// Parse a `KOS_SHIM_STATS` value (see the module docs).
 pub fn parse(spec: &str) -> Result<Spec, String> {
@@ -67,12 +83,7 @@ pub fn parse(spec: &str) -> Result<Spec, String> {
             _ => match word.split_once(':') {
                 Some(("json", p)) if !p.is_empty() => sinks.push(Sink::Json(p.to_string())),
                 Some(("text", p)) if !p.is_empty() => sinks.push(Sink::Text(p.to_string())),
-                _ => {
-                    return Err(format!(
-                        "unknown word '{word}' (expected off, count, timing, stderr, \
-                         text:PATH or json:PATH, separated by commas)"
-                    ))
-                }
+                _ => return Err(format!("unknown word '{word}' (expected {STATS_WORDS})")),
             },
         }
     }
@@ -84,56 +95,95 @@ pub fn parse(spec: &str) -> Result<Spec, String> {
     Ok(Spec { level, sinks })
 }
 
-static SINKS: OnceLock<Vec<Sink>> = OnceLock::new();
-static DUMP_LOCK: Mutex<()> = Mutex::new(());
+/// Parse a `KOS_SHIM_STATS_CAP` value: a number of keys from 1 to 1 048 576.
+pub fn parse_capacity(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if n > 0 && n <= super::MAX_CAPACITY => Ok(n),
+        _ => Err(format!(
+            "not a number of keys from 1 to {}",
+            super::MAX_CAPACITY
+        )),
+    }
+}
 
-/// Read `KOS_SHIM_STATS` (once, from the statistics' first use), arrange the
-/// dumps it asks for, and return the level.
+/// The destinations dumps go to, paths claimed and expanded.
+static SINKS: spin::Once<Vec<Sink>> = spin::Once::new();
+/// One dump at a time (exit and signal may meet).
+static DUMP_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+/// Read the `KOS_SHIM_STATS*` variables (once, from the statistics' first
+/// use), claim the dump paths, arrange the dumps, and return the level.
 pub(crate) fn from_env() -> Level {
-    let spec = match std::env::var("KOS_SHIM_STATS") {
-        Ok(v) => match parse(&v) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("kos_ipc: KOS_SHIM_STATS='{v}': {e}; using 'count'");
-                Spec {
-                    level: Level::Count,
-                    sinks: Vec::new(),
-                }
+    // Claiming files and reporting is IPC on KasperskyOS: not through the shim.
+    let _inside = crate::guard::enter();
+    if let Some(v) = sys::env("KOS_SHIM_STATS_CAP") {
+        match parse_capacity(v) {
+            // An API call made before this point wins.
+            Ok(n) => {
+                let _ = super::CAPACITY.compare_exchange(0, n, Ordering::AcqRel, Ordering::Acquire);
             }
-        },
-        Err(_) => Spec {
+            Err(e) => crate::say!(
+                Warn,
+                "KOS_SHIM_STATS_CAP={v:?}: {e}; using {}",
+                super::DEFAULT_CAPACITY
+            ),
+        }
+    }
+    let spec = match sys::env("KOS_SHIM_STATS") {
+        Some(v) => parse(v).unwrap_or_else(|e| {
+            crate::say!(Warn, "KOS_SHIM_STATS={v:?}: {e}; using count, no dump");
+            Spec {
+                level: Level::Count,
+                sinks: Vec::new(),
+            }
+        }),
+        None => Spec {
             level: Level::Count,
             sinks: Vec::new(),
         },
     };
-    if !spec.sinks.is_empty() && SINKS.set(spec.sinks).is_ok() {
-        // SAFETY: at_exit is a plain extern "C" function with no arguments.
-        if unsafe { libc::atexit(at_exit) } != 0 {
-            eprintln!("kos_ipc: KOS_SHIM_STATS: atexit failed; no dump at exit");
+    let signal = match sys::env("KOS_SHIM_STATS_SIGNAL").map(str::trim) {
+        None | Some("" | "0") => false,
+        Some("1") => true,
+        Some(v) => {
+            crate::say!(
+                Warn,
+                "KOS_SHIM_STATS_SIGNAL={v:?} is not one of 0, 1; no dump on SIGUSR1"
+            );
+            false
         }
-        if std::env::var("KOS_SHIM_STATS_SIGNAL").as_deref() == Ok("1") {
+    };
+    let sinks: Vec<Sink> = spec.sinks.into_iter().filter_map(claim).collect();
+    if signal && sinks.is_empty() {
+        crate::say!(
+            Warn,
+            "KOS_SHIM_STATS_SIGNAL=1, but KOS_SHIM_STATS names no usable destination \
+             (stderr, text:PATH, json:PATH); no dump on SIGUSR1"
+        );
+    }
+    if !sinks.is_empty() {
+        SINKS.call_once(|| sinks);
+        if !sys::at_exit(at_exit) {
+            crate::say!(Error, "KOS_SHIM_STATS: atexit failed; no dump at exit");
+        }
+        if signal {
             if let Err(e) = install_signal() {
-                eprintln!("kos_ipc: KOS_SHIM_STATS_SIGNAL: {e}; no dump on SIGUSR1");
+                crate::say!(Error, "KOS_SHIM_STATS_SIGNAL: {e}; no dump on SIGUSR1");
             }
         }
     }
     spec.level
 }
 
-/// `KOS_SHIM_STATS_CAP`, if set and valid (an invalid value is reported).
-pub(crate) fn capacity_from_env() -> Option<usize> {
-    let v = std::env::var("KOS_SHIM_STATS_CAP").ok()?;
-    match v.trim().parse::<usize>() {
-        Ok(n) if n > 0 && n <= super::MAX_CAPACITY => Some(n),
-        _ => {
-            eprintln!(
-                "kos_ipc: KOS_SHIM_STATS_CAP='{v}' is not a number from 1 to {}; using {}",
-                super::MAX_CAPACITY,
-                super::DEFAULT_CAPACITY
-            );
-            None
-        }
-    }
+/// A destination with its path claimed ([`crate::outpath::claim`]:
+/// placeholders expanded, the file created); None, after saying why, when
+/// the path cannot be written.
+fn claim(sink: Sink) -> Option<Sink> {
+    Some(match sink {
+        Sink::Stderr => Sink::Stderr,
+        Sink::Text(p) => Sink::Text(crate::outpath::claim(&p, "KOS_SHIM_STATS").ok()?),
+        Sink::Json(p) => Sink::Json(crate::outpath::claim(&p, "KOS_SHIM_STATS").ok()?),
+    })
 }
 
 extern "C" fn at_exit() {
@@ -145,7 +195,7 @@ pub fn dump_to_sinks() {
     let Some(sinks) = SINKS.get() else { return };
     // The shim's own output must not be intercepted (on KasperskyOS it is IPC).
     let _inside = crate::guard::enter();
-    let _one_at_a_time = DUMP_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = DUMP_LOCK.lock();
     for sink in sinks {
         let r = match sink {
             Sink::Stderr => dump::write_fd(2, Format::Text),
@@ -153,69 +203,50 @@ pub fn dump_to_sinks() {
             Sink::Json(p) => dump::write_file(p, Format::Json),
         };
         if let Err(e) = r {
-            eprintln!("kos_ipc: KOS_SHIM_STATS: cannot write {sink:?}: {e}");
+            let what = match sink {
+                Sink::Stderr => "stderr",
+                Sink::Text(p) | Sink::Json(p) => p,
+            };
+            crate::say!(Error, "KOS_SHIM_STATS: cannot write {what}: {e}");
         }
     }
 }
 
-/// Write end of the pipe the SIGUSR1 handler pokes (-1: none).
-static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// Set by the SIGUSR1 handler, taken by the dump thread.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+/// How often the dump thread looks at [`SIGNALLED`].
+const SIGNAL_POLL_MS: u64 = 50;
 
-/// The SIGUSR1 handler: async-signal-safe by construction. It only
-/// `write`s one byte to a non-blocking pipe (a full pipe means a dump is
-/// already pending, so the byte may be lost), saving and restoring `errno`.
-/// The dump itself — which allocates, locks and does file I/O, none of which
-/// is allowed in a handler — runs on the dump thread that reads the pipe.
-extern "C" fn on_sigusr1(_sig: libc::c_int) {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    let errno = unsafe { *libc::__errno_location() };
-    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
-    if fd >= 0 {
-        let byte = 1u8;
-        // SAFETY: write(2) is async-signal-safe; the buffer is a live local.
-        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
-    }
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
+/// The SIGUSR1 handler: async-signal-safe by construction, it only sets a
+/// flag (no call, `errno` untouched). The dump itself — which allocates,
+/// locks and writes files, none of which is allowed in a handler — runs on
+/// the dump thread.
+extern "C" fn on_sigusr1(_sig: core::ffi::c_int) {
+    SIGNALLED.store(true, Ordering::Release);
 }
 
-/// Start the dump thread and install the SIGUSR1 handler (replacing any
-/// earlier one; the variable is opt-in for that reason).
-pub fn install_signal() -> io::Result<()> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: fds is a valid array of two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let (rd, wr) = (fds[0], fds[1]);
-    // SAFETY: wr is the pipe's write end just created.
-    unsafe {
-        let fl = libc::fcntl(wr, libc::F_GETFL);
-        libc::fcntl(wr, libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
-    std::thread::Builder::new()
-        .name("kos-shim-stats".into())
-        .spawn(move || loop {
-            let mut buf = [0u8; 64];
-            // SAFETY: buf is a live buffer of the given length; rd stays open.
-            let n = unsafe { libc::read(rd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n > 0 {
-                dump_to_sinks();
-            } else if n == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                return;
-            }
-        })?;
-    SIGNAL_PIPE.store(wr, Ordering::Relaxed);
-    // SAFETY: a zeroed sigaction is a valid starting point; the handler is an
-    // extern "C" fn(c_int) as sa_handler requires (no SA_SIGINFO).
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigusr1 as *const () as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        if libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()) != 0 {
-            return Err(io::Error::last_os_error());
+/// The dump thread: every [`SIGNAL_POLL_MS`] ms, dump if a signal came.
+/// Signals that arrive during one interval make one dump.
+fn dump_thread() {
+    loop {
+        sys::sleep_ms(SIGNAL_POLL_MS);
+        if SIGNALLED.swap(false, Ordering::Acquire) {
+            dump_to_sinks();
         }
+    }
+}
+
+/// Start the dump thread and install the SIGUSR1 handler with C's
+/// `signal()` (replacing any earlier one; the variable is opt-in for that
+/// reason). SIGUSR1 is signal 10, as in the Linux C libraries on x86-64 and
+/// aarch64.
+pub fn install_signal() -> Result<(), &'static str> {
+    static STARTED: spin::Once<bool> = spin::Once::new();
+    if !*STARTED.call_once(|| sys::spawn(dump_thread)) {
+        return Err("cannot start the dump thread");
+    }
+    if !sys::on_signal(sys::SIGUSR1, on_sigusr1) {
+        return Err("the C library refused a handler for SIGUSR1");
     }
     Ok(())
 }
@@ -223,6 +254,7 @@ pub fn install_signal() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn parses_levels_and_sinks() {
@@ -240,11 +272,11 @@ mod tests {
             }
         );
         assert_eq!(
-            p("count, json:/tmp/a.json,text:/tmp/b.txt"),
+            p("count, json:/tmp/a-%p.json,text:/tmp/b.txt"),
             Spec {
                 level: Level::Count,
                 sinks: vec![
-                    Sink::Json("/tmp/a.json".into()),
+                    Sink::Json("/tmp/a-%p.json".into()),
                     Sink::Text("/tmp/b.txt".into())
                 ]
             }
@@ -252,11 +284,28 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_words() {
-        assert!(parse("fast").unwrap_err().contains("unknown word 'fast'"));
+    fn rejects_bad_words_listing_the_valid_ones() {
+        let e = parse("timing,jsn:x").unwrap_err();
+        assert_eq!(
+            e,
+            "unknown word 'jsn:x' (expected off, count, timing (or on, 1), stderr, \
+             text:PATH, json:PATH, separated by commas)"
+        );
         assert!(parse("json:").unwrap_err().contains("unknown word 'json:'"));
         assert!(parse("count,timing")
             .unwrap_err()
             .contains("two levels given ('count' and 'timing')"));
+    }
+
+    #[test]
+    fn capacities() {
+        assert_eq!(parse_capacity(" 64 "), Ok(64));
+        assert_eq!(parse_capacity("1048576"), Ok(1 << 20));
+        for bad in ["0", "1048577", "-1", "many", ""] {
+            assert_eq!(
+                parse_capacity(bad).unwrap_err(),
+                "not a number of keys from 1 to 1048576"
+            );
+        }
     }
 }

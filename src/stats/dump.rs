@@ -1,4 +1,4 @@
-//! Text and JSON renderings of a [`Snapshot`] (std).
+//! Text and JSON renderings of a [`Snapshot`] (builds with the C library).
 //!
 //! Text: an aligned table, one row per key sorted by total time (then by
 //! calls), the overflow row last. Columns: `op handle iid.mid [name] calls
@@ -9,11 +9,14 @@
 //!
 //! JSON: schema version 1, described in README ("Statistics").
 
-use std::fmt::Write as _;
-use std::io;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use alloc::{format, vec};
+use core::fmt::Write as _;
 
 use super::{rc_slot_name, Entry, Snapshot, RC_SLOTS};
 use crate::names::NameMap;
+use crate::sys;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,32 +277,37 @@ pub fn render(fmt: Format) -> String {
     }
 }
 
-/// Write all of `bytes` to `fd` (retrying short writes and EINTR).
-pub fn write_all_fd(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        // SAFETY: bytes is a live slice of the given length.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+/// Why a dump could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteError {
+    /// The descriptor refused the bytes (closed, or an I/O error).
+    Fd,
+    /// The file could not be opened, written or closed.
+    File(sys::FileError),
+}
+
+impl core::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            WriteError::Fd => f.write_str("write failed"),
+            WriteError::File(e) => write!(f, "{e}"),
         }
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        bytes = &bytes[n as usize..];
     }
-    Ok(())
 }
 
 /// Write the process's statistics to a file descriptor.
-pub fn write_fd(fd: i32, fmt: Format) -> io::Result<()> {
-    write_all_fd(fd, render(fmt).as_bytes())
+pub fn write_fd(fd: i32, fmt: Format) -> Result<(), WriteError> {
+    if sys::write_fd(fd, render(fmt).as_bytes()) {
+        Ok(())
+    } else {
+        Err(WriteError::Fd)
+    }
 }
 
 /// Write the process's statistics to a file, replacing it.
-pub fn write_file(path: &str, fmt: Format) -> io::Result<()> {
-    std::fs::write(path, render(fmt))
+pub fn write_file(path: &str, fmt: Format) -> Result<(), WriteError> {
+    let text = render(fmt);
+    let mut f = sys::File::open(path, sys::Mode::Create).map_err(WriteError::File)?;
+    f.write_all(text.as_bytes()).map_err(WriteError::File)?;
+    f.close().map_err(WriteError::File)
 }

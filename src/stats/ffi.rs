@@ -266,7 +266,7 @@ pub extern "C" fn kos_shim_stats_set_level(level: u32) -> Retcode {
 /// `KOS_SHIM_STATS_CAP`). Must come before the first recorded call.
 ///
 /// Returns rcOk; rcBusy when the table already exists; rcInvalidArgument
-/// for 0 or more than 1048576 (32 without std).
+/// for 0 or more than 1048576 (32 in the bare no_std core, which has no heap).
 #[no_mangle]
 pub extern "C" fn kos_shim_stats_set_capacity(cap: usize) -> Retcode {
     boundary(|| match super::set_capacity(cap) {

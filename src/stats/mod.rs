@@ -26,9 +26,9 @@
 pub mod histogram;
 mod table;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub mod config;
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub mod dump;
 pub mod ffi;
 
@@ -107,13 +107,18 @@ static LEVEL: AtomicU8 = AtomicU8::new(UNINIT);
 static CONFIG: spin::Once<()> = spin::Once::new();
 
 /// Default capacity (distinct keys) of the table.
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub(crate) const DEFAULT_CAPACITY: usize = 1024;
-/// Default capacity (distinct keys) of the table: static storage without std.
-#[cfg(not(feature = "std"))]
+/// Default capacity (distinct keys) of the table: static storage without the
+/// C library's heap.
+#[cfg(not(feature = "clib"))]
 pub(crate) const DEFAULT_CAPACITY: usize = nostd::CAP;
 /// Largest capacity accepted.
+#[cfg(feature = "clib")]
 pub(crate) const MAX_CAPACITY: usize = 1 << 20;
+/// Largest capacity accepted: the static table's.
+#[cfg(not(feature = "clib"))]
+pub(crate) const MAX_CAPACITY: usize = nostd::CAP;
 
 static CAPACITY: AtomicUsize = AtomicUsize::new(0);
 static TABLE: spin::Once<Table> = spin::Once::new();
@@ -206,12 +211,13 @@ fn my_shard(t: &'static Table, thread: u64) -> (usize, bool) {
     (t.shared_shard(thread), false)
 }
 
-/// Read the configuration once (std: `KOS_SHIM_STATS*`; otherwise defaults).
+/// Read the configuration once (with the C library: `KOS_SHIM_STATS*`;
+/// otherwise defaults).
 fn configure() {
     CONFIG.call_once(|| {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "clib")]
         let level = config::from_env();
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "clib"))]
         let level = Level::Count;
         // An API call made before this point wins.
         let _ = LEVEL.compare_exchange(UNINIT, level as u8, AcqRel, Acquire);
@@ -253,14 +259,9 @@ pub fn set_level(level: Level) {
 /// Set the table's capacity (distinct keys). Only before the table exists
 /// (before the first recorded call or snapshot): `Err(rcBusy)` after;
 /// `Err(rcInvalidArgument)` for 0 or more than 1 048 576 keys (without
-/// std: more than the 32 of the static table).
+/// the C library: more than the 32 of the static table).
 pub fn set_capacity(cap: usize) -> Result<(), Retcode> {
-    let max = if cfg!(feature = "std") {
-        MAX_CAPACITY
-    } else {
-        DEFAULT_CAPACITY
-    };
-    if cap == 0 || cap > max {
+    if cap == 0 || cap > MAX_CAPACITY {
         return Err(rcInvalidArgument);
     }
     if TABLE.is_completed() {
@@ -278,10 +279,8 @@ pub fn set_capacity(cap: usize) -> Result<(), Retcode> {
 pub fn table() -> &'static Table {
     TABLE.call_once(|| {
         configure();
+        // KOS_SHIM_STATS_CAP was read by configure(); an API call wins.
         let cap = match CAPACITY.load(Acquire) {
-            #[cfg(feature = "std")]
-            0 => config::capacity_from_env().unwrap_or(DEFAULT_CAPACITY),
-            #[cfg(not(feature = "std"))]
             0 => DEFAULT_CAPACITY,
             n => n,
         };
@@ -291,19 +290,53 @@ pub fn table() -> &'static Table {
 
 /// std: two exclusive shards per CPU (threads beyond them share 2 more).
 #[cfg(feature = "std")]
-fn new_table(cap: usize) -> Table {
+fn shards() -> (usize, usize) {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Table::alloc(cap, (2 * cpus).clamp(2, table::MAX_SHARDS - 2), 2)
+    ((2 * cpus).clamp(2, table::MAX_SHARDS - 2), 2)
 }
 
-#[cfg(not(feature = "std"))]
+/// Without thread-locals no thread owns a shard: all share 2.
+#[cfg(all(feature = "clib", not(feature = "std")))]
+fn shards() -> (usize, usize) {
+    (0, 2)
+}
+
+/// The table, zeroed from the C library's heap, allocated once. When the
+/// heap has no room for `cap` keys, half as many are tried (down to 1),
+/// and the user is told.
+#[cfg(feature = "clib")]
+fn new_table(cap: usize) -> Table {
+    let (exclusive, shared) = shards();
+    let mut n = cap;
+    loop {
+        if let Some(t) = Table::alloc(n, exclusive, shared) {
+            if n != cap {
+                crate::say!(
+                    crate::say::Level::Error,
+                    "KOS_SHIM_STATS_CAP: no memory for a table of {cap} keys ({} bytes); \
+                     counting {n} keys (the calls of further keys go to the overflow row)",
+                    Table::bytes_for(cap, exclusive + shared)
+                );
+            }
+            return t;
+        }
+        if n == 1 {
+            // Not even one key: nothing sensible is left to do.
+            crate::say!(crate::say::Level::Error, "no memory for a statistics table");
+            panic!("no memory for a statistics table");
+        }
+        n /= 2;
+    }
+}
+
+#[cfg(not(feature = "clib"))]
 fn new_table(cap: usize) -> Table {
     nostd::table(cap)
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "clib"))]
 mod nostd {
-    //! Static storage: no allocator without std.
+    //! Static storage: the bare core has no heap.
     use super::table::{Block, KeyRec, Slot, Table};
 
     /// Keys the static table holds.
@@ -516,13 +549,13 @@ pub fn for_each_entry(table: &Table, scale: Scale, mut f: impl FnMut(&Entry)) {
 }
 
 /// An owned copy of all statistics at one moment.
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Process-wide counters.
     pub global: Global,
     /// One entry per key with calls; the overflow entry (if any) last.
-    pub entries: Vec<Entry>,
+    pub entries: alloc::vec::Vec<Entry>,
     /// The clock latencies were measured with.
     pub clock: clock::Source,
     /// Nanoseconds per clock tick.
@@ -530,11 +563,11 @@ pub struct Snapshot {
 }
 
 /// Take a snapshot of the process's statistics.
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub fn snapshot() -> Snapshot {
     let global = global();
     let scale = clock::scale();
-    let mut entries = Vec::new();
+    let mut entries = alloc::vec::Vec::new();
     if let Some(t) = TABLE.get() {
         for_each_entry(t, scale, |e| entries.push(*e));
     }
@@ -548,9 +581,9 @@ pub fn snapshot() -> Snapshot {
 
 /// A snapshot of any table, with ticks converted by `scale` (tests inject a
 /// fake clock this way).
-#[cfg(feature = "std")]
+#[cfg(feature = "clib")]
 pub fn snapshot_of(table: &Table, global: Global, scale: Scale) -> Snapshot {
-    let mut entries = Vec::new();
+    let mut entries = alloc::vec::Vec::new();
     for_each_entry(table, scale, |e| entries.push(*e));
     Snapshot {
         global,

@@ -55,7 +55,7 @@ pub(crate) struct Block {
 
 impl Block {
     #[allow(clippy::declare_interior_mutable_const)]
-    #[cfg_attr(feature = "std", allow(dead_code))]
+    #[cfg_attr(feature = "clib", allow(dead_code))]
     pub const ZERO: Block = Block {
         rc: [const { AtomicU64::new(0) }; RC_SLOTS],
         denied: AtomicU64::new(0),
@@ -106,7 +106,7 @@ pub(crate) struct Slot {
 
 impl Slot {
     #[allow(clippy::declare_interior_mutable_const)]
-    #[cfg_attr(feature = "std", allow(dead_code))]
+    #[cfg_attr(feature = "clib", allow(dead_code))]
     pub const EMPTY: Slot = Slot {
         state: AtomicU64::new(EMPTY),
         word: AtomicU64::new(0),
@@ -122,7 +122,7 @@ pub(crate) struct KeyRec {
 
 impl KeyRec {
     #[allow(clippy::declare_interior_mutable_const)]
-    #[cfg_attr(feature = "std", allow(dead_code))]
+    #[cfg_attr(feature = "clib", allow(dead_code))]
     pub const EMPTY: KeyRec = KeyRec {
         meta: AtomicU64::new(0),
         word: AtomicU64::new(0),
@@ -322,19 +322,29 @@ impl Table {
     }
 
     /// Allocate a table once, zeroed and leaked (it lives as long as the
-    /// process). Zeroed allocation maps untouched pages lazily, so the
-    /// memory of keys never seen costs nothing but address space.
-    #[cfg(feature = "std")]
-    pub(crate) fn alloc(cap: usize, exclusive: usize, shared: usize) -> Table {
+    /// process); None when the heap has no room. Zeroed allocation maps
+    /// untouched pages lazily, so the memory of keys never seen costs
+    /// nothing but address space. (A failed allocation leaks what was
+    /// allocated before it: this happens once, at configuration.)
+    #[cfg(feature = "clib")]
+    pub(crate) fn alloc(cap: usize, exclusive: usize, shared: usize) -> Option<Table> {
         let shards = exclusive + shared;
         // SAFETY: every type allocated consists only of atomics, for which
         // all-zero bytes are a valid (and the initial) value.
         unsafe {
-            let slots = zeroed_slice::<Slot>(Self::slots_for(cap));
-            let keys = zeroed_slice::<KeyRec>(cap);
-            let blocks = zeroed_slice::<Block>(shards * (cap + 1));
-            Table::over(slots, keys, blocks, exclusive)
+            let slots = zeroed_slice::<Slot>(Self::slots_for(cap))?;
+            let keys = zeroed_slice::<KeyRec>(cap)?;
+            let blocks = zeroed_slice::<Block>(shards.checked_mul(cap + 1)?)?;
+            Some(Table::over(slots, keys, blocks, exclusive))
         }
+    }
+
+    /// The bytes [`Table::alloc`] asks for.
+    #[cfg(feature = "clib")]
+    pub(crate) fn bytes_for(cap: usize, shards: usize) -> usize {
+        Self::slots_for(cap) * core::mem::size_of::<Slot>()
+            + cap * core::mem::size_of::<KeyRec>()
+            + shards * (cap + 1) * core::mem::size_of::<Block>()
     }
 
     /// Distinct keys the table holds (the overflow key not counted).
@@ -721,38 +731,26 @@ fn add(c: &AtomicU64, n: u32, excl: bool) {
     }
 }
 
-/// A leaked, zeroed slice of `n` `T`s (empty for `n == 0`).
+/// A leaked, zeroed slice of `n` `T`s (empty for `n == 0`), or None when
+/// the heap has no room.
 ///
-/// Anonymous memory straight from `mmap`: the kernel hands out zero pages
-/// on first touch, so the blocks of keys and shards never used cost address
-/// space only. (The allocator's `alloc_zeroed` cannot promise that for the
+/// From `calloc`, over-allocated to reach `T`'s alignment: fresh memory from
+/// the system is not written by the C library (zero pages mapped on first
+/// touch), so the blocks of keys and shards never used cost address space
+/// only. (The allocator's `alloc_zeroed` cannot promise that for the
 /// 64-byte alignment of [`Block`]: glibc then takes `posix_memalign` and
 /// writes every byte, some 60 MB at the default capacity.)
 ///
 /// # Safety
-/// All-zero bytes must be a valid `T`, whose alignment is at most a page.
-#[cfg(feature = "std")]
-unsafe fn zeroed_slice<T>(n: usize) -> &'static [T] {
+/// All-zero bytes must be a valid `T`.
+#[cfg(feature = "clib")]
+unsafe fn zeroed_slice<T>(n: usize) -> Option<&'static [T]> {
     if n == 0 || core::mem::size_of::<T>() == 0 {
-        return &[];
+        return Some(&[]);
     }
-    let layout = std::alloc::Layout::array::<T>(n).expect("stats table size fits in memory");
-    // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
-    let p = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            layout.size(),
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        std::alloc::handle_alloc_error(layout);
-    }
-    debug_assert!(core::mem::align_of::<T>() <= 4096);
-    // SAFETY: p is a fresh page-aligned mapping of n zeroed Ts (valid per the
-    // caller), never unmapped (the table lives for the process).
-    unsafe { core::slice::from_raw_parts(p as *const T, n) }
+    let size = core::mem::size_of::<T>().checked_mul(n)?;
+    let p = crate::sys::zeroed_forever(size, core::mem::align_of::<T>())?;
+    // SAFETY: p is aligned for T and points to `size` zeroed bytes, n valid
+    // Ts (per the caller), never freed (the table lives for the process).
+    Some(unsafe { core::slice::from_raw_parts(p.as_ptr() as *const T, n) })
 }

@@ -73,7 +73,7 @@ fn rc_slots_follow_retcode_names() {
 
 #[test]
 fn counts_every_outcome_of_one_key() {
-    let t = Table::alloc(8, 0, 2);
+    let t = Table::alloc(8, 0, 2).unwrap();
     // 5 successes on two shards, 2 backend errors, 3 denials, 1 audit, 1 odd code.
     for i in 0..5 {
         let mut c = call(Op::Call, 9, 3, 1);
@@ -147,7 +147,7 @@ const KEYS_ONE_FIELD_APART: [(Op, u32, u16, u16); 7] = [
 
 #[test]
 fn keys_are_distinct_by_each_field() {
-    let t = Table::alloc(16, 0, 1);
+    let t = Table::alloc(16, 0, 1).unwrap();
     let keys = KEYS_ONE_FIELD_APART;
     for (n, &(op, h, i, m)) in keys.iter().enumerate() {
         for _ in 0..=n {
@@ -170,7 +170,7 @@ fn keys_are_distinct_by_each_field() {
 
 #[test]
 fn full_table_counts_the_rest_in_overflow() {
-    let t = Table::alloc(4, 0, 2);
+    let t = Table::alloc(4, 0, 2).unwrap();
     let mut total = 0u64;
     let mut dropped = 0u64;
     for k in 0..10u16 {
@@ -202,7 +202,7 @@ fn full_table_counts_the_rest_in_overflow() {
 
 #[test]
 fn reset_zeroes_counters_and_keeps_keys() {
-    let t = Table::alloc(4, 0, 2);
+    let t = Table::alloc(4, 0, 2).unwrap();
     for mid in 0..6 {
         t.record(&call(Op::Call, 1, 7, mid), mid as usize, false, true);
     }
@@ -221,7 +221,7 @@ fn reset_zeroes_counters_and_keeps_keys() {
 /// order statistics; min, max and total are exact.
 #[test]
 fn histogram_percentiles_with_a_fake_clock() {
-    let t = Table::alloc(4, 0, 2);
+    let t = Table::alloc(4, 0, 2).unwrap();
     let scale = Scale::from_hz(2_500_000_000);
     // 10 000 latencies spread log-uniformly from 50 ns to 60 s.
     let n = 10_000u64;
@@ -262,7 +262,7 @@ fn histogram_percentiles_with_a_fake_clock() {
 
 #[test]
 fn latency_of_a_call_without_start_stamp_is_not_recorded() {
-    let t = Table::alloc(4, 0, 1);
+    let t = Table::alloc(4, 0, 1).unwrap();
     let mut c = call(Op::Call, 1, 1, 1);
     c.start = 0;
     c.end = 12345;
@@ -273,7 +273,7 @@ fn latency_of_a_call_without_start_stamp_is_not_recorded() {
 }
 
 fn sample_snapshot() -> Snapshot {
-    let t = Table::alloc(4, 0, 2);
+    let t = Table::alloc(4, 0, 2).unwrap();
     let lat = [(1u16, 1000u64, 3u64), (2, 50_000, 2), (3, 200, 1)];
     for (mid, ns, calls) in lat {
         for i in 0..calls {
@@ -443,7 +443,7 @@ fn c_snapshot_argument_checks() {
 /// count it as zero meanwhile.
 #[test]
 fn exclusive_shards_claim_release_and_reset_by_owner() {
-    let t = Table::alloc(4, 2, 1);
+    let t = Table::alloc(4, 2, 1).unwrap();
     let a = t.claim().expect("first exclusive shard");
     let b = t.claim().expect("second exclusive shard");
     assert_ne!(a, b);
@@ -483,7 +483,7 @@ fn exclusive_shards_claim_release_and_reset_by_owner() {
 /// exact counts; a full table still counts the rest in the overflow key.
 #[test]
 fn memo_of_the_last_key_keeps_counts_exact() {
-    let t = Table::alloc(4, 1, 1);
+    let t = Table::alloc(4, 1, 1).unwrap();
     let memo = table::Memo::new();
     let keys = KEYS_ONE_FIELD_APART;
     let mut want = std::collections::HashMap::new();
