@@ -4,6 +4,13 @@
 #                     and KOS_SHIM_NAMES=ctests/stats_names.txt; check the text
 #                     table against ctests/stats_dump.text-patterns and the JSON
 #                     with python3 -m json.tool and scripts/stats-check.py
+#   make stats-wrap-test
+#                     the unchanged ctests/interpose/echo_prog.c with
+#                     KOS_SHIM_STATS=json:DIR/stats-%p.json, a bad word and an
+#                     unwritable path, linked four ways: --wrap + wrap archive
+#                     (x86-64, and aarch64 under qemu), host archive, LD_PRELOAD;
+#                     every build must give ctests/interpose/expect-stats-wrap.txt
+#                     (scripts/stats-wrap-test.sh)
 #   make tsan-stats   the Rust 8-thread exact-count test (tests/stats_exact.rs)
 #                     under ThreadSanitizer (nightly -Zsanitizer=thread
 #                     -Zbuild-std, target dir target/tsan); part of make test
@@ -14,10 +21,10 @@
 #   make bench-stats  added ns per call at levels off, count, timing (release)
 #   make demo-stats   the echo demo with KOS_SHIM_STATS=stderr and names
 
-.PHONY: stats-test tsan-stats asan-stats bench-stats
+.PHONY: stats-test stats-wrap-test tsan-stats asan-stats bench-stats
 
 STATS_BUILD := $(BUILD)/stats
-TEST_TARGETS += stats-test tsan-stats asan-stats
+TEST_TARGETS += stats-test stats-wrap-test tsan-stats asan-stats
 
 $(addprefix $(BUILD)/ctests/,$(filter stats_%,$(CTEST_NAMES))) \
 $(addprefix $(BUILD)/ctests-san/,$(filter stats_%,$(CTEST_NAMES))): ctests/policy_harness.h
@@ -30,6 +37,23 @@ stats-test: $(BUILD)/ctests/stats_dump
 	    $(BUILD)/ctests/stats_dump > $(STATS_BUILD)/stdout.txt
 	python3 -m json.tool $(STATS_BUILD)/dump.json > /dev/null
 	python3 scripts/stats-check.py $(STATS_BUILD)/dump.txt ctests/stats_dump.text-patterns $(STATS_BUILD)/dump.json
+
+# One implementation of KOS_SHIM_STATS in every build: the same report from
+# each (the wrap archive is no_std with the C-library layer; the host archive
+# and the preload library are std).
+stats-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(IP_BUILD)/echo_wrap_aarch64 $(IP_BUILD)/echo_host \
+                 $(IP_BUILD)/echo_dyn $(PRELOAD_LIB)
+	@echo "== statistics: --wrap + wrap archive + stand-in (x86-64)"
+	scripts/stats-wrap-test.sh $(STATS_BUILD)/wrap-$(HOST_TRIPLE) ctests/interpose/expect-stats-wrap.txt \
+	    $(IP_BUILD)/echo_wrap
+	@echo "== statistics: --wrap + wrap archive + stand-in (aarch64, under $(QEMU_AARCH64))"
+	scripts/stats-wrap-test.sh $(STATS_BUILD)/wrap-$(CROSS_TRIPLE) ctests/interpose/expect-stats-wrap.txt \
+	    $(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/echo_wrap_aarch64
+	@echo "== statistics: host archive (emulator)"
+	scripts/stats-wrap-test.sh $(STATS_BUILD)/host ctests/interpose/expect-stats-wrap.txt $(IP_BUILD)/echo_host
+	@echo "== statistics: libkos_standin.so + LD_PRELOAD=libkos_ipc_shim_preload.so"
+	scripts/stats-wrap-test.sh $(STATS_BUILD)/preload ctests/interpose/expect-stats-wrap.txt \
+	    env LD_PRELOAD=$(abspath $(PRELOAD_LIB)) $(IP_BUILD)/echo_dyn
 
 # $(call stats_san,<target name>,<sanitizer>,<runtime options variable>):
 # tests/stats_exact.rs built with the nightly -Zsanitizer=<sanitizer>, the

@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
-"""Checks the statistics dumps of ctests/stats_dump.c (run by `make stats-test`).
+"""Checks statistics dumps against what the programs did.
 
     stats-check.py TEXT_DUMP PATTERNS JSON_DUMP
+        The dumps of ctests/stats_dump.c (`make stats-test`). TEXT_DUMP must
+        have, for every pattern line of PATTERNS (extended regexes where H
+        stands for a handle and D for a duration), a line it matches, and
+        exactly one data row per key. JSON_DUMP must be schema version 1 and
+        carry the same numbers as the C test caused.
 
-TEXT_DUMP must have, for every pattern line of PATTERNS (extended regexes
-where H stands for a handle and D for a duration), a line it matches, and
-exactly one data row per key. JSON_DUMP must be schema version 1 and carry
-the same numbers as the C test caused. Prints one line per failed check and
-exits 1 if any failed.
+    stats-check.py echo PROGRAM_STDOUT JSON_DUMP
+        The dump of ctests/interpose/echo_prog.c (`make stats-wrap-test`):
+        per operation, the calls the program says it made ("made call=N
+        callex=N ...") equal the dump's global count and the sum of its rows;
+        every row is an echo (iid 42) or quit (mid 2) call that succeeded,
+        with a latency per call (level timing), and the rows are exactly the
+        ones the program's loop makes.
+
+Prints one line per failed check and exits 1 if any failed.
 """
 import json
 import re
@@ -105,8 +114,67 @@ def check_json(path):
         fail(f"{path}: keys {sorted(merged)} != {sorted(EXPECTED)}")
 
 
-check_text(sys.argv[1], sys.argv[2])
-check_json(sys.argv[3])
+OPS = ["call", "callex", "recv", "recvex", "reply"]
+ECHO_IID = 42
+# echo_prog.c: 200 echo requests (mid 1), even ones by Call, odd ones by
+# CallEx, then one quit (mid 2) by Call (its number, 200, is even); the
+# server receives them alternately by Recv and RecvEx and answers each.
+ECHO_ROWS = {
+    ("call", 1): 100, ("call", 2): 1, ("callex", 1): 100,
+    ("recv", 1): 100, ("recv", 2): 1, ("recvex", 1): 100,
+    ("reply", 1): 200, ("reply", 2): 1,
+}
+
+
+def check_echo(stdout_path, path):
+    out = open(stdout_path).read()
+    m = re.search(r"made " + " ".join(f"{op}=([0-9]+)" for op in OPS), out)
+    if not m:
+        fail(f"{stdout_path}: no 'made call=N ...' line")
+        return
+    made = dict(zip(OPS, map(int, m.groups())))
+    doc = json.load(open(path))
+    if doc.get("version") != 1 or doc.get("level") != "timing":
+        fail(f"{path}: version {doc.get('version')!r}, level {doc.get('level')!r}")
+    g = doc["global"]
+    if g["calls_by_op"] != made:
+        fail(f"{path}: global.calls_by_op = {g['calls_by_op']}, the program made {made}")
+    if g["calls"] != sum(made.values()):
+        fail(f"{path}: global.calls = {g['calls']}, the program made {sum(made.values())}")
+    for k in ("reentrant", "dropped"):
+        if g[k] != 0:
+            fail(f"{path}: global.{k} = {g[k]}, expected 0")
+    rows = {}
+    per_op = dict.fromkeys(OPS, 0)
+    for k in doc["keys"]:
+        key = (k["op"], k["mid"])
+        if k["overflow"] or k["iid"] != ECHO_IID or key in rows:
+            fail(f"{path}: unexpected row {k}")
+            continue
+        rows[key] = k["calls"]
+        per_op[k["op"]] += k["calls"]
+        if (k["ok"], k["errors"], k["denied"], k["rc"]) != (k["calls"], 0, 0, {}):
+            fail(f"{path}: {key}: not every call succeeded: {k}")
+        lat = k["latency_ns"]
+        if lat is None or lat["count"] != k["calls"]:
+            fail(f"{path}: {key}: latency count {lat and lat['count']} != calls {k['calls']}")
+    if per_op != made:
+        fail(f"{path}: the rows add up to {per_op}, the program made {made}")
+    if rows != ECHO_ROWS:
+        fail(f"{path}: rows (op, mid) -> calls {rows}, expected {ECHO_ROWS}")
+    if not failures:
+        print(f"stats-check: {path}: {g['calls']} calls, as the program made them "
+              f"({', '.join(f'{op} {n}' for op, n in made.items())}), in {len(rows)} rows")
+
+
+if len(sys.argv) == 4 and sys.argv[1] == "echo":
+    check_echo(sys.argv[2], sys.argv[3])
+elif len(sys.argv) == 4:
+    check_text(sys.argv[1], sys.argv[2])
+    check_json(sys.argv[3])
+    if not failures:
+        print(f"stats-check: text and JSON dumps carry the expected numbers ({len(EXPECTED)} keys checked)")
+else:
+    sys.exit(__doc__)
 if failures:
     sys.exit(1)
-print(f"stats-check: text and JSON dumps carry the expected numbers ({len(EXPECTED)} keys checked)")
