@@ -16,15 +16,18 @@
 #                     and unwritable paths (scripts/trace-wrap-test.sh,
 #                     ctests/interpose/expect-trace-wrap.txt)
 #   make trace-wrap-cross-test  the same for aarch64, under qemu-aarch64
+#   make trace-preload-test     the same with the LD_PRELOAD library (echo_prog
+#                     dynamically linked against libkos_standin.so)
 
 TRACE_TOOL := target/debug/kos-ipc-trace
 TRACE_DEMO_DIR := $(BUILD)/trace-demo
 
 TRACE_WRAP_DIR := $(BUILD)/trace-wrap
 
-.PHONY: trace-tool trace-test test-loom trace-demo trace-bench trace-wrap-test trace-wrap-cross-test
+.PHONY: trace-tool trace-test test-loom trace-demo trace-bench trace-wrap-test trace-wrap-cross-test \
+        trace-preload-test
 
-TEST_TARGETS += trace-test test-loom trace-wrap-test trace-wrap-cross-test
+TEST_TARGETS += trace-test test-loom trace-wrap-test trace-wrap-cross-test trace-preload-test
 
 trace-tool:
 	$(CARGO) build --bin kos-ipc-trace
@@ -40,6 +43,10 @@ trace-wrap-test: $(SETUP_STAMP) trace-tool $(IP_BUILD)/echo_wrap
 trace-wrap-cross-test: $(SETUP_STAMP) trace-tool $(IP_BUILD)/echo_wrap_aarch64
 	bash scripts/trace-wrap-test.sh $(TRACE_TOOL) $(TRACE_WRAP_DIR)/$(CROSS_TRIPLE) \
 	    ctests/interpose/expect-trace-wrap.txt $(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/echo_wrap_aarch64
+
+trace-preload-test: $(SETUP_STAMP) trace-tool $(IP_BUILD)/echo_dyn $(PRELOAD_LIB)
+	bash scripts/trace-wrap-test.sh $(TRACE_TOOL) $(TRACE_WRAP_DIR)/preload \
+	    ctests/interpose/expect-trace-wrap.txt env LD_PRELOAD=$(abspath $(PRELOAD_LIB)) $(IP_BUILD)/echo_dyn
 
 test-loom:
 	RUSTFLAGS="--cfg loom" $(CARGO) test --lib --target-dir target/loom -- trace::ring::loom_tests

@@ -7,7 +7,9 @@
 #   scripts/trace-wrap-test.sh KOS_IPC_TRACE OUTDIR EXPECTED COMMAND...
 #
 # COMMAND is the program, or an emulator and the program
-# (`qemu-aarch64 -L /usr/aarch64-linux-gnu build/interpose/echo_wrap_aarch64`).
+# (`qemu-aarch64 -L /usr/aarch64-linux-gnu build/interpose/echo_wrap_aarch64`),
+# or `env LD_PRELOAD=... build/interpose/echo_dyn` (the same report: the
+# variables mean the same in the preload library).
 # The report (stdout of this script, paths replaced by OUT, the variable
 # numbers of lost records by N) must equal EXPECTED:
 #
