@@ -348,3 +348,32 @@ pub(crate) fn drain_all(deliver: &mut dyn FnMut(&KosShimTraceRecord, &[u8])) -> 
 pub(crate) fn count_sink_lost(n: u64) {
     SINK_LOST.fetch_add(n, Ordering::Relaxed);
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_spec_is_explained_with_the_valid_words() {
+        assert_eq!(explain_spec("file:/tmp/t.kst, ctf:/tmp/c ,stderr"), Ok(()));
+        let bogus = explain_spec("stderr,bogus").unwrap_err();
+        assert_eq!(
+            bogus,
+            format!("\"bogus\" is not an output; valid outputs: {SPEC_WORDS} (comma separated)")
+        );
+        assert!(explain_spec("json:")
+            .unwrap_err()
+            .starts_with("\"json:\" needs a path after the colon"));
+        assert!(explain_spec("stderr:x")
+            .unwrap_err()
+            .starts_with("\"stderr:x\" takes no argument"));
+        assert!(explain_spec("off,sink")
+            .unwrap_err()
+            .starts_with("\"off\" stands alone"));
+        // Every spec explain_spec accepts, check_spec accepts too.
+        for ok in ["off", "sink", "stderr,file:a,json:b,ctf:c"] {
+            assert_eq!(explain_spec(ok), Ok(()));
+            assert!(check_spec(ok).is_ok());
+        }
+    }
+}
