@@ -84,6 +84,8 @@ bench-policy:
 #               the policy expected in ctests/interpose/expect-policy-learned.policy
 #               (its lock file gone), and a replay under it denies nothing;
 #     learn-bad an unusable learn path is reported at start-up;
+#   the deny case again with the LD_PRELOAD library (the same program,
+#   dynamically linked against libkos_standin.so; no policy_watch.c there),
 #   and the deny and broken cases again for aarch64 under qemu-aarch64.
 #
 # Under a policy that fails closed, echo_prog's quit request is refused too
@@ -103,7 +105,7 @@ PW_QEMU := $(QEMU_AARCH64) -L $(CROSS_SYSROOT)
 
 TEST_TARGETS += policy-wrap-test
 
-.PHONY: policy-wrap-test policy-wrap-cross
+.PHONY: policy-wrap-test policy-wrap-cross policy-preload
 
 $(PW_PROG): $(IP_DEPS) $(PW_HARNESS) $(WRAP_LIB_HOST)
 	$(CC) $(IP_CFLAGS) $(PW_LINK) -o $@ $(IP_PROG) $(PW_HARNESS) $(STANDIN) $(WRAP_LIB_HOST) $(WRAP_NATIVE_LIBS)
@@ -115,7 +117,7 @@ $(PW_PROG_CROSS): $(IP_DEPS) $(PW_HARNESS) $(WRAP_LIB_CROSS)
 # for it, $(4): expected exit status, $(5): expected stdout, $(6): expected
 # stderr lines. Every KOS_SHIM_* variable of the caller is cleared first.
 define pw_case
-	@echo "== policy, wrap archive: $(1)"
+	@echo "== policy, environment only: $(1)"
 	@rm -rf $(PW_DIR)/$(1) && mkdir -p $(PW_DIR)/$(1)
 	@rc=0; timeout 120 env $$(env | sed -n 's/^\(KOS_SHIM_[A-Za-z0-9_]*\)=.*/-u \1/p') $(3) $(2) \
 	    >$(PW_DIR)/$(1)/out 2>$(PW_DIR)/$(1)/err || rc=$$?; \
@@ -141,8 +143,11 @@ policy-wrap-test: $(PW_PROG)
 	echo "  | $$1: $$(grep -c '^allow' "$$1") allow rules, as expected"
 	$(call pw_case,replay,$(PW_PROG),KOS_SHIM_POLICY=$$(echo $(PW_DIR)/learn/learned-*.policy),0,$(PW_EXPECT)-replay.txt,/dev/null)
 	$(call pw_case,learn-bad,$(PW_PROG),KOS_SHIM_POLICY_LEARN=$(PW_DIR)/learn-bad/missing/x.policy,0,$(PW_EXPECT)-open.txt,$(PW_EXPECT)-learn-bad.err)
-	$(MAKE) --no-print-directory policy-wrap-cross
-	@echo "policy-wrap-test: passed (x86-64: 8 cases; aarch64 under qemu: 2)"
+	$(MAKE) --no-print-directory policy-preload policy-wrap-cross
+	@echo "policy-wrap-test: passed (wrap archive, x86-64: 8 cases; preload: 1; aarch64 under qemu: 2)"
+
+policy-preload: $(IP_BUILD)/echo_dyn $(PRELOAD_LIB)
+	$(call pw_case,deny-preload,$(IP_BUILD)/echo_dyn,LD_PRELOAD=$(abspath $(PRELOAD_LIB)) KOS_SHIM_POLICY=ctests/interpose/policy-deny.policy,1,$(PW_EXPECT)-deny-preload.txt,$(PW_EXPECT)-deny.err)
 
 policy-wrap-cross: $(SETUP_STAMP) $(PW_PROG_CROSS)
 	@file $(PW_PROG_CROSS) | grep -q 'ARM aarch64' || { echo "FAIL: $(PW_PROG_CROSS) is not an aarch64 binary" >&2; exit 1; }
