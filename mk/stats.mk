@@ -10,7 +10,9 @@
 #                     unwritable path, linked four ways: --wrap + wrap archive
 #                     (x86-64, and aarch64 under qemu), host archive, LD_PRELOAD;
 #                     every build must give ctests/interpose/expect-stats-wrap.txt
-#                     (scripts/stats-wrap-test.sh)
+#                     (scripts/stats-wrap-test.sh); then KOS_SHIM_STATS_SIGNAL=1:
+#                     ctests/interpose/stats_signal.c (wrap archive, x86-64 and
+#                     aarch64) sees SIGUSR1 rewrite its dump while it runs
 #   make tsan-stats   the Rust 8-thread exact-count test (tests/stats_exact.rs)
 #                     under ThreadSanitizer (nightly -Zsanitizer=thread
 #                     -Zbuild-std, target dir target/tsan); part of make test
@@ -42,7 +44,7 @@ stats-test: $(BUILD)/ctests/stats_dump
 # each (the wrap archive is no_std with the C-library layer; the host archive
 # and the preload library are std).
 stats-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(IP_BUILD)/echo_wrap_aarch64 $(IP_BUILD)/echo_host \
-                 $(IP_BUILD)/echo_dyn $(PRELOAD_LIB)
+                 $(IP_BUILD)/echo_dyn $(PRELOAD_LIB) $(IP_BUILD)/stats_signal $(IP_BUILD)/stats_signal_aarch64
 	@echo "== statistics: --wrap + wrap archive + stand-in (x86-64)"
 	scripts/stats-wrap-test.sh $(STATS_BUILD)/wrap-$(HOST_TRIPLE) ctests/interpose/expect-stats-wrap.txt \
 	    $(IP_BUILD)/echo_wrap
@@ -54,6 +56,29 @@ stats-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(IP_BUILD)/echo_wrap_aarc
 	@echo "== statistics: libkos_standin.so + LD_PRELOAD=libkos_ipc_shim_preload.so"
 	scripts/stats-wrap-test.sh $(STATS_BUILD)/preload ctests/interpose/expect-stats-wrap.txt \
 	    env LD_PRELOAD=$(abspath $(PRELOAD_LIB)) $(IP_BUILD)/echo_dyn
+	@echo "== statistics: KOS_SHIM_STATS_SIGNAL=1, wrap archive (x86-64; aarch64 under $(QEMU_AARCH64))"
+	$(call stats_signal_run,$(IP_BUILD)/stats_signal,$(STATS_BUILD)/signal-$(HOST_TRIPLE))
+	$(call stats_signal_run,$(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/stats_signal_aarch64,$(STATS_BUILD)/signal-$(CROSS_TRIPLE))
+
+$(IP_BUILD)/stats_signal: ctests/interpose/stats_signal.c $(STANDIN) $(HEADERS) $(WRAP_LIB_HOST)
+	$(CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $< $(STANDIN) $(WRAP_LIB_HOST) $(WRAP_NATIVE_LIBS)
+
+$(IP_BUILD)/stats_signal_aarch64: ctests/interpose/stats_signal.c $(STANDIN) $(HEADERS) $(WRAP_LIB_CROSS)
+	$(CROSS_CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $< $(STANDIN) $(WRAP_LIB_CROSS) $(WRAP_NATIVE_LIBS)
+
+# $(call stats_signal_run,<command>,<dir>): the program's line must be
+# ctests/interpose/expect-stats-signal.txt, nothing on stderr, and the dump
+# left at exit must hold the 12 calls.
+define stats_signal_run
+	@rm -rf $(2) && mkdir -p $(2)
+	@$(IP_ENV) -u KOS_SHIM_LOG -u KOS_SHIM_STATS_CAP KOS_SHIM_STATS=json:$(2)/signal-%p.json KOS_SHIM_STATS_SIGNAL=1 \
+	    timeout 120 $(1) $(2) >$(2)/out.txt 2>$(2)/err.txt || \
+	    { cat $(2)/out.txt $(2)/err.txt >&2; echo "FAIL stats-signal: $(1)" >&2; exit 1; }
+	@diff -u ctests/interpose/expect-stats-signal.txt $(2)/out.txt && [ ! -s $(2)/err.txt ] && \
+	    grep -q '"global":{"calls":12,' $(2)/signal-*.json || \
+	    { cat $(2)/err.txt >&2; echo "FAIL stats-signal: $(1): see $(2)" >&2; exit 1; }
+	@sed 's/^/  | /' $(2)/out.txt
+endef
 
 # $(call stats_san,<target name>,<sanitizer>,<runtime options variable>):
 # tests/stats_exact.rs built with the nightly -Zsanitizer=<sanitizer>, the
