@@ -7,17 +7,27 @@
 #   install.sh uninstall KEY=VALUE...
 #
 # Keys: PREFIX (absolute, required), DESTDIR (staging root, optional),
-# LIBDIR, INCLUDEDIR (absolute; default PREFIX/lib, PREFIX/include), and for
-# install: VERSION, HOST_LIB, WRAP_LIB, PRELOAD_LIB (installed when given),
-# HEADER, COMPAT_DIR, TEMPLATES, HOST_LIBS, WRAP_LIBS, WRAP_FLAGS, POINTER_SIZE.
+# LIBDIR, INCLUDEDIR, BINDIR (absolute; default PREFIX/lib, PREFIX/include,
+# PREFIX/bin), and for install: VERSION, HOST_ARCH, HOST_LIB, WRAP_LIB,
+# PRELOAD_LIB (installed when given), CLI (the kos-ipc-trace executable,
+# installed when given), WRAP_LIB_<arch> (the wrap archive of another
+# architecture, any number), HEADER, COMPAT_DIR, TEMPLATES, HOST_LIBS,
+# WRAP_LIBS, WRAP_FLAGS.
 #
-# Layout under PREFIX:
-#   LIBDIR/libkos_ipc_shim.a, libkos_ipc_shim_wrap.a, libkos_ipc_shim_preload.so
+# Layout under PREFIX, libraries per architecture (x86_64, aarch64), so that
+# an archive never lands beside one of another architecture:
+#   BINDIR/kos-ipc-trace
+#   LIBDIR/kos-ipc-shim/<host arch>/libkos_ipc_shim.a, libkos_ipc_shim_wrap.a,
+#                                   libkos_ipc_shim_preload.so
+#   LIBDIR/kos-ipc-shim/<host arch>/pkgconfig/kos-ipc-shim.pc, kos-ipc-shim-wrap.pc
+#   LIBDIR/kos-ipc-shim/<other arch>/libkos_ipc_shim_wrap.a
+#   LIBDIR/kos-ipc-shim/<other arch>/pkgconfig/kos-ipc-shim-wrap.pc
 #   INCLUDEDIR/kos-ipc-shim/kos_ipc_shim.h
 #   INCLUDEDIR/kos-ipc-shim/kos/...          SDK-path compatibility headers
-#   LIBDIR/pkgconfig/kos-ipc-shim.pc, kos-ipc-shim-wrap.pc
-#   LIBDIR/cmake/KosIpcShim/KosIpcShimConfig.cmake, ...ConfigVersion.cmake
+#   LIBDIR/cmake/KosIpcShim/KosIpcShimConfig.cmake, ...ConfigVersion.cmake,
+#                           KosIpcShimArch.cmake (picks the toolchain's arch)
 #   PREFIX/share/kos-ipc-shim/install-manifest.txt
+# Each archive's ELF machine must be that of its directory (readelf checks).
 #
 # The manifest lists every installed file ("f PATH") and every directory the
 # installation created ("d PATH"), as paths without DESTDIR. Uninstall
@@ -32,13 +42,17 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 action=${1:-}
 [ "$action" = install ] || [ "$action" = uninstall ] || die "usage: install.sh install|uninstall KEY=VALUE..."
 shift
-PREFIX='' DESTDIR='' LIBDIR='' INCLUDEDIR='' VERSION='' HOST_LIB='' WRAP_LIB='' PRELOAD_LIB=''
-HEADER='' COMPAT_DIR='' TEMPLATES='' HOST_LIBS='' WRAP_LIBS='' WRAP_FLAGS='' POINTER_SIZE=''
+PREFIX='' DESTDIR='' LIBDIR='' INCLUDEDIR='' BINDIR='' VERSION='' HOST_ARCH='' HOST_LIB='' WRAP_LIB=''
+PRELOAD_LIB='' CLI='' HEADER='' COMPAT_DIR='' TEMPLATES='' HOST_LIBS='' WRAP_LIBS='' WRAP_FLAGS=''
+declare -A other_wrap=()
 for kv in "$@"; do
     key=${kv%%=*} value=${kv#*=}
     case $key in
-        PREFIX|DESTDIR|LIBDIR|INCLUDEDIR|VERSION|HOST_LIB|WRAP_LIB|PRELOAD_LIB|HEADER|COMPAT_DIR|TEMPLATES|HOST_LIBS|WRAP_LIBS|WRAP_FLAGS|POINTER_SIZE)
+        PREFIX|DESTDIR|LIBDIR|INCLUDEDIR|BINDIR|VERSION|HOST_ARCH|HOST_LIB|WRAP_LIB|PRELOAD_LIB|CLI|HEADER|COMPAT_DIR|TEMPLATES|HOST_LIBS|WRAP_LIBS|WRAP_FLAGS)
             printf -v "$key" '%s' "$value" ;;
+        WRAP_LIB_*)
+            [[ ${key#WRAP_LIB_} =~ ^[a-z0-9_]+$ ]] || die "bad architecture in '$key'"
+            other_wrap[${key#WRAP_LIB_}]=$value ;;
         *) die "unknown key '$key'" ;;
     esac
 done
@@ -57,6 +71,7 @@ clean_path() {
 PREFIX=$(clean_path "$PREFIX" PREFIX)
 LIBDIR=$(clean_path "${LIBDIR:-$PREFIX/lib}" LIBDIR)
 INCLUDEDIR=$(clean_path "${INCLUDEDIR:-$PREFIX/include}" INCLUDEDIR)
+BINDIR=$(clean_path "${BINDIR:-$PREFIX/bin}" BINDIR)
 if [ -n "$DESTDIR" ]; then
     DESTDIR=$(clean_path "$DESTDIR" DESTDIR)
     [ "$DESTDIR" = / ] && DESTDIR=''
@@ -97,13 +112,51 @@ if [ "$action" = uninstall ]; then
     exit 0
 fi
 
-for key in VERSION HOST_LIB WRAP_LIB HEADER COMPAT_DIR TEMPLATES WRAP_FLAGS POINTER_SIZE; do
+for key in VERSION HOST_ARCH HOST_LIB WRAP_LIB HEADER COMPAT_DIR TEMPLATES WRAP_FLAGS; do
     [ -n "${!key}" ] || die "$key is empty"
 done
-for f in "$HOST_LIB" "$WRAP_LIB" "$HEADER" ${PRELOAD_LIB:+"$PRELOAD_LIB"}; do
+[ -z "${other_wrap[$HOST_ARCH]+x}" ] || die "WRAP_LIB_$HOST_ARCH: $HOST_ARCH is the host architecture (WRAP_LIB)"
+for f in "$HOST_LIB" "$WRAP_LIB" "$HEADER" ${PRELOAD_LIB:+"$PRELOAD_LIB"} ${CLI:+"$CLI"} "${other_wrap[@]}"; do
     [ -f "$f" ] || die "$f does not exist (build it first: make lib wrap preload)"
 done
 [ -f "$COMPAT_DIR/coresrv/syscalls.h" ] || die "$COMPAT_DIR does not hold the compatibility headers"
+command -v readelf >/dev/null || die "readelf not found (binutils): needed to check each file's architecture"
+
+# elf_facts FILE: "<arch> <pointer size>" of an ELF file or of every member
+# of an archive (they must agree), with readelf's machine names mapped to
+# the directory names.
+elf_facts() {
+    local facts
+    facts=$(readelf -h -- "$1" 2>/dev/null | awk -F: '
+        /^ *Class:/   { c = $2; gsub(/ /, "", c); size = (c == "ELF64") ? 8 : (c == "ELF32") ? 4 : "?" }
+        /^ *Machine:/ { m = $2; sub(/^ +/, "", m)
+                        arch = (m ~ /X86-64/) ? "x86_64" : (m == "AArch64") ? "aarch64" : m
+                        print arch, size }' | LC_ALL=C sort -u)
+    [ -n "$facts" ] || die "$1: not an ELF file or archive (readelf -h)"
+    [ "$(wc -l <<<"$facts")" -eq 1 ] || die "$1: members of several architectures: $(tr '\n' ';' <<<"$facts")"
+    printf '%s' "$facts"
+}
+# check_arch FILE ARCH: FILE is built for ARCH; prints its pointer size.
+check_arch() {
+    local facts
+    facts=$(elf_facts "$1")
+    [ "${facts% *}" = "$2" ] || die "$1 is built for ${facts% *}, not $2: it does not belong in kos-ipc-shim/$2/"
+    printf '%s' "${facts#* }"
+}
+
+# The architectures, host first; the pointer size of each (from its wrap
+# archive) for the CMake version check.
+arches=("$HOST_ARCH")
+while IFS= read -r a; do [ -z "$a" ] || arches+=("$a"); done < <(printf '%s\n' "${!other_wrap[@]}" | LC_ALL=C sort)
+declare -A wrap_of=([$HOST_ARCH]=$WRAP_LIB) sizeof_void_p=()
+for a in "${!other_wrap[@]}"; do wrap_of[$a]=${other_wrap[$a]}; done
+for a in "${arches[@]}"; do
+    sizeof_void_p[$a]=$(check_arch "${wrap_of[$a]}" "$a")
+done
+for f in "$HOST_LIB" ${PRELOAD_LIB:+"$PRELOAD_LIB"} ${CLI:+"$CLI"}; do
+    size=$(check_arch "$f" "$HOST_ARCH")
+    [ "$size" = "${sizeof_void_p[$HOST_ARCH]}" ] || die "$f: pointer size $size, $WRAP_LIB's is ${sizeof_void_p[$HOST_ARCH]}"
+done
 
 # An earlier installation into the same place: remove its files first.
 if [ -f "$DESTDIR$MANIFEST" ]; then
@@ -163,20 +216,28 @@ render() {
 
 shim_inc=$INCLUDEDIR/kos-ipc-shim
 cmakedir=$LIBDIR/cmake/KosIpcShim
-pcdir=$LIBDIR/pkgconfig
+archdir() { printf '%s/kos-ipc-shim/%s' "$LIBDIR" "$1"; }
 
-install_file "$HOST_LIB" "$LIBDIR/libkos_ipc_shim.a" 644
-install_file "$WRAP_LIB" "$LIBDIR/libkos_ipc_shim_wrap.a" 644
+[ -z "$CLI" ] || install_file "$CLI" "$BINDIR/kos-ipc-trace" 755
+hostdir=$(archdir "$HOST_ARCH")
+install_file "$HOST_LIB" "$hostdir/libkos_ipc_shim.a" 644
 preload_path=''
 if [ -n "$PRELOAD_LIB" ]; then
-    install_file "$PRELOAD_LIB" "$LIBDIR/libkos_ipc_shim_preload.so" 755
-    preload_path=$LIBDIR/libkos_ipc_shim_preload.so
+    install_file "$PRELOAD_LIB" "$hostdir/libkos_ipc_shim_preload.so" 755
+    preload_path=$hostdir/libkos_ipc_shim_preload.so
 fi
+for a in "${arches[@]}"; do
+    install_file "${wrap_of[$a]}" "$(archdir "$a")/libkos_ipc_shim_wrap.a" 644
+done
 install_file "$HEADER" "$shim_inc/kos_ipc_shim.h" 644
 while IFS= read -r rel; do
     install_file "$COMPAT_DIR/$rel" "$shim_inc/kos/$rel" 644
 done < <(cd "$COMPAT_DIR" && find . -name '*.h' -type f | sed 's|^\./||' | LC_ALL=C sort)
 
+sizeof_sets=''
+for a in "${arches[@]}"; do
+    sizeof_sets+="set(_kis_sizeof_void_p_$a ${sizeof_void_p[$a]})"$'\n'
+done
 declare -A subst=(
     [PREFIX]=$PREFIX [LIBDIR]=$LIBDIR [INCLUDEDIR]=$INCLUDEDIR [VERSION]=$VERSION
     [VERSION_MAJOR]=${VERSION%%.*} [VERSION_MINOR]=$(cut -d. -f2 <<<"$VERSION")
@@ -186,19 +247,27 @@ declare -A subst=(
     [CMAKEDIR_TO_PREFIX]=$(relative "$PREFIX" "$cmakedir")
     [LIBDIR_REL]=$(relative "$LIBDIR" "$PREFIX")
     [INCLUDEDIR_REL]=$(relative "$INCLUDEDIR" "$PREFIX")
-    [SIZEOF_VOID_P]=$POINTER_SIZE
+    [HOST_ARCH]=$HOST_ARCH [ARCHES]=$(IFS=';'; printf '%s' "${arches[*]}")
+    [SIZEOF_VOID_P_SETS]=${sizeof_sets%$'\n'}
 )
-install_text "$pcdir/kos-ipc-shim.pc" "$(render kos-ipc-shim.pc.in)"$'\n'
-install_text "$pcdir/kos-ipc-shim-wrap.pc" "$(render kos-ipc-shim-wrap.pc.in)"$'\n'
+for a in "${arches[@]}"; do
+    subst[ARCH]=$a
+    [ "$a" != "$HOST_ARCH" ] \
+        || install_text "$(archdir "$a")/pkgconfig/kos-ipc-shim.pc" "$(render kos-ipc-shim.pc.in)"$'\n'
+    install_text "$(archdir "$a")/pkgconfig/kos-ipc-shim-wrap.pc" "$(render kos-ipc-shim-wrap.pc.in)"$'\n'
+done
+unset 'subst[ARCH]'
 install_text "$cmakedir/KosIpcShimConfig.cmake" "$(render KosIpcShimConfig.cmake.in)"$'\n'
 install_text "$cmakedir/KosIpcShimConfigVersion.cmake" "$(render KosIpcShimConfigVersion.cmake.in)"$'\n'
+install_text "$cmakedir/KosIpcShimArch.cmake" "$(render KosIpcShimArch.cmake.in)"$'\n'
 
 make_dir "$(dirname -- "$MANIFEST")"
 entries+=("f $MANIFEST")
+# (Only those still there: one a new layout no longer uses was removed above.)
 for d in "${old_dirs[@]+"${old_dirs[@]}"}"; do
-    entries+=("d $d")
+    [ ! -d "$DESTDIR$d" ] || entries+=("d $d")
 done
 printf '%s\n' "${entries[@]}" | awk '!seen[$0]++' >"$DESTDIR$MANIFEST"
 chmod 644 -- "$DESTDIR$MANIFEST"
-printf 'install: %d files under %s%s (manifest %s)\n' \
-    "$(grep -c '^f ' "$DESTDIR$MANIFEST")" "$DESTDIR" "$PREFIX" "$MANIFEST"
+printf 'install: %d files under %s%s, libraries for %s (manifest %s)\n' \
+    "$(grep -c '^f ' "$DESTDIR$MANIFEST")" "$DESTDIR" "$PREFIX" "${arches[*]}" "$MANIFEST"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Tests of the installed package (mk/integrate.mk runs them; run them through make).
 #
-#   integrate-test.sh install       layout, manifest, reinstall, uninstall, DESTDIR, bad input
-#   integrate-test.sh cmake         find_package(KosIpcShim) + kos_ipc_shim_interpose(app)
-#   integrate-test.sh pkgconfig     pkg-config --cflags --libs
+#   integrate-test.sh install       layout, manifest, reinstall, uninstall, DESTDIR, two
+#                                   architectures, bad input
+#   integrate-test.sh cmake         find_package(KosIpcShim) + kos_ipc_shim_interpose(app);
+#                                   the toolchain's architecture picks the archive
+#   integrate-test.sh pkgconfig     pkg-config --cflags --libs, per architecture
 #   integrate-test.sh native-libs   .pc/CMake link lists == fresh --print native-static-libs
 #
 # Each installs into a fresh temp dir (removed at exit) with `make install`.
@@ -12,10 +14,16 @@
 # stand-in libkos: the shim counted every call, the stand-in received every
 # call) or expect-host.txt (host archive: the shim counted every call, the
 # emulator served them).
+#
+# Libraries are installed per architecture (lib/kos-ipc-shim/<arch>/):
+# HOST_ARCH's always, CROSS_ARCH's wrap archive (aarch64, cross-built) when a
+# test asks for it; CROSS_CC and QEMU_AARCH64, when present, build and run
+# the program for it.
 set -euo pipefail
 
 mode=${1:?usage: integrate-test.sh install|cmake|pkgconfig|native-libs}
-: "${CC:=gcc}" "${MAKE:=make}"
+: "${CC:=gcc}" "${MAKE:=make}" "${HOST_ARCH:?}" "${CROSS_ARCH:=aarch64}"
+: "${CROSS_CC:=aarch64-linux-gnu-gcc}" "${QEMU_AARCH64:=qemu-aarch64}" "${CROSS_SYSROOT:=/usr/aarch64-linux-gnu}"
 root=$(pwd)
 [ -f "$root/mk/integrate.mk" ] || { echo "integrate-test.sh: run from the repository root" >&2; exit 1; }
 
@@ -41,18 +49,39 @@ run_expect() {
     ok "$name: output == $expect"
 }
 
-# The files an installation must contain, relative to the prefix.
+# The files an installation must contain, relative to the prefix: the host
+# architecture's, and the wrap archive of each architecture given.
 expected_files() {
+    local h=lib/kos-ipc-shim/$HOST_ARCH a
     {
-        printf '%s\n' lib/libkos_ipc_shim.a lib/libkos_ipc_shim_wrap.a lib/libkos_ipc_shim_preload.so \
+        printf '%s\n' bin/kos-ipc-trace \
+            $h/libkos_ipc_shim.a $h/libkos_ipc_shim_wrap.a $h/libkos_ipc_shim_preload.so \
+            $h/pkgconfig/kos-ipc-shim.pc $h/pkgconfig/kos-ipc-shim-wrap.pc \
             include/kos-ipc-shim/kos_ipc_shim.h \
-            lib/pkgconfig/kos-ipc-shim.pc lib/pkgconfig/kos-ipc-shim-wrap.pc \
             lib/cmake/KosIpcShim/KosIpcShimConfig.cmake lib/cmake/KosIpcShim/KosIpcShimConfigVersion.cmake \
+            lib/cmake/KosIpcShim/KosIpcShimArch.cmake \
             share/kos-ipc-shim/install-manifest.txt
+        for a in "$@"; do
+            printf '%s\n' "lib/kos-ipc-shim/$a/libkos_ipc_shim_wrap.a" "lib/kos-ipc-shim/$a/pkgconfig/kos-ipc-shim-wrap.pc"
+        done
         (cd include/kos && find . -name '*.h' -type f | sed 's|^\./|include/kos-ipc-shim/kos/|')
     } | LC_ALL=C sort
 }
 files_under() { (cd "$1" && find . -type f | sed 's|^\./||' | LC_ALL=C sort); }
+
+# check_manifest DIR: DIR/prefix was created by the installation; its
+# manifest lists exactly the files and directories there.
+check_manifest() {
+    local dir=$1 manifest=$1/prefix/share/kos-ipc-shim/install-manifest.txt
+    diff -u <(files_under "$dir/prefix" | sed "s|^|f $dir/prefix/|") <(grep '^f ' "$manifest" | LC_ALL=C sort) >&2 \
+        || fail "manifest files != installed files"
+    diff -u <(cd "$dir" && find prefix -type d | sed "s|^|d $dir/|" | LC_ALL=C sort) \
+        <(grep '^d ' "$manifest" | LC_ALL=C sort) >&2 || fail "manifest directories != created directories"
+}
+
+# machines FILE: the ELF machines of FILE (of every member of an archive), one line each.
+machines() { readelf -h -- "$1" | sed -n 's/^ *Machine: *//p' | LC_ALL=C sort -u; }
+machine_of() { case $1 in x86_64) echo 'Advanced Micro Devices X86-64' ;; aarch64) echo AArch64 ;; *) echo "$1" ;; esac; }
 
 test_install() {
     local prefix=$tmp/a/prefix
@@ -61,19 +90,28 @@ test_install() {
     diff -u <(expected_files) <(files_under "$prefix") >&2 || fail "installed files differ from the expected list"
     ok "install: $(expected_files | wc -l) files, exactly the expected list"
     local manifest=$prefix/share/kos-ipc-shim/install-manifest.txt
-    diff -u <(files_under "$prefix" | sed "s|^|f $prefix/|") <(grep '^f ' "$manifest" | LC_ALL=C sort) >&2 \
-        || fail "manifest files != installed files"
-    diff -u <(cd "$tmp/a" && find prefix -type d | sed "s|^|d $tmp/a/|" | LC_ALL=C sort) \
-        <(grep '^d ' "$manifest" | LC_ALL=C sort) >&2 || fail "manifest directories != created directories"
+    check_manifest "$tmp/a"
     ok "manifest lists every installed file and every created directory"
+    local lib=$prefix/lib/kos-ipc-shim/$HOST_ARCH
     cmp -s include/kos_ipc_shim.h "$prefix/include/kos-ipc-shim/kos_ipc_shim.h" || fail "installed header differs"
-    cmp -s "$LIB_RELEASE" "$prefix/lib/libkos_ipc_shim.a" || fail "installed host archive differs"
-    cmp -s "$WRAP_LIB" "$prefix/lib/libkos_ipc_shim_wrap.a" || fail "installed wrap archive differs"
-    cmp -s "$PRELOAD_LIB" "$prefix/lib/libkos_ipc_shim_preload.so" || fail "installed preload library differs"
-    ok "archives, preload library and header are byte-identical to the build's"
-    grep -qx "prefix=$prefix" "$prefix/lib/pkgconfig/kos-ipc-shim.pc" || fail "kos-ipc-shim.pc: prefix line"
-    grep -q '^Libs: ${wrapflags} ${archive}' "$prefix/lib/pkgconfig/kos-ipc-shim-wrap.pc" || fail "kos-ipc-shim-wrap.pc: Libs line"
-    ok ".pc files name the prefix and carry the wrap flags"
+    cmp -s "$LIB_RELEASE" "$lib/libkos_ipc_shim.a" || fail "installed host archive differs"
+    cmp -s "$WRAP_LIB" "$lib/libkos_ipc_shim_wrap.a" || fail "installed wrap archive differs"
+    cmp -s "$PRELOAD_LIB" "$lib/libkos_ipc_shim_preload.so" || fail "installed preload library differs"
+    cmp -s "$CLI" "$prefix/bin/kos-ipc-trace" || fail "installed kos-ipc-trace differs"
+    ok "archives, preload library, kos-ipc-trace and header are byte-identical to the build's"
+    [ -x "$prefix/bin/kos-ipc-trace" ] || fail "bin/kos-ipc-trace is not executable"
+    "$prefix/bin/kos-ipc-trace" --help >"$tmp/help.out" 2>&1 || { cat "$tmp/help.out" >&2; fail "kos-ipc-trace --help exited with an error"; }
+    grep -q '^Usage: kos-ipc-trace ' "$tmp/help.out" || { cat "$tmp/help.out" >&2; fail "kos-ipc-trace --help: no usage line"; }
+    ok "bin/kos-ipc-trace --help exits 0 and prints its usage"
+    local f
+    for f in "$lib"/*.a "$lib"/*.so "$prefix/bin/kos-ipc-trace"; do
+        [ "$(machines "$f")" = "$(machine_of "$HOST_ARCH")" ] || fail "$f: ELF machine '$(machines "$f")'"
+    done
+    ok "everything in lib/kos-ipc-shim/$HOST_ARCH/ and bin/ is $HOST_ARCH code (readelf -h)"
+    grep -qx "prefix=$prefix" "$lib/pkgconfig/kos-ipc-shim.pc" || fail "kos-ipc-shim.pc: prefix line"
+    grep -qx "arch=$HOST_ARCH" "$lib/pkgconfig/kos-ipc-shim.pc" || fail "kos-ipc-shim.pc: arch line"
+    grep -q '^Libs: ${wrapflags} ${archive}' "$lib/pkgconfig/kos-ipc-shim-wrap.pc" || fail "kos-ipc-shim-wrap.pc: Libs line"
+    ok ".pc files name the prefix and the architecture and carry the wrap flags"
 
     # Reinstalling over it changes nothing in the list.
     cp "$manifest" "$tmp/manifest.1"
@@ -100,10 +138,10 @@ test_install() {
     make_install PREFIX="$final" DESTDIR="$stage"
     diff -u <(expected_files) <(files_under "$stage$final") >&2 || fail "DESTDIR install: wrong files"
     [ "$(find "$stage" -type f | wc -l)" -eq "$(expected_files | wc -l)" ] || fail "DESTDIR install wrote outside DESTDIR/PREFIX"
-    grep -qx "prefix=$final" "$stage$final/lib/pkgconfig/kos-ipc-shim.pc" || fail "DESTDIR .pc names the staging dir"
-    grep -q "^f $final/lib/libkos_ipc_shim.a\$" "$stage$final/share/kos-ipc-shim/install-manifest.txt" \
+    grep -qx "prefix=$final" "$stage$final/lib/kos-ipc-shim/$HOST_ARCH/pkgconfig/kos-ipc-shim.pc" || fail "DESTDIR .pc names the staging dir"
+    grep -q "^f $final/lib/kos-ipc-shim/$HOST_ARCH/libkos_ipc_shim.a\$" "$stage$final/share/kos-ipc-shim/install-manifest.txt" \
         || fail "DESTDIR manifest holds staging paths"
-    ! grep -rqF "$stage" "$stage$final/lib/pkgconfig" "$stage$final/lib/cmake" "$stage$final/share" \
+    ! grep -rqF "$stage" "$stage$final/lib/kos-ipc-shim" "$stage$final/lib/cmake" "$stage$final/share" \
         || fail "an installed text file mentions the staging dir"
     ok "DESTDIR=$stage PREFIX=$final: staged files, final paths inside"
     make_uninstall PREFIX="$final" DESTDIR="$stage"
@@ -116,6 +154,57 @@ test_install() {
     grep -q "PREFIX must be an absolute path, got 'relative/dir'" "$tmp/r.log" || { cat "$tmp/r.log" >&2; fail "relative PREFIX: wrong message"; }
     [ ! -e relative ] || fail "relative PREFIX created something"
     ok "relative PREFIX refused with a message, nothing written"
+
+    test_install_arches
+}
+
+# Two architectures in one prefix: the aarch64 wrap archive in its own
+# directory, never beside the host's libraries.
+test_install_arches() {
+    [ "$CROSS_ARCH" != "$HOST_ARCH" ] || { echo "  (host is $CROSS_ARCH: no second architecture to install)"; return 0; }
+    local prefix=$tmp/b/prefix
+    mkdir -p "$tmp/b"
+    make_install PREFIX="$prefix" INSTALL_ARCHES="$HOST_ARCH $CROSS_ARCH"
+    diff -u <(expected_files "$CROSS_ARCH") <(files_under "$prefix") >&2 || fail "two-arch install: files differ from the expected list"
+    check_manifest "$tmp/b"
+    ok "INSTALL_ARCHES=\"$HOST_ARCH $CROSS_ARCH\": $(expected_files "$CROSS_ARCH" | wc -l) files, exactly the expected list and manifest"
+    local cross=$prefix/lib/kos-ipc-shim/$CROSS_ARCH f
+    cmp -s "$WRAP_LIB_CROSS" "$cross/libkos_ipc_shim_wrap.a" || fail "installed $CROSS_ARCH wrap archive differs from $WRAP_LIB_CROSS"
+    [ "$(machines "$cross/libkos_ipc_shim_wrap.a")" = "$(machine_of "$CROSS_ARCH")" ] \
+        || fail "$cross/libkos_ipc_shim_wrap.a: ELF machine '$(machines "$cross/libkos_ipc_shim_wrap.a")'"
+    for f in "$prefix/lib/kos-ipc-shim/$HOST_ARCH"/*.a "$prefix/lib/kos-ipc-shim/$HOST_ARCH"/*.so; do
+        [ "$(machines "$f")" = "$(machine_of "$HOST_ARCH")" ] || fail "$f: ELF machine '$(machines "$f")'"
+    done
+    ok "lib/kos-ipc-shim/$CROSS_ARCH/libkos_ipc_shim_wrap.a is an $(machine_of "$CROSS_ARCH") archive; lib/kos-ipc-shim/$HOST_ARCH/ holds $HOST_ARCH code only"
+    grep -qx "arch=$CROSS_ARCH" "$cross/pkgconfig/kos-ipc-shim-wrap.pc" || fail "$CROSS_ARCH kos-ipc-shim-wrap.pc: arch line"
+
+    # Back to the host alone: the cross directory goes, the manifest stays exact.
+    make_install PREFIX="$prefix"
+    diff -u <(expected_files) <(files_under "$prefix") >&2 || fail "host-only reinstall: files differ"
+    [ ! -e "$cross" ] || fail "host-only reinstall left $cross"
+    check_manifest "$tmp/b"
+    ok "reinstalling for $HOST_ARCH alone removes lib/kos-ipc-shim/$CROSS_ARCH/; manifest exact"
+    make_install PREFIX="$prefix" INSTALL_ARCHES="$CROSS_ARCH $HOST_ARCH"
+    make_uninstall PREFIX="$prefix"
+    [ ! -e "$prefix" ] || { find "$prefix" >&2; fail "uninstall left $prefix behind"; }
+    ok "two-arch uninstall: $prefix is gone"
+
+    if "$MAKE" --no-print-directory -s install PREFIX="$tmp/c" INSTALL_ARCHES="$HOST_ARCH riscv64" >"$tmp/ra.log" 2>&1; then
+        fail "INSTALL_ARCHES with riscv64 succeeded"
+    fi
+    grep -q "INSTALL_ARCHES: riscv64 cannot be built here" "$tmp/ra.log" || { cat "$tmp/ra.log" >&2; fail "INSTALL_ARCHES=riscv64: wrong message"; }
+    [ ! -e "$tmp/c" ] || fail "INSTALL_ARCHES=riscv64 wrote something"
+    ok "an architecture that cannot be built is refused with a message, nothing written"
+
+    # install.sh itself refuses an archive in another architecture's directory.
+    if bash scripts/install.sh install PREFIX="$tmp/c" VERSION=0.0.0 HOST_ARCH="$HOST_ARCH" HOST_LIB="$LIB_RELEASE" \
+        WRAP_LIB="$WRAP_LIB" "WRAP_LIB_$CROSS_ARCH=$WRAP_LIB" HEADER=include/kos_ipc_shim.h COMPAT_DIR=include/kos \
+        TEMPLATES=dist WRAP_FLAGS=-Wl,--wrap=Call >"$tmp/wa.log" 2>&1; then
+        fail "install.sh put a $HOST_ARCH archive under $CROSS_ARCH"
+    fi
+    grep -qF "$WRAP_LIB is built for $HOST_ARCH, not $CROSS_ARCH" "$tmp/wa.log" || { cat "$tmp/wa.log" >&2; fail "wrong-arch archive: wrong message"; }
+    [ ! -e "$tmp/c" ] || fail "the wrong-arch install wrote something"
+    ok "install.sh refuses the $HOST_ARCH wrap archive as the $CROSS_ARCH one, nothing written"
 }
 
 test_cmake() {
@@ -127,9 +216,10 @@ test_cmake() {
         -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=Debug >"$tmp/configure.log" 2>&1 \
         || { cat "$tmp/configure.log" >&2; fail "cmake configure"; }
     cmake --build "$build" -j 2 -- VERBOSE=1 >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; fail "cmake --build"; }
-    grep -q -- "-Wl,--wrap=Call,--wrap=CallEx,--wrap=Recv,--wrap=RecvEx,--wrap=Reply .*$prefix/lib/libkos_ipc_shim_wrap.a" \
+    local hostlib=$prefix/lib/kos-ipc-shim/$HOST_ARCH
+    grep -q -- "-Wl,--wrap=Call,--wrap=CallEx,--wrap=Recv,--wrap=RecvEx,--wrap=Reply .*$hostlib/libkos_ipc_shim_wrap.a" \
         "$tmp/build.log" || { grep -- '-o echo_wrap' "$tmp/build.log" >&2; fail "echo_wrap's link line lacks the --wrap options or the archive"; }
-    ok "cmake built echo_wrap (--wrap options and $prefix/lib/libkos_ipc_shim_wrap.a on its link line) and echo_host"
+    ok "cmake built echo_wrap (--wrap options and $hostlib/libkos_ipc_shim_wrap.a on its link line, picked for the host toolchain) and echo_host"
     grep -qx "version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)" "$build/package.txt" || fail "KosIpcShim_VERSION"
     run_expect cmake-echo_wrap ctests/interpose/expect-standin.txt "$build/echo_wrap"
     run_expect cmake-echo_host ctests/interpose/expect-host.txt "$build/echo_host"
@@ -193,8 +283,8 @@ test_pkgconfig() {
     local prefix=$tmp/prefix
     make_install PREFIX="$prefix"
     ok "installed into $prefix"
-    # Only our .pc files: no system ones can stand in for them.
-    export PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig PKG_CONFIG_PATH=
+    # Only our .pc files, those of the host architecture: no system ones can stand in for them.
+    export PKG_CONFIG_LIBDIR=$prefix/lib/kos-ipc-shim/$HOST_ARCH/pkgconfig PKG_CONFIG_PATH=
     local version
     version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
     [ "$(pkg-config --modversion kos-ipc-shim)" = "$version" ] || fail "kos-ipc-shim --modversion"
@@ -220,6 +310,9 @@ test_pkgconfig() {
         $(pkg-config --libs kos-ipc-shim-wrap) -L"$tmp" -lkos_standin -ldl || fail "cc against kos-ipc-shim-wrap"
     echo "    cc ... \$(pkg-config --cflags kos-ipc-shim-wrap) echo_prog.c report.c \$(pkg-config --libs kos-ipc-shim-wrap) -lkos_standin"
     run_expect pkgconfig-echo_wrap ctests/interpose/expect-standin.txt "$tmp/echo_wrap"
+    [ "$(pkg-config --variable=archive kos-ipc-shim-wrap)" = "$prefix/lib/kos-ipc-shim/$HOST_ARCH/libkos_ipc_shim_wrap.a" ] \
+        || fail "host kos-ipc-shim-wrap.pc: archive is '$(pkg-config --variable=archive kos-ipc-shim-wrap)'"
+    ok "lib/kos-ipc-shim/$HOST_ARCH/pkgconfig gives the $HOST_ARCH archives"
 
     make_uninstall PREFIX="$prefix"
     [ ! -e "$prefix" ] || fail "uninstall left $prefix behind"
@@ -250,7 +343,7 @@ test_native_libs() {
 
     local prefix=$tmp/prefix
     make_install PREFIX="$prefix"
-    local pc=$prefix/lib/pkgconfig
+    local pc=$prefix/lib/kos-ipc-shim/$HOST_ARCH/pkgconfig
     local host_pc wrap_pc
     host_pc=$(sed -n 's/^Libs: ${archive} *//p' "$pc/kos-ipc-shim.pc" | xargs)
     wrap_pc=$(sed -n 's/^Libs: ${wrapflags} ${archive} *//p' "$pc/kos-ipc-shim-wrap.pc" | xargs)
