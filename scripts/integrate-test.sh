@@ -209,9 +209,10 @@ test_install_arches() {
 
 test_cmake() {
     command -v cmake >/dev/null || fail "cmake not found (scripts/setup.sh installs it)"
-    local prefix=$tmp/prefix build=$tmp/build
-    make_install PREFIX="$prefix"
-    ok "installed into $prefix"
+    local prefix=$tmp/prefix build=$tmp/build arches=$HOST_ARCH
+    [ "$CROSS_ARCH" = "$HOST_ARCH" ] || arches+=" $CROSS_ARCH"
+    make_install PREFIX="$prefix" INSTALL_ARCHES="$arches"
+    ok "installed into $prefix for $arches"
     cmake -S ctests/integrate -B "$build" -DCMAKE_PREFIX_PATH="$prefix" -DKOS_SHIM_SOURCE_DIR="$root" \
         -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=Debug >"$tmp/configure.log" 2>&1 \
         || { cat "$tmp/configure.log" >&2; fail "cmake configure"; }
@@ -273,9 +274,115 @@ target_link_options(app PRIVATE -static)' quiet
 kos_ipc_shim_interpose(app)' quiet
     cmake_expect_error version-minor 'find_package(KosIpcShim 0.2 REQUIRED)' 'version: 0.1.0'
 
+    cmake_arches "$prefix"
+
     make_uninstall PREFIX="$prefix"
     [ ! -e "$prefix" ] || { find "$prefix" >&2; fail "uninstall left $prefix behind"; }
     ok "uninstalled: $prefix is gone"
+}
+
+# The toolchain's architecture picks the archives: a probe project reports
+# what the package chose.
+cmake_arches() {
+    local prefix=$1 probe=$tmp/probe
+    mkdir -p "$probe"
+    cat >"$probe/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.13)
+project(probe ${PROBE_LANGUAGES})
+find_package(KosIpcShim 0.1 ${PROBE_REQUIRED})
+set(host_target no)
+if(TARGET KosIpcShim::host)
+  set(host_target yes)
+endif()
+file(WRITE "${CMAKE_BINARY_DIR}/arch.txt" "found=${KosIpcShim_FOUND}\narch=${KosIpcShim_ARCH}\n"
+  "arches=${KosIpcShim_ARCHES}\nwrap=${KosIpcShim_WRAP_LIBRARY}\nhost=${KosIpcShim_HOST_LIBRARY}\n"
+  "host_target=${host_target}\npreload=${KosIpcShim_PRELOAD_LIBRARY}\n")
+# The echo program for this toolchain, interposed on the stand-in libkos.
+if(PROBE_ECHO)
+  set(CMAKE_C_STANDARD 11)
+  add_compile_options(-Wall -Wextra -Wpedantic -Werror -pthread)
+  find_package(Threads REQUIRED)
+  add_library(kos_standin STATIC "${PROBE_SRC}/ctests/standin/libkos_standin.c")
+  target_link_libraries(kos_standin PUBLIC KosIpcShim::compat Threads::Threads)
+  add_executable(echo_wrap "${PROBE_SRC}/ctests/interpose/echo_prog.c" "${PROBE_SRC}/ctests/interpose/report.c")
+  target_link_libraries(echo_wrap kos_standin ${CMAKE_DL_LIBS})
+  set(KOS_IPC_SHIM_ACCEPT_DYNAMIC ON)
+  kos_ipc_shim_interpose(echo_wrap)
+endif()
+EOF
+    # probe NAME ARGS...: configure (languages NONE unless ARGS say otherwise).
+    probe() {
+        local name=$1
+        shift
+        cmake -S "$probe" -B "$probe/$name" -DCMAKE_PREFIX_PATH="$prefix" -DPROBE_REQUIRED=REQUIRED \
+            -DPROBE_LANGUAGES=NONE -DPROBE_SRC="$root" "$@" >"$probe/$name.log" 2>&1
+    }
+    # probe_expect NAME KEY=VALUE... -- ARGS...: configures; arch.txt holds each KEY=VALUE.
+    probe_expect() {
+        local name=$1 kv
+        shift
+        local -a want=()
+        while [ $# -gt 0 ] && [ "$1" != -- ]; do want+=("$1"); shift; done
+        [ $# -gt 0 ] && shift
+        probe "$name" "$@" || { cat "$probe/$name.log" >&2; fail "$name: configure failed"; }
+        for kv in "${want[@]}"; do
+            grep -qxF "$kv" "$probe/$name/arch.txt" || { cat "$probe/$name/arch.txt" >&2; fail "$name: want $kv"; }
+        done
+        ok "$name: ${want[*]}"
+    }
+    # probe_fails NAME MESSAGE ARGS...
+    probe_fails() {
+        local name=$1 message=$2
+        shift 2
+        if probe "$name" "$@"; then fail "$name: configure succeeded"; fi
+        tr -s ' \n' '  ' <"$probe/$name.log" | grep -qF "$message" || { cat "$probe/$name.log" >&2; fail "$name: message '$message' missing"; }
+        ok "$name: configure fails with \"$message\""
+    }
+    local hostlib=$prefix/lib/kos-ipc-shim/$HOST_ARCH
+    probe_expect host-toolchain "arch=$HOST_ARCH" "wrap=$hostlib/libkos_ipc_shim_wrap.a" \
+        "host=$hostlib/libkos_ipc_shim.a" host_target=yes "preload=$hostlib/libkos_ipc_shim_preload.so" \
+        -- -DPROBE_LANGUAGES=C -DCMAKE_C_COMPILER="$CC"
+    probe_fails riscv64 "KosIpcShim: no libraries for riscv64 (from the toolchain's CMAKE_SYSTEM_PROCESSOR 'riscv64') in $prefix/lib/kos-ipc-shim; installed architectures: $arches" \
+        -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=riscv64
+    probe_expect riscv64-optional found=0 arch= -- -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=riscv64 -DPROBE_REQUIRED=
+    grep -qF "no libraries for riscv64" "$probe/riscv64-optional.log" || fail "riscv64-optional: the reason is not shown"
+    [ "$CROSS_ARCH" != "$HOST_ARCH" ] || return 0
+
+    local crosslib=$prefix/lib/kos-ipc-shim/$CROSS_ARCH
+    local -a cross_args=(-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR="$CROSS_ARCH")
+    if command -v "$CROSS_CC" >/dev/null; then
+        cross_args+=(-DPROBE_LANGUAGES=C -DCMAKE_C_COMPILER="$CROSS_CC" -DPROBE_ECHO=ON)
+    else
+        echo "  ($CROSS_CC not found: configuring for $CROSS_ARCH without a compiler)"
+    fi
+    probe_expect "$CROSS_ARCH-toolchain" "arch=$CROSS_ARCH" "wrap=$crosslib/libkos_ipc_shim_wrap.a" host= host_target=no preload= \
+        -- "${cross_args[@]}"
+    if command -v "$CROSS_CC" >/dev/null; then
+        cmake --build "$probe/$CROSS_ARCH-toolchain" -- VERBOSE=1 >"$tmp/cross-build.log" 2>&1 \
+            || { cat "$tmp/cross-build.log" >&2; fail "cmake --build for $CROSS_ARCH"; }
+        grep -q -- "-Wl,--wrap=Call,.*$crosslib/libkos_ipc_shim_wrap.a" "$tmp/cross-build.log" \
+            || { cat "$tmp/cross-build.log" >&2; fail "the $CROSS_ARCH echo_wrap was not linked with $crosslib/libkos_ipc_shim_wrap.a"; }
+        file "$probe/$CROSS_ARCH-toolchain/echo_wrap" | grep -q 'ARM aarch64' || fail "echo_wrap built with $CROSS_CC is not an aarch64 executable"
+        ok "$CROSS_CC built echo_wrap with $crosslib/libkos_ipc_shim_wrap.a (an aarch64 executable)"
+        if command -v "$QEMU_AARCH64" >/dev/null; then
+            run_expect "cmake-echo_wrap-$CROSS_ARCH" ctests/interpose/expect-standin.txt \
+                "$QEMU_AARCH64" -L "$CROSS_SYSROOT" "$probe/$CROSS_ARCH-toolchain/echo_wrap"
+        fi
+    fi
+    probe_expect arm64-spelling "arch=$CROSS_ARCH" -- -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=arm64
+    probe_expect AMD64-spelling "arch=x86_64" -- -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=AMD64
+    probe_expect by-hand "arch=$CROSS_ARCH" "wrap=$crosslib/libkos_ipc_shim_wrap.a" -- -DKOS_IPC_SHIM_ARCH="$CROSS_ARCH"
+    # The pointer size checked is that of the architecture picked.
+    probe_fails "$CROSS_ARCH-32bit" "version: 0.1.0 ($CROSS_ARCH, 64-bit)" \
+        -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR="$CROSS_ARCH" -DCMAKE_SIZEOF_VOID_P=4
+
+    # A prefix with the host's libraries only: an aarch64 toolchain is told so.
+    local one=$tmp/one
+    make_install PREFIX="$one"
+    prefix=$one
+    probe_fails "$CROSS_ARCH-not-installed" "KosIpcShim: no libraries for $CROSS_ARCH (from the toolchain's CMAKE_SYSTEM_PROCESSOR '$CROSS_ARCH') in $one/lib/kos-ipc-shim; installed architectures: $HOST_ARCH." \
+        -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR="$CROSS_ARCH"
+    make_uninstall PREFIX="$one"
 }
 
 test_pkgconfig() {
