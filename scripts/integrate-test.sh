@@ -387,9 +387,10 @@ EOF
 
 test_pkgconfig() {
     command -v pkg-config >/dev/null || fail "pkg-config not found (scripts/setup.sh installs it)"
-    local prefix=$tmp/prefix
-    make_install PREFIX="$prefix"
-    ok "installed into $prefix"
+    local prefix=$tmp/prefix arches=$HOST_ARCH
+    [ "$CROSS_ARCH" = "$HOST_ARCH" ] || arches+=" $CROSS_ARCH"
+    make_install PREFIX="$prefix" INSTALL_ARCHES="$arches"
+    ok "installed into $prefix for $arches"
     # Only our .pc files, those of the host architecture: no system ones can stand in for them.
     export PKG_CONFIG_LIBDIR=$prefix/lib/kos-ipc-shim/$HOST_ARCH/pkgconfig PKG_CONFIG_PATH=
     local version
@@ -420,6 +421,29 @@ test_pkgconfig() {
     [ "$(pkg-config --variable=archive kos-ipc-shim-wrap)" = "$prefix/lib/kos-ipc-shim/$HOST_ARCH/libkos_ipc_shim_wrap.a" ] \
         || fail "host kos-ipc-shim-wrap.pc: archive is '$(pkg-config --variable=archive kos-ipc-shim-wrap)'"
     ok "lib/kos-ipc-shim/$HOST_ARCH/pkgconfig gives the $HOST_ARCH archives"
+
+    # The aarch64 directory: the wrap archive only, built and run for aarch64.
+    if [ "$CROSS_ARCH" != "$HOST_ARCH" ]; then
+        local crosslib=$prefix/lib/kos-ipc-shim/$CROSS_ARCH
+        export PKG_CONFIG_LIBDIR=$crosslib/pkgconfig
+        [ "$(pkg-config --variable=arch kos-ipc-shim-wrap)" = "$CROSS_ARCH" ] || fail "$CROSS_ARCH kos-ipc-shim-wrap.pc: arch"
+        pkg-config --libs kos-ipc-shim-wrap | grep -qF " $crosslib/libkos_ipc_shim_wrap.a " \
+            || fail "$CROSS_ARCH: pkg-config --libs kos-ipc-shim-wrap is '$(pkg-config --libs kos-ipc-shim-wrap)'"
+        ! pkg-config --exists kos-ipc-shim || fail "$CROSS_ARCH: kos-ipc-shim.pc (the host build) is there"
+        ok "lib/kos-ipc-shim/$CROSS_ARCH/pkgconfig: kos-ipc-shim-wrap names $crosslib/libkos_ipc_shim_wrap.a; no host build"
+        if command -v "$CROSS_CC" >/dev/null; then
+            # shellcheck disable=SC2046
+            "$CROSS_CC" "${flags[@]}" -I"$sdk" $(pkg-config --cflags kos-ipc-shim-wrap) -o "$tmp/echo_wrap_$CROSS_ARCH" \
+                "${prog[@]}" ctests/standin/libkos_standin.c $(pkg-config --libs kos-ipc-shim-wrap) -ldl \
+                || fail "$CROSS_CC against the $CROSS_ARCH kos-ipc-shim-wrap"
+            file "$tmp/echo_wrap_$CROSS_ARCH" | grep -q 'ARM aarch64' || fail "echo_wrap_$CROSS_ARCH is not an aarch64 executable"
+            echo "    $CROSS_CC ... echo_prog.c report.c libkos_standin.c \$(pkg-config --libs kos-ipc-shim-wrap)   # PKG_CONFIG_LIBDIR=$crosslib/pkgconfig"
+            if command -v "$QEMU_AARCH64" >/dev/null; then
+                run_expect "pkgconfig-echo_wrap-$CROSS_ARCH" ctests/interpose/expect-standin.txt \
+                    "$QEMU_AARCH64" -L "$CROSS_SYSROOT" "$tmp/echo_wrap_$CROSS_ARCH"
+            fi
+        fi
+    fi
 
     make_uninstall PREFIX="$prefix"
     [ ! -e "$prefix" ] || fail "uninstall left $prefix behind"
