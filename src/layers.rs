@@ -92,6 +92,8 @@ pub fn configure() {
 #[cold]
 fn configure_slow() {
     CONFIGURED.call_once(|| {
+        #[cfg(feature = "clib")]
+        crate::say::configure();
         crate::stats::level();
         crate::trace::configure_from_env();
         crate::policy::configure();

@@ -79,6 +79,12 @@ fn threshold() -> u8 {
     t
 }
 
+/// Read `KOS_SHIM_LOG` now (at configuration), so a wrong word is reported
+/// even when the shim has nothing else to say.
+pub fn configure() {
+    threshold();
+}
+
 /// Set the level in place of `KOS_SHIM_LOG` (tests, C API).
 pub fn set_threshold(level: u8) {
     THRESHOLD.store(level.min(Level::Info as u8), Ordering::Relaxed);

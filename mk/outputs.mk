@@ -1,0 +1,12 @@
+# Output paths and the shim's messages, in the wrap archive (issue 13):
+#
+#   make outputs-wrap-test   scripts/outputs-wrap-test.sh on the unchanged
+#                            echo program linked with --wrap: a live
+#                            process's output kept, a dead owner's taken
+#                            over, %n/%t, KOS_SHIM_LOG levels
+
+.PHONY: outputs-wrap-test
+TEST_TARGETS += outputs-wrap-test
+
+outputs-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap
+	scripts/outputs-wrap-test.sh $(BUILD)/outputs $(IP_BUILD)/echo_wrap
