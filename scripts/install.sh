@@ -36,6 +36,8 @@
 # files of the earlier one, so a file dropped from the new set does not stay
 # behind unlisted.
 set -euo pipefail
+# A die() inside $(...) (check_arch) must stop the script, not just the subshell.
+shopt -s inherit_errexit
 
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -133,7 +135,8 @@ elf_facts() {
                         arch = (m ~ /X86-64/) ? "x86_64" : (m == "AArch64") ? "aarch64" : m
                         print arch, size }' | LC_ALL=C sort -u)
     [ -n "$facts" ] || die "$1: not an ELF file or archive (readelf -h)"
-    [ "$(wc -l <<<"$facts")" -eq 1 ] || die "$1: members of several architectures: $(tr '\n' ';' <<<"$facts")"
+    [ "$(wc -l <<<"$facts")" -eq 1 ] \
+        || die "$1: members of several architectures (machine, pointer size): $(paste -sd, <<<"$facts" | sed 's/,/, /g')"
     printf '%s' "$facts"
 }
 # check_arch FILE ARCH: FILE is built for ARCH; prints its pointer size.

@@ -205,6 +205,20 @@ test_install_arches() {
     grep -qF "$WRAP_LIB is built for $HOST_ARCH, not $CROSS_ARCH" "$tmp/wa.log" || { cat "$tmp/wa.log" >&2; fail "wrong-arch archive: wrong message"; }
     [ ! -e "$tmp/c" ] || fail "the wrong-arch install wrote something"
     ok "install.sh refuses the $HOST_ARCH wrap archive as the $CROSS_ARCH one, nothing written"
+    # ... and an archive that mixes architectures (one host object in the aarch64 archive).
+    printf 'int kos_shim_test_stray;\n' | "$CC" -c -x c - -o "$tmp/stray.o"
+    cp "$WRAP_LIB_CROSS" "$tmp/mixed.a"
+    ar q "$tmp/mixed.a" "$tmp/stray.o" 2>/dev/null
+    if bash scripts/install.sh install PREFIX="$tmp/c" VERSION=0.0.0 HOST_ARCH="$HOST_ARCH" HOST_LIB="$LIB_RELEASE" \
+        WRAP_LIB="$WRAP_LIB" "WRAP_LIB_$CROSS_ARCH=$tmp/mixed.a" HEADER=include/kos_ipc_shim.h COMPAT_DIR=include/kos \
+        TEMPLATES=dist WRAP_FLAGS=-Wl,--wrap=Call >"$tmp/wm.log" 2>&1; then
+        fail "install.sh installed an archive of two architectures"
+    fi
+    grep -qF "$tmp/mixed.a: members of several architectures (machine, pointer size): $CROSS_ARCH 8, $HOST_ARCH 8" "$tmp/wm.log" \
+        || { cat "$tmp/wm.log" >&2; fail "mixed archive: wrong message"; }
+    [ "$(wc -l <"$tmp/wm.log")" -eq 1 ] || { cat "$tmp/wm.log" >&2; fail "mixed archive: more than one message"; }
+    [ ! -e "$tmp/c" ] || fail "the mixed-archive install wrote something"
+    ok "install.sh refuses an archive with members of two architectures, one message, nothing written"
 }
 
 test_cmake() {
