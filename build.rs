@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     profile();
+    locator_wrappers();
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("kos_ipc_shim.h");
     println!("cargo:rerun-if-changed=src");
@@ -31,6 +32,24 @@ fn main() {
             }
         }
         Err(e) => panic!("cbindgen could not generate the header: {e}"),
+    }
+}
+
+/// The service locator wrappers (`src/locator_wrap.c`, features `wrap` and
+/// `clib`): compiled into a static library of their own, which rustc
+/// bundles into the wrap archive as a separate member, so that only programs
+/// linked with `--wrap=ServiceLocator*` pull it (and its references to
+/// `__real_ServiceLocator*`) in.
+fn locator_wrappers() {
+    println!("cargo:rerun-if-changed=src/locator_wrap.c");
+    let wrap = env::var_os("CARGO_FEATURE_WRAP").is_some();
+    let clib = env::var_os("CARGO_FEATURE_CLIB").is_some();
+    if wrap && clib {
+        cc::Build::new()
+            .file("src/locator_wrap.c")
+            .warnings(true)
+            .extra_warnings(true)
+            .compile("kos_shim_locator_wrap");
     }
 }
 

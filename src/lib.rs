@@ -273,6 +273,8 @@ pub mod host;
 pub mod intercept;
 pub mod layers;
 pub mod lease;
+#[cfg(feature = "clib")]
+pub mod locator;
 pub mod msg;
 #[cfg(feature = "clib")]
 pub mod names;
