@@ -3,7 +3,8 @@
 //! Text: an aligned table, one row per key sorted by total time (then by
 //! calls), the overflow row last. Columns: `op handle iid.mid [name] calls
 //! errors denied p50 p99 max total out in` — ids in decimal, names from
-//! `KOS_SHIM_NAMES` when any is known, durations with a unit (`ns`, `us`,
+//! `KOS_SHIM_NAMES` or learned from the service locator ([`crate::locator`])
+//! when any is known (then also a `connection` column after `handle`), durations with a unit (`ns`, `us`,
 //! `ms`, `s`), bytes as exact integers (constant part + arena). Latency
 //! columns show `-` at level `count`.
 //!
@@ -15,6 +16,7 @@ use alloc::{format, vec};
 use core::fmt::Write as _;
 
 use super::{rc_slot_name, Entry, Snapshot, RC_SLOTS};
+use crate::locator;
 use crate::names::NameMap;
 use crate::sys;
 
@@ -62,10 +64,20 @@ pub fn duration(ns: u64) -> String {
 
 fn name_of(names: &NameMap, e: &Entry) -> String {
     match e.key {
-        Some(k) if names.iid_name(k.iid).is_some() || names.mid_name(k.iid, k.mid).is_some() => {
-            names.method(k.iid, k.mid).to_string()
-        }
+        Some(k) => match locator::method(names, k.handle, k.iid, k.mid) {
+            m if m.is_named() => m.to_string(),
+            _ => String::new(),
+        },
         _ => String::new(),
+    }
+}
+
+/// The connection a row's handle belongs to, learned from the service
+/// locator; empty when unknown.
+fn connection_of(e: &Entry) -> String {
+    match e.key.and_then(|k| locator::connection(k.handle)) {
+        Some((n, _)) => n.to_string(),
+        None => String::new(),
     }
 }
 
@@ -87,8 +99,13 @@ pub fn text(s: &Snapshot, names: &NameMap) -> String {
     );
     let rows = sorted(&s.entries);
     let with_names = rows.iter().any(|e| !name_of(names, e).is_empty());
+    let with_conns = rows.iter().any(|e| !connection_of(e).is_empty());
     let mut table: Vec<Vec<String>> = Vec::new();
-    let mut head: Vec<&str> = vec!["op", "handle", "iid.mid"];
+    let mut head: Vec<&str> = vec!["op", "handle"];
+    if with_conns {
+        head.push("connection");
+    }
+    head.push("iid.mid");
     if with_names {
         head.push("name");
     }
@@ -98,13 +115,17 @@ pub fn text(s: &Snapshot, names: &NameMap) -> String {
     table.push(head.iter().map(|h| h.to_string()).collect());
     for e in rows {
         let mut r = match e.key {
-            Some(k) => vec![
-                k.op.key().to_string(),
-                k.handle.to_string(),
-                format!("{}.{}", k.iid, k.mid),
-            ],
-            None => vec!["*".into(), "*".into(), "overflow".into()],
+            Some(k) => vec![k.op.key().to_string(), k.handle.to_string()],
+            None => vec!["*".into(), "*".into()],
         };
+        if with_conns {
+            let c = connection_of(e);
+            r.push(if c.is_empty() { "-".into() } else { c });
+        }
+        r.push(match e.key {
+            Some(k) => format!("{}.{}", k.iid, k.mid),
+            None => "overflow".into(),
+        });
         if with_names {
             let n = name_of(names, e);
             r.push(if n.is_empty() { "-".into() } else { n });
@@ -122,8 +143,11 @@ pub fn text(s: &Snapshot, names: &NameMap) -> String {
     let width: Vec<usize> = (0..ncol)
         .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0))
         .collect();
-    // Text columns (op, iid.mid, name) left-aligned, numbers right-aligned.
-    let left = |c: usize| c == 0 || c == 2 || (with_names && c == 3);
+    // Text columns (op, connection, iid.mid, name) left-aligned, numbers
+    // right-aligned.
+    let ids = 2 + with_conns as usize;
+    let left =
+        |c: usize| c == 0 || (with_conns && c == 2) || c == ids || (with_names && c == ids + 1);
     for r in &table {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
@@ -196,8 +220,13 @@ pub fn json(s: &Snapshot, names: &NameMap) -> String {
                     k.iid,
                     k.mid
                 );
-                o.push_str("\"interface\":");
-                match names.iid_name(k.iid) {
+                o.push_str("\"connection\":");
+                match locator::connection(k.handle) {
+                    Some((n, _)) => json_str(&mut o, n.as_str()),
+                    None => o.push_str("null"),
+                }
+                o.push_str(",\"interface\":");
+                match locator::method(names, k.handle, k.iid, k.mid).interface() {
                     Some(n) => json_str(&mut o, n),
                     None => o.push_str("null"),
                 }
@@ -210,7 +239,7 @@ pub fn json(s: &Snapshot, names: &NameMap) -> String {
             }
             None => o.push_str(
                 "\"overflow\":true,\"op\":null,\"handle\":null,\"iid\":null,\"mid\":null,\
-                 \"interface\":null,\"method\":null,",
+                 \"connection\":null,\"interface\":null,\"method\":null,",
             ),
         }
         let _ = write!(

@@ -7,7 +7,9 @@
 //! then events. Every field is byte-aligned little-endian, so the layout is
 //! exactly the bytes written in order. Event `kos_ipc:call` (id 0) carries
 //! every record field, the header context included (`peer_task`,
-//! `peer_thread`, `trace_id`, `span_id`); `kos_ipc:lost` (id 1) the lost
+//! `peer_thread`, `trace_id`, `span_id`; `connection`, the handle's
+//! connection learned from the service locator, empty when unknown, see
+//! [`crate::locator`]); `kos_ipc:lost` (id 1) the lost
 //! counts. The clock is
 //! the shim's monotonic clock in ns with an offset to wall-clock time, so
 //! babeltrace2 prints real times of day.
@@ -35,6 +37,7 @@ use super::bytes::WriteError;
 use super::kst::split_payload;
 use super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use super::text::{hex, rc_name};
+use crate::locator;
 use crate::names::NameMap;
 use crate::sys::{self, File, Mode};
 
@@ -108,6 +111,7 @@ event {{
         enum : uint8_t {{ allow = 0, log = 1, deny = 2, audit_deny = 3 }} verdict;
         uint64_t thread;
         uint32_t handle;
+        string connection;
         uint16_t iid;
         uint16_t mid;
         string method;
@@ -210,9 +214,16 @@ fn encode(b: &mut Vec<u8>, names: &NameMap, rec: &Record, payload: &[u8], ts: u6
     b.push(rec.verdict);
     b.extend_from_slice(&rec.thread.to_le_bytes());
     b.extend_from_slice(&rec.handle.to_le_bytes());
+    match locator::connection(rec.handle) {
+        Some((conn, _)) => put_cstr(b, conn.as_str()),
+        None => put_cstr(b, ""),
+    }
     b.extend_from_slice(&rec.iid.to_le_bytes());
     b.extend_from_slice(&rec.mid.to_le_bytes());
-    put_cstr(b, &names.method(rec.iid, rec.mid).to_string());
+    put_cstr(
+        b,
+        &locator::method(names, rec.handle, rec.iid, rec.mid).to_string(),
+    );
     b.extend_from_slice(&rec.rc.to_le_bytes());
     put_cstr(b, &rc_name(rec.rc));
     for v in [rec.const_out, rec.arena_out, rec.const_in, rec.arena_in] {
@@ -376,11 +387,27 @@ mod tests {
         let bytes = std::fs::read(dir.join("stream-0")).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         // After the packet prefix: event id and timestamp (12 bytes), then
-        // op, verdict, thread, handle, iid, mid, method "1.2", rc, rc_name
-        // "rcOk", four sizes, two cap counts, correlation, duration.
+        // op, verdict, thread, handle, connection "" (none learned), iid,
+        // mid, method "1.2", rc, rc_name "rcOk", four sizes, two cap counts,
+        // correlation, duration.
+        let connection = b"\0".len();
         let method = b"1.2\0".len();
         let rc_name = b"rcOk\0".len();
-        let at = PACKET_PREFIX + 12 + 2 + 8 + 4 + 2 + 2 + method + 4 + rc_name + 16 + 4 + 8 + 8;
+        let at = PACKET_PREFIX
+            + 12
+            + 2
+            + 8
+            + 4
+            + connection
+            + 2
+            + 2
+            + method
+            + 4
+            + rc_name
+            + 16
+            + 4
+            + 8
+            + 8;
         let ctx = &bytes[at..at + 24];
         assert_eq!(&ctx[..4], &1234u32.to_le_bytes());
         assert_eq!(&ctx[4..8], &5678u32.to_le_bytes());

@@ -5,7 +5,9 @@
 //! crash). Per call, a complete event (`"ph":"X"`) on the calling thread's
 //! track, named `op Iface.Method`, with every record field in `args` (the
 //! header context as `peer_task`, `peer_thread` and, as hex strings because
-//! JSON numbers lose 64-bit precision, `trace_id` and `span_id`).
+//! JSON numbers lose 64-bit precision, `trace_id` and `span_id`; and
+//! `connection` when the service locator wrappers learned the handle's,
+//! [`crate::locator`], whose endpoint names also name the method).
 //! Correlated calls are linked by two flows (`s` → `f`, `bp:"e"`):
 //! `request` (id `2c`) from the client's Call/CallEx to the server's
 //! Recv/RecvEx, and `response` (id `2c+1`) from the server's Reply back to the
@@ -24,6 +26,7 @@ use super::bytes::{ByteSink, WriteError};
 use super::kst::split_payload;
 use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use super::text::{hex, rc_name};
+use crate::locator;
 use crate::names::NameMap;
 use crate::op::Op;
 
@@ -151,7 +154,7 @@ impl<W: ByteSink> JsonWriter<W> {
         }
         self.thread(rec.thread)?;
         let op = rec.op();
-        let method = self.names.method(rec.iid, rec.mid).to_string();
+        let method = locator::method(&self.names, rec.handle, rec.iid, rec.mid).to_string();
         let verdict = rec.verdict().map(verdict_key).unwrap_or("?");
         let mut args = format!(
             "\"handle\":{},\"iid\":{},\"mid\":{},\"method\":{},\"rc\":{},\"rc_name\":{},\"verdict\":\"{verdict}\",\"const_out\":{},\"arena_out\":{},\"const_in\":{},\"arena_in\":{},\"ncaps_out\":{},\"ncaps_in\":{},\"correlation\":{},\"ring\":{},\"peer_task\":{},\"peer_thread\":{},\"trace_id\":\"0x{:016x}\",\"span_id\":\"0x{:016x}\"",
@@ -174,6 +177,9 @@ impl<W: ByteSink> JsonWriter<W> {
             rec.trace_id,
             rec.span_id,
         );
+        if let Some((conn, _)) = locator::connection(rec.handle) {
+            let _ = write!(args, ",\"connection\":{}", js(conn.as_str()));
+        }
         if rec.payload_len() > 0 {
             let (c, a) = split_payload(rec, payload);
             let _ = write!(

@@ -9,7 +9,9 @@
 //!
 //! Time is seconds since tracing started (negative for a call that was
 //! already in progress then); `out`/`in` are constant-part +
-//! arena bytes sent/received; `caps` handles sent/received; the verdict is
+//! arena bytes sent/received; a handle whose connection was learned from the
+//! service locator reads `h=3(echo_connection)`, and a learned endpoint names
+//! the interface (`Server.main.1`, see [`crate::locator`]); `caps` handles sent/received; the verdict is
 //! shown when not `allow`; then the header context when present: for
 //! Recv/RecvEx `from task T thread N` (the client's task and thread the
 //! kernel reported), for Reply `to thread N` (the `threadId` it answered),
@@ -24,8 +26,22 @@ use core::fmt::Write as _;
 use super::kst::split_payload;
 use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use crate::intercept::Verdict;
+use crate::locator;
 use crate::names::NameMap;
 use crate::op::Op;
+
+/// `(connection)` after a handle whose connection the service locator
+/// wrappers learned ([`crate::locator`]); nothing otherwise.
+struct Connection(u32);
+
+impl core::fmt::Display for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match locator::connection(self.0) {
+            Some((name, _)) => write!(f, "({name})"),
+            None => Ok(()),
+        }
+    }
+}
 
 /// `seconds.nanoseconds` of `ns`.
 pub fn seconds(ns: u64) -> String {
@@ -78,10 +94,11 @@ pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> St
     }
     let op = rec.op().map(|o| o.key()).unwrap_or("?");
     let mut s = format!(
-        "{t} tid={} {op:<6} h={} {} out={}+{} in={}+{} caps={}/{} {} {}",
+        "{t} tid={} {op:<6} h={}{} {} out={}+{} in={}+{} caps={}/{} {} {}",
         rec.thread,
         rec.handle,
-        names.method(rec.iid, rec.mid),
+        Connection(rec.handle),
+        locator::method(names, rec.handle, rec.iid, rec.mid),
         rec.const_out,
         rec.arena_out,
         rec.const_in,
