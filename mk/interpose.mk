@@ -219,3 +219,58 @@ nostd-check: $(FAKE_SYSROOT)/kos_ipc_shim.h
 	$(IP_LOCK) sh -c 'KOS_SDK_SYSROOT=$(abspath $(FAKE_SYSROOT)) CC_aarch64_unknown_none=$(CROSS_CC) $(CARGO) build \
 	    --no-default-features --features wrap,sdk-profile --target aarch64-unknown-none && \
 	    scripts/nostd-check.sh target/aarch64-unknown-none/debug/libkos_ipc_shim.a'
+
+# Names without files (README "Interposition", "Names from the service
+# locator"): ctests/interpose/locator_prog.c, linked with the wrap archive
+# and the stand-in libkos (which has a stand-in locator), with the three
+# opt-in --wrap=ServiceLocator* flags (statistics and traces name the
+# connection and the endpoints) and without them (numbers only, and the
+# program links all the same), on x86-64 and on aarch64 under qemu
+# (scripts/locator-wrap-test.sh); and the unchanged echo_prog against a
+# stand-in libkos that has no locator at all.
+.PHONY: locator-test
+LOCATOR_WRAP_FLAGS := -Wl,--wrap=ServiceLocatorRegister,--wrap=ServiceLocatorConnect,--wrap=ServiceLocatorGetRiid
+LOCATOR_PROG := ctests/interpose/locator_prog.c
+# The program's <coresrv/sl/sl_api.h> is the stand-in one under ctests/standin.
+LOCATOR_CFLAGS := $(IP_CFLAGS) -Ictests/standin
+LOCATOR_DEPS := $(LOCATOR_PROG) ctests/standin/coresrv/sl/sl_api.h $(STANDIN) $(HEADERS)
+TEST_TARGETS += locator-test
+
+$(IP_BUILD)/locator_names: $(LOCATOR_DEPS) $(WRAP_LIB_HOST)
+	$(CC) $(LOCATOR_CFLAGS) $(WRAP_FLAGS) $(LOCATOR_WRAP_FLAGS) -o $@ $(LOCATOR_PROG) $(STANDIN) $(WRAP_LIB_HOST) $(WRAP_NATIVE_LIBS)
+
+$(IP_BUILD)/locator_numbers: $(LOCATOR_DEPS) $(WRAP_LIB_HOST)
+	$(CC) $(LOCATOR_CFLAGS) $(WRAP_FLAGS) -o $@ $(LOCATOR_PROG) $(STANDIN) $(WRAP_LIB_HOST) $(WRAP_NATIVE_LIBS)
+
+$(IP_BUILD)/locator_names_aarch64: $(LOCATOR_DEPS) $(WRAP_LIB_CROSS)
+	$(CROSS_CC) $(LOCATOR_CFLAGS) $(WRAP_FLAGS) $(LOCATOR_WRAP_FLAGS) -o $@ $(LOCATOR_PROG) $(STANDIN) $(WRAP_LIB_CROSS) $(WRAP_NATIVE_LIBS)
+
+$(IP_BUILD)/locator_numbers_aarch64: $(LOCATOR_DEPS) $(WRAP_LIB_CROSS)
+	$(CROSS_CC) $(LOCATOR_CFLAGS) $(WRAP_FLAGS) -o $@ $(LOCATOR_PROG) $(STANDIN) $(WRAP_LIB_CROSS) $(WRAP_NATIVE_LIBS)
+
+$(IP_BUILD)/echo_wrap_nolocator: $(IP_DEPS) $(WRAP_LIB_HOST)
+	$(CC) $(IP_CFLAGS) -DSTANDIN_NO_LOCATOR $(WRAP_FLAGS) -o $@ $(IP_PROG) $(STANDIN) $(WRAP_LIB_HOST) -ldl $(WRAP_NATIVE_LIBS)
+
+locator-test: $(SETUP_STAMP) $(IP_BUILD)/locator_names $(IP_BUILD)/locator_numbers \
+              $(IP_BUILD)/locator_names_aarch64 $(IP_BUILD)/locator_numbers_aarch64 $(IP_BUILD)/echo_wrap_nolocator
+	@echo "== locator names: --wrap + --wrap=ServiceLocator* + wrap archive + stand-in (x86-64)"
+	scripts/locator-wrap-test.sh $(IP_BUILD)/locator-names-$(HOST_TRIPLE) ctests/interpose/expect-locator-names.txt \
+	    $(IP_BUILD)/locator_names
+	@echo "== the same program without the locator flags: numbers only (x86-64)"
+	scripts/locator-wrap-test.sh $(IP_BUILD)/locator-numbers-$(HOST_TRIPLE) ctests/interpose/expect-locator-numbers.txt \
+	    $(IP_BUILD)/locator_numbers
+	@echo "== locator names, aarch64, under $(QEMU_AARCH64)"
+	@file $(IP_BUILD)/locator_names_aarch64 | grep -q 'ARM aarch64' || { echo "FAIL: not an aarch64 binary" >&2; exit 1; }
+	scripts/locator-wrap-test.sh $(IP_BUILD)/locator-names-$(CROSS_TRIPLE) ctests/interpose/expect-locator-names.txt \
+	    $(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/locator_names_aarch64
+	@echo "== without the locator flags, aarch64, under $(QEMU_AARCH64)"
+	scripts/locator-wrap-test.sh $(IP_BUILD)/locator-numbers-$(CROSS_TRIPLE) ctests/interpose/expect-locator-numbers.txt \
+	    $(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/locator_numbers_aarch64
+	@echo "== the wrappers' archive member is in a program only with the flags"
+	@for p in locator_names locator_names_aarch64; do \
+	    nm $(IP_BUILD)/$$p | grep -q ' T __wrap_ServiceLocatorGetRiid$$' || { echo "FAIL: $$p lacks the locator wrappers" >&2; exit 1; }; done
+	@for p in locator_numbers locator_numbers_aarch64 echo_wrap_nolocator; do \
+	    ! nm $(IP_BUILD)/$$p | grep -q '__wrap_ServiceLocator\|__real_ServiceLocator' || { echo "FAIL: $$p has the locator wrappers" >&2; exit 1; }; done
+	@echo "== echo_prog, wrap archive, a stand-in libkos without any locator: links and runs"
+	$(call ip_run,$(IP_BUILD)/echo_wrap_nolocator,$(IP_BUILD)/echo_wrap_nolocator,ctests/interpose/expect-standin.txt)
+	@echo "locator-test: names with the flags, numbers without, x86-64 and aarch64"

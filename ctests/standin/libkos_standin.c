@@ -28,6 +28,19 @@
  * finite mdelay with rcTimeout; sync objects are not supported
  * (syncHandle must be INVALID_HANDLE).
  *
+ * The service locator (ServiceLocatorRegister/Connect/GetRiid, declared
+ * in the stand-in coresrv/sl/sl_api.h beside this file): a
+ * connection name is a channel of this file, made by whichever of Register
+ * (its server handle) and Connect (its client handle) comes first; at most
+ * STANDIN_SL_CONNECTIONS names of up to 63 bytes, others INVALID_HANDLE.
+ * Register's service list and count are not read; *id gets the
+ * connection's number. GetRiid on a client handle of the locator answers
+ * from a fixed table of one server's endpoints ("Server.main" 0,
+ * "Server.admin" 1, in declaration order as RIIDs are numbered), and
+ * INVALID_RIID for anything else. Compiled with -DSTANDIN_NO_LOCATOR, the
+ * file has no locator (a libkos without one, for the link test of
+ * mk/interpose.mk).
+ *
  * Loopback channels (standin_loopback_create, for the benchmarks of
  * mk/bench.mk): Call/CallEx on one copies the request into the caller's
  * receive buffers at once, in the calling thread (no server thread, no
@@ -35,6 +48,7 @@
  * Call is the cost of the kernel entry the shim wraps, without a scheduler
  * in the measurement.
  */
+#include "coresrv/sl/sl_api.h" /* the stand-in header beside this file */
 #include <coresrv/syscalls.h>
 #include <nk/arena.h>
 #include <services/rtl/nk_msg.h>
@@ -395,3 +409,78 @@ void *kos_nk_arena_get(const nk_arena *a, const nk_ptr_t *ptr, rtl_size_t elem_s
     }
     return block;
 }
+
+#ifndef STANDIN_NO_LOCATOR
+/* The stand-in service locator (see the top of this file). */
+#define STANDIN_SL_CONNECTIONS 4
+#define STANDIN_SL_NAME_MAX 64
+
+static struct {
+    char name[STANDIN_SL_NAME_MAX];
+    Handle client, server;
+} sl_connections[STANDIN_SL_CONNECTIONS];
+static unsigned sl_count;
+static pthread_mutex_t sl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct {
+    const char *endpoint;
+    nk_iid_t riid;
+} sl_endpoints[] = {{"Server.main", 0}, {"Server.admin", 1}};
+
+/* The connection named `name`, made on first use; -1 when it cannot be. */
+static int sl_connection(const char *name) {
+    if (name == NULL || strlen(name) >= STANDIN_SL_NAME_MAX) {
+        return -1;
+    }
+    int found = -1;
+    pthread_mutex_lock(&sl_lock);
+    for (unsigned i = 0; i < sl_count; i++) {
+        if (strcmp(sl_connections[i].name, name) == 0) {
+            found = (int)i;
+        }
+    }
+    if (found < 0 && sl_count < STANDIN_SL_CONNECTIONS &&
+        kos_host_channel_create(&sl_connections[sl_count].client,
+                                &sl_connections[sl_count].server) == rcOk) {
+        strcpy(sl_connections[sl_count].name, name);
+        found = (int)sl_count++;
+    }
+    pthread_mutex_unlock(&sl_lock);
+    return found;
+}
+
+Handle ServiceLocatorRegister(const char *connection, const void *services, rtl_size_t count,
+                              ServiceId *id) {
+    (void)services;
+    (void)count;
+    int c = sl_connection(connection);
+    if (c < 0) {
+        return INVALID_HANDLE;
+    }
+    if (id != NULL) {
+        *id = (ServiceId)c;
+    }
+    return sl_connections[c].server;
+}
+
+Handle ServiceLocatorConnect(const char *connection) {
+    int c = sl_connection(connection);
+    return c < 0 ? INVALID_HANDLE : sl_connections[c].client;
+}
+
+nk_iid_t ServiceLocatorGetRiid(Handle handle, const char *endpoint) {
+    int known = 0;
+    pthread_mutex_lock(&sl_lock);
+    for (unsigned i = 0; i < sl_count; i++) {
+        known |= sl_connections[i].client == handle;
+    }
+    pthread_mutex_unlock(&sl_lock);
+    for (size_t i = 0; known && endpoint != NULL && i < sizeof sl_endpoints / sizeof sl_endpoints[0];
+         i++) {
+        if (strcmp(sl_endpoints[i].endpoint, endpoint) == 0) {
+            return sl_endpoints[i].riid;
+        }
+    }
+    return INVALID_RIID;
+}
+#endif /* STANDIN_NO_LOCATOR */
