@@ -45,6 +45,21 @@ fn locator_wrappers() {
     let wrap = env::var_os("CARGO_FEATURE_WRAP").is_some();
     let clib = env::var_os("CARGO_FEATURE_CLIB").is_some();
     if wrap && clib {
+        // A plain CC names the host's compiler (make and CI scripts export
+        // it); for a cross target it would put a host object into the
+        // target's archive. The cc crate reads CC when nothing target-specific
+        // is set, so then leave it out and let cc pick the target's default
+        // (aarch64-linux-gnu-gcc, ...). CC_<triple> and TARGET_CC still rule.
+        let target = env::var("TARGET").unwrap_or_default();
+        let host = env::var("HOST").unwrap_or_default();
+        let specific = [
+            format!("CC_{target}"),
+            format!("CC_{}", target.replace('-', "_")),
+            "TARGET_CC".to_string(),
+        ];
+        if target != host && specific.iter().all(|v| env::var_os(v).is_none()) {
+            env::remove_var("CC");
+        }
         cc::Build::new()
             .file("src/locator_wrap.c")
             .warnings(true)
