@@ -32,6 +32,9 @@ prog=("$@")
 rm -rf "$out"
 mkdir -p "$out"
 
+# shellcheck source=scripts/reported-at-start.sh
+. "$(dirname "$0")/reported-at-start.sh"
+
 fail() {
     printf 'FAIL stats-wrap-test: %s\n' "$*" >&2
     exit 1
@@ -82,17 +85,8 @@ report=$out/report.txt
     [ ! -e "$out/missing" ] || fail "$out/missing was created"
 } >"$report"
 
-# At start-up: with stdout line-buffered, the message precedes the result
-# (a host program only: stdbuf cannot reach into an emulated one, and an
-# LD_PRELOAD of the command's own would replace stdbuf's).
-if [ ${#prog[@]} -eq 1 ] && command -v stdbuf >/dev/null; then
-    env -u KOS_SHIM_LOG -u KOS_SHIM_STATS_SIGNAL "KOS_SHIM_STATS=json:$out/missing/stats.json" \
-        stdbuf -oL "${prog[0]}" >"$out/order.txt" 2>&1 || fail "the ordering run failed"
-    said=$(grep -n 'cannot write' "$out/order.txt" | head -n1 | cut -d: -f1)
-    result=$(grep -n '^echo_prog:' "$out/order.txt" | cut -d: -f1)
-    [ -n "$said" ] && [ -n "$result" ] && [ "$said" -lt "$result" ] ||
-        { cat "$out/order.txt" >&2; fail "the unusable path was not reported before the program's result"; }
-fi
+# At start-up, not at exit (scripts/reported-at-start.sh).
+reported_at_start "$out/order.txt" "${prog[@]}" -- "KOS_SHIM_STATS=json:$out/missing/stats.json"
 
 diff -u "$expected" "$report" || fail "the report differs from $expected (the report: $report)"
 echo "stats-wrap-test: ${prog[*]}: JSON dump at OUT/stats-PID.json with the program's counts; bad word and unwritable path reported"

@@ -36,6 +36,9 @@ calls=603
 rm -rf "$out"
 mkdir -p "$out/full" "$out/small"
 
+# shellcheck source=scripts/reported-at-start.sh
+. "$(dirname "$0")/reported-at-start.sh"
+
 fail() {
     printf 'FAIL trace-wrap-test: %s\n' "$*" >&2
     exit 1
@@ -121,16 +124,8 @@ report=$out/report.txt
     echo "json: $calls call events"
 } >"$report"
 
-# At start-up: with stdout line-buffered, the messages precede the result
-# (a host program only: stdbuf cannot reach into an emulated one).
-if [ ${#prog[@]} -eq 1 ] && command -v stdbuf >/dev/null; then
-    env -u KOS_SHIM_TRACE_BUF -u KOS_SHIM_LOG "KOS_SHIM_TRACE=file:$out/missing/t.kst,json:$out/ok2.json" \
-        stdbuf -oL "${prog[0]}" >"$out/order.txt" 2>&1 || fail "the ordering run failed"
-    first=$(grep -n 'cannot write' "$out/order.txt" | head -n1 | cut -d: -f1)
-    result=$(grep -n '^echo_prog:' "$out/order.txt" | cut -d: -f1)
-    [ -n "$first" ] && [ -n "$result" ] && [ "$first" -lt "$result" ] ||
-        { cat "$out/order.txt" >&2; fail "the unusable path was not reported before the program's result"; }
-fi
+# At start-up, not at exit (scripts/reported-at-start.sh).
+reported_at_start "$out/order.txt" "${prog[@]}" -- "KOS_SHIM_TRACE=file:$out/missing/t.kst,json:$out/ok2.json"
 
 diff -u "$expected" "$report" || fail "the report differs from $expected (the report: $report)"
 echo "trace-wrap-test: ${prog[*]}: .kst, CTF and JSON complete ($calls calls), records + lost = calls with 2-record rings, bogus spec and unwritable paths reported"
