@@ -3,10 +3,11 @@
 #   make outputs-wrap-test   scripts/outputs-wrap-test.sh on the unchanged
 #                            echo program linked with --wrap: a live
 #                            process's output kept, a dead owner's taken
-#                            over, %n/%t, KOS_SHIM_LOG levels
+#                            over, %n/%t, KOS_SHIM_LOG levels, two
+#                            processes at once on one path
 
 .PHONY: outputs-wrap-test
 TEST_TARGETS += outputs-wrap-test
 
-outputs-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap
-	scripts/outputs-wrap-test.sh $(BUILD)/outputs $(IP_BUILD)/echo_wrap
+outputs-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(IP_BUILD)/stats_signal
+	scripts/outputs-wrap-test.sh $(BUILD)/outputs $(IP_BUILD)/echo_wrap $(IP_BUILD)/stats_signal

@@ -9,12 +9,17 @@
 # 2. a lock whose owner is gone is taken over, and released at exit;
 # 3. %n and %t expand (program name, start time);
 # 4. KOS_SHIM_LOG: quiet says nothing, error keeps errors only, a wrong word
-#    is reported with the valid ones.
+#    is reported with the valid ones;
+# 5. two shim processes at once, one path: LINGER (a wrap-archive program
+#    that stays alive ~40 s: ctests/interpose/stats_signal.c, its SIGUSR1
+#    dumps going to the shared path while it waits for them under another
+#    name) holds it; the echo program started meanwhile
+#    writes <path>.<pid>; both dumps are complete JSON.
 #
-#   scripts/outputs-wrap-test.sh OUTDIR PROGRAM
+#   scripts/outputs-wrap-test.sh OUTDIR PROGRAM LINGER
 set -euo pipefail
 
-out=$1 prog=$2
+out=$1 prog=$2 linger=$3
 rm -rf "$out"
 mkdir -p "$out"
 n=0
@@ -84,5 +89,26 @@ run bogus KOS_SHIM_LOG=loud
 [ "$(cat "$out/bogus.err")" = 'kos-ipc-shim: KOS_SHIM_LOG="loud" is not one of quiet, error, warn, info; using warn' ] ||
     { cat "$out/bogus.err" >&2; fail "KOS_SHIM_LOG=loud: expected the line listing the valid words"; }
 ok "KOS_SHIM_LOG: quiet, error and a wrong word"
+
+# 5. Two processes at once.
+env -u KOS_SHIM_LOG KOS_SHIM_STATS_SIGNAL=1 KOS_SHIM_STATS="json:$out/shared.json" \
+    "$linger" "$out" >"$out/linger.out" 2>&1 &
+first=$!
+for _ in $(seq 100); do
+    [ "$(cat "$out/shared.json.lock" 2>/dev/null)" = "$first" ] && break
+    sleep 0.05
+done
+[ "$(cat "$out/shared.json.lock" 2>/dev/null)" = "$first" ] || fail "two at once: the first process did not claim the path"
+run second KOS_SHIM_STATS="json:$out/shared.json"
+pid=$(cat "$out/second.pid")
+grep -qF "is being written by process $first; writing $out/shared.json.$pid instead" "$out/second.err" ||
+    { cat "$out/second.err" >&2; fail "two at once: the second process did not say where it writes"; }
+json_ok "$out/shared.json.$pid"
+kill -0 "$first" 2>/dev/null || fail "two at once: the first process ended too early for the test to mean anything"
+wait "$first" || true # it exits 1: the dump it waits for is under another name
+json_ok "$out/shared.json"
+grep -qF '"global":{"calls":12,' "$out/shared.json" || { head -c 300 "$out/shared.json" >&2; fail "two at once: the first process's dump is not its own"; }
+[ ! -e "$out/shared.json.lock" ] || fail "two at once: the first process left its lock"
+ok "two processes at once: the second writes shared.json.<pid>, both dumps complete"
 
 printf 'outputs-wrap-test: %d checks passed\n' "$n"
