@@ -11,3 +11,11 @@ TEST_TARGETS += outputs-wrap-test
 
 outputs-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(IP_BUILD)/stats_signal
 	scripts/outputs-wrap-test.sh $(BUILD)/outputs $(IP_BUILD)/echo_wrap $(IP_BUILD)/stats_signal
+
+# Every configuration message README shows, provoked once and checked
+# (scripts/config-errors-test.sh), on the wrap archive.
+.PHONY: config-errors-test
+TEST_TARGETS += config-errors-test
+
+config-errors-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap
+	scripts/config-errors-test.sh $(BUILD)/config-errors $(IP_BUILD)/echo_wrap

@@ -121,6 +121,13 @@ pub fn parse_clock(word: &str) -> Option<bool> {
     }
 }
 
+/// Read `KOS_SHIM_CLOCK` now (at configuration), so a wrong word is
+/// reported even when nothing needs the clock yet; no calibration happens.
+#[cfg(feature = "clib")]
+pub fn configure() {
+    forced_monotonic();
+}
+
 /// `KOS_SHIM_CLOCK`, read (and a wrong word reported) once.
 #[cfg(feature = "clib")]
 fn forced_monotonic() -> bool {

@@ -93,7 +93,10 @@ pub fn configure() {
 fn configure_slow() {
     CONFIGURED.call_once(|| {
         #[cfg(feature = "clib")]
-        crate::say::configure();
+        {
+            crate::say::configure();
+            crate::clock::configure();
+        }
         crate::stats::level();
         crate::trace::configure_from_env();
         crate::policy::configure();
