@@ -38,6 +38,8 @@ mkdir -p "$out/full" "$out/small"
 
 # shellcheck source=scripts/reported-at-start.sh
 . "$(dirname "$0")/reported-at-start.sh"
+# shellcheck source=scripts/trace-counts.sh
+. "$(dirname "$0")/trace-counts.sh"
 
 fail() {
     printf 'FAIL trace-wrap-test: %s\n' "$*" >&2
@@ -52,24 +54,6 @@ run() { # name, then VAR=value ... for env
         -u KOS_SHIM_TRACE_PAYLOAD -u KOS_SHIM_LOG -u KOS_SHIM_NAMES "$@" \
         timeout 120 "${prog[@]}" >"$out/$name.out" 2>"$out/$name.err" ||
         { cat "$out/$name.out" "$out/$name.err" >&2; fail "$name: the program failed"; }
-}
-
-# Calls per operation in a .kst summary, and its lost count.
-kst_counts() { # file
-    "$tool" summary "$1" >"$1.summary" || fail "kos-ipc-trace summary $1"
-    awk 'NR == 1 { lost = $(NF - 1) }
-         NR > 2 && $1 ~ /^(call|callex|recv|recvex|reply)$/ { n[$1] += $3 }
-         END { printf "call=%d callex=%d recv=%d recvex=%d reply=%d lost=%d\n",
-               n["call"], n["callex"], n["recv"], n["recvex"], n["reply"], lost }' "$1.summary"
-}
-
-# Call events per operation in a CTF directory, and the dropped counts of its lost events.
-ctf_counts() { # dir
-    babeltrace2 "$1" >"$1.bt" 2>"$1.bt.err" || { cat "$1.bt.err" >&2; fail "babeltrace2 $1"; }
-    awk '/kos_ipc:call:/ { if (match($0, /op = \( "[A-Za-z]+"/)) { o = substr($0, RSTART + 8, RLENGTH - 9); n[tolower(o)]++ } }
-         /kos_ipc:lost:/ { if (match($0, /dropped = [0-9]+/)) lost += substr($0, RSTART + 10, RLENGTH - 10) }
-         END { printf "call=%d callex=%d recv=%d recvex=%d reply=%d lost=%d\n",
-               n["call"], n["callex"], n["recv"], n["recvex"], n["reply"], lost }' "$1.bt"
 }
 
 # records + lost of a counts line.
