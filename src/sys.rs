@@ -117,17 +117,22 @@ pub fn stderr(bytes: &[u8]) -> bool {
     true
 }
 
-/// Wall-clock time in nanoseconds since the Unix epoch (0 if unavailable).
-pub fn wall_ns() -> u64 {
+/// `clock`'s time in nanoseconds (0 if unavailable).
+fn clock_ns(clock: c_int) -> u64 {
     let mut ts = Timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid out-pointer.
-    if unsafe { clock_gettime(CLOCK_REALTIME, &mut ts) } != 0 {
+    if unsafe { clock_gettime(clock, &mut ts) } != 0 {
         return 0;
     }
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch (0 if unavailable).
+pub fn wall_ns() -> u64 {
+    clock_ns(CLOCK_REALTIME)
 }
 
 /// Sleep for `ms` milliseconds (less if a signal interrupts it).
@@ -432,15 +437,7 @@ const CLOCK_MONOTONIC: c_int = 1;
 /// Monotonic time in nanoseconds (`clock_gettime(CLOCK_MONOTONIC)`; 0 if
 /// unavailable).
 pub fn monotonic_ns() -> u64 {
-    let mut ts = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer.
-    if unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) } != 0 {
-        return 0;
-    }
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    clock_ns(CLOCK_MONOTONIC)
 }
 
 /// SIGUSR1's number in the Linux C libraries (glibc, musl) on x86-64 and

@@ -95,6 +95,43 @@ unsafe fn fill(hdr: *mut SMsgHdr, descs: Option<[IndirDesc; 2]>) {
     unsafe { hdr.write(h) };
 }
 
+/// PackOutMsg / PackInMsg: fill `hdr` from `msg` and `arena` with the
+/// arena's `part`, then run the calls' own `check` on it; a header that
+/// fails keeps an empty descriptor 0.
+///
+/// # Safety
+/// As for PackOutMsg (PackInMsg: the buffers also writable); `check` is
+/// called with `hdr` pointing at them and must only read.
+unsafe fn pack(
+    hdr: *mut SMsgHdr,
+    msg: *const nk_message,
+    arena: *const nk_arena,
+    part: ArenaPart,
+    check: impl FnOnce(*mut SMsgHdr) -> Result<(), Retcode>,
+) -> Retcode {
+    boundary(|| {
+        if !aligned(hdr) {
+            return rcInvalidArgument;
+        }
+        // SAFETY: the caller's contract for msg and arena.
+        let Some(descs) = (unsafe { descriptors(msg, arena, part) }) else {
+            // SAFETY: hdr is non-NULL, aligned and writable per the contract.
+            unsafe { fill(hdr, None) };
+            return rcInvalidArgument;
+        };
+        // SAFETY: as above.
+        unsafe { fill(hdr, Some(descs)) };
+        match check(hdr) {
+            Ok(()) => rcOk,
+            Err(rc) => {
+                // SAFETY: as above.
+                unsafe { fill(hdr, None) };
+                rc
+            }
+        }
+    })
+}
+
 /// Point `hdr` at a message to send: descriptor 0 is the constant part
 /// `msg` (`msg->ex.size_ex` bytes, this `nk_message` included), descriptor 1
 /// the bytes `[start, current)` of `arena` (NULL: no arena). The other header
@@ -116,25 +153,12 @@ pub unsafe extern "C" fn PackOutMsg(
     msg: *const nk_message,
     arena: *const nk_arena,
 ) -> Retcode {
-    boundary(|| {
-        if !aligned(hdr) {
-            return rcInvalidArgument;
-        }
-        // SAFETY: the caller's contract for msg and arena.
-        let descs = unsafe { descriptors(msg, arena, ArenaPart::Used) };
-        // SAFETY: hdr is non-NULL, aligned and writable per the contract.
-        unsafe { fill(hdr, descs) };
-        // SAFETY: hdr now points at the caller's buffers, valid per the contract.
-        match descs.map(|_| unsafe { MsgOut::from_raw(hdr) }.map(|_| ())) {
-            Some(Ok(())) => rcOk,
-            Some(Err(rc)) => {
-                // SAFETY: as above.
-                unsafe { fill(hdr, None) };
-                rc
-            }
-            None => rcInvalidArgument,
-        }
-    })
+    // SAFETY: the caller's contract; the check only reads the buffers.
+    unsafe {
+        pack(hdr, msg, arena, ArenaPart::Used, |h| {
+            MsgOut::from_raw(h).map(|_| ())
+        })
+    }
 }
 
 /// Point `hdr` at buffers to receive into: descriptor 0 is the constant-part
@@ -160,23 +184,10 @@ pub unsafe extern "C" fn PackInMsg(
     buf: *mut nk_message,
     arena: *mut nk_arena,
 ) -> Retcode {
-    boundary(|| {
-        if !aligned(hdr) {
-            return rcInvalidArgument;
-        }
-        // SAFETY: the caller's contract for buf and arena.
-        let descs = unsafe { descriptors(buf, arena, ArenaPart::Capacity) };
-        // SAFETY: hdr is non-NULL, aligned and writable per the contract.
-        unsafe { fill(hdr, descs) };
-        // SAFETY: hdr now points at the caller's buffers; from_raw only reads.
-        match descs.map(|_| unsafe { MsgIn::from_raw(hdr) }.map(|_| ())) {
-            Some(Ok(())) => rcOk,
-            Some(Err(rc)) => {
-                // SAFETY: as above.
-                unsafe { fill(hdr, None) };
-                rc
-            }
-            None => rcInvalidArgument,
-        }
-    })
+    // SAFETY: the caller's contract; MsgIn::from_raw only reads the header.
+    unsafe {
+        pack(hdr, buf, arena, ArenaPart::Capacity, |h| {
+            MsgIn::from_raw(h).map(|_| ())
+        })
+    }
 }
