@@ -286,6 +286,22 @@ kos_ipc_shim_interpose(nothing)' "kos_ipc_shim_interpose: 'nothing' is not a tar
 target_link_options(app PRIVATE -static)' quiet
     cmake_static_case accepted-quiet 'set(KOS_IPC_SHIM_ACCEPT_DYNAMIC ON)
 kos_ipc_shim_interpose(app)' quiet
+    # NAMES (or KOS_IPC_SHIM_WRAP_LOCATOR) adds the locator's --wrap flags; a plain call does not.
+    cmake_locator_case() {
+        local name=$1 call=$2 want=$3 opts
+        cmake_static_case "$name" "set(KOS_IPC_SHIM_ACCEPT_DYNAMIC ON)
+$call
+get_target_property(o app LINK_OPTIONS)
+file(WRITE \"\${CMAKE_BINARY_DIR}/opts.txt\" \"\${o}\")" quiet >/dev/null
+        opts=$(cat "$neg/$name/b/opts.txt")
+        if [[ $opts == *--wrap=ServiceLocatorConnect* ]]; then [ "$want" = yes ]; else [ "$want" = no ]; fi ||
+            fail "$name: link options '$opts' (locator flags expected: $want)"
+        ok "$name: locator flags $want"
+    }
+    cmake_locator_case names-flag 'kos_ipc_shim_interpose(app NAMES)' yes
+    cmake_locator_case names-variable 'set(KOS_IPC_SHIM_WRAP_LOCATOR ON)
+kos_ipc_shim_interpose(app)' yes
+    cmake_locator_case names-off 'kos_ipc_shim_interpose(app)' no
     cmake_expect_error version-minor 'find_package(KosIpcShim 0.2 REQUIRED)' 'version: 0.1.0'
 
     cmake_arches "$prefix"
@@ -412,6 +428,10 @@ test_pkgconfig() {
     [ "$(pkg-config --modversion kos-ipc-shim)" = "$version" ] || fail "kos-ipc-shim --modversion"
     [ "$(pkg-config --modversion kos-ipc-shim-wrap)" = "$version" ] || fail "kos-ipc-shim-wrap --modversion"
     ok "pkg-config --modversion: $version for both"
+    local locator='-Wl,--wrap=ServiceLocatorRegister,--wrap=ServiceLocatorConnect,--wrap=ServiceLocatorGetRiid'
+    [ "$(pkg-config --variable=locator_wrap_flags kos-ipc-shim-wrap)" = "$locator" ] ||
+        fail "locator_wrap_flags is '$(pkg-config --variable=locator_wrap_flags kos-ipc-shim-wrap)'"
+    ok "pkg-config --variable=locator_wrap_flags: the three ServiceLocator --wrap flags"
     local flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -pthread)
     local prog=(ctests/interpose/echo_prog.c ctests/interpose/report.c)
     # shellcheck disable=SC2046 # word splitting of pkg-config output is the point
