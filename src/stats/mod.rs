@@ -433,7 +433,7 @@ pub fn global() -> Global {
     g.reentrant = reentrant_calls();
     if let Some(t) = TABLE.get() {
         (g.by_op, g.dropped) = t.global_sums();
-        g.keys = t.used();
+        g.keys = t.distinct();
         g.capacity = t.capacity();
     } else {
         g.capacity = match CAPACITY.load(Acquire) {

@@ -650,6 +650,17 @@ impl Table {
         Key::from_parts(meta >> 8, rec.word.load(Relaxed))
     }
 
+    /// Distinct keys held: [`Table::used`] less the duplicates a descheduled
+    /// writer let in (rare; they are merged everywhere else too).
+    pub fn distinct(&self) -> usize {
+        if !self.dups.load(Relaxed) {
+            return self.used();
+        }
+        (0..self.used())
+            .filter(|&b| self.key(b).is_some_and(|k| !self.is_duplicate(b, &k)))
+            .count()
+    }
+
     /// Whether block `b` (< used) is a later duplicate of an earlier block.
     fn is_duplicate(&self, b: usize, key: &Key) -> bool {
         self.dups.load(Relaxed) && (0..b).any(|o| self.key(o).as_ref() == Some(key))
@@ -753,4 +764,36 @@ unsafe fn zeroed_slice<T>(n: usize) -> Option<&'static [T]> {
     // SAFETY: p is aligned for T and points to `size` zeroed bytes, n valid
     // Ts (per the caller), never freed (the table lives for the process).
     Some(unsafe { core::slice::from_raw_parts(p.as_ptr() as *const T, n) })
+}
+
+#[cfg(all(test, feature = "clib"))]
+mod duplicate_tests {
+    use super::*;
+
+    /// A writer descheduled while it claims a key's home slot lets a second
+    /// inserter of the same key go on elsewhere; when the first one finishes,
+    /// the key has two blocks. Everything that reads the table counts it once.
+    #[test]
+    fn a_duplicate_key_is_counted_and_merged_once() {
+        let t = Table::alloc(8, 1, 1).expect("a small table");
+        let k = Key {
+            op: Op::Call,
+            handle: 7,
+            iid: 1,
+            mid: 2,
+        };
+        let home = t.home(&k);
+        // The stalled writer holds the home slot.
+        t.slots[home].state.store(WRITING, Relaxed);
+        let b1 = t
+            .find_or_insert(&k)
+            .expect("inserted past the stalled slot");
+        // It finishes with the same key (simulated: the slot is free again
+        // and the same key is claimed into it).
+        t.slots[home].state.store(EMPTY, Relaxed);
+        let b2 = t.find_or_insert(&k).expect("inserted at home");
+        assert_ne!(b1, b2, "two blocks for one key");
+        assert_eq!(t.used(), 2);
+        assert_eq!(t.distinct(), 1);
+    }
 }
