@@ -105,16 +105,7 @@ pub fn pid() -> u32 {
 
 /// Write all of `bytes` to descriptor 2; false if the C library refused.
 pub fn stderr(bytes: &[u8]) -> bool {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        // SAFETY: `rest` is a valid buffer of its length.
-        let n = unsafe { write(2, rest.as_ptr().cast(), rest.len()) };
-        if n <= 0 {
-            return false;
-        }
-        rest = &rest[n as usize..];
-    }
-    true
+    write_fd(2, bytes)
 }
 
 /// `clock`'s time in nanoseconds (0 if unavailable).
