@@ -270,6 +270,8 @@ mod ffi;
 pub mod guard;
 #[cfg(feature = "host")]
 pub mod host;
+#[cfg(feature = "clib")]
+pub mod idl;
 pub mod intercept;
 pub mod layers;
 pub mod lease;
