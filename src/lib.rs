@@ -270,6 +270,8 @@ mod ffi;
 pub mod guard;
 #[cfg(feature = "host")]
 pub mod host;
+/// cbindgen:ignore
+/// (Rust-only: the interface descriptions have no C API.)
 #[cfg(feature = "clib")]
 pub mod idl;
 pub mod intercept;
