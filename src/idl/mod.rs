@@ -5,5 +5,7 @@
 //!
 //! - [`model`]: resolved types with their NK layout, methods, interfaces,
 //!   entities and their endpoints in RIID order.
+//! - [`decode`]: a captured message payload shown as values by its method's signature.
 
+pub mod decode;
 pub mod model;
