@@ -6,6 +6,18 @@
 //! - [`model`]: resolved types with their NK layout, methods, interfaces,
 //!   entities and their endpoints in RIID order.
 //! - [`decode`]: a captured message payload shown as values by its method's signature.
+//! - [`lex`]: the tokenizer with line:column positions, and [`Error`].
+//! - [`parse`]: the IDL, EDL and CDL grammars, and the canonical one-line form.
+//! - [`load`]: finds files by name under include dirs and resolves them.
+//! - `json`: nk-driver's JSON output read like an IDL file (feature `std`).
 
 pub mod decode;
+#[cfg(feature = "std")]
+pub mod json;
+pub mod lex;
+pub mod load;
 pub mod model;
+pub mod parse;
+
+pub use lex::Error;
+pub use load::Loader;
