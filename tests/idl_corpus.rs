@@ -148,6 +148,21 @@ fn nested(depth: usize) -> Vec<u8> {
     format!("package a.B\ntypedef {ty} T;\n").into_bytes()
 }
 
+fn nested_through_typedef(inner: usize, outer: usize) -> Vec<u8> {
+    let wrap = |t: String, n| (0..n).fold(t, |t, _| format!("array<{t}, 1>"));
+    let t0 = wrap("UInt8".into(), inner);
+    let t1 = wrap("T0".into(), outer);
+    format!("package a.B\ntypedef {t0} T0;\ntypedef {t1} T1;\n").into_bytes()
+}
+
+fn chained_typedefs(n: usize) -> Vec<u8> {
+    let mut s = "package a.B\ntypedef array<UInt8, 1> T0;\n".to_string();
+    for i in 1..n {
+        writeln!(s, "typedef array<T{}, 1> T{i};", i - 1).unwrap();
+    }
+    s.into_bytes()
+}
+
 fn chained_structs(n: usize) -> Vec<u8> {
     let mut s = "package a.B\nstruct S0 { UInt8 x; }\n".to_string();
     for i in 1..n {
@@ -238,6 +253,16 @@ fn bad_inputs_give_exact_messages() {
             vec![("a/B.idl", nested(33))],
             How::Name("a.B"),
             "$I/a/B.idl:2:207: types nested deeper than 32 levels",
+        ),
+        (
+            vec![("a/B.idl", chained_typedefs(33))],
+            How::Name("a.B"),
+            "$I/a/B.idl:3:15: typedefs chained deeper than 32 levels",
+        ),
+        (
+            vec![("a/B.idl", nested_through_typedef(20, 13))],
+            How::Name("a.B"),
+            "$I/a/B.idl:3:139: types nested deeper than 32 levels (through typedefs)",
         ),
         (
             vec![("a/B.idl", chained_structs(34))],

@@ -103,6 +103,14 @@ impl Loader {
         self.add(src, None)
     }
 
+    /// Loads one file's text as [`Loader::load_file`] would (the language
+    /// chosen by `file_name`'s extension or the first keyword); for tests,
+    /// fuzzing and embedded descriptions. On error nothing is added.
+    pub fn load_source(&mut self, file_name: &str, text: &str) -> Result<(), Error> {
+        let src = parse_source(file_name, text)?;
+        self.add(src, None)
+    }
+
     /// Loads `qualified` (`echo.Server`) from the first include directory
     /// that has `echo/Server.edl`, `.cdl` or `.idl` (in that order of
     /// extensions). On error nothing is added.
@@ -449,6 +457,16 @@ fn nesting(
     Ok(deepest)
 }
 
+/// How many sequences and arrays `t` nests.
+fn nest(mut t: &Type) -> usize {
+    let mut n = 0;
+    while let Type::Sequence(inner, _) | Type::Array(inner, _) = t {
+        n += 1;
+        t = inner;
+    }
+    n
+}
+
 /// Looks names up among parsed packages.
 struct Resolver<'a> {
     all: &'a BTreeMap<String, IdlFile>,
@@ -564,14 +582,24 @@ impl<'a> Resolver<'a> {
             TypeExpr::Handle => Type::Handle,
             TypeExpr::String(v) => Type::String(self.size(f, v, stack)?),
             TypeExpr::Bytes(v) => Type::Bytes(self.size(f, v, stack)?),
-            TypeExpr::Sequence(t, v) => Type::Sequence(
-                alloc::boxed::Box::new(self.ty(f, t, stack)?),
-                self.size(f, v, stack)?,
-            ),
-            TypeExpr::Array(t, v) => Type::Array(
-                alloc::boxed::Box::new(self.ty(f, t, stack)?),
-                self.size(f, v, stack)?,
-            ),
+            TypeExpr::Sequence(t, v) | TypeExpr::Array(t, v) => {
+                let elem = self.ty(f, t, stack)?;
+                let n = self.size(f, v, stack)?;
+                if nest(&elem) >= MAX_DEPTH {
+                    let pos = match v {
+                        Value::Num(_, p) => *p,
+                        Value::Const(c) => c.pos,
+                    };
+                    let msg =
+                        format!("types nested deeper than {MAX_DEPTH} levels (through typedefs)");
+                    return Err(Error::at(&f.file, pos, msg));
+                }
+                let elem = alloc::boxed::Box::new(elem);
+                match ty {
+                    TypeExpr::Sequence(..) => Type::Sequence(elem, n),
+                    _ => Type::Array(elem, n),
+                }
+            }
             TypeExpr::Named(n) | TypeExpr::Union(n) => self.named(f, n, stack)?,
         })
     }
