@@ -643,3 +643,73 @@ impl<'a> Resolver<'a> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idl::model::Prim;
+    use alloc::boxed::Box;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn one_package_resolves_without_files() {
+        let mut l = Loader::new(Vec::<String>::new());
+        l.load_source(
+            "p.idl",
+            "package p.Q\nconst UInt8 A = B; const UInt8 B = 0x3;\ntypedef T2 T1; typedef array<S, A> T2;\n\
+             struct S { union U u; } union U { UInt8 x; }\ninterface { M(in T1 t); }",
+        )
+        .unwrap();
+        let s = l.schema();
+        let arr = Type::Array(Box::new(Type::Struct("p.Q.S".into())), 3);
+        assert_eq!(s.interfaces["p.Q"].methods[0].params[0].ty, arr);
+        assert_eq!(
+            s.structs["p.Q.S"].fields[0].ty,
+            Type::Opaque("p.Q.U".into())
+        );
+        assert_eq!(nest(&Type::Sequence(Box::new(arr), 1)), 2);
+        assert_eq!(nest(&Type::Prim(Prim::U8)), 0);
+    }
+
+    #[test]
+    fn names_resolve_own_package_first_then_imports_in_order() {
+        let a = "package a.A\ntypedef UInt8 T;\n";
+        let b = "package b.B\ntypedef UInt16 T; typedef UInt32 U;\n";
+        let c = "package c.C\nimport a.A\nimport b.B\ntypedef UInt64 U;\ninterface { M(in T t, in U u, in b.B.T bt); }";
+        let mut all = BTreeMap::new();
+        for text in [a, b, c] {
+            let Source::Idl(f) = parse_source("x.idl", text).unwrap() else {
+                panic!("not IDL")
+            };
+            all.insert(f.package.text.clone(), f);
+        }
+        let mut s = Schema::default();
+        resolve_package(&all, &all["c.C"], &mut s).unwrap();
+        let types: Vec<_> = s.interfaces["c.C"].methods[0]
+            .params
+            .iter()
+            .map(|p| p.ty.to_string())
+            .collect();
+        assert_eq!(types, vec!["UInt8", "UInt64", "UInt16"]);
+    }
+
+    #[test]
+    fn a_failed_load_adds_nothing() {
+        let mut l = Loader::new(["/nonexistent-dir"]);
+        l.load_source("ok.idl", "package ok.P\ninterface { M(); }")
+            .unwrap();
+        let before = l.schema().clone();
+        let e = l
+            .load_source(
+                "bad.edl",
+                "task class x.S\nendpoints { m : ok.P }\ncomponents { c : x.C }",
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "bad.edl:3:18: cannot find x/C.cdl in -I dirs: /nonexistent-dir"
+        );
+        assert_eq!(l.schema(), &before);
+    }
+}
