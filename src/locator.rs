@@ -239,51 +239,49 @@ pub fn interface(handle: Handle, iid: nk_iid_t) -> Option<Name> {
         .map(|e| e.name)
 }
 
-/// How one call's method is shown: `Entity.endpoint.Method`, with the
-/// learned endpoint first, else the `KOS_SHIM_NAMES` interface name, else
-/// the number; the method's name from `KOS_SHIM_NAMES`, else its number.
+/// The method of a call on `handle`, named as [`NameMap::method_at`] says:
+/// the endpoint learned from the service locator first, else the map's
+/// names, else numbers.
+pub fn method(names: &NameMap, handle: Handle, iid: u16, mid: u16) -> Method<'_> {
+    Method {
+        learned: interface(handle, iid),
+        names,
+        iid,
+        mid,
+    }
+}
+
+/// A call's method with the endpoint name learned for its handle, if any
+/// (held by value: the registry's names live behind its lock).
 #[derive(Clone, Copy)]
 pub struct Method<'a> {
-    names: &'a NameMap,
     learned: Option<Name>,
+    names: &'a NameMap,
     iid: u16,
     mid: u16,
 }
 
 impl Method<'_> {
-    /// Whether any part has a name (learned or from `KOS_SHIM_NAMES`).
-    pub fn is_named(&self) -> bool {
-        self.interface().is_some() || self.names.mid_name(self.iid, self.mid).is_some()
+    /// The naming of this call (borrowing the learned name).
+    pub fn name(&self) -> crate::names::MethodName<'_> {
+        self.names
+            .method_at(self.learned.as_ref().map(Name::as_str), self.iid, self.mid)
     }
 
-    /// The interface's name, if any.
+    /// Whether any part has a name (learned or from the map).
+    pub fn is_named(&self) -> bool {
+        self.name().is_named()
+    }
+
+    /// The endpoint's or interface's name, if any.
     pub fn interface(&self) -> Option<&str> {
-        match &self.learned {
-            Some(n) => Some(n.as_str()),
-            None => self.names.iid_name(self.iid),
-        }
+        self.name().endpoint()
     }
 }
 
 impl fmt::Display for Method<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.learned {
-            None => write!(f, "{}", self.names.method(self.iid, self.mid)),
-            Some(n) => match self.names.mid_name(self.iid, self.mid) {
-                Some(m) => write!(f, "{n}.{m}"),
-                None => write!(f, "{n}.{}", self.mid),
-            },
-        }
-    }
-}
-
-/// The method of a call on `handle`, named as [`Method`] says.
-pub fn method(names: &NameMap, handle: Handle, iid: u16, mid: u16) -> Method<'_> {
-    Method {
-        names,
-        learned: interface(handle, iid),
-        iid,
-        mid,
+        write!(f, "{}", self.name())
     }
 }
 
