@@ -554,7 +554,7 @@ pub fn load_descriptions(edl: &str, dirs: &str) -> Result<Schema, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]

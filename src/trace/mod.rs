@@ -27,8 +27,8 @@
 //! `KOS_SHIM_TRACE_BUF` (records per ring, rounded up to a power of two,
 //! 2..=1048576, default 4096), `KOS_SHIM_TRACE_PAYLOAD` (capture the first n
 //! bytes, at most 4096, of each message's constant part and arena:
-//! **sensitive**, off by default). `src/trace/sink.rs` is the one
-//! implementation.
+//! **sensitive**, off by default), `KOS_SHIM_TRACE_FILTER` (which methods,
+//! by name: [`filter`]). `src/trace/sink.rs` is the one implementation.
 
 pub mod record;
 pub mod ring;
@@ -42,6 +42,8 @@ mod sink;
 pub mod bytes;
 #[cfg(feature = "clib")]
 pub mod ctf;
+#[cfg(feature = "clib")]
+pub mod filter;
 #[cfg(feature = "clib")]
 pub mod json;
 #[cfg(feature = "clib")]
@@ -99,6 +101,10 @@ pub fn payload_wanted() -> bool {
 }
 
 fn record_on(info: &CallInfo) {
+    #[cfg(feature = "clib")]
+    if carries_message(info) && !filter::keeps(info.iid(), info.message().mid) {
+        return;
+    }
     let Some(ring) = pool::mine() else {
         ORPHAN_LOST.fetch_add(1, Ordering::Relaxed);
         return;
@@ -117,6 +123,14 @@ fn record_on(info: &CallInfo) {
             sink::wake();
         }
     }
+}
+
+/// Whether the call has a message to name it by: everything sent, and a
+/// receive that succeeded.
+#[cfg(feature = "clib")]
+#[inline]
+fn carries_message(info: &CallInfo) -> bool {
+    info.op.sends() || info.rc == crate::abi::rcOk
 }
 
 /// Whether tracing is on, or not configured yet (for [`crate::layers`]).

@@ -91,6 +91,7 @@ pub(super) fn configure_from_env() {
     let payload = env_number("KOS_SHIM_TRACE_PAYLOAD", 0, 0, MAX_PAYLOAD);
     PAYLOAD.store(payload, Ordering::Relaxed);
     pool::STRIDE.store(2 * payload, Ordering::Relaxed);
+    super::filter::configure_from_env();
 }
 
 /// Start the session `KOS_SHIM_TRACE` asks for, if any. A malformed spec
