@@ -535,15 +535,25 @@ pub fn global() -> &'static NameMap {
 
 /// Load the entities `edl` lists (`:`-separated paths or qualified names)
 /// with `dirs` (`:`-separated) as the include path.
-pub fn load_descriptions(edl: &str, dirs: &str) -> Result<Schema, String> {
-    let include: Vec<String> = dirs
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(String::from)
-        .collect();
+fn load_descriptions(edl: &str, dirs: &str) -> Result<Schema, String> {
+    let include = dirs.split(':').filter(|d| !d.is_empty()).map(String::from);
+    describe(edl.split(':').filter(|s| !s.is_empty()), include.collect())
+}
+
+/// Load the descriptions of `entities` (EDL, CDL or IDL paths, nk-driver
+/// JSON files, or qualified names looked up in `include`) with what they
+/// import and use; the first entity's endpoints will number the RIIDs.
+pub fn describe<'a>(
+    entities: impl IntoIterator<Item = &'a str>,
+    include: Vec<String>,
+) -> Result<Schema, String> {
     let mut loader = crate::idl::Loader::new(include);
-    for item in edl.split(':').filter(|s| !s.is_empty()) {
-        let r = if item.contains('/') || item.ends_with(".edl") || item.ends_with(".json") {
+    for item in entities {
+        let by_path = item.contains('/')
+            || [".edl", ".cdl", ".idl", ".json"]
+                .iter()
+                .any(|x| item.ends_with(x));
+        let r = if by_path {
             loader.load_file(item)
         } else {
             loader.load_name(item)

@@ -4,6 +4,7 @@
 //! kos-ipc-trace summary FILE.kst
 //! kos-ipc-trace export --format text|json|ctf FILE.kst OUT
 //! kos-ipc-trace policy-from FILE.kst [-o POLICY]
+//! kos-ipc-trace names ENTITY.edl... [-I DIR]... [-o NAMES]
 //! kos-ipc-trace --names NAMES ...      (name map instead of the trace's own)
 //! ```
 //!
@@ -56,6 +57,23 @@ enum Cmd {
         file: String,
         /// Output file (text, json) or directory (ctf).
         out: PathBuf,
+    },
+    /// Write the name map of entities from their descriptions (EDL, CDL,
+    /// IDL or nk-driver JSON): RIIDs named `Entity.endpoint` by the first
+    /// entity, methods by their interfaces, with the signatures that decode
+    /// payloads. Use it as `KOS_SHIM_NAMES` or `--names`.
+    Names {
+        /// EDL files, or qualified entity names (`echo.Server`) found under
+        /// the include directories; the first one numbers the RIIDs.
+        #[arg(required = true)]
+        entities: Vec<String>,
+        /// Directory searched for `a/b/C.idl` (`.cdl`, `.edl`) when a
+        /// description imports or uses `a.b.C`; in order, repeatable.
+        #[arg(short = 'I', value_name = "DIR")]
+        include: Vec<PathBuf>,
+        /// Write the map here instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Print the learn-mode policy that allows exactly the messages in the trace.
     PolicyFrom {
@@ -272,12 +290,41 @@ fn policy_from(file: &str, output: &Option<PathBuf>) -> Result<(), String> {
     }
 }
 
+fn names(entities: &[String], include: &[PathBuf], output: &Option<PathBuf>) -> Result<(), String> {
+    let dirs = include
+        .iter()
+        .map(|d| {
+            d.to_str()
+                .map(String::from)
+                .ok_or_else(|| format!("{}: not a UTF-8 path", d.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let schema = kos_ipc_shim::names::describe(entities.iter().map(String::as_str), dirs)?;
+    let mut text = format!(
+        "# kos-ipc-shim name map of {} (kos-ipc-trace names)\n",
+        entities.join(" ")
+    );
+    text.push_str(&NameMap::from_schema(schema).to_text());
+    match output {
+        Some(p) => std::fs::write(p, text).map_err(io_err(p)),
+        None => {
+            let _ = io::stdout().lock().write_all(text.as_bytes());
+            Ok(())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match &cli.cmd {
         Cmd::Summary { file } => summary(&cli, file),
         Cmd::Export { format, file, out } => export(&cli, *format, file, out),
         Cmd::PolicyFrom { file, output } => policy_from(file, output),
+        Cmd::Names {
+            entities,
+            include,
+            output,
+        } => names(entities, include, output),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
