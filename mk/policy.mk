@@ -13,7 +13,7 @@ POLICY_CTESTS := $(filter policy_%,$(CTEST_NAMES))
 $(addprefix $(BUILD)/ctests/,$(POLICY_CTESTS)) $(addprefix $(BUILD)/ctests-san/,$(POLICY_CTESTS)): ctests/policy_harness.h
 
 FUZZ_SECONDS ?= 60
-POLICY_FUZZ_TARGETS := policy_parse msg_validate idl_parse
+POLICY_FUZZ_TARGETS := policy_parse msg_validate idl_parse payload_decode
 FUZZ_BUILD := $(BUILD)/fuzz
 TEST_TARGETS += fuzz-policy
 
