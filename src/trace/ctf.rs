@@ -36,7 +36,7 @@ use alloc::vec::Vec;
 use super::bytes::WriteError;
 use super::kst::split_payload;
 use super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
-use super::text::{hex, rc_name};
+use super::text::{self, hex, rc_name};
 use crate::locator;
 use crate::names::NameMap;
 use crate::sys::{self, File, Mode};
@@ -130,6 +130,7 @@ event {{
         uint64_t trace_id;
         uint64_t span_id;
         string payload;
+        string params;
     }};
 }};
 
@@ -237,11 +238,20 @@ fn encode(b: &mut Vec<u8>, names: &NameMap, rec: &Record, payload: &[u8], ts: u6
     b.extend_from_slice(&rec.peer_thread.to_le_bytes());
     b.extend_from_slice(&rec.trace_id.to_le_bytes());
     b.extend_from_slice(&rec.span_id.to_le_bytes());
-    if rec.payload_len() > 0 {
-        let (c, a) = split_payload(rec, payload);
-        put_cstr(b, &format!("{}|{}", hex(c), hex(a)));
-    } else {
-        put_cstr(b, "");
+    match text::decoded(rec, payload, names) {
+        Some(d) => {
+            put_cstr(b, "");
+            put_cstr(b, &d.text());
+        }
+        None if rec.payload_len() > 0 => {
+            let (c, a) = split_payload(rec, payload);
+            put_cstr(b, &format!("{}|{}", hex(c), hex(a)));
+            put_cstr(b, "");
+        }
+        None => {
+            put_cstr(b, "");
+            put_cstr(b, "");
+        }
     }
 }
 
@@ -363,7 +373,7 @@ mod tests {
     #[test]
     fn a_call_event_carries_the_header_context_as_the_metadata_declares() {
         let meta = metadata(1, 0, 0);
-        let fields = "uint64_t duration_ns;\n        uint32_t peer_task;\n        uint32_t peer_thread;\n        uint64_t trace_id;\n        uint64_t span_id;\n        string payload;";
+        let fields = "uint64_t duration_ns;\n        uint32_t peer_task;\n        uint32_t peer_thread;\n        uint64_t trace_id;\n        uint64_t span_id;\n        string payload;\n        string params;";
         assert!(meta.contains(fields), "{meta}");
 
         let dir = std::env::temp_dir().join(format!("kos-ctf-test-{}", std::process::id()));
@@ -413,6 +423,10 @@ mod tests {
         assert_eq!(&ctx[4..8], &5678u32.to_le_bytes());
         assert_eq!(&ctx[8..16], &0x1111_2222_3333_4444u64.to_le_bytes());
         assert_eq!(&ctx[16..], &0x5555_6666_7777_8888u64.to_le_bytes());
-        assert_eq!(&bytes[at + 24..], b"\0", "then the empty payload string");
+        assert_eq!(
+            &bytes[at + 24..],
+            b"\0\0",
+            "then the empty payload and params strings"
+        );
     }
 }

@@ -25,7 +25,7 @@ use core::fmt::Write as _;
 use super::bytes::{ByteSink, WriteError};
 use super::kst::split_payload;
 use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
-use super::text::{hex, rc_name};
+use super::text::{self, hex, rc_name};
 use crate::locator;
 use crate::names::NameMap;
 use crate::op::Op;
@@ -180,7 +180,10 @@ impl<W: ByteSink> JsonWriter<W> {
         if let Some((conn, _)) = locator::connection(rec.handle) {
             let _ = write!(args, ",\"connection\":{}", js(conn.as_str()));
         }
-        if rec.payload_len() > 0 {
+        if let Some(d) = text::decoded(rec, payload, &self.names) {
+            args.push_str(",\"params\":");
+            d.json(&mut args);
+        } else if rec.payload_len() > 0 {
             let (c, a) = split_payload(rec, payload);
             let _ = write!(
                 args,

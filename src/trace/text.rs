@@ -16,7 +16,10 @@
 //! Recv/RecvEx `from task T thread N` (the client's task and thread the
 //! kernel reported), for Reply `to thread N` (the `threadId` it answered),
 //! and `trace=`/`span=` (the header's trace and span ids, 16 hex digits);
-//! the correlation when known, captured payload as
+//! the correlation when known; a captured payload (`KOS_SHIM_TRACE_PAYLOAD`)
+//! read by the method's IDL signature when the name map has it
+//! (`Hello(name: "ann", level: 3)` for a request, `-> (greeted: 3)` or
+//! `-> error (code: 7)` for a Reply, see [`crate::idl::decode`]), else as
 //! `payload=<constant hex>|<arena hex>`.
 
 use alloc::format;
@@ -24,7 +27,10 @@ use alloc::string::{String, ToString};
 use core::fmt::Write as _;
 
 use super::kst::split_payload;
-use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
+use super::record::{
+    verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_CALL, KOS_SHIM_TRACE_KIND_LOST,
+};
+use crate::idl::decode::{decode, Decoded, Part};
 use crate::intercept::Verdict;
 use crate::locator;
 use crate::names::NameMap;
@@ -78,6 +84,26 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
+/// The record's captured payload read by its method's IDL signature, when
+/// the name map has the signature and its types have a layout: the request
+/// of Call/CallEx/Recv/RecvEx, the response of Reply.
+pub fn decoded(rec: &Record, payload: &[u8], names: &NameMap) -> Option<Decoded> {
+    if rec.kind != KOS_SHIM_TRACE_KIND_CALL || rec.payload_len() == 0 {
+        return None;
+    }
+    let (part, const_size, arena_size) = match rec.op()? {
+        Op::Call | Op::CallEx => (Part::Request, rec.const_out, rec.arena_out),
+        Op::Recv | Op::RecvEx => (Part::Request, rec.const_in, rec.arena_in),
+        Op::Reply => (Part::Response, rec.const_out, rec.arena_out),
+    };
+    let m = locator::method(names, rec.handle, rec.iid, rec.mid);
+    let name = m.name();
+    let sig = name.signature()?;
+    let (c, a) = split_payload(rec, payload);
+    let d = decode(names.schema(), sig, part, c, const_size, a, arena_size);
+    d.not_decodable.is_none().then_some(d)
+}
+
 /// The text line of one record; times relative to `origin_ns`.
 pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> String {
     // Calls already in progress when tracing started began before the origin.
@@ -121,7 +147,9 @@ pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> St
     if rec.correlation != 0 {
         let _ = write!(s, " corr={}", rec.correlation);
     }
-    if rec.payload_len() > 0 {
+    if let Some(d) = decoded(rec, payload, names) {
+        let _ = write!(s, " {d}");
+    } else if rec.payload_len() > 0 {
         let (c, a) = split_payload(rec, payload);
         let _ = write!(s, " payload={}|{}", hex(c), hex(a));
     }
