@@ -18,6 +18,9 @@
 #   make trace-wrap-cross-test  the same for aarch64, under qemu-aarch64
 #   make trace-preload-test     the same with the LD_PRELOAD library (echo_prog
 #                     dynamically linked against libkos_standin.so)
+#   make payload-decode-test    ctests/payload_decode (messages of rt.Probe built in
+#                     the IDL layout) read back from .kst and CTF, decoded by the
+#                     descriptions (scripts/payload-decode-test.sh)
 
 TRACE_TOOL := target/debug/kos-ipc-trace
 TRACE_DEMO_DIR := $(BUILD)/trace-demo
@@ -25,15 +28,19 @@ TRACE_DEMO_DIR := $(BUILD)/trace-demo
 TRACE_WRAP_DIR := $(BUILD)/trace-wrap
 
 .PHONY: trace-tool trace-test test-loom trace-demo trace-bench trace-wrap-test trace-wrap-cross-test \
-        trace-preload-test
+        trace-preload-test payload-decode-test
 
-TEST_TARGETS += trace-test test-loom trace-wrap-test trace-wrap-cross-test trace-preload-test
+TEST_TARGETS += trace-test test-loom trace-wrap-test trace-wrap-cross-test trace-preload-test \
+        payload-decode-test
 
 trace-tool:
 	$(CARGO) build --bin kos-ipc-trace
 
 trace-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/trace_echo $(BUILD)/examples/echo
 	bash scripts/trace-test.sh $(TRACE_TOOL) $(BUILD)/ctests/trace_echo $(BUILD)/trace $(BUILD)/examples/echo
+
+payload-decode-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/payload_decode
+	bash scripts/payload-decode-test.sh $(TRACE_TOOL) $(BUILD)/ctests/payload_decode $(BUILD)/payload-test
 
 # $(IP_BUILD)/echo_wrap and echo_wrap_aarch64 are made by mk/interpose.mk.
 trace-wrap-test: $(SETUP_STAMP) trace-tool $(IP_BUILD)/echo_wrap
