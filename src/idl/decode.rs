@@ -1038,7 +1038,8 @@ impl<'a> Decoder<'a> {
     fn string(&mut self, max: u32, offset: u32, size: u32) -> Value {
         let span = self.span(offset, size);
         let mut marks = Marks::default();
-        if size > max {
+        // `string<N>` holds up to N characters; the arena also holds its NUL.
+        if u64::from(size) > u64::from(max) + 1 {
             marks.flaws.push(Flaw::OverMax {
                 max,
                 len: u64::from(size),

@@ -127,8 +127,8 @@ pub enum Type {
     Prim(Prim),
     /// `Handle`: an `nk_handle_desc_t` in the constant part.
     Handle,
-    /// `string<N>`: NUL-terminated text of at most N bytes (NUL included),
-    /// an `nk_ptr_t` into the arena.
+    /// `string<N>`: text of at most N bytes, stored NUL-terminated (N + 1
+    /// bytes in the arena at most), an `nk_ptr_t` into the arena.
     String(u32),
     /// `bytes<N>`: at most N bytes, an `nk_ptr_t` into the arena.
     Bytes(u32),
