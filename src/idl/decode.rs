@@ -49,7 +49,7 @@ pub const VALUE_BUDGET: u32 = 4096;
 /// Arena bytes examined (searched for a NUL, copied) per message at most.
 pub const BYTE_BUDGET: usize = 256 * 1024;
 
-/// Offset of the `ex` word in `struct nk_message` (shared/kos-abi.md, [D]).
+/// Offset of the `ex` word in `struct nk_message` (shared/kos-abi.md, \[D\]).
 const EX_OFFSET: usize = 4;
 /// The `err` bit of `ex`: the response carries the error parameters.
 const ERR_BIT: u32 = 1 << 31;

@@ -12,7 +12,7 @@
 //! `parse::schema_line` reads back.
 //!
 //! Layout rules (shared/kos-abi.md, "Ids and generated names", from the
-//! `*.idl.h` headers nk-gen-c generated for KCE 1.2, [D]): a request is
+//! `*.idl.h` headers nk-gen-c generated for KCE 1.2, \[D\]): a request is
 //! `struct nk_message base_` (24 bytes, aligned 8) followed by the
 //! in-parameters in IDL order, each at the next multiple of its own
 //! alignment (the struct is packed, each member carries `__nk_alignas` of its
@@ -29,11 +29,11 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// Size of `struct nk_message`, the constant part's first member
-/// (shared/kos-abi.md, `struct nk_message`, [D]).
+/// (shared/kos-abi.md, `struct nk_message`, \[D\]).
 pub const BASE_SIZE: u32 = 24;
-/// Size of `nk_ptr_t` (u32 offset, u32 size) [D].
+/// Size of `nk_ptr_t` (u32 offset, u32 size) \[D\].
 pub const PTR_SIZE: u32 = 8;
-/// Size of `nk_handle_desc_t` (u32 handle, u32 rights, u64 badge) [D].
+/// Size of `nk_handle_desc_t` (u32 handle, u32 rights, u64 badge) \[D\].
 pub const HANDLE_SIZE: u32 = 16;
 /// Struct nesting deeper than this is refused (a struct that contains
 /// itself has no layout).
