@@ -27,20 +27,21 @@
 #include <string.h>
 
 /* ---- the interface, as nk-gen-c would generate it --------------------------
- *     package echo
+ * from examples/idl/echo/Echo.idl (served as endpoint `main` of the entity
+ * echo.Server, examples/idl/echo/Server.edl):
+ *     package echo.Echo
  *     interface {
- *         Echo(in string<127> text, out string<127> text);
- *         Upper(in string<127> text, out string<127> text);
- *         Quit(in string<127> text, out string<127> text);
+ *         Echo(in string<127> text, out string<127> answer, error SInt32 status);
+ *         Upper(in string<127> text, out string<127> answer, error SInt32 status);
+ *         Quit(in string<127> text, out string<127> answer, error SInt32 status);
  *     }
- * nk-gen-c numbers methods from 0 in declaration order; this demo numbers
- * them from 1 so that its ids match examples/echo.names. Every method has
- * the same request and response: the text in the arena, and a status the
- * server sets in an error response (ex.err). */
+ * Methods are numbered from 0 in declaration order. Every method has the
+ * same request (the text in the arena) and response: the answer in the
+ * arena, or in an error response (ex.err) the status saying why. */
 enum {
-    echo_Echo_Echo_mid = 1,  /* answer the text as it is */
-    echo_Echo_Upper_mid = 2, /* answer the text in capitals */
-    echo_Echo_Quit_mid = 3,  /* stop the server */
+    echo_Echo_Echo_mid,  /* answer the text as it is */
+    echo_Echo_Upper_mid, /* answer the text in capitals */
+    echo_Echo_Quit_mid,  /* stop the server */
 };
 
 enum {
@@ -54,10 +55,18 @@ typedef struct __nk_packed echo_Echo_req {
     __nk_alignas(4) nk_ptr_t text;
 } echo_Echo_req;
 
-typedef struct __nk_packed echo_Echo_res {
-    __nk_alignas(8) struct nk_message base_;
-    __nk_alignas(4) nk_ptr_t text;
-    __nk_alignas(4) Retcode status; /* why the request failed (ex.err set) */
+/* The response: the out-parameters, or (ex.err set) the error parameters. */
+typedef struct echo_Echo_res {
+    union {
+        struct {
+            __nk_alignas(8) struct nk_message base_;
+            __nk_alignas(4) nk_ptr_t answer;
+        };
+        struct echo_Echo_err {
+            __nk_alignas(8) struct nk_message base_;
+            __nk_alignas(4) nk_sint32_t status; /* why the request failed */
+        } err_;
+    };
 } echo_Echo_res;
 
 static const char *method_name(nk_mid_t mid)
@@ -75,8 +84,9 @@ static const char *method_name(nk_mid_t mid)
  * says; the server registers with the service locator, the client gets its
  * handle with ServiceLocatorConnect and the interface's RIID with
  * ServiceLocatorGetRiid. The host emulator names a channel instead
- * (kos_host_server_register / kos_host_connect), and the RIID is fixed. */
-#define ECHO_RIID 1
+ * (kos_host_server_register / kos_host_connect), and the RIID is fixed:
+ * `main` is echo.Server's first (and only) endpoint. */
+#define ECHO_RIID 0
 
 static int connect_host_only(Handle *server, Handle *client, nk_iid_t *riid)
 {
@@ -102,27 +112,31 @@ static void dispatch(const echo_Echo_req *req, const struct nk_arena *req_arena,
 
     nk_req_reset(res);
     nk_msg_set_method_id(res, nk_msg_get_iid(req), nk_msg_get_mid(req));
-    res->status = rcOk;
+    Retcode status = rcOk;
     if (nk_msg_get_iid(req) != ECHO_RIID || s == RTL_NULL || len == 0 ||
         len > echo_Echo_text_size || s[len - 1] != '\0') {
-        res->status = rcInvalidArgument;
+        status = rcInvalidArgument;
     } else if (nk_msg_get_mid(req) == echo_Echo_Echo_mid ||
                nk_msg_get_mid(req) == echo_Echo_Upper_mid) {
         for (nk_uint32_t i = 0; i < len; i++)
             answer[i] = nk_msg_get_mid(req) == echo_Echo_Upper_mid
                             ? (nk_char_t)toupper((unsigned char)s[i])
                             : s[i];
-        if (nk_arena_store(nk_char_t, res_arena, &res->text, answer, len) != NK_EOK)
-            res->status = rcBufferTooSmall;
+        if (nk_arena_store(nk_char_t, res_arena, &res->answer, answer, len) != NK_EOK)
+            status = rcBufferTooSmall;
     } else if (nk_msg_get_mid(req) == echo_Echo_Quit_mid) {
-        if (nk_arena_store(nk_char_t, res_arena, &res->text, "stopping", sizeof "stopping") !=
+        if (nk_arena_store(nk_char_t, res_arena, &res->answer, "stopping", sizeof "stopping") !=
             NK_EOK)
-            res->status = rcBufferTooSmall;
+            status = rcBufferTooSmall;
     } else {
-        res->status = rcUnimplemented;
+        status = rcUnimplemented;
     }
-    if (res->status != rcOk)
+    if (status != rcOk) {
+        /* The error response carries the status instead of the answer. */
+        nk_arena_reset(res_arena);
         nk_msg_set_err(res, 1);
+        res->err_.status = status;
+    }
 }
 
 static void *server(void *arg)
@@ -205,9 +219,10 @@ static Retcode call(Handle h, nk_iid_t riid, nk_mid_t mid, const char *text, cha
     if (rc != rcOk)
         return rc;
     res_arena.current = (char *)res_arena.start + in.indirDescs[1].size;
-    *status = nk_msg_get_err(&res) ? res.status : rcOk;
+    *status = nk_msg_get_err(&res) ? res.err_.status : rcOk;
     nk_uint32_t len = 0;
-    const nk_char_t *s = nk_arena_get(nk_char_t, &res_arena, &res.text, &len);
+    const nk_char_t *s =
+        *status == rcOk ? nk_arena_get(nk_char_t, &res_arena, &res.answer, &len) : RTL_NULL;
     rtl_snprintf(answer, echo_Echo_text_size, "%.*s", s ? (int)len : 0, s ? s : "");
     return rcOk;
 }

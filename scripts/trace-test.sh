@@ -11,7 +11,10 @@
 # (babeltrace2 prints exactly 1504 call events; fields checked on a few),
 # policy-from, and the documented errors for foreign, truncated and
 # corrupted files (exit code 1, never a panic). Then the echo example with
-# KOS_SHIM_TRACE=stderr: one log line per call (16) in the documented format.
+# KOS_SHIM_TRACE=stderr: one log line per call (16) in the documented format;
+# examples/echo.names equal to what `kos-ipc-trace names` makes of the
+# example's IDL/EDL; the example traced with KOS_SHIM_EDL and payload
+# capture shows its requests and responses decoded.
 set -euo pipefail
 
 tool=$1 prog=$2 out=$3 demo=$4
@@ -102,6 +105,16 @@ bad corrupt.kst "corrupted trace: operation 7 at offset $hdr"
 # stderr: one line per call through the log facade (the echo example makes 16 calls).
 KOS_SHIM_TRACE=stderr KOS_SHIM_NAMES=examples/echo.names "$demo" >/dev/null 2>"$out/stderr.txt"
 expect_eq "stderr lines" 16 "$(grep -c '^kos_ipc: ' "$out/stderr.txt")"
-expect_eq "stderr Upper call line" 1 "$(grep -Ec '^kos_ipc: -?[0-9]+\.[0-9]{9} tid=[0-9]+ call   h=[0-9]+ Echo\.Upper out=32\+13 in=40\+13 caps=0/0 rcOk [0-9.]+(ns|us|ms) corr=[0-9]+$' "$out/stderr.txt")"
+expect_eq "stderr Upper call line" 1 "$(grep -Ec '^kos_ipc: -?[0-9]+\.[0-9]{9} tid=[0-9]+ call   h=[0-9]+ Server\.main:Echo\.Upper out=32\+13 in=32\+13 caps=0/0 rcOk [0-9.]+(ns|us|ms) corr=[0-9]+$' "$out/stderr.txt")"
+
+# examples/echo.names is what `kos-ipc-trace names` makes of the example's
+# descriptions (examples/idl/echo/); with payload capture the trace shows
+# the values the example sent.
+"$tool" names echo.Server -I examples/idl -o "$out/echo-generated.names"
+diff -u examples/echo.names "$out/echo-generated.names" >&2 || fail "examples/echo.names differs from kos-ipc-trace names echo.Server -I examples/idl"
+KOS_SHIM_TRACE=stderr KOS_SHIM_TRACE_PAYLOAD=128 KOS_SHIM_EDL=echo.Server KOS_SHIM_IDL_PATH=examples/idl \
+    "$demo" >/dev/null 2>"$out/stderr-decoded.txt"
+expect_eq "decoded Upper request" 2 "$(grep -c ' Server.main:Echo.Upper .* Upper(text: "make me loud")$' "$out/stderr-decoded.txt")"
+expect_eq "decoded Upper response" 1 "$(grep -c ' reply  .* Server.main:Echo.Upper .* -> (answer: "MAKE ME LOUD")$' "$out/stderr-decoded.txt")"
 
 echo "trace-test: $calls calls: summary, text, json (2), ctf (2 via babeltrace2), policy-from, 6 broken files; 16 stderr lines ok"
