@@ -260,7 +260,7 @@ fn c_api_reports_errors_into_the_buffer_safely() {
         fn kos_shim_policy_rule_hits(out: *mut u64, cap: usize, n: *mut usize) -> Retcode;
         fn kos_shim_policy_clear() -> Retcode;
     }
-    let bad = b"allow call\nlog any iid=x";
+    let bad = b"allow call\nlog any iid=-";
     let mut err = [0x55i8; 64];
     // SAFETY: valid text and buffer lengths.
     let rc = unsafe { kos_shim_policy_load(bad.as_ptr() as _, bad.len(), err.as_mut_ptr(), 64) };

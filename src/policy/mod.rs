@@ -1,6 +1,8 @@
-//! In-process IPC policy: a small rule language, first-match-wins decisions
-//! through a compiled index, enforce and audit modes, lock-free hot reload,
-//! fail-closed loading from `KOS_SHIM_POLICY`, counters, and learn mode.
+//! In-process IPC policy: a small rule language (whose rules may name
+//! endpoints, interfaces and methods, resolved to ids at load by
+//! `resolve.rs`), first-match-wins decisions through a compiled index,
+//! enforce and audit modes, lock-free hot reload, fail-closed loading from
+//! `KOS_SHIM_POLICY`, counters, and learn mode.
 //!
 //! The pipeline asks [`decide`] about every message before it reaches the
 //! kernel (see `intercept::before`); a denied Call/CallEx/Reply returns
@@ -30,10 +32,13 @@ mod hits;
 pub mod learn;
 mod parse;
 mod reload;
+mod resolve;
 mod rules;
 mod store;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_names;
 
 use core::fmt;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -117,22 +122,34 @@ impl Policy {
     }
 }
 
-/// Parse policy text without installing it.
+/// Parse policy text without installing it. Names (`iid=Server.main`,
+/// `mid=Ping`, `Echo.Ping`) are looked up in the process's name map
+/// ([`crate::names::global`]) in builds with the C library; the bare core
+/// has none, and a name is an error there.
 pub fn parse(text: &str) -> Result<Policy, PolicyError> {
     let mut p = Policy::new();
-    parse::parse_into(text, &mut p)?;
+    parse::parse_into(text, &mut p, None)?;
+    Ok(p)
+}
+
+/// Parse policy text without installing it, looking names up in `names`
+/// (for tests and tools that have the descriptions at hand).
+#[cfg(feature = "clib")]
+pub fn parse_with(text: &str, names: &crate::names::NameMap) -> Result<Policy, PolicyError> {
+    let mut p = Policy::new();
+    parse::parse_into(text, &mut p, Some(names))?;
     Ok(p)
 }
 
 /// Parse `text` and make it the active policy, atomically: on error the
-/// previous policy (or none) stays in force.
+/// previous policy (or none) stays in force. Names resolve as for [`parse`].
 pub fn load(text: &str) -> Result<(), PolicyError> {
     init_from_env();
     load_now(text, false)
 }
 
 fn load_now(text: &str, failed_closed: bool) -> Result<(), PolicyError> {
-    let r = reload::replace(failed_closed, |p| parse::parse_into(text, p));
+    let r = reload::replace(failed_closed, |p| parse::parse_into(text, p, None));
     match r {
         Ok(_) => {
             LOADS.fetch_add(1, Ordering::Relaxed);

@@ -1,28 +1,33 @@
 //! Hand-written, line-based parser of the policy language (see the README's
 //! "Policy" section). Errors name the line and column (1-based, in
 //! characters) and what was expected; they are plain values (no allocation),
-//! so the parser also runs without `std`.
+//! so the parser also runs without `std`. Names (`iid=Server.main`,
+//! `Echo.Ping`) are collected per line and resolved by [`super::resolve`].
 
 use core::fmt;
 
+use super::resolve::{self, Names};
 use super::rules::{Action, Class, Mode, OpSet, Rule, Span};
 use super::Policy;
 
-/// A short copy of the offending text, for error messages.
+/// A short copy of the offending text, for error messages: at most `N`
+/// bytes (24 unless said otherwise), cut at a character boundary.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Snippet {
-    buf: [u8; 24],
+pub struct Snippet<const N: usize = 24> {
+    buf: [u8; N],
     len: u8,
     cut: bool,
 }
 
-impl Snippet {
-    fn of(s: &str) -> Snippet {
-        let mut end = s.len().min(24);
+impl<const N: usize> Snippet<N> {
+    /// The first `N` bytes of `s` (marked as cut when `s` is longer).
+    pub(super) fn of(s: &str) -> Snippet<N> {
+        const { assert!(N <= u8::MAX as usize) };
+        let mut end = s.len().min(N);
         while !s.is_char_boundary(end) {
             end -= 1;
         }
-        let mut buf = [0u8; 24];
+        let mut buf = [0u8; N];
         buf[..end].copy_from_slice(&s.as_bytes()[..end]);
         Snippet {
             buf,
@@ -36,7 +41,7 @@ impl Snippet {
     }
 }
 
-impl fmt::Display for Snippet {
+impl<const N: usize> fmt::Display for Snippet<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())?;
         if self.cut {
@@ -46,11 +51,18 @@ impl fmt::Display for Snippet {
     }
 }
 
-impl fmt::Debug for Snippet {
+impl<const N: usize> fmt::Debug for Snippet<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", self.as_str())
     }
 }
+
+/// Room for the list of known names in [`ErrorKind::UnknownName`].
+const KNOWN_HINT: usize = 64;
+/// Room for the interface's name in [`ErrorKind::UnknownMethod`].
+const IFACE_NAME: usize = 32;
+/// Room for the list of methods in [`ErrorKind::UnknownMethod`].
+const METHODS_HINT: usize = 48;
 
 /// What went wrong, without the position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +101,26 @@ pub enum ErrorKind {
     DuplicateStatement(&'static str, u32),
     /// More rules than the build's table holds.
     TooManyRules(usize),
+    /// A name stands for more rules than the build's table has room for:
+    /// the name, the rules it adds, the table's size.
+    TooManyExpanded(Snippet, usize, usize),
+    /// A name, but no interface descriptions are loaded.
+    NamesNeedDescriptions,
+    /// A name in the bare core, which has no name map.
+    NamesNeedClib,
+    /// An endpoint or interface name that the descriptions do not have,
+    /// and a few names they do have.
+    UnknownName(Snippet, Snippet<KNOWN_HINT>),
+    /// A method that the interface does not have: the interface, the
+    /// method, and the interface's methods.
+    UnknownMethod(Snippet<IFACE_NAME>, Snippet, Snippet<METHODS_HINT>),
+    /// `mid=NAME` in a rule without `iid=` (the method name is looked up in
+    /// the iid's interface).
+    MidNameNeedsIid(Snippet),
+    /// A word that is no matcher and, having no dot, no method name either.
+    MethodNeedsDot(Snippet),
+    /// A method name in a rule that also has `iid=` or `mid=`.
+    MethodWithIds(Snippet),
     /// The text is not UTF-8 (C API).
     InvalidUtf8,
 }
@@ -137,6 +169,36 @@ impl fmt::Display for ErrorKind {
                 write!(f, "duplicate '{what}' statement (the first is on line {first})")
             }
             ErrorKind::TooManyRules(max) => write!(f, "too many rules (this build holds {max})"),
+            ErrorKind::TooManyExpanded(name, n, max) => write!(
+                f,
+                "too many rules: '{name}' adds {n} rules, past the {max} this build holds"
+            ),
+            ErrorKind::NamesNeedDescriptions => f.write_str(
+                "names need interface descriptions: set KOS_SHIM_EDL (and KOS_SHIM_IDL_PATH) or KOS_SHIM_NAMES",
+            ),
+            ErrorKind::NamesNeedClib => f.write_str(
+                "names need the C-library build (feature clib); this build takes numbers only",
+            ),
+            ErrorKind::UnknownName(name, known) => {
+                write!(f, "unknown endpoint or interface '{name}' (known: {known})")
+            }
+            ErrorKind::UnknownMethod(iface, name, methods) => write!(
+                f,
+                "interface {iface} has no method '{name}' (methods: {methods})"
+            ),
+            ErrorKind::MidNameNeedsIid(name) => write!(
+                f,
+                "'mid={name}' needs an 'iid=' in the same rule: the method is looked up in its interface"
+            ),
+            ErrorKind::MethodNeedsDot(s) => write!(
+                f,
+                "method name '{s}' has no dot: expected Interface.Method or Entity.endpoint.Method \
+                 (or a matcher: handle=, iid=, mid=, bytes<>, arena<>, ncaps=)"
+            ),
+            ErrorKind::MethodWithIds(s) => write!(
+                f,
+                "method name '{s}' and iid=/mid= in one rule: use one or the other"
+            ),
             ErrorKind::InvalidUtf8 => f.write_str("the policy text is not valid UTF-8"),
         }
     }
@@ -180,11 +242,11 @@ impl PolicyError {
     }
 }
 
-/// One whitespace-separated word of a line and its column.
+/// One whitespace-separated word of a line (or a part of one) and its column.
 #[derive(Clone, Copy)]
-struct Tok<'a> {
-    text: &'a str,
-    col: u32,
+pub(super) struct Tok<'a> {
+    pub(super) text: &'a str,
+    pub(super) col: u32,
 }
 
 /// Words of `line` (comment already removed).
@@ -213,16 +275,16 @@ fn words(line: &str) -> impl Iterator<Item = Tok<'_>> {
 }
 
 /// Column of byte offset `off` within token `t`.
-fn col_at(t: Tok<'_>, off: usize) -> u32 {
+pub(super) fn col_at(t: Tok<'_>, off: usize) -> u32 {
     t.col + t.text[..off].chars().count() as u32
 }
 
-struct Cx {
+pub(super) struct Cx {
     line: u32,
 }
 
 impl Cx {
-    fn err(&self, col: u32, kind: ErrorKind) -> PolicyError {
+    pub(super) fn err(&self, col: u32, kind: ErrorKind) -> PolicyError {
         PolicyError {
             line: self.line,
             col,
@@ -354,11 +416,69 @@ fn compare_at(cx: &Cx, t: Tok<'_>, name: &'static str, span: &mut Span) -> Resul
     Ok(())
 }
 
-fn matcher(cx: &Cx, t: Tok<'_>, rule: &mut Rule, seen: &mut u8) -> Result<(), PolicyError> {
-    const HANDLE: u8 = 1;
-    const IID: u8 = 2;
-    const MID: u8 = 4;
-    const NCAPS: u8 = 8;
+/// The names a rule uses, resolved once the whole line is read
+/// ([`super::resolve`]).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Named<'a> {
+    /// The name after `iid=`.
+    pub(super) iid: Option<Tok<'a>>,
+    /// The name after `mid=`.
+    pub(super) mid: Option<Tok<'a>>,
+    /// A method word (`Interface.Method`, `Entity.endpoint.Method`).
+    pub(super) method: Option<Tok<'a>>,
+}
+
+impl Named<'_> {
+    /// Whether the rule uses any name.
+    pub(super) fn any(&self) -> bool {
+        self.iid.is_some() || self.mid.is_some() || self.method.is_some()
+    }
+
+    /// Column of the rule's first name.
+    pub(super) fn first_col(&self) -> u32 {
+        [self.iid, self.mid, self.method]
+            .into_iter()
+            .flatten()
+            .map(|t| t.col)
+            .min()
+            .unwrap_or(1)
+    }
+}
+
+/// Whether `s` starts like a name rather than a number: names start with
+/// a letter or `_` (as in the name map and the IDL), numbers with a digit.
+fn is_name_start(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+}
+
+/// Whether a word is shaped like a method name (the name map's characters).
+fn is_method_word(s: &str) -> bool {
+    is_name_start(s)
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.:-/".contains(c))
+}
+
+/// The part of token `t` from byte `off` on, as a token of its own.
+fn rest_of<'a>(t: Tok<'a>, off: usize) -> Tok<'a> {
+    Tok {
+        text: &t.text[off..],
+        col: col_at(t, off),
+    }
+}
+
+const HANDLE: u8 = 1;
+const IID: u8 = 2;
+const MID: u8 = 4;
+const NCAPS: u8 = 8;
+const METHOD: u8 = 16;
+
+fn matcher<'a>(
+    cx: &Cx,
+    t: Tok<'a>,
+    rule: &mut Rule,
+    named: &mut Named<'a>,
+    seen: &mut u8,
+) -> Result<(), PolicyError> {
     let mut once = |bit: u8, name: &'static str| {
         if *seen & bit != 0 {
             return Err(cx.err(t.col, ErrorKind::DuplicateMatcher(name)));
@@ -372,12 +492,20 @@ fn matcher(cx: &Cx, t: Tok<'_>, rule: &mut Rule, seen: &mut u8) -> Result<(), Po
         let (v, end) = num_at(cx, t, 7, "handle=", u32::MAX as u64)?;
         end_of_token(cx, t, end)?;
         rule.handle = Some(v as u32);
-    } else if s.starts_with("iid=") {
+    } else if let Some(v) = s.strip_prefix("iid=") {
         once(IID, "iid=")?;
-        rule.iid = span_at(cx, t, 4, "iid=")?;
-    } else if s.starts_with("mid=") {
+        if is_name_start(v) {
+            named.iid = Some(rest_of(t, 4));
+        } else {
+            rule.iid = span_at(cx, t, 4, "iid=")?;
+        }
+    } else if let Some(v) = s.strip_prefix("mid=") {
         once(MID, "mid=")?;
-        rule.mid = span_at(cx, t, 4, "mid=")?;
+        if is_name_start(v) {
+            named.mid = Some(rest_of(t, 4));
+        } else {
+            rule.mid = span_at(cx, t, 4, "mid=")?;
+        }
     } else if s.starts_with("ncaps=") {
         once(NCAPS, "ncaps=")?;
         // nk_message.ex.ncaps is 3 bits wide (shared/kos-abi.md, [D]).
@@ -388,9 +516,31 @@ fn matcher(cx: &Cx, t: Tok<'_>, rule: &mut Rule, seen: &mut u8) -> Result<(), Po
         compare_at(cx, t, "bytes", &mut rule.bytes)?;
     } else if s.starts_with("arena") {
         compare_at(cx, t, "arena", &mut rule.arena)?;
+    } else if is_method_word(s) {
+        once(METHOD, "method")?;
+        if !s.contains('.') {
+            return Err(cx.err(t.col, ErrorKind::MethodNeedsDot(Snippet::of(s))));
+        }
+        named.method = Some(t);
     } else {
         let name = s.find('=').map_or(s, |i| &s[..=i]);
         return Err(cx.err(t.col, ErrorKind::UnknownMatcher(Snippet::of(name))));
+    }
+    Ok(())
+}
+
+/// The checks on a rule's names that need no name map: a method word
+/// excludes `iid=`/`mid=`, and `mid=NAME` needs an `iid=`.
+fn check_named(cx: &Cx, named: &Named<'_>, seen: u8) -> Result<(), PolicyError> {
+    if let Some(m) = named.method {
+        if seen & (IID | MID) != 0 {
+            return Err(cx.err(m.col, ErrorKind::MethodWithIds(Snippet::of(m.text))));
+        }
+    }
+    if let Some(m) = named.mid {
+        if seen & IID == 0 {
+            return Err(cx.err(m.col, ErrorKind::MidNameNeedsIid(Snippet::of(m.text))));
+        }
     }
     Ok(())
 }
@@ -417,9 +567,14 @@ fn ops(cx: &Cx, t: Tok<'_>, action: Action) -> Result<OpSet, PolicyError> {
     Ok(set)
 }
 
-/// Parse `text` into `out` (cleared first). On error `out` holds a partial
-/// result and must not be used.
-pub fn parse_into(text: &str, out: &mut Policy) -> Result<(), PolicyError> {
+/// Parse `text` into `out` (cleared first), looking names up in `names`
+/// (see [`Names`]). On error `out` holds a partial result and must not be
+/// used.
+pub(super) fn parse_into(
+    text: &str,
+    out: &mut Policy,
+    names: Names<'_>,
+) -> Result<(), PolicyError> {
     out.reset();
     let mut mode_line = 0u32;
     let mut default_line = 0u32;
@@ -477,12 +632,17 @@ pub fn parse_into(text: &str, out: &mut Policy) -> Result<(), PolicyError> {
             .ok_or(cx.err(end_col, ErrorKind::ExpectedOperation(action.key())))?;
         let mut rule = Rule::new(action, ops(&cx, op_tok, action)?, cx.line);
         let mut seen = 0u8;
+        let mut named = Named::default();
         for t in w {
-            matcher(&cx, t, &mut rule, &mut seen)?;
+            matcher(&cx, t, &mut rule, &mut named, &mut seen)?;
         }
-        out.rules
-            .push(rule)
-            .map_err(|_| cx.err(first.col, ErrorKind::TooManyRules(super::MAX_RULES)))?;
+        let too_many = cx.err(first.col, ErrorKind::TooManyRules(super::MAX_RULES));
+        if named.any() {
+            check_named(&cx, &named, seen)?;
+            resolve::expand(&cx, names, rule, &named, &mut out.rules, too_many)?;
+        } else {
+            out.rules.push(rule).map_err(|_| too_many)?;
+        }
     }
     Ok(())
 }

@@ -238,7 +238,8 @@ fn fmt_size(f: &mut fmt::Formatter<'_>, name: &str, s: Span) -> fmt::Result {
     Ok(())
 }
 
-/// Canonical policy text of the rule (parses back to the same rule).
+/// Canonical policy text of the rule (parses back to the same rule). Ids
+/// are always numbers: names in the text were resolved when it was parsed.
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.action.key(), self.ops)?;

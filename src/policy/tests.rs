@@ -90,7 +90,7 @@ fn defaults_are_enforce_and_deny() {
 fn every_error_names_line_column_and_expectation() {
     let cases: &[(&str, &str)] = &[
         ("\n\nallow call mid=", "policy:3:16: expected a number after 'mid='"),
-        ("allow call mid=x", "policy:1:16: expected a number after 'mid='"),
+        ("allow call mid=+1", "policy:1:16: expected a number after 'mid='"),
         ("allow call iid=", "policy:1:16: expected a number after 'iid='"),
         ("allow call iid=3..", "policy:1:19: expected a number after '..'"),
         ("allow call iid=70000", "policy:1:16: number too large after 'iid=' (at most 65535)"),
@@ -133,7 +133,11 @@ fn every_error_names_line_column_and_expectation() {
         ),
         (
             "allow call foo",
-            "policy:1:12: unknown matcher 'foo' (expected handle=, iid=, mid=, bytes<>, arena<> or ncaps=)",
+            "policy:1:12: method name 'foo' has no dot: expected Interface.Method or Entity.endpoint.Method (or a matcher: handle=, iid=, mid=, bytes<>, arena<>, ncaps=)",
+        ),
+        (
+            "allow call x+y",
+            "policy:1:12: unknown matcher 'x+y' (expected handle=, iid=, mid=, bytes<>, arena<> or ncaps=)",
         ),
         ("allow", "policy:1:6: expected an operation (call, recv, reply or any) after 'allow'"),
         ("  log", "policy:1:6: expected an operation (call, recv, reply or any) after 'log'"),
@@ -188,7 +192,7 @@ fn every_error_names_line_column_and_expectation() {
             "policy:1:12: unknown matcher 'é=' (expected handle=, iid=, mid=, bytes<>, arena<> or ncaps=)",
         ),
         (
-            "allow call iid=1..2 mid=ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "allow call iid=1..2 mid=-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
             "policy:1:25: expected a number after 'mid='",
         ),
         (
