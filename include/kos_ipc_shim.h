@@ -666,7 +666,9 @@ Retcode kos_shim_policy_stats(struct kos_shim_policy_stats_t *out);
 
 // Copy the active policy's per-rule hit counts, in rule order, into
 // `out[0..cap]`, and set `*n` to the number of rules (0 without a policy).
-// `out` may be NULL when `cap` is 0 (to ask for the count).
+// `out` may be NULL when `cap` is 0 (to ask for the count). A name that
+// stands for several (iid, mid) (`deny call Echo.Ping` with Echo at two
+// RIIDs) is one rule per pair here, consecutive, in the order of their ids.
 //
 // Returns rcOk; rcBufferTooSmall when `cap < *n` (the first `cap` counts
 // are written); rcInvalidArgument when `n` is NULL or `out` is NULL with

@@ -2,7 +2,9 @@
 //! the backend, audit mode, receives judged after the call, atomic loading,
 //! the C API, and hot reload under 8 calling threads.
 //!
-//! The policy is process-wide, so the tests take one lock.
+//! The policy is process-wide, so the tests take one lock. The process's
+//! name map (`KOS_SHIM_NAMES`, set before the first call) names interface 3
+//! and 6 `Echo`, with methods 1 `Ping` and 2 `Quit`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -85,6 +87,13 @@ fn setup() -> std::sync::MutexGuard<'static, ()> {
     let g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        let names = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("policy-pipeline.names");
+        std::fs::write(
+            &names,
+            "iid 3 Echo\niid 6 Echo\nmid 3.1 Ping\nmid 3.2 Quit\nmid 6.1 Ping\nmid 6.2 Quit\n",
+        )
+        .unwrap();
+        std::env::set_var("KOS_SHIM_NAMES", &names);
         set_backend(&BACKEND).unwrap();
         register(&SEEN).unwrap();
     });
@@ -461,4 +470,81 @@ fn the_statistics_text_dump_includes_the_policy() {
     assert_eq!(lines[4], "policy rule line 3: allow reply hits=0");
     assert_eq!(lines[5], "policy rule line 4: allow recv hits=0");
     assert_eq!(lines[6], "policy default deny: hits=0");
+}
+
+#[test]
+fn names_resolve_against_the_process_map_and_expand_per_endpoint() {
+    let _g = setup();
+    extern "C" {
+        fn kos_shim_policy_load(t: *const i8, len: usize, err: *mut i8, err_len: usize) -> Retcode;
+    }
+    // Both RIIDs named Echo: one rule each, both from line 1.
+    let text = "deny call Echo.Quit\nallow call iid=Echo mid=Ping\nallow reply\nallow recv\n";
+    // SAFETY: valid text; NULL err is allowed.
+    let rc =
+        unsafe { kos_shim_policy_load(text.as_ptr() as _, text.len(), std::ptr::null_mut(), 0) };
+    assert_eq!(rc, rcOk);
+    assert_eq!(policy::stats().rules, 6);
+    let c2 = calls(2);
+    assert_eq!(call(3, 2), rcSecurityDisallow);
+    assert_eq!(call(6, 2), rcSecurityDisallow);
+    assert_eq!(calls(2), c2, "the server never saw Quit");
+    assert_eq!(call(3, 1), rcOk);
+    assert_eq!(call(6, 1), rcOk);
+    assert_eq!(call(4, 2), rcSecurityDisallow, "default deny");
+    let mut info = CallInfo::new(Op::Call, 1);
+    (info.sent.iid, info.sent.mid, info.sent.const_size) = (6, 2, 24);
+    let d = policy::decide_detail(&info);
+    assert_eq!(
+        (d.rule, d.line),
+        (Some(1), 1),
+        "reports point at the source line"
+    );
+    let mut hits = [0u64; 8];
+    assert_eq!(policy::rule_hits(&mut hits), 6);
+    assert_eq!(&hits[..6], &[1, 2, 1, 1, 0, 0]);
+    use kos_ipc_shim::stats::dump::{render, Format};
+    let dump = render(Format::Text);
+    let lines: Vec<&str> = dump
+        .lines()
+        .filter(|l| l.starts_with("policy rule"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "policy rule line 1 (1 of 2): deny call iid=3 mid=2 hits=1",
+            "policy rule line 1 (2 of 2): deny call iid=6 mid=2 hits=2",
+            "policy rule line 2 (1 of 2): allow call iid=3 mid=1 hits=1",
+            "policy rule line 2 (2 of 2): allow call iid=6 mid=1 hits=1",
+            "policy rule line 3: allow reply hits=0",
+            "policy rule line 4: allow recv hits=0",
+        ]
+    );
+    // A name error changes nothing, through Rust and C alike.
+    let g0 = policy::stats().generation;
+    assert_eq!(
+        policy::load("allow call\ndeny call Echo.Nope\n")
+            .unwrap_err()
+            .to_string(),
+        "policy:2:16: interface Echo has no method 'Nope' (methods: Ping, Quit)"
+    );
+    let bad = b"deny call iid=Nope";
+    let mut err = [0x55i8; 128];
+    // SAFETY: valid text and buffer lengths.
+    let rc = unsafe { kos_shim_policy_load(bad.as_ptr() as _, bad.len(), err.as_mut_ptr(), 128) };
+    assert_eq!(rc, rcInvalidArgument);
+    // SAFETY: the shim NUL-terminates within 128 bytes.
+    let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) }
+        .to_str()
+        .unwrap();
+    assert_eq!(
+        msg,
+        "policy:1:15: unknown endpoint or interface 'Nope' (known: Echo)"
+    );
+    assert_eq!(policy::stats().generation, g0);
+    assert_eq!(
+        call(3, 2),
+        rcSecurityDisallow,
+        "the named policy is still in force"
+    );
 }

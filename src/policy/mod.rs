@@ -363,6 +363,9 @@ fn learning() -> bool {
 
 /// Copy the active policy's per-rule hit counts (rule order) into `out`;
 /// returns the number of rules (0 without a policy). Counts reset on load.
+/// A name standing for several (iid, mid) counts per expanded rule; each
+/// expanded rule keeps its source line ([`Rule::line`]), which reports and
+/// [`write_stats`] show (`policy rule line 3 (2 of 2): ...`).
 pub fn rule_hits(out: &mut [u64]) -> usize {
     reload::read(|a| match a {
         Some(a) => {
@@ -395,14 +398,20 @@ pub fn write_stats(w: &mut dyn fmt::Write) -> fmt::Result {
     )?;
     reload::read(|a| {
         if let Some(a) = a {
-            for (i, r) in a.policy.rules().iter().enumerate() {
-                writeln!(
-                    w,
-                    "policy rule line {}: {} hits={}",
-                    r.line,
-                    r,
-                    a.hits.get(i)
-                )?;
+            let rules = a.policy.rules();
+            // A name standing for several (iid, mid) expanded into
+            // consecutive rules of one line: "line 3 (2 of 4)".
+            let mut group = 0..0;
+            for (i, r) in rules.iter().enumerate() {
+                if !group.contains(&i) {
+                    let n = rules[i..].iter().take_while(|x| x.line == r.line).count();
+                    group = i..i + n;
+                }
+                write!(w, "policy rule line {}", r.line)?;
+                if group.len() > 1 {
+                    write!(w, " ({} of {})", i - group.start + 1, group.len())?;
+                }
+                writeln!(w, ": {} hits={}", r, a.hits.get(i))?;
             }
             writeln!(
                 w,
