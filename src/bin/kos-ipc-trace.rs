@@ -75,7 +75,8 @@ enum Cmd {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Print the learn-mode policy that allows exactly the messages in the trace.
+    /// Print the learn-mode policy that allows exactly the messages in the
+    /// trace (endpoints and methods by name where the names have them).
     PolicyFrom {
         /// The trace.
         file: String,
@@ -259,9 +260,9 @@ fn export(cli: &Cli, format: Format, file: &str, out: &Path) -> Result<(), Strin
     Ok(())
 }
 
-fn policy_from(file: &str, output: &Option<PathBuf>) -> Result<(), String> {
+fn policy_from(cli: &Cli, file: &str, output: &Option<PathBuf>) -> Result<(), String> {
     let learner = Learner::new();
-    each(file, "policy-from", |_, e| {
+    let header = each(file, "policy-from", |_, e| {
         let r = &e.rec;
         if r.kind != KOS_SHIM_TRACE_KIND_CALL {
             return Ok(());
@@ -281,10 +282,13 @@ fn policy_from(file: &str, output: &Option<PathBuf>) -> Result<(), String> {
         }
         Ok(())
     })?;
+    // Rules name endpoints and methods where the trace's names (or --names)
+    // do, so the policy reads like the descriptions.
+    let names = names_for(&cli.names, &header)?;
     match output {
-        Some(p) => learner.write(p).map_err(io_err(p)),
+        Some(p) => learner.write(p, &names).map_err(io_err(p)),
         None => {
-            let _ = write!(io::stdout().lock(), "{}", learner.render());
+            let _ = write!(io::stdout().lock(), "{}", learner.render(&names));
             Ok(())
         }
     }
@@ -319,7 +323,7 @@ fn main() -> ExitCode {
     let r = match &cli.cmd {
         Cmd::Summary { file } => summary(&cli, file),
         Cmd::Export { format, file, out } => export(&cli, *format, file, out),
-        Cmd::PolicyFrom { file, output } => policy_from(file, output),
+        Cmd::PolicyFrom { file, output } => policy_from(&cli, file, output),
         Cmd::Names {
             entities,
             include,

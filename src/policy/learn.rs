@@ -4,7 +4,9 @@
 //! The output has one `allow` rule per observed (operation class, iid, mid),
 //! sorted, each commented with its hit count, and ends in `default deny`, so
 //! replaying the same run under it gives no denials and any new method is
-//! denied. Recording is lock-free (an open-addressed table of atomics sized
+//! denied. A rule names the endpoint and the method where the name map
+//! names both (`allow call iid=Server.main mid=Echo`, read back by the
+//! parser to the same ids), numbers otherwise. Recording is lock-free (an open-addressed table of atomics sized
 //! at creation); only rendering allocates. The trace tools feed recorded
 //! runs through the same [`Learner`].
 //!
@@ -23,6 +25,7 @@ use core::fmt::Write as _;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::rules::Class;
+use crate::names::NameMap;
 use crate::op::Op;
 use crate::say::Level;
 use crate::sys::{self, File, FileError, Mode};
@@ -131,8 +134,10 @@ impl Learner {
         v
     }
 
-    /// The learned policy text.
-    pub fn render(&self) -> String {
+    /// The learned policy text. A rule names its endpoint and method
+    /// (`allow call iid=Server.main mid=Echo`) where `names` names both and
+    /// the names read back to the same ids; numbers otherwise.
+    pub fn render(&self, names: &NameMap) -> String {
         let entries = self.entries();
         let mut s = String::new();
         let _ = writeln!(
@@ -148,39 +153,69 @@ impl Learner {
                 self.dropped()
             );
         }
-        s.push_str("mode enforce\n");
-        for (c, iid, mid, n) in entries {
-            let _ = writeln!(
-                s,
-                "allow {} iid={iid} mid={mid}  # {n} hit{}",
-                c.key(),
-                if n == 1 { "" } else { "s" }
+        let named: Vec<Option<(&str, &str)>> = entries
+            .iter()
+            .map(|&(_, iid, mid, _)| name_of(names, iid, mid))
+            .collect();
+        if named.iter().any(Option::is_some) {
+            s.push_str(
+                "# Its names need the interface descriptions when it is loaded\n\
+                 # (KOS_SHIM_EDL and KOS_SHIM_IDL_PATH, or KOS_SHIM_NAMES).\n",
             );
+        }
+        s.push_str("mode enforce\n");
+        for ((c, iid, mid, n), named) in entries.into_iter().zip(named) {
+            let _ = match named {
+                Some((i, m)) => write!(s, "allow {} iid={i} mid={m}", c.key()),
+                None => write!(s, "allow {} iid={iid} mid={mid}", c.key()),
+            };
+            let _ = writeln!(s, "  # {n} hit{}", if n == 1 { "" } else { "s" });
         }
         s.push_str("default deny\n");
         s
     }
 
-    /// Write [`Learner::render`] to the file `path` (created or emptied),
+    /// Write [`Learner::render`] with the process's names
+    /// ([`crate::names::global`]) to the file `path` (created or emptied),
     /// through the C library.
     pub fn write_to(&self, path: &str) -> Result<(), FileError> {
-        let text = self.render();
-        // File I/O is IPC on KasperskyOS: it must not be observed or judged.
+        // File I/O is IPC on KasperskyOS: it must not be observed or judged
+        // (nor is reading the descriptions the names come from).
+        let _inside = crate::guard::enter();
+        self.write_named(path, crate::names::global())
+    }
+
+    fn write_named(&self, path: &str, names: &NameMap) -> Result<(), FileError> {
+        let text = self.render(names);
         let _inside = crate::guard::enter();
         let mut f = File::open(path, Mode::Create)?;
         f.write_all(text.as_bytes())?;
         f.close()
     }
 
-    /// [`Learner::write_to`] for std programs (the trace tools).
+    /// [`Learner::write_to`] for std programs (the trace tools), with their
+    /// own name map.
     #[cfg(feature = "std")]
-    pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {
+    pub fn write(&self, path: &std::path::Path, names: &NameMap) -> std::io::Result<()> {
         let p = path.to_str().ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path is not UTF-8")
         })?;
-        self.write_to(p)
+        self.write_named(p, names)
             .map_err(|e| std::io::Error::other(std::format!("{e}")))
     }
+}
+
+/// The endpoint's and the method's names, when `names` has both and the
+/// policy parser reads them back to exactly `(iid, mid)`.
+fn name_of(names: &NameMap, iid: u16, mid: u16) -> Option<(&str, &str)> {
+    let i = names.iid_name(iid)?;
+    let m = names.mid_name(iid, mid)?;
+    let word = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && !s.contains(|c: char| c.is_whitespace() || c == '#')
+    };
+    let exact = names.iids_named(i) == [iid] && names.mid_named(iid, m) == Some(mid);
+    (word(i) && word(m) && exact).then_some((i, m))
 }
 
 static GLOBAL: spin::Once<Learner> = spin::Once::new();

@@ -674,7 +674,7 @@ fn learner_renders_sorted_counted_allow_rules_ending_in_default_deny() {
     l.observe_op(Op::Reply, 7, 2);
     l.observe_op(Op::Call, 3, 1);
     l.observe_op(Op::RecvEx, 3, 1);
-    let text = l.render();
+    let text = l.render(&crate::names::NameMap::new());
     let body: std::vec::Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(
         body,
@@ -712,6 +712,6 @@ fn full_learner_counts_what_it_drops() {
     assert_eq!(l.entries().len(), 16);
     assert_eq!(l.dropped(), 4);
     assert!(l
-        .render()
+        .render(&crate::names::NameMap::new())
         .contains("# WARNING: 4 observations were not recorded"));
 }

@@ -375,3 +375,59 @@ fn expanded_rules_respect_the_rule_capacity() {
         )
     );
 }
+
+#[test]
+fn a_learned_policy_names_what_the_map_names_and_loads_back_to_the_same_rules() {
+    use crate::op::Op;
+    let mut m = demo();
+    m.insert_iid(7, "Twin").unwrap();
+    m.insert_iid(8, "Twin").unwrap();
+    m.insert_mid(7, 0, "Go").unwrap();
+    let l = super::learn::Learner::new();
+    for (op, iid, mid, n) in [
+        (Op::Call, 0, 0, 1),
+        (Op::Call, 0, 1, 3),
+        (Op::CallEx, 0, 1, 9),
+        (Op::Call, 1, 1, 1),
+        (Op::Call, 2, 1, 1),
+        (Op::Call, 0, 7, 1), // no method 7: numbers
+        (Op::Call, 7, 0, 1), // "Twin" names two RIIDs: numbers
+        (Op::Recv, 0, 1, 2),
+        (Op::Reply, 5, 3, 1), // nothing names RIID 5
+    ] {
+        for _ in 0..n {
+            l.observe_op(op, iid, mid);
+        }
+    }
+    let named = l.render(&m);
+    let body: Vec<&str> = named.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        body,
+        [
+            "mode enforce",
+            "allow call iid=Server.main mid=Echo  # 1 hit",
+            "allow call iid=Server.main mid=Ping  # 12 hits",
+            "allow call iid=0 mid=7  # 1 hit",
+            "allow call iid=Server.db.kv mid=Get  # 1 hit",
+            "allow call iid=Server.db.mirror mid=Ping  # 1 hit",
+            "allow call iid=7 mid=0  # 1 hit",
+            "allow recv iid=Server.main mid=Ping  # 2 hits",
+            "allow reply iid=5 mid=3  # 1 hit",
+            "default deny",
+        ]
+    );
+    assert!(named.contains("# Its names need the interface descriptions"));
+    // Without names: numbers, exactly as before.
+    let numbered = l.render(&NameMap::new());
+    assert!(numbered.contains("allow call iid=0 mid=1  # 12 hits\n"));
+    assert!(!numbered.contains("Its names"));
+    let a = parse_with(&named, &m).unwrap();
+    let b = parse(&numbered).unwrap();
+    let strip =
+        |p: &Policy| -> Vec<Rule> { p.rules().iter().map(|r| Rule { line: 0, ..*r }).collect() };
+    assert_eq!(strip(&a), strip(&b));
+    assert_eq!((a.mode, a.default), (b.mode, b.default));
+    for k in keys() {
+        assert_eq!(a.evaluate(&k).1, b.evaluate(&k).1, "{k:?}");
+    }
+}
