@@ -528,6 +528,24 @@ fn speak(message: fmt::Arguments<'_>) {
     log::warn!(target: LOG_TARGET, "policy: {message}");
 }
 
+/// `iid=0 mid=1`, and with the C library `iid=0 mid=1 (Server.main:Echo.Upper)`
+/// when the process's names say what the ids are.
+struct Ids(crate::abi::Handle, u16, u16);
+
+impl fmt::Display for Ids {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "iid={} mid={}", self.1, self.2)?;
+        #[cfg(feature = "clib")]
+        {
+            let m = crate::locator::method(crate::names::global(), self.0, self.1, self.2);
+            if m.is_named() {
+                write!(f, " ({m})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn report(info: &CallInfo, d: &Decision) {
     match admit() {
         Admit::Yes => {}
@@ -549,13 +567,14 @@ fn report(info: &CallInfo, d: &Decision) {
     let closed =
         reload::read(|a| a.is_some_and(|a| a.generation == d.generation && a.failed_closed));
     let src = Source(d.line, d.rule, closed);
-    let (op, h, iid, mid, bytes) = (info.op.name(), info.handle, m.iid, m.mid, m.total_size());
+    let (op, h, bytes) = (info.op.name(), info.handle, m.total_size());
+    let iid = Ids(h, m.iid, m.mid);
     match d.verdict {
         Verdict::Log => speak(format_args!(
-            "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: logged by {src}"
+            "{op} handle={h} {iid} bytes={bytes}: logged by {src}"
         )),
         Verdict::AuditDeny => speak(format_args!(
-            "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: would be denied by {src} ({})",
+            "{op} handle={h} {iid} bytes={bytes}: would be denied by {src} ({})",
             if info.op.sends() {
                 "audit mode"
             } else {
@@ -563,7 +582,7 @@ fn report(info: &CallInfo, d: &Decision) {
             }
         )),
         Verdict::Deny => speak(format_args!(
-            "{op} handle={h} iid={iid} mid={mid} bytes={bytes}: denied by {src} \
+            "{op} handle={h} {iid} bytes={bytes}: denied by {src} \
              (rcSecurityDisallow)"
         )),
         Verdict::Allow => {}

@@ -225,21 +225,25 @@ pub fn json(s: &Snapshot, names: &NameMap) -> String {
                     Some((n, _)) => json_str(&mut o, n.as_str()),
                     None => o.push_str("null"),
                 }
-                o.push_str(",\"interface\":");
-                match locator::method(names, k.handle, k.iid, k.mid).interface() {
-                    Some(n) => json_str(&mut o, n),
-                    None => o.push_str("null"),
-                }
-                o.push_str(",\"method\":");
-                match names.mid_name(k.iid, k.mid) {
-                    Some(n) => json_str(&mut o, n),
-                    None => o.push_str("null"),
+                let m = locator::method(names, k.handle, k.iid, k.mid);
+                let n = m.name();
+                let iface = n.interface().map(|i| i.name.as_str());
+                for (key, v) in [
+                    ("endpoint", n.endpoint()),
+                    ("interface", iface.or(n.endpoint())),
+                    ("method", n.method()),
+                ] {
+                    let _ = write!(o, ",\"{key}\":");
+                    match v {
+                        Some(v) => json_str(&mut o, v),
+                        None => o.push_str("null"),
+                    }
                 }
                 o.push(',');
             }
             None => o.push_str(
                 "\"overflow\":true,\"op\":null,\"handle\":null,\"iid\":null,\"mid\":null,\
-                 \"connection\":null,\"interface\":null,\"method\":null,",
+                 \"connection\":null,\"endpoint\":null,\"interface\":null,\"method\":null,",
             ),
         }
         let _ = write!(

@@ -175,6 +175,8 @@ pub(crate) fn configure_from_env() {
     }
     match Filter::parse(spec) {
         Ok(f) => {
+            // Load the names now, not on the first traced call.
+            let _ = crate::names::global();
             FILTER.call_once(|| f);
             ON.store(true, Ordering::Release);
         }
