@@ -32,6 +32,7 @@ case_() {
     env -u KOS_SHIM_POLICY -u KOS_SHIM_STATS -u KOS_SHIM_STATS_CAP -u KOS_SHIM_STATS_SIGNAL \
         -u KOS_SHIM_TRACE -u KOS_SHIM_TRACE_BUF -u KOS_SHIM_TRACE_PAYLOAD -u KOS_SHIM_LOG \
         -u KOS_SHIM_NAMES -u KOS_SHIM_CLOCK -u KOS_SHIM_POLICY_ON_ERROR -u KOS_SHIM_POLICY_LEARN \
+        -u KOS_SHIM_EDL -u KOS_SHIM_IDL_PATH -u KOS_SHIM_TRACE_FILTER \
         "$@" timeout 120 "$prog" >"$out/$name.out" 2>"$out/$name.err" ||
         { cat "$out/$name.out" "$out/$name.err" >&2; fail "$name: the program failed"; }
     grep -q '^echo_prog: ' "$out/$name.out" || fail "$name: the program did not complete"
@@ -64,6 +65,28 @@ case_ clock 'KOS_SHIM_CLOCK="bogus" is not one of auto, monotonic, os; using aut
 case_ log 'KOS_SHIM_LOG="loud" is not one of quiet, error, warn, info; using warn' KOS_SHIM_LOG=loud
 case_ names "KOS_SHIM_NAMES: $out/none\.names: cannot open" \
     KOS_SHIM_STATS=stderr "KOS_SHIM_NAMES=$out/none.names"
+case_ edl-missing "KOS_SHIM_EDL: nosuch\.Server:1:1: cannot find nosuch/Server\.edl or nosuch/Server\.cdl or nosuch/Server\.idl in -I dirs: $out; ids are shown as numbers" \
+    KOS_SHIM_STATS=stderr KOS_SHIM_EDL=nosuch.Server "KOS_SHIM_IDL_PATH=$out"
+mkdir -p "$out/idl/bad"
+printf 'task class bad.Broken\n\nendpoints {\n    main : \n}\n' >"$out/idl/bad/Broken.edl"
+case_ edl-syntax "KOS_SHIM_EDL: $out/idl/bad/Broken\.edl:5:1: .*; ids are shown as numbers" \
+    KOS_SHIM_STATS=stderr "KOS_SHIM_EDL=$out/idl/bad/Broken.edl"
+case_ trace-filter 'KOS_SHIM_TRACE_FILTER="Echo\.\*,,x": pattern 2 is empty \(expected e\.g\. "Echo\.\*,!Echo\.Ping"\); every method is traced' \
+    "KOS_SHIM_TRACE=file:$out/t4.kst" 'KOS_SHIM_TRACE_FILTER=Echo.*,,x'
+
+# The descriptions work in the wrap archive (no_std + C library) too: an
+# iid line names the program's RIID 42 as echo.Server's endpoint, whose
+# interface (examples/idl/echo) then names and decodes its calls, and the
+# trace filter drops the Quit call.
+printf 'iid 42 Server.main\n' >"$out/prog.names"
+env KOS_SHIM_NAMES="$out/prog.names" KOS_SHIM_EDL=echo.Server KOS_SHIM_IDL_PATH=examples/idl \
+    KOS_SHIM_TRACE=stderr KOS_SHIM_TRACE_PAYLOAD=64 'KOS_SHIM_TRACE_FILTER=*.Upper' \
+    timeout 120 "$prog" >"$out/described.out" 2>"$out/described.err" ||
+    { cat "$out/described.err" >&2; fail "described: the program failed"; }
+grep -q ' call   h=[0-9]* Server\.main:Echo\.Upper .* Upper(text: "' "$out/described.err" ||
+    { head -n 5 "$out/described.err" >&2; fail "described: no decoded Server.main:Echo.Upper call"; }
+if grep -q 'Echo\.Quit' "$out/described.err"; then fail "described: the filter let Echo.Quit through"; fi
+if grep '^kos-ipc-shim: ' "$out/described.err"; then fail "described: the shim complained"; fi
 
 # README's example lines against what was said (here and in policy-wrap-test).
 blank() { sed -E -e 's#[^ ":;(]+\.policy#PATH#g' -e 's#(@DIR@/|/)[^ ":;)]+#PATH#g' -e 's/[0-9]+/N/g'; }
@@ -72,5 +95,5 @@ grep '^kos-ipc-shim: ' "$said" | blank | sort -u >"$out/said.blank"
 grep -h '^ *kos-ipc-shim: ' README.md | sed 's/^ *//' | grep -v '\.\.\.' | blank | sort -u >"$out/readme.blank"
 missing=$(comm -23 "$out/readme.blank" "$out/said.blank")
 [ -z "$missing" ] || { printf '%s\n' "$missing" >&2; fail "README shows lines the shim did not print (above, blanked)"; }
-printf 'config-errors-test: %d cases, each one line; %d README example lines all printed\n' \
+printf 'config-errors-test: %d cases, each one line; descriptions decode in the wrap archive; %d README example lines all printed\n' \
     "$cases" "$(wc -l <"$out/readme.blank")"

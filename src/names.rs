@@ -91,11 +91,21 @@ impl<'a> MethodName<'a> {
         self.endpoint.or_else(|| self.map.iid_name(self.iid))
     }
 
-    /// The interface the endpoint serves, if the descriptions say.
+    /// The interface the endpoint serves, if the descriptions say: the
+    /// endpoint's name when it is one the descriptions have (learned, an
+    /// `iid 42 Server.main` line, or derived), else the interface the first
+    /// entity serves at the RIID (not for a learned name the descriptions
+    /// lack: that is another server's endpoint).
     pub fn interface(&self) -> Option<&'a Interface> {
+        if let Some(i) = self
+            .endpoint()
+            .and_then(|e| self.map.interface_of_endpoint(e))
+        {
+            return Some(i);
+        }
         match self.endpoint {
-            Some(e) if self.map.iid_name(self.iid) != Some(e) => self.map.interface_of_endpoint(e),
-            _ => self.map.interface_of(self.iid),
+            Some(_) => None,
+            None => self.map.interface_of(self.iid),
         }
     }
 
@@ -734,6 +744,9 @@ pub(crate) mod tests {
             m.method_at(Some("Elsewhere"), 0, 1).to_string(),
             "Elsewhere.1"
         );
+        // An iid line naming an endpoint gives that RIID its interface.
+        m.insert_iid(7, "Server.db.kv").unwrap();
+        assert_eq!(m.method(7, 1).to_string(), "Server.db.kv:Store.Get");
         // Explicit lines win.
         m.insert_iid(0, "Front").unwrap();
         m.insert_mid(0, 1, "Hello").unwrap();
