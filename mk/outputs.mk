@@ -17,5 +17,5 @@ outputs-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(IP_BUILD)/stats_signal
 .PHONY: config-errors-test
 TEST_TARGETS += config-errors-test
 
-config-errors-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap
-	scripts/config-errors-test.sh $(BUILD)/config-errors $(IP_BUILD)/echo_wrap
+config-errors-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(BUILD)/examples/echo
+	scripts/config-errors-test.sh $(BUILD)/config-errors $(IP_BUILD)/echo_wrap $(BUILD)/examples/echo

@@ -11,10 +11,14 @@
 #    ctests/interpose/expect-policy-*.err) saw, compared with paths and
 #    numbers blanked: README cannot show a message the shim does not print.
 #
-#   scripts/config-errors-test.sh OUTDIR PROGRAM
+# 3. README's policy example with names runs as written on the echo
+#    example (ECHO_EXAMPLE) and denies exactly Echo.Upper; its report line
+#    counts as said.
+#
+#   scripts/config-errors-test.sh OUTDIR PROGRAM ECHO_EXAMPLE
 set -euo pipefail
 
-out=$(realpath -m "$1") prog=$2
+out=$(realpath -m "$1") prog=$2 echo_example=$3
 rm -rf "$out"
 mkdir -p "$out"
 fail() {
@@ -87,6 +91,18 @@ grep -q ' call   h=[0-9]* Server\.main:Echo\.Upper .* Upper(text: "' "$out/descr
     { head -n 5 "$out/described.err" >&2; fail "described: no decoded Server.main:Echo.Upper call"; }
 if grep -q 'Echo\.Quit' "$out/described.err"; then fail "described: the filter let Echo.Quit through"; fi
 if grep '^kos-ipc-shim: ' "$out/described.err"; then fail "described: the shim complained"; fi
+
+# README "Policy" / "Names": the echo example denies exactly Echo.Upper.
+printf 'deny  call Echo.Upper\nallow call\nallow recv\nallow reply\n' >"$out/app.policy"
+rc=0
+env -u KOS_SHIM_NAMES KOS_SHIM_EDL=echo.Server KOS_SHIM_IDL_PATH=examples/idl KOS_SHIM_POLICY="$out/app.policy" \
+    timeout 120 "$echo_example" >"$out/echo-policy.out" 2>"$out/echo-policy.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q '^client: Call failed: rcSecurityDisallow' "$out/echo-policy.out" &&
+    grep -q '^client:   -> "hello, KasperskyOS"$' "$out/echo-policy.out" ||
+    { cat "$out/echo-policy.out" "$out/echo-policy.err" >&2; fail "README's names policy on the echo example"; }
+[ "$(grep -c '^kos-ipc-shim: ' "$out/echo-policy.err")" -eq 1 ] ||
+    { cat "$out/echo-policy.err" >&2; fail "README's names policy: expected one report line"; }
+cat "$out/echo-policy.err" >>"$said"
 
 # README's example lines against what was said (here and in policy-wrap-test).
 blank() { sed -E -e 's#[^ ":;(]+\.policy#PATH#g' -e 's#(@DIR@/|/)[^ ":;)]+#PATH#g' -e 's/[0-9]+/N/g'; }
