@@ -275,6 +275,8 @@ pub mod host;
 #[cfg(feature = "clib")]
 pub mod idl;
 pub mod intercept;
+#[cfg(feature = "clib")]
+pub mod json_text;
 pub mod layers;
 pub mod lease;
 #[cfg(feature = "clib")]

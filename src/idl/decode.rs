@@ -37,6 +37,7 @@ use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
 use super::model::{align_up, Dir, Method, Prim, Schema, Type, BASE_SIZE, MAX_DEPTH};
+use crate::json_text::{push_char as json_char, push_str as json_str};
 
 /// Elements of one sequence or array, and bytes of one `bytes`, shown at
 /// most; the rest is counted.
@@ -684,30 +685,6 @@ fn text_escape(f: &mut fmt::Formatter<'_>, b: &[u8]) -> fmt::Result {
         }
     }
     Ok(())
-}
-
-/// JSON string literal of `s`. (`trace::json` and `stats::dump` each have a
-/// private one; this module must not depend on either's internals.)
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        json_char(out, c);
-    }
-    out.push('"');
-}
-
-fn json_char(out: &mut String, c: char) {
-    match c {
-        '"' => out.push_str("\\\""),
-        '\\' => out.push_str("\\\\"),
-        '\n' => out.push_str("\\n"),
-        '\t' => out.push_str("\\t"),
-        '\r' => out.push_str("\\r"),
-        c if c < ' ' => {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        }
-        c => out.push(c),
-    }
 }
 
 /// JSON string of bytes that should be UTF-8; bad bytes become U+FFFD.

@@ -16,6 +16,7 @@ use alloc::{format, vec};
 use core::fmt::Write as _;
 
 use super::{rc_slot_name, Entry, Snapshot, RC_SLOTS};
+use crate::json_text::push_str as json_str;
 use crate::locator;
 use crate::names::NameMap;
 use crate::sys;
@@ -164,21 +165,6 @@ pub fn text(s: &Snapshot, names: &NameMap) -> String {
         out.push('\n');
     }
     out
-}
-
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// The JSON document (schema version 1, one line per key).

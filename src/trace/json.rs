@@ -26,6 +26,7 @@ use super::bytes::{ByteSink, WriteError};
 use super::kst::split_payload;
 use super::record::{verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use super::text::{self, hex, rc_name};
+use crate::json_text::quoted as js;
 use crate::locator;
 use crate::names::NameMap;
 use crate::op::Op;
@@ -63,24 +64,6 @@ pub struct JsonWriter<W: ByteSink> {
 /// Microseconds with three decimals (exact nanoseconds).
 fn us(ns: u64) -> String {
     format!("{}.{:03}", ns / 1000, ns % 1000)
-}
-
-/// JSON string literal of `s`.
-fn js(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 impl<W: ByteSink> JsonWriter<W> {
