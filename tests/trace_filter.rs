@@ -4,14 +4,14 @@
 //! Its own test binary because the trace configuration is process-wide.
 
 use std::ffi::c_void;
-use std::mem::size_of;
 use std::sync::Mutex;
 use std::thread;
 
+#[path = "host_util/mod.rs"]
+mod host_util;
+
+use host_util::{call, channel, close, pack_in, pack_out, recv, reply, Msg};
 use kos_ipc_shim::abi::*;
-use kos_ipc_shim::entry::{Call, Recv, Reply};
-use kos_ipc_shim::host::exports::{kos_host_channel_create, KnHandleClose};
-use kos_ipc_shim::host::pack::{PackInMsg, PackOutMsg};
 use kos_ipc_shim::trace::{self, record::KOS_SHIM_TRACE_KIND_CALL, KosShimTraceRecord};
 use kos_ipc_shim::Op;
 
@@ -30,62 +30,31 @@ unsafe extern "C" fn collect(
     }
 }
 
-#[repr(C, align(8))]
-struct Msg {
-    hdr: nk_message,
-    value: u64,
-}
-const SIZE: u32 = size_of::<Msg>() as u32;
-
 /// (iid, mid, times): Echo.Echo, Echo.Ping, Store.Put.
 const PLAN: [(u16, u16, usize); 3] = [(7, 0, 3), (7, 1, 2), (8, 0, 2)];
 
-fn call(c: Handle, iid: u16, mid: u16) {
-    let req = Msg {
-        hdr: nk_message::new(iid, mid, SIZE),
-        value: 1,
-    };
-    let mut resp = Msg {
-        hdr: nk_message::new(0, 0, SIZE),
-        value: 0,
-    };
-    let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
-    // SAFETY: messages and headers outlive the calls.
-    unsafe {
-        assert_eq!(PackOutMsg(&mut out, &req.hdr, std::ptr::null()), rcOk);
-        assert_eq!(
-            PackInMsg(&mut inp, &mut resp.hdr, std::ptr::null_mut()),
-            rcOk
-        );
-        assert_eq!(Call(c, &out, &mut inp), rcOk);
-    }
+fn to(iid: u16, mid: u16, value: u64) -> Msg {
+    let mut m = Msg::new(value, "x");
+    m.hdr.iid = iid;
+    m.hdr.mid = mid;
+    m
 }
 
+fn request(c: Handle, iid: u16, mid: u16) {
+    let req = to(iid, mid, 1);
+    let mut resp = Msg::buffer();
+    let mut inp = pack_in(&mut resp, None);
+    assert_eq!(call(c, &pack_out(&req, None), &mut inp), rcOk);
+}
+
+/// Answer `n` requests, each with the ids it came with.
 fn serve(s: Handle, n: usize) {
     for _ in 0..n {
-        let mut req = Msg {
-            hdr: nk_message::new(0, 0, SIZE),
-            value: 0,
-        };
-        let mut inp = SMsgHdr::ZERO;
-        // SAFETY: `req` and `inp` outlive the calls.
-        unsafe {
-            assert_eq!(
-                PackInMsg(&mut inp, &mut req.hdr, std::ptr::null_mut()),
-                rcOk
-            );
-            assert_eq!(Recv(s, &mut inp), rcOk);
-        }
-        let resp = Msg {
-            hdr: nk_message::new(req.hdr.iid, req.hdr.mid, SIZE),
-            value: 2,
-        };
-        let mut out = SMsgHdr::ZERO;
-        // SAFETY: `resp` and `out` outlive the call.
-        unsafe {
-            assert_eq!(PackOutMsg(&mut out, &resp.hdr, std::ptr::null()), rcOk);
-            assert_eq!(Reply(s, &out), rcOk);
-        }
+        let mut req = Msg::buffer();
+        let mut inp = pack_in(&mut req, None);
+        assert_eq!(recv(s, &mut inp), rcOk);
+        let resp = to(req.hdr.iid, req.hdr.mid, 2);
+        assert_eq!(reply(s, &pack_out(&resp, None)), rcOk);
     }
 }
 
@@ -108,20 +77,18 @@ fn only_the_selected_methods_are_recorded() {
     );
     trace::start("sink").unwrap();
 
-    let (mut c, mut s) = (0, 0);
-    // SAFETY: valid out-pointers.
-    assert_eq!(unsafe { kos_host_channel_create(&mut c, &mut s) }, rcOk);
+    let (c, s) = channel();
     let total = PLAN.iter().map(|p| p.2).sum();
     let server = thread::spawn(move || serve(s, total));
     for (iid, mid, n) in PLAN {
         for _ in 0..n {
-            call(c, iid, mid);
+            request(c, iid, mid);
         }
     }
     server.join().unwrap();
     trace::stop();
-    assert_eq!(KnHandleClose(c), rcOk);
-    assert_eq!(KnHandleClose(s), rcOk);
+    close(c);
+    close(s);
 
     let mut seen = SEEN.lock().unwrap().clone();
     seen.sort_unstable();

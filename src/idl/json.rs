@@ -86,13 +86,7 @@ impl Reader<'_> {
         let top = self.obj(v, "top level")?;
         let c = self.obj(top.get("contents").unwrap_or(&Json::Null), "\"contents\"")?;
         let package = self.name(c, "name", true, "contents")?;
-        let mut f = IdlFile {
-            file: self.file.to_string(),
-            package,
-            imports: Vec::new(),
-            decls: Vec::new(),
-            interface: None,
-        };
+        let mut f = IdlFile::new(self.file, package);
         for (i, imp) in self.arr(c, "imports", "contents")?.iter().enumerate() {
             let at = format!("imports[{i}]");
             match imp.as_str() {

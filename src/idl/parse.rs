@@ -138,6 +138,17 @@ pub struct IdlFile {
 }
 
 impl IdlFile {
+    /// An empty file of `package`, named `file` in errors.
+    pub fn new(file: &str, package: Name) -> IdlFile {
+        IdlFile {
+            file: file.to_string(),
+            package,
+            imports: Vec::new(),
+            decls: Vec::new(),
+            interface: None,
+        }
+    }
+
     /// The declaration called `short` in this file.
     pub fn decl(&self, short: &str) -> Option<&Decl> {
         self.decls.iter().find(|d| d.name().text == short)
@@ -576,13 +587,7 @@ impl<'a> Parser<'a> {
         }
         let package = self.name("a package name")?;
         self.eat_punct(';');
-        let mut f = IdlFile {
-            file: self.file.to_string(),
-            package,
-            imports: Vec::new(),
-            decls: Vec::new(),
-            interface: None,
-        };
+        let mut f = IdlFile::new(self.file, package);
         loop {
             self.skip_attributes()?;
             let at = self.peek().pos;
