@@ -118,6 +118,9 @@ static const char *const TEXT[] = {
     "handle(42, rights 0x3))",
     "-> error (code: 7)", "Prober.spare:Probe.Hello out=",
     "Hello(name: \"spare\", level: 255)", "-> (greeted: 5)",
+    /* The client's Call records carry the response too. */
+    "level: 3) -> (greeted: 8)", "stamp: -1234567890123) -> (count: 3)",
+    "blob: <0a0b0cff>) -> (echo: \"dock!\")", "rights 0x3)) -> error (code: 7)",
 };
 
 static const char *const JSON[] = {
@@ -130,6 +133,9 @@ static const char *const JSON[] = {
     "\"params\":{\"echo\":\"dock!\"}",
     "\"words\":[\"alpha\",\"beta\",\"gamma\"]",
     "\"params\":{\"code\":7,\"_error\":true}",
+    "\"result\":{\"greeted\":8}",
+    "\"result\":{\"echo\":\"dock!\"}",
+    "\"result\":{\"code\":7,\"_error\":true}",
 };
 
 /* ---- the server --------------------------------------------------------- */

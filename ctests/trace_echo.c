@@ -47,7 +47,7 @@ struct msg {
 
 /* ---- the C sink -------------------------------------------------------- */
 
-static atomic_ulong sink_calls, sink_lost_records, sink_own_calls, sink_depth_max;
+static atomic_ulong sink_calls, sink_lost_records, sink_own_calls, sink_depth_max, sink_responses;
 static atomic_int sink_depth;
 static atomic_long sink_own_rc = 1;
 
@@ -62,8 +62,17 @@ static void sink(void *ctx, const KosShimTraceRecord *rec, const uint8_t *payloa
         atomic_fetch_add(&sink_lost_records, rec->dropped);
     } else {
         atomic_fetch_add(&sink_calls, 1);
-        CHECK_EQ((size_t)rec->payload_const + rec->payload_arena, payload_len);
+        CHECK_EQ((size_t)rec->payload_const + rec->payload_arena + rec->payload_resp_const +
+                     rec->payload_resp_arena,
+                 payload_len);
         CHECK(payload_len == 0 || payload != NULL);
+        /* Only a Call/CallEx that got its response carries one. */
+        if (rec->op != 0 && rec->op != 1)
+            CHECK_EQ(0, rec->payload_resp_const + rec->payload_resp_arena);
+        if ((rec->op == 0 || rec->op == 1) && rec->rc == rcOk && payload_len > 0) {
+            CHECK(rec->payload_resp_const > 0);
+            atomic_fetch_add(&sink_responses, 1);
+        }
         /* IPC from inside the tracer: must go straight to the backend. */
         struct msg m;
         SMsgHdr out, in;
@@ -166,6 +175,10 @@ int main(void)
     CHECK_EQ(expected, atomic_load(&sink_calls));
     CHECK_EQ(0, atomic_load(&sink_lost_records));
     CHECK_EQ(0, kos_shim_trace_lost());
+    /* With payload capture, every Call that got its response carries it:
+     * the TRACE_ROUNDS pings and Quit. */
+    const char *capture = getenv("KOS_SHIM_TRACE_PAYLOAD");
+    CHECK_EQ(capture && atoi(capture) > 0 ? TRACE_ROUNDS + 1ul : 0ul, atomic_load(&sink_responses));
     /* One untraced Call per record, none nested inside another. */
     CHECK_EQ(expected, atomic_load(&sink_own_calls));
     CHECK_EQ(1, atomic_load(&sink_depth_max));

@@ -296,8 +296,11 @@ typedef struct KosShimTraceRecord {
   uint16_t payload_const;
   // Captured payload bytes of the arena.
   uint16_t payload_arena;
-  // Reserved, zero.
-  uint32_t reserved;
+  // Call/CallEx that succeeded: captured bytes of the response's constant
+  // part (after the request's parts in the payload); 0 otherwise.
+  uint16_t payload_resp_const;
+  // Call/CallEx that succeeded: captured bytes of the response's arena.
+  uint16_t payload_resp_arena;
   // Lost records only: how many records were dropped.
   uint64_t dropped;
   // Recv/RecvEx: the client's task (`sender` of the received header;

@@ -115,7 +115,8 @@ expect_eq "stderr Upper call line" 1 "$(grep -Ec '^kos_ipc: -?[0-9]+\.[0-9]{9} t
 diff -u examples/echo.names "$out/echo-generated.names" >&2 || fail "examples/echo.names differs from kos-ipc-trace names echo.Server -I examples/idl"
 KOS_SHIM_TRACE=stderr KOS_SHIM_TRACE_PAYLOAD=128 KOS_SHIM_EDL=echo.Server KOS_SHIM_IDL_PATH=examples/idl \
     "$demo" >/dev/null 2>"$out/stderr-decoded.txt"
-expect_eq "decoded Upper request" 2 "$(grep -c ' Server.main:Echo.Upper .* Upper(text: "make me loud")$' "$out/stderr-decoded.txt")"
+expect_eq "decoded Upper call" 1 "$(grep -c ' call   .* Server.main:Echo.Upper .* Upper(text: "make me loud") -> (answer: "MAKE ME LOUD")$' "$out/stderr-decoded.txt")"
+expect_eq "decoded Upper request" 1 "$(grep -c ' recv   .* Server.main:Echo.Upper .* Upper(text: "make me loud")$' "$out/stderr-decoded.txt")"
 expect_eq "decoded Upper response" 1 "$(grep -c ' reply  .* Server.main:Echo.Upper .* -> (answer: "MAKE ME LOUD")$' "$out/stderr-decoded.txt")"
 
 echo "trace-test: $calls calls: summary, text, json (2), ctf (2 via babeltrace2), policy-from, 6 broken files; 16 stderr lines ok"

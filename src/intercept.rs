@@ -105,6 +105,9 @@ pub struct CallInfo {
     /// Bytes of [`CallInfo::message`], filled only while the trace captures
     /// payloads (`KOS_SHIM_TRACE_PAYLOAD`); empty otherwise.
     pub payload: MsgBytes,
+    /// Call/CallEx that succeeded, while the trace captures payloads: the
+    /// bytes of the response received; empty otherwise.
+    pub response: MsgBytes,
 }
 
 impl CallInfo {
@@ -123,6 +126,7 @@ impl CallInfo {
             correlation: 0,
             context: HdrContext::EMPTY,
             payload: MsgBytes::EMPTY,
+            response: MsgBytes::EMPTY,
         }
     }
 

@@ -144,8 +144,12 @@ unsafe fn dispatch_full(
             if !op.sends() {
                 info.context = m.context();
             }
-            if !op.sends() && crate::trace::payload_wanted() {
-                info.payload = m.received_bytes();
+            if crate::trace::payload_wanted() {
+                if op.sends() {
+                    info.response = m.received_bytes();
+                } else {
+                    info.payload = m.received_bytes();
+                }
             }
         }
     }

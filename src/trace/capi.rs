@@ -10,9 +10,10 @@ use crate::ffi::{boundary, boundary_or, c_str};
 /// thread that drains (the drainer thread, or the caller of
 /// `kos_shim_trace_flush`), never concurrently with itself. `payload` holds
 /// `record->payload_const` bytes of the constant part followed by
-/// `record->payload_arena` bytes of the arena (`payload_len` in total; NULL
-/// when 0). IPC the sink makes is not traced. Both pointers are valid only
-/// during the call.
+/// `record->payload_arena` bytes of the arena, then for a Call/CallEx that
+/// succeeded `record->payload_resp_const` and `record->payload_resp_arena`
+/// bytes of the response (`payload_len` in total; NULL when 0). IPC the
+/// sink makes is not traced. Both pointers are valid only during the call.
 pub type KosShimTraceSinkFn = Option<
     unsafe extern "C" fn(
         ctx: *mut c_void,

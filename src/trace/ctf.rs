@@ -241,11 +241,19 @@ fn encode(b: &mut Vec<u8>, names: &NameMap, rec: &Record, payload: &[u8], ts: u6
     match text::decoded(rec, payload, names) {
         Some(d) => {
             put_cstr(b, "");
-            put_cstr(b, &d.text());
+            put_cstr(b, &d.to_string());
         }
         None if rec.payload_len() > 0 => {
-            let (c, a) = split_payload(rec, payload);
-            put_cstr(b, &format!("{}|{}", hex(c), hex(a)));
+            let p = split_payload(rec, payload);
+            let mut s = format!("{}|{}", hex(p.constant), hex(p.arena));
+            if !p.resp_constant.is_empty() || !p.resp_arena.is_empty() {
+                s.push_str(&format!(
+                    " response={}|{}",
+                    hex(p.resp_constant),
+                    hex(p.resp_arena)
+                ));
+            }
+            put_cstr(b, &s);
             put_cstr(b, "");
         }
         None => {

@@ -165,15 +165,27 @@ impl<W: ByteSink> JsonWriter<W> {
         }
         if let Some(d) = text::decoded(rec, payload, &self.names) {
             args.push_str(",\"params\":");
-            d.json(&mut args);
+            d.message.json(&mut args);
+            if let Some(r) = &d.response {
+                args.push_str(",\"result\":");
+                r.json(&mut args);
+            }
         } else if rec.payload_len() > 0 {
-            let (c, a) = split_payload(rec, payload);
+            let p = split_payload(rec, payload);
             let _ = write!(
                 args,
                 ",\"payload_const\":\"{}\",\"payload_arena\":\"{}\"",
-                hex(c),
-                hex(a)
+                hex(p.constant),
+                hex(p.arena)
             );
+            if !p.resp_constant.is_empty() || !p.resp_arena.is_empty() {
+                let _ = write!(
+                    args,
+                    ",\"response_const\":\"{}\",\"response_arena\":\"{}\"",
+                    hex(p.resp_constant),
+                    hex(p.resp_arena)
+                );
+            }
         }
         self.emit(|l| write!(
             l,

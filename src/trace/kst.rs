@@ -130,22 +130,24 @@ impl<W: ByteSink> KstWriter<W> {
     /// `payload_max` are cut to it.
     pub fn write(&mut self, rec: &Record, payload: &[u8]) -> Result<(), WriteError> {
         let mut r = *rec;
-        let (pc, pa) = split_payload(rec, payload);
-        let (pc, pa) = (
-            &pc[..pc.len().min(self.payload_max)],
-            &pa[..pa.len().min(self.payload_max)],
-        );
-        r.payload_const = pc.len() as u16;
-        r.payload_arena = pa.len() as u16;
-        let used = ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE + pc.len() + pa.len();
+        let max = self.payload_max;
+        let parts = split_payload(rec, payload)
+            .all()
+            .map(|p| &p[..p.len().min(max)]);
+        r.payload_const = parts[0].len() as u16;
+        r.payload_arena = parts[1].len() as u16;
+        r.payload_resp_const = parts[2].len() as u16;
+        r.payload_resp_arena = parts[3].len() as u16;
+        let used = ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE + r.payload_len();
         let len = pad8(used);
         let mut buf = [0u8; ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE];
         buf[..4].copy_from_slice(&ENTRY_SYNC.to_le_bytes());
         buf[4..8].copy_from_slice(&(len as u32).to_le_bytes());
         buf[8..].copy_from_slice(&r.to_le_bytes());
         self.w.put(&buf)?;
-        self.w.put(pc)?;
-        self.w.put(pa)?;
+        for p in parts {
+            self.w.put(p)?;
+        }
         self.w.put(&[0u8; 8][..len - used])?;
         Ok(())
     }
@@ -167,12 +169,47 @@ impl<W: ByteSink> KstWriter<W> {
     }
 }
 
-/// Split a record's payload bytes into its constant-part and arena parts.
-pub fn split_payload<'p>(rec: &Record, payload: &'p [u8]) -> (&'p [u8], &'p [u8]) {
-    let c = (rec.payload_const as usize).min(payload.len());
-    let (pc, rest) = payload.split_at(c);
-    let a = (rec.payload_arena as usize).min(rest.len());
-    (pc, &rest[..a])
+/// A record's captured payload, by part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Parts<'p> {
+    /// The message's constant part (the request of Call/CallEx/Recv/RecvEx,
+    /// the response of Reply).
+    pub constant: &'p [u8],
+    /// The message's arena.
+    pub arena: &'p [u8],
+    /// Call/CallEx: the response's constant part.
+    pub resp_constant: &'p [u8],
+    /// Call/CallEx: the response's arena.
+    pub resp_arena: &'p [u8],
+}
+
+impl<'p> Parts<'p> {
+    /// The four parts in payload order.
+    pub fn all(&self) -> [&'p [u8]; 4] {
+        [
+            self.constant,
+            self.arena,
+            self.resp_constant,
+            self.resp_arena,
+        ]
+    }
+}
+
+/// Split a record's payload bytes into its parts (as many bytes as the
+/// record's `payload_*` lengths say, fewer if `payload` is shorter).
+pub fn split_payload<'p>(rec: &Record, payload: &'p [u8]) -> Parts<'p> {
+    let mut rest = payload;
+    let mut take = |n: u16| {
+        let (a, b) = rest.split_at((n as usize).min(rest.len()));
+        rest = b;
+        a
+    };
+    Parts {
+        constant: take(rec.payload_const),
+        arena: take(rec.payload_arena),
+        resp_constant: take(rec.payload_resp_const),
+        resp_arena: take(rec.payload_resp_arena),
+    }
 }
 
 #[cfg(feature = "std")]
@@ -399,14 +436,21 @@ impl<R: Read> KstReader<R> {
         rb.copy_from_slice(&fixed[ENTRY_PREFIX..]);
         let rec = Record::from_le_bytes(&rb);
         let max = self.header.payload_max as usize;
-        let (c, a) = (rec.payload_const as usize, rec.payload_arena as usize);
-        if c > max || a > max {
+        let parts = [
+            rec.payload_const,
+            rec.payload_arena,
+            rec.payload_resp_const,
+            rec.payload_resp_arena,
+        ];
+        if parts.iter().any(|&p| p as usize > max) {
+            let [c, a, rc, ra] = parts;
             return Err(corrupt(
                 at,
-                format!("payload {c}+{a} bytes exceeds the header's {max} per part"),
+                format!("payload {c}+{a}+{rc}+{ra} bytes exceeds the header's {max} per part"),
             ));
         }
-        if len != pad8(ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE + c + a) {
+        let total = rec.payload_len();
+        if len != pad8(ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE + total) {
             return Err(corrupt(at, format!("entry length {len}")));
         }
         match rec.kind {
@@ -427,7 +471,7 @@ impl<R: Read> KstReader<R> {
         if got < tail.len() {
             return Err(truncated());
         }
-        tail.truncate(c + a);
+        tail.truncate(total);
         self.offset += len as u64;
         Ok(Some(Entry { rec, payload: tail }))
     }

@@ -110,10 +110,11 @@ fn record_on(info: &CallInfo) {
         return;
     };
     let rec = KosShimTraceRecord::from_call(info);
-    // SAFETY: we run inside the call that filled `info.payload` (called from
-    // intercept::after during dispatch), so its bytes are still valid.
-    let (c, a) = unsafe { info.payload.get() };
-    let _pos = ring.push(&rec, c, a);
+    // SAFETY: we run inside the call that filled `info.payload` and
+    // `info.response` (called from intercept::after during dispatch), so
+    // their bytes are still valid.
+    let ((c, a), (rc, ra)) = unsafe { (info.payload.get(), info.response.get()) };
+    let _pos = ring.push_parts(&rec, &[c, a, rc, ra]);
     // Every quarter ring, see whether the drainer should come early (reading
     // the consumer's position costs a cache miss, so not on every call).
     #[cfg(feature = "clib")]

@@ -70,8 +70,11 @@ pub struct KosShimTraceRecord {
     pub payload_const: u16,
     /// Captured payload bytes of the arena.
     pub payload_arena: u16,
-    /// Reserved, zero.
-    pub reserved: u32,
+    /// Call/CallEx that succeeded: captured bytes of the response's constant
+    /// part (after the request's parts in the payload); 0 otherwise.
+    pub payload_resp_const: u16,
+    /// Call/CallEx that succeeded: captured bytes of the response's arena.
+    pub payload_resp_arena: u16,
     /// Lost records only: how many records were dropped.
     pub dropped: u64,
     /// Recv/RecvEx: the client's task (`sender` of the received header;
@@ -115,7 +118,8 @@ impl KosShimTraceRecord {
             ring: 0,
             payload_const: 0,
             payload_arena: 0,
-            reserved: 0,
+            payload_resp_const: 0,
+            payload_resp_arena: 0,
             dropped: 0,
             peer_task: info.context.sender,
             peer_thread: info.context.thread,
@@ -146,9 +150,13 @@ impl KosShimTraceRecord {
         verdict_from_u8(self.verdict)
     }
 
-    /// Captured payload length (constant part plus arena).
+    /// Captured payload length: the message's constant part and arena, and
+    /// for a Call/CallEx the response's.
     pub fn payload_len(&self) -> usize {
-        self.payload_const as usize + self.payload_arena as usize
+        self.payload_const as usize
+            + self.payload_arena as usize
+            + self.payload_resp_const as usize
+            + self.payload_resp_arena as usize
     }
 
     /// Little-endian encoding, field by field (the `.kst` record layout).
@@ -176,7 +184,8 @@ impl KosShimTraceRecord {
         w.u32(self.ring);
         w.u16(self.payload_const);
         w.u16(self.payload_arena);
-        w.u32(self.reserved);
+        w.u16(self.payload_resp_const);
+        w.u16(self.payload_resp_arena);
         w.u64(self.dropped);
         w.u32(self.peer_task);
         w.u32(self.peer_thread);
@@ -211,7 +220,8 @@ impl KosShimTraceRecord {
             ring: r.u32(),
             payload_const: r.u16(),
             payload_arena: r.u16(),
-            reserved: r.u32(),
+            payload_resp_const: r.u16(),
+            payload_resp_arena: r.u16(),
             dropped: r.u64(),
             peer_task: r.u32(),
             peer_thread: r.u32(),
@@ -321,7 +331,8 @@ mod tests {
             ring: 15,
             payload_const: 16,
             payload_arena: 17,
-            reserved: 0,
+            payload_resp_const: 0x1a1b,
+            payload_resp_arena: 0x1c1d,
             dropped: 18,
             peer_task: 19,
             peer_thread: 20,

@@ -79,7 +79,8 @@ impl Slot {
                 ring: 0,
                 payload_const: 0,
                 payload_arena: 0,
-                reserved: 0,
+                payload_resp_const: 0,
+                payload_resp_arena: 0,
                 dropped: 0,
                 peer_task: 0,
                 peer_thread: 0,
@@ -209,12 +210,19 @@ impl<'s> Ring<'s> {
         self.len() == 0
     }
 
-    /// Append `rec` with up to `stride/2` bytes of each payload part (the
+    /// Append `rec` with up to `stride/4` bytes of each payload part (the
     /// record's `payload_*` lengths are set to what was kept). Returns the
     /// record's position, or `None` — and counts the record lost — if the
     /// ring is full. Never waits.
     #[inline]
     pub fn push(&self, rec: &Record, constant: &[u8], arena: &[u8]) -> Option<u64> {
+        self.push_parts(rec, &[constant, arena, &[], &[]])
+    }
+
+    /// [`Ring::push`] with the four payload parts a record can carry: the
+    /// message's constant part and arena, then (Call/CallEx) the response's;
+    /// each is cut to a quarter of the slot's payload bytes.
+    pub fn push_parts(&self, rec: &Record, parts: &[&[u8]; 4]) -> Option<u64> {
         let mut pos = self.head.0.load(Ordering::Relaxed);
         if self.single {
             let slot = &self.slots[(pos & self.mask) as usize];
@@ -223,7 +231,7 @@ impl<'s> Ring<'s> {
                 return None;
             }
             self.head.0.store(pos + 1, Ordering::Relaxed);
-            self.fill(slot, pos, rec, constant, arena);
+            self.fill(slot, pos, rec, parts);
             slot.seq.store(pos + 1, Ordering::Release);
             return Some(pos);
         }
@@ -239,7 +247,7 @@ impl<'s> Ring<'s> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        self.fill(slot, pos, rec, constant, arena);
+                        self.fill(slot, pos, rec, parts);
                         slot.seq.store(pos + 1, Ordering::Release);
                         return Some(pos);
                     }
@@ -255,31 +263,37 @@ impl<'s> Ring<'s> {
         }
     }
 
-    fn fill(&self, slot: &Slot, pos: u64, rec: &Record, constant: &[u8], arena: &[u8]) {
-        let half = self.stride / 2;
-        let c = constant.len().min(half).min(u16::MAX as usize);
-        let a = arena.len().min(half).min(u16::MAX as usize);
+    fn fill(&self, slot: &Slot, pos: u64, rec: &Record, parts: &[&[u8]; 4]) {
+        let quarter = (self.stride / 4).min(u16::MAX as usize);
+        let lens = parts.map(|p| p.len().min(quarter));
         let mut r = *rec;
         r.ring = self.id;
-        r.payload_const = c as u16;
-        r.payload_arena = a as u16;
+        r.payload_const = lens[0] as u16;
+        r.payload_arena = lens[1] as u16;
+        r.payload_resp_const = lens[2] as u16;
+        r.payload_resp_arena = lens[3] as u16;
         // SAFETY: this producer won position `pos` (see the Sync impl): nobody
         // else touches the slot until the Release store of seq that follows.
         slot.rec.with_mut(|p| unsafe { p.write(r) });
-        if c + a > 0 {
-            let base = (pos & self.mask) as usize * self.stride;
-            // SAFETY: as above; base + c + a <= base + stride lies inside the
-            // payload region, which has stride bytes per slot.
-            unsafe {
-                let dst = core::cell::UnsafeCell::raw_get(self.payload.as_ptr().add(base));
-                core::ptr::copy_nonoverlapping(constant.as_ptr(), dst, c);
-                core::ptr::copy_nonoverlapping(arena.as_ptr(), dst.add(c), a);
+        let base = (pos & self.mask) as usize * self.stride;
+        let mut at = 0;
+        for (part, len) in parts.iter().zip(lens) {
+            if len == 0 {
+                continue;
             }
+            // SAFETY: as above; the four lengths are each at most a quarter
+            // of the stride, so base + at + len <= base + stride lies inside
+            // the payload region, which has stride bytes per slot.
+            unsafe {
+                let dst = core::cell::UnsafeCell::raw_get(self.payload.as_ptr().add(base + at));
+                core::ptr::copy_nonoverlapping(part.as_ptr(), dst, len);
+            }
+            at += len;
         }
     }
 
     /// Take up to `max` records in order, calling `f(record, payload)` for
-    /// each (payload: constant-part bytes then arena bytes). `None` if
+    /// each (payload: the parts [`Ring::push_parts`] took, in order). `None` if
     /// another consumer is draining this ring right now.
     pub fn drain(&self, max: usize, mut f: impl FnMut(&Record, &[u8])) -> Option<usize> {
         if self
@@ -387,14 +401,29 @@ mod tests {
     }
 
     #[test]
-    fn payload_is_cut_to_half_the_stride_per_part() {
-        let r = ring(2, 8);
+    fn payload_is_cut_to_a_quarter_of_the_stride_per_part() {
+        let r = ring(2, 16);
         assert!(r.push(&rec(1), b"constant", b"ar").is_some());
+        assert!(r
+            .push_parts(&rec(2), &[b"req", b"", b"response", b"a"])
+            .is_some());
         let mut seen = vec![];
-        r.drain(1, |x, p| {
-            seen.push((x.payload_const, x.payload_arena, p.to_vec()));
+        r.drain(2, |x, p| {
+            let lens = (
+                x.payload_const,
+                x.payload_arena,
+                x.payload_resp_const,
+                x.payload_resp_arena,
+            );
+            seen.push((lens, p.to_vec()));
         });
-        assert_eq!(seen, vec![(4, 2, b"consar".to_vec())]);
+        assert_eq!(
+            seen,
+            vec![
+                ((4, 2, 0, 0), b"consar".to_vec()),
+                ((3, 0, 4, 1), b"reqrespa".to_vec())
+            ]
+        );
     }
 
     #[test]

@@ -90,7 +90,8 @@ pub(super) fn configure_from_env() {
     pool::CAPACITY.store(cap, Ordering::Relaxed);
     let payload = env_number("KOS_SHIM_TRACE_PAYLOAD", 0, 0, MAX_PAYLOAD);
     PAYLOAD.store(payload, Ordering::Relaxed);
-    pool::STRIDE.store(2 * payload, Ordering::Relaxed);
+    // A Call's slot holds its request and its response: four parts.
+    pool::STRIDE.store(4 * payload, Ordering::Relaxed);
     super::filter::configure_from_env();
 }
 

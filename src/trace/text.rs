@@ -84,14 +84,35 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
+/// A record's captured payload read by its method's IDL signature.
+#[derive(Debug, Clone)]
+pub struct DecodedCall {
+    /// The message the record is about: the request of Call/CallEx/Recv/
+    /// RecvEx, the response of Reply.
+    pub message: Decoded,
+    /// Call/CallEx that succeeded: the response it received.
+    pub response: Option<Decoded>,
+}
+
+impl core::fmt::Display for DecodedCall {
+    /// `Upper(text: "hi") -> (answer: "HI")`, or either part alone.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(r) = &self.response {
+            write!(f, " {r}")?;
+        }
+        Ok(())
+    }
+}
+
 /// The record's captured payload read by its method's IDL signature, when
-/// the name map has the signature and its types have a layout: the request
-/// of Call/CallEx/Recv/RecvEx, the response of Reply.
-pub fn decoded(rec: &Record, payload: &[u8], names: &NameMap) -> Option<Decoded> {
+/// the name map has the signature and its types have a layout.
+pub fn decoded(rec: &Record, payload: &[u8], names: &NameMap) -> Option<DecodedCall> {
     if rec.kind != KOS_SHIM_TRACE_KIND_CALL || rec.payload_len() == 0 {
         return None;
     }
-    let (part, const_size, arena_size) = match rec.op()? {
+    let op = rec.op()?;
+    let (part, const_size, arena_size) = match op {
         Op::Call | Op::CallEx => (Part::Request, rec.const_out, rec.arena_out),
         Op::Recv | Op::RecvEx => (Part::Request, rec.const_in, rec.arena_in),
         Op::Reply => (Part::Response, rec.const_out, rec.arena_out),
@@ -99,9 +120,43 @@ pub fn decoded(rec: &Record, payload: &[u8], names: &NameMap) -> Option<Decoded>
     let m = locator::method(names, rec.handle, rec.iid, rec.mid);
     let name = m.name();
     let sig = name.signature()?;
-    let (c, a) = split_payload(rec, payload);
-    let d = decode(names.schema(), sig, part, c, const_size, a, arena_size);
-    d.not_decodable.is_none().then_some(d)
+    let p = split_payload(rec, payload);
+    let schema = names.schema();
+    let message = decode(
+        schema, sig, part, p.constant, const_size, p.arena, arena_size,
+    );
+    if message.not_decodable.is_some() {
+        return None;
+    }
+    let captured = rec.payload_resp_const > 0 || rec.payload_resp_arena > 0;
+    let response = (op.sends() && captured).then(|| {
+        decode(
+            schema,
+            sig,
+            Part::Response,
+            p.resp_constant,
+            rec.const_in,
+            p.resp_arena,
+            rec.arena_in,
+        )
+    });
+    Some(DecodedCall { message, response })
+}
+
+/// The captured payload as hex: `payload=<constant>|<arena>`, then for a
+/// Call/CallEx ` response=<constant>|<arena>` when its response was captured.
+pub fn payload_hex(rec: &Record, payload: &[u8]) -> String {
+    let p = split_payload(rec, payload);
+    let mut s = format!("payload={}|{}", hex(p.constant), hex(p.arena));
+    if !p.resp_constant.is_empty() || !p.resp_arena.is_empty() {
+        let _ = write!(
+            s,
+            " response={}|{}",
+            hex(p.resp_constant),
+            hex(p.resp_arena)
+        );
+    }
+    s
 }
 
 /// The text line of one record; times relative to `origin_ns`.
@@ -150,8 +205,7 @@ pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> St
     if let Some(d) = decoded(rec, payload, names) {
         let _ = write!(s, " {d}");
     } else if rec.payload_len() > 0 {
-        let (c, a) = split_payload(rec, payload);
-        let _ = write!(s, " payload={}|{}", hex(c), hex(a));
+        let _ = write!(s, " {}", payload_hex(rec, payload));
     }
     s
 }
