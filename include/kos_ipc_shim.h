@@ -319,9 +319,10 @@ typedef struct KosShimTraceRecord {
 // thread that drains (the drainer thread, or the caller of
 // `kos_shim_trace_flush`), never concurrently with itself. `payload` holds
 // `record->payload_const` bytes of the constant part followed by
-// `record->payload_arena` bytes of the arena (`payload_len` in total; NULL
-// when 0). IPC the sink makes is not traced. Both pointers are valid only
-// during the call.
+// `record->payload_arena` bytes of the arena, then for a Call/CallEx that
+// succeeded `record->payload_resp_const` and `record->payload_resp_arena`
+// bytes of the response (`payload_len` in total; NULL when 0). IPC the
+// sink makes is not traced. Both pointers are valid only during the call.
 typedef void (*KosShimTraceSinkFn)(void *ctx,
                                    const struct KosShimTraceRecord *record,
                                    const uint8_t *payload,
@@ -579,6 +580,40 @@ Retcode KnIpcClearInterrupt(Handle handle);
 //
 // Returns rcOk, or rcInvalidArgument if `handle` is not an open handle.
 Retcode KnHandleClose(Handle handle);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// The server end of `connection`; `*id`, if not NULL, gets the service's
+// number. `services` and `count` (whose SDK types are not public) are not
+// read. `INVALID_HANDLE` when `connection` is NULL or empty, already
+// registered, or the handle table is full.
+//
+// # Safety
+// `connection` is NULL or a NUL-terminated string; `id` is NULL or writable.
+Handle ServiceLocatorRegister(const char *connection,
+                              const void *services,
+                              rtl_size_t count,
+                              uint32_t *id);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// A new client handle on `connection`, waiting up to
+// `KOS_HOST_CONNECT_TIMEOUT_MS` for its server to register;
+// `INVALID_HANDLE` when it does not, or for a NULL or empty name.
+//
+// # Safety
+// `connection` is NULL or a NUL-terminated string.
+Handle ServiceLocatorConnect(const char *connection);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// The RIID of `endpoint` (`Entity.endpoint`) for requests on the client
+// handle `handle`; `INVALID_RIID` when the descriptions do not have the
+// endpoint or `handle` is not a client handle.
+//
+// # Safety
+// `endpoint` is NULL or a NUL-terminated string.
+nk_iid_t ServiceLocatorGetRiid(Handle handle, const char *endpoint);
 #endif
 
 #if defined(KOS_SHIM_HOST)

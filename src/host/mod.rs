@@ -58,6 +58,7 @@ mod channel;
 mod client;
 pub mod exports;
 mod handles;
+pub mod locator;
 mod names;
 pub mod pack;
 mod receiver;

@@ -338,6 +338,15 @@ pub fn align_up(v: u32, align: u32) -> Option<u32> {
 }
 
 impl Schema {
+    /// An empty schema (usable in statics).
+    pub const fn new() -> Schema {
+        Schema {
+            structs: BTreeMap::new(),
+            interfaces: BTreeMap::new(),
+            entities: Vec::new(),
+        }
+    }
+
     /// Layout of `ty` in the constant part; None when it has none (an
     /// unknown or opaque type, nesting over [`MAX_DEPTH`], size overflow).
     pub fn layout(&self, ty: &Type) -> Option<Layout> {
