@@ -231,9 +231,10 @@ nostd-check: $(FAKE_SYSROOT)/kos_ipc_shim.h
 .PHONY: locator-test
 LOCATOR_WRAP_FLAGS := -Wl,--wrap=ServiceLocatorRegister,--wrap=ServiceLocatorConnect,--wrap=ServiceLocatorGetRiid
 LOCATOR_PROG := ctests/interpose/locator_prog.c
-# The program's <coresrv/sl/sl_api.h> is the stand-in one under ctests/standin.
-LOCATOR_CFLAGS := $(IP_CFLAGS) -Ictests/standin
-LOCATOR_DEPS := $(LOCATOR_PROG) ctests/standin/coresrv/sl/sl_api.h $(STANDIN) $(HEADERS)
+# The program's <coresrv/sl/sl_api.h> is include/kos's (in $(HEADERS)),
+# implemented here by the stand-in libkos.
+LOCATOR_CFLAGS := $(IP_CFLAGS)
+LOCATOR_DEPS := $(LOCATOR_PROG) $(STANDIN) $(HEADERS)
 TEST_TARGETS += locator-test
 
 $(IP_BUILD)/locator_names: $(LOCATOR_DEPS) $(WRAP_LIB_HOST)
