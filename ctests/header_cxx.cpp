@@ -4,11 +4,13 @@
  * C view of the layout. Links against the staticlib and calls through it.
  */
 #include <coresrv/ipc/ipc_api.h>
+#include <coresrv/nk/transport-kos.h>
 #include <coresrv/syscalls.h>
 #include <handle/handletype.h>
 #include <ipc/if_rend.h>
 #include <rtl/retcode.h>
 #include <nk/arena.h>
+#include <nk/transport.h>
 #include <nk/types.h>
 #include <rtl/retcode_hr.h>
 #include <rtl/stdio.h>
@@ -32,6 +34,8 @@ static_assert(std::is_same<Handle, std::uint32_t>::value, "Handle");
 static_assert(static_cast<unsigned>(rcSecurityDisallow) == 0x90000015u, "rc values in C++");
 static_assert(RC_GET_CODE(rcTimeout) == 0x14, "RC_GET_CODE in C++");
 static_assert(NK_EINVAL == -22, "NK_E* in C++");
+static_assert(sizeof(NkKosTransport) == 40 && offsetof(NkKosTransport, handle) == 8, "NkKosTransport");
+static_assert(offsetof(NkKosTransport, recvSyncHandle) == 32, "NkKosTransport.recvSyncHandle");
 
 // The NK helpers work on a C++ object too.
 static std::uint32_t helpers_roundtrip()
@@ -54,6 +58,8 @@ static Retcode (*const callex_fn)(Handle, const SMsgHdr *, SMsgHdr *, rtl_uint32
 static Retcode (*const recv_fn)(Handle, SMsgHdr *) = &Recv;
 static Retcode (*const recvex_fn)(Handle, SMsgHdr *, rtl_uint32_t, Handle) = &RecvEx;
 static Retcode (*const reply_fn)(Handle, const SMsgHdr *) = &Reply;
+static nk_err_t (*const transport_init_fn)(NkKosTransport *, Handle, const void *,
+                                           rtl_size_t) = &NkKosTransport_Init;
 
 int main()
 {
@@ -77,6 +83,16 @@ int main()
             return 1;
         }
         n++;
+    }
+    // The NK transport from C++: set up, then a call without a request.
+    NkKosTransport transport;
+    nk_message res{};
+    nk_req_reset(&res);
+    if (transport_init_fn(&transport, INVALID_HANDLE, nullptr, 0) != NK_EOK ||
+        transport_init_fn(nullptr, INVALID_HANDLE, nullptr, 0) != NK_EINVAL ||
+        nk_transport_call(&transport.base, nullptr, nullptr, &res, nullptr) != NK_EINVAL) {
+        std::fprintf(stderr, "%s:%d: the NK transport disagrees in C++\n", __FILE__, __LINE__);
+        return 1;
     }
     std::printf("header_cxx: %d calls through the C++ view ok\n", n);
     return 0;

@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <coresrv/syscalls.h>
 #include <nk/arena.h>
+struct nk_transport;
+struct NkKosTransport;
 
 // Statistics level other than `off` (or not yet configured).
 #define STATS (1 << 0)
@@ -654,6 +656,98 @@ Retcode PackOutMsg(SMsgHdr *hdr, const nk_message *msg, const nk_arena *arena);
 // writable bytes; `arena` is NULL or points to an `nk_arena` whose
 // `[start, end)` is writable. They must stay valid while `hdr` is used.
 Retcode PackInMsg(SMsgHdr *hdr, nk_message *buf, nk_arena *arena);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// Set up `transport` on the IPC handle `handle` (a client handle to call
+// through, or a server handle to receive and reply on): its operations are
+// the emulator's, the timeouts `INFINITE_TIMEOUT`, the sync objects and
+// the reply handle `INVALID_HANDLE`. `view` and `view_size` are accepted
+// and ignored: the SDK's examples always pass `NK_NULL, 0` and what else
+// they could mean is not public.
+//
+// Returns NK_EOK, or NK_EINVAL for a NULL or misaligned `transport`
+// (nothing is written then).
+//
+// # Safety
+// `transport` is NULL or points to a writable `NkKosTransport`.
+nk_err_t NkKosTransport_Init(struct NkKosTransport *transport,
+                             Handle handle,
+                             const void *view,
+                             rtl_size_t view_size);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// `NkKosTransport`'s call (what `nk_transport_call` reaches): send `req`
+// with the bytes in use of `req_arena` and wait for the response in `res`
+// (capacity `res->ex.size_ex`, as `nk_req_reset` sets it) and `res_arena`,
+// through `CallEx(handle, ..., callTimeout, callSyncHandle)`.
+//
+// Returns NK_EOK with the response in `res` and its arena bytes in use in
+// `res_arena` (an error response, `ex.err` set, is NK_EOK too: read
+// `nk_msg_get_err`); NK_EBADMSG when the response's iid or mid differ from
+// the request's; NK_EINVAL for a NULL or misaligned transport or message,
+// a transport not set up by `NkKosTransport_Init`, a message or arena
+// `PackOutMsg`/`PackInMsg` refuse; otherwise CallEx's result mapped by the
+// table of `nk_err_from_retcode` (rcTimeout and rcIpcInterrupt:
+// NK_EAGAIN; rcNotConnected: NK_ENOTCONN; rcSecurityDisallow: NK_EPERM;
+// rcBufferTooSmall: NK_ENOMEM).
+//
+// # Safety
+// `transport` is NULL or the `base` of an `NkKosTransport`, used by no
+// other thread during the call; `req` is NULL or points to
+// `req->ex.size_ex` readable bytes; `res` is NULL or points to
+// `res->ex.size_ex` writable bytes; each arena is NULL or a valid
+// `nk_arena` over its buffer.
+nk_err_t kos_host_transport_call(struct nk_transport *transport,
+                                 const nk_message *req,
+                                 const nk_arena *req_arena,
+                                 nk_message *res,
+                                 nk_arena *res_arena);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// `NkKosTransport`'s receive (what `nk_transport_recv` reaches): wait for
+// a request into `req` (capacity `req->ex.size_ex`: `nk_req_reset` the
+// request union first) and `req_arena` (its whole buffer), through
+// `RecvEx(handle, ..., recvTimeout, recvSyncHandle)`. The request's reply
+// handle and client thread are kept in the transport for the next
+// `nk_transport_reply`.
+//
+// Returns NK_EOK with the request in `req` and its arena bytes in use in
+// `req_arena`; NK_EINVAL for bad arguments (as for the call); otherwise
+// RecvEx's result mapped by `nk_err_from_retcode` (rcTimeout and
+// rcIpcInterrupt: NK_EAGAIN; rcNotConnected, the server handle closed:
+// NK_ENOTCONN; rcBufferTooSmall: NK_ENOMEM).
+//
+// # Safety
+// `transport` as for `kos_host_transport_call`; `req` is NULL or points to
+// `req->ex.size_ex` writable bytes; `req_arena` is NULL or a valid
+// `nk_arena` over a writable buffer.
+nk_err_t kos_host_transport_recv(struct nk_transport *transport,
+                                 nk_message *req,
+                                 nk_arena *req_arena);
+#endif
+
+#if defined(KOS_SHIM_HOST)
+// `NkKosTransport`'s reply (what `nk_transport_reply` reaches): answer the
+// request the last `nk_transport_recv` on this transport received with
+// `res` (`res->ex.size_ex` bytes) and the bytes in use of `res_arena`,
+// through `Reply` on the handle it came in on, naming its client thread.
+//
+// Returns NK_EOK; NK_EINVAL for bad arguments (as for the call), and when
+// there is no request to answer (none received, or already answered);
+// otherwise Reply's result mapped by `nk_err_from_retcode` (rcNotConnected,
+// the caller gave up: NK_ENOTCONN; rcBufferTooSmall: NK_ENOMEM;
+// rcSecurityDisallow: NK_EPERM).
+//
+// # Safety
+// `transport` as for `kos_host_transport_call`; `res` is NULL or points to
+// `res->ex.size_ex` readable bytes; `res_arena` is NULL or a valid
+// `nk_arena` over its buffer.
+nk_err_t kos_host_transport_reply(struct nk_transport *transport,
+                                  const nk_message *res,
+                                  const nk_arena *res_arena);
 #endif
 
 // Number of IPC calls made by a thread that was already inside the shim

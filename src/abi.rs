@@ -279,6 +279,88 @@ impl Default for SMsgHdr {
     }
 }
 
+/// `nk_transport_ops.call`: send a request and wait for its response.
+///
+/// The parameter order is the one NK-generated proxies call
+/// `nk_transport_call` with (public generated headers); the constness of
+/// each pointer is this project's reading of what the function does.
+pub type nk_transport_call_fn = unsafe extern "C" fn(
+    transport: *mut nk_transport,
+    req: *const nk_message,
+    req_arena: *const nk_arena,
+    res: *mut nk_message,
+    res_arena: *mut nk_arena,
+) -> nk_err_t;
+/// `nk_transport_ops.recv`: wait for a request.
+pub type nk_transport_recv_fn = unsafe extern "C" fn(
+    transport: *mut nk_transport,
+    req: *mut nk_message,
+    req_arena: *mut nk_arena,
+) -> nk_err_t;
+/// `nk_transport_ops.reply`: answer the request received last.
+pub type nk_transport_reply_fn = unsafe extern "C" fn(
+    transport: *mut nk_transport,
+    res: *const nk_message,
+    res_arena: *const nk_arena,
+) -> nk_err_t;
+/// The `send` and `wait` slots of `nk_transport_ops`: their signatures are
+/// not public, so this project types them as bare function pointers; the
+/// host's `NkKosTransport` leaves them NULL.
+pub type nk_transport_unknown_fn = unsafe extern "C" fn();
+
+/// The operations of an NK transport: `nk_transport_ops` (\[D\]: five
+/// function pointers, in this order).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nk_transport_ops {
+    /// Send a request, wait for the response.
+    pub call: Option<nk_transport_call_fn>,
+    /// Wait for a request.
+    pub recv: Option<nk_transport_recv_fn>,
+    /// Answer the request received last.
+    pub reply: Option<nk_transport_reply_fn>,
+    /// Signature not public; NULL here.
+    pub send: Option<nk_transport_unknown_fn>,
+    /// Signature not public; NULL here.
+    pub wait: Option<nk_transport_unknown_fn>,
+}
+
+/// An NK transport: `struct nk_transport`, one pointer to its operations
+/// (\[D\]). NK-generated proxies hold a `struct nk_transport *` and call
+/// through it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct nk_transport {
+    /// The operations.
+    pub ops: *const nk_transport_ops,
+}
+
+/// The KasperskyOS IPC transport: `NkKosTransport` (\[D\], 40 bytes on
+/// 64-bit targets): the `nk_transport` it is used through, then the IPC
+/// handle, what the last receive said about its request (`reply_handle`,
+/// `thread`), the timeouts in milliseconds and the IPC sync objects its
+/// receives and calls use.
+#[repr(C)]
+#[derive(Debug)]
+pub struct NkKosTransport {
+    /// The generic transport (what proxies are given: `&transport.base`).
+    pub base: nk_transport,
+    /// The client (caller) or server (receiver) IPC handle.
+    pub handle: Handle,
+    /// The handle the last received request came in on.
+    pub reply_handle: Handle,
+    /// The client thread that sent the last received request.
+    pub thread: Tid,
+    /// `mdelay` of the transport's RecvEx.
+    pub recvTimeout: rtl_uint32_t,
+    /// `mdelay` of the transport's CallEx.
+    pub callTimeout: rtl_uint32_t,
+    /// `syncHandle` of the transport's CallEx.
+    pub callSyncHandle: Handle,
+    /// `syncHandle` of the transport's RecvEx.
+    pub recvSyncHandle: Handle,
+}
+
 /// Error codes of the NK runtime and transport (\[B\]).
 pub mod nk_errno {
     use super::nk_err_t;
@@ -491,10 +573,28 @@ const _: () = {
     assert!(offset_of!(SMsgHdr, traceId) == 16);
     assert!(offset_of!(SMsgHdr, spanId) == 24);
     assert!(offset_of!(SMsgHdr, immSize) == 32);
+    // The NK transport ([D]): pointers first, then 32-bit fields.
+    assert!(size_of::<nk_transport>() == size_of::<usize>());
+    assert!(size_of::<nk_transport_ops>() == 5 * size_of::<usize>());
+    assert!(offset_of!(nk_transport_ops, call) == 0);
+    assert!(offset_of!(nk_transport_ops, recv) == size_of::<usize>());
+    assert!(offset_of!(nk_transport_ops, reply) == 2 * size_of::<usize>());
+    assert!(offset_of!(nk_transport_ops, send) == 3 * size_of::<usize>());
+    assert!(offset_of!(nk_transport_ops, wait) == 4 * size_of::<usize>());
+    assert!(offset_of!(NkKosTransport, base) == 0);
+    assert!(offset_of!(NkKosTransport, handle) == size_of::<usize>());
+    assert!(offset_of!(NkKosTransport, reply_handle) == size_of::<usize>() + 4);
+    assert!(offset_of!(NkKosTransport, thread) == size_of::<usize>() + 8);
+    assert!(offset_of!(NkKosTransport, recvTimeout) == size_of::<usize>() + 12);
+    assert!(offset_of!(NkKosTransport, callTimeout) == size_of::<usize>() + 16);
+    assert!(offset_of!(NkKosTransport, callSyncHandle) == size_of::<usize>() + 20);
+    assert!(offset_of!(NkKosTransport, recvSyncHandle) == size_of::<usize>() + 24);
+    assert!(align_of::<NkKosTransport>() == align_of::<usize>());
     if size_of::<usize>() == 8 {
         assert!(size_of::<IndirDesc>() == 16);
         assert!(offset_of!(SMsgHdr, u) == 40);
         assert!(size_of::<SMsgHdr>() == 72);
+        assert!(size_of::<NkKosTransport>() == 40);
         assert!(align_of::<SMsgHdr>() == 8);
     }
     // The bit-field accessors and the SDK's values ([D], [B]).

@@ -4,6 +4,7 @@
 //! It is the [`Backend`] the five system calls reach with feature `host`
 //! ([`EMULATOR`]), and it exports what such components call besides them:
 //! `PackOutMsg`/`PackInMsg` ([`pack`]), the `nk_arena_*` helpers ([`arena`]),
+//! the NK transport `NkKosTransport` ([`transport`]),
 //! channel creation and a name service (`kos_host_*`), sync objects
 //! (`KnIpc*`) and `KnHandleClose` ([`exports`]).
 //!
@@ -65,6 +66,7 @@ mod receiver;
 mod server;
 mod sync;
 mod thread;
+pub mod transport;
 mod txn;
 mod wait;
 

@@ -6,7 +6,8 @@
  * nk_ptr_t and the id widths from DWARF of KCE 1.2 programs [D];
  * INVALID_RIID [B]. The helper names (nk_req_reset, nk_msg_set_method_id,
  * nk_msg_set_ncaps, nk_static_assert, nk_alignof, __nk_packed,
- * __nk_alignas, nk_assert, nk_unused, NK_NULL) are the ones NK-generated
+ * __nk_alignas, nk_assert, nk_unused, nk_array_size, NK_NULL, NK_TRUE,
+ * NK_FALSE) are the ones NK-generated
  * code and the SDK's examples use; their bodies are this project's.
  */
 #ifndef KOS_SHIM_KOS_NK_TYPES_H
@@ -35,6 +36,8 @@ typedef int64_t nk_int64_t;
 typedef char nk_char_t;
 typedef size_t nk_size_t;
 typedef nk_uint8_t nk_bool_t;
+#define NK_TRUE ((nk_bool_t)1)
+#define NK_FALSE ((nk_bool_t)0)
 /* NK_EOK or a negative NK_E* code (<nk/errno.h>); `int` is this project's choice. */
 typedef int nk_err_t;
 
@@ -68,6 +71,8 @@ typedef nk_uint16_t nk_mid_t;
 #define __nk_packed __attribute__((__packed__))
 #define nk_assert(cond) assert(cond)
 #define nk_unused(x) ((void)(x))
+/* The number of elements of an array (not a pointer). */
+#define nk_array_size(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A handle carried by a message (16 bytes [D]). */
 typedef struct nk_handle_desc {
