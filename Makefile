@@ -41,8 +41,9 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 SAN_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 CTEST_NAMES := $(sort $(basename $(notdir $(wildcard ctests/*.c ctests/*.cpp))))
-# Headers the C tests share (check.h, echo_harness.h, policy_harness.h, ...).
-CTEST_HELPERS := $(wildcard ctests/*.h)
+# Headers the C tests share (check.h, echo_harness.h, policy_harness.h, ...)
+# and the generated-style interface headers under ctests/nkgen.
+CTEST_HELPERS := $(wildcard ctests/*.h) $(shell find ctests/nkgen -name '*.h' 2>/dev/null)
 CTEST_BINS := $(addprefix $(BUILD)/ctests/,$(CTEST_NAMES))
 CTEST_SAN_BINS := $(addprefix $(BUILD)/ctests-san/,$(CTEST_NAMES))
 
