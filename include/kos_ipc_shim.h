@@ -694,8 +694,9 @@ nk_err_t NkKosTransport_Init(struct NkKosTransport *transport,
 // rcBufferTooSmall: NK_ENOMEM).
 //
 // # Safety
-// `transport` is NULL or the `base` of an `NkKosTransport`, used by no
-// other thread during the call; `req` is NULL or points to
+// `transport` is NULL or points to an `nk_transport` (if set up by
+// `NkKosTransport_Init`, the `base` of its `NkKosTransport`; threads may
+// call through one transport at once); `req` is NULL or points to
 // `req->ex.size_ex` readable bytes; `res` is NULL or points to
 // `res->ex.size_ex` writable bytes; each arena is NULL or a valid
 // `nk_arena` over its buffer.
@@ -721,7 +722,9 @@ nk_err_t kos_host_transport_call(struct nk_transport *transport,
 // NK_ENOTCONN; rcBufferTooSmall: NK_ENOMEM).
 //
 // # Safety
-// `transport` as for `kos_host_transport_call`; `req` is NULL or points to
+// `transport` as for `kos_host_transport_call`, but used by no other
+// thread during the call (one server thread per transport: it keeps the
+// request to answer); `req` is NULL or points to
 // `req->ex.size_ex` writable bytes; `req_arena` is NULL or a valid
 // `nk_arena` over a writable buffer.
 nk_err_t kos_host_transport_recv(struct nk_transport *transport,
@@ -742,7 +745,7 @@ nk_err_t kos_host_transport_recv(struct nk_transport *transport,
 // rcSecurityDisallow: NK_EPERM).
 //
 // # Safety
-// `transport` as for `kos_host_transport_call`; `res` is NULL or points to
+// `transport` as for `kos_host_transport_recv`; `res` is NULL or points to
 // `res->ex.size_ex` readable bytes; `res_arena` is NULL or a valid
 // `nk_arena` over its buffer.
 nk_err_t kos_host_transport_reply(struct nk_transport *transport,

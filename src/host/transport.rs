@@ -86,21 +86,16 @@ fn aligned<T>(p: *const T) -> bool {
 /// set it up (its ops are ours).
 ///
 /// # Safety
-/// `t` is NULL or points to a readable `nk_transport`; if its ops are ours,
-/// it is the `base` of a writable `NkKosTransport` not used by another
-/// thread during the borrow.
-unsafe fn ours<'a>(t: *mut nk_transport) -> Option<&'a mut NkKosTransport> {
+/// `t` is NULL or points to a readable `nk_transport`.
+unsafe fn ours(t: *mut nk_transport) -> Option<*mut NkKosTransport> {
     if !aligned(t.cast::<NkKosTransport>()) {
         return None;
     }
     // SAFETY: non-NULL and aligned; a readable nk_transport per the contract.
     let ops = unsafe { (*t).ops };
-    if !core::ptr::eq(ops, &KOS_TRANSPORT_OPS) {
-        return None;
-    }
-    // SAFETY: only NkKosTransport_Init installs these ops, and only as the
-    // `base` (offset 0) of an NkKosTransport; exclusive per the contract.
-    Some(unsafe { &mut *t.cast::<NkKosTransport>() })
+    // Only NkKosTransport_Init installs these ops, and only as the `base`
+    // (offset 0) of an NkKosTransport.
+    core::ptr::eq(ops, &KOS_TRANSPORT_OPS).then_some(t.cast::<NkKosTransport>())
 }
 
 /// After a receive through `hdr`: make the arena's bytes in use the ones
@@ -182,8 +177,9 @@ pub unsafe extern "C" fn NkKosTransport_Init(
 /// rcBufferTooSmall: NK_ENOMEM).
 ///
 /// # Safety
-/// `transport` is NULL or the `base` of an `NkKosTransport`, used by no
-/// other thread during the call; `req` is NULL or points to
+/// `transport` is NULL or points to an `nk_transport` (if set up by
+/// `NkKosTransport_Init`, the `base` of its `NkKosTransport`; threads may
+/// call through one transport at once); `req` is NULL or points to
 /// `req->ex.size_ex` readable bytes; `res` is NULL or points to
 /// `res->ex.size_ex` writable bytes; each arena is NULL or a valid
 /// `nk_arena` over its buffer.
@@ -205,16 +201,20 @@ pub unsafe extern "C" fn kos_host_transport_call(
         }
         // SAFETY: non-NULL, aligned, readable per the contract.
         let asked = unsafe { ((*req).iid, (*req).mid) };
+        // SAFETY: `t` is an NkKosTransport (ours() checked its ops); its
+        // fields are only read here, as threads may share a client transport.
+        let (handle, mdelay, sync) =
+            unsafe { ((*t).handle, (*t).callTimeout, (*t).callSyncHandle) };
         let (mut out, mut inp) = (SMsgHdr::ZERO, SMsgHdr::ZERO);
         // SAFETY: the headers are ours; the buffers are the caller's, valid
-        // for the whole call per the contract.
+        // for the whole call per the contract (`res` non-NULL and aligned).
         unsafe {
             if PackOutMsg(&mut out, req, req_arena) != rcOk
                 || PackInMsg(&mut inp, res, res_arena) != rcOk
             {
                 return NK_EINVAL;
             }
-            let rc = CallEx(t.handle, &out, &mut inp, t.callTimeout, t.callSyncHandle);
+            let rc = CallEx(handle, &out, &mut inp, mdelay, sync);
             if rc != rcOk {
                 return nk_err_from_retcode(rc);
             }
@@ -243,7 +243,9 @@ pub unsafe extern "C" fn kos_host_transport_call(
 /// NK_ENOTCONN; rcBufferTooSmall: NK_ENOMEM).
 ///
 /// # Safety
-/// `transport` as for `kos_host_transport_call`; `req` is NULL or points to
+/// `transport` as for `kos_host_transport_call`, but used by no other
+/// thread during the call (one server thread per transport: it keeps the
+/// request to answer); `req` is NULL or points to
 /// `req->ex.size_ex` writable bytes; `req_arena` is NULL or a valid
 /// `nk_arena` over a writable buffer.
 #[no_mangle]
@@ -257,6 +259,9 @@ pub unsafe extern "C" fn kos_host_transport_recv(
         let Some(t) = (unsafe { ours(transport) }) else {
             return NK_EINVAL;
         };
+        // SAFETY: an NkKosTransport (ours() checked its ops), used by this
+        // thread alone per the contract.
+        let t = unsafe { &mut *t };
         if !aligned(req.cast_const()) {
             return NK_EINVAL;
         }
@@ -293,7 +298,7 @@ pub unsafe extern "C" fn kos_host_transport_recv(
 /// rcSecurityDisallow: NK_EPERM).
 ///
 /// # Safety
-/// `transport` as for `kos_host_transport_call`; `res` is NULL or points to
+/// `transport` as for `kos_host_transport_recv`; `res` is NULL or points to
 /// `res->ex.size_ex` readable bytes; `res_arena` is NULL or a valid
 /// `nk_arena` over its buffer.
 #[no_mangle]
@@ -307,6 +312,9 @@ pub unsafe extern "C" fn kos_host_transport_reply(
         let Some(t) = (unsafe { ours(transport) }) else {
             return NK_EINVAL;
         };
+        // SAFETY: an NkKosTransport (ours() checked its ops), used by this
+        // thread alone per the contract.
+        let t = unsafe { &mut *t };
         if !aligned(res) {
             return NK_EINVAL;
         }

@@ -87,7 +87,7 @@ fn serve_one(server: Handle, shift: u16) -> nk_err_t {
 
 /// Call method `mid` of interface 3 with `text`; the result and the
 /// response's text.
-fn call(t: &mut NkKosTransport, mid: u16, text: &[u8]) -> (nk_err_t, Vec<u8>) {
+fn call(t: *mut nk_transport, mid: u16, text: &[u8]) -> (nk_err_t, Vec<u8>) {
     let mut req = Msg {
         base: nk_message::new(3, mid, MSG),
         ..Msg::default()
@@ -110,15 +110,8 @@ fn call(t: &mut NkKosTransport, mid: u16, text: &[u8]) -> (nk_err_t, Vec<u8>) {
     let mut res_buf = [0u8; 64];
     let mut res_arena = arena(&mut res_buf);
     // SAFETY: the buffers outlive the call.
-    let rc = unsafe {
-        kos_host_transport_call(
-            &mut t.base,
-            &req.base,
-            &req_arena,
-            &mut res.base,
-            &mut res_arena,
-        )
-    };
+    let rc =
+        unsafe { kos_host_transport_call(t, &req.base, &req_arena, &mut res.base, &mut res_arena) };
     let used = res_arena.current as usize - res_arena.start as usize;
     (rc, res_buf[..used].to_vec())
 }
@@ -151,7 +144,7 @@ fn round_trip_with_arenas() {
     let (client, server) = channel();
     let s = thread::spawn(move || serve_one(server, 0));
     let mut t = transport(client);
-    let (rc, text) = call(&mut t, 7, b"abc\0");
+    let (rc, text) = call(&mut t.base, 7, b"abc\0");
     assert_eq!(rc, NK_EOK);
     assert_eq!(text, b"\0cba");
     assert_eq!(s.join().unwrap(), NK_EOK);
@@ -164,7 +157,7 @@ fn a_response_to_another_method_is_refused() {
     let (client, server) = channel();
     let s = thread::spawn(move || serve_one(server, 1));
     let mut t = transport(client);
-    assert_eq!(call(&mut t, 7, b"x").0, NK_EBADMSG);
+    assert_eq!(call(&mut t.base, 7, b"x").0, NK_EBADMSG);
     // The server's reply itself went through.
     assert_eq!(s.join().unwrap(), NK_EOK);
     assert_eq!(KnHandleClose(client), rcOk);
@@ -176,7 +169,7 @@ fn timeouts_and_interrupts_are_eagain() {
     let (client, server) = channel();
     let mut c = transport(client);
     c.callTimeout = 10;
-    assert_eq!(call(&mut c, 1, b"x").0, NK_EAGAIN);
+    assert_eq!(call(&mut c.base, 1, b"x").0, NK_EAGAIN);
 
     let mut sync = INVALID_HANDLE;
     // SAFETY: `sync` is writable.
@@ -184,7 +177,7 @@ fn timeouts_and_interrupts_are_eagain() {
     assert_eq!(KnIpcSetInterrupt(sync), rcOk);
     c.callTimeout = INFINITE_TIMEOUT;
     c.callSyncHandle = sync;
-    assert_eq!(call(&mut c, 1, b"x").0, NK_EAGAIN);
+    assert_eq!(call(&mut c.base, 1, b"x").0, NK_EAGAIN);
 
     let mut s = transport(server);
     s.recvTimeout = 10;
@@ -200,7 +193,7 @@ fn timeouts_and_interrupts_are_eagain() {
     let (client, server) = channel();
     assert_eq!(KnHandleClose(server), rcOk);
     let mut c = transport(client);
-    assert_eq!(call(&mut c, 1, b"x").0, NK_ENOTCONN);
+    assert_eq!(call(&mut c.base, 1, b"x").0, NK_ENOTCONN);
     assert_eq!(KnHandleClose(client), rcOk);
 }
 
@@ -271,4 +264,41 @@ fn retcodes_map_to_nk_codes() {
     for (rc, nk) in table {
         assert_eq!(nk_err_from_retcode(rc), nk, "{:?}", retcode_name(rc));
     }
+}
+
+#[test]
+fn threads_share_one_client_transport() {
+    const THREADS: usize = 4;
+    const CALLS: usize = 50;
+    let (client, server) = channel();
+    let s = thread::spawn(move || {
+        for _ in 0..THREADS * CALLS {
+            assert_eq!(serve_one(server, 0), NK_EOK);
+        }
+    });
+    let shared = Box::leak(Box::new(transport(client)));
+    let addr = shared as *mut NkKosTransport as usize;
+    let clients: Vec<_> = (0..THREADS)
+        .map(|i| {
+            thread::spawn(move || {
+                for n in 0..CALLS {
+                    let text = format!("{i}:{n}\0");
+                    // The transport is leaked, so it outlives every thread;
+                    // calls only read it, through this raw pointer.
+                    let t = addr as *mut nk_transport;
+                    let (rc, got) = call(t, i as u16, text.as_bytes());
+                    assert_eq!(rc, NK_EOK);
+                    let mut want = text.into_bytes();
+                    want.reverse();
+                    assert_eq!(got, want);
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    s.join().unwrap();
+    assert_eq!(KnHandleClose(client), rcOk);
+    assert_eq!(KnHandleClose(server), rcOk);
 }
