@@ -530,6 +530,8 @@ fn speak(message: fmt::Arguments<'_>) {
 
 /// `iid=0 mid=1`, and with the C library `iid=0 mid=1 (Server.main:Echo.Upper)`
 /// when the process's names say what the ids are.
+// The handle names learned endpoints, which only builds with the C library have.
+#[cfg_attr(not(feature = "clib"), allow(dead_code))]
 struct Ids(crate::abi::Handle, u16, u16);
 
 impl fmt::Display for Ids {
