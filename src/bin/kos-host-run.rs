@@ -1,0 +1,202 @@
+//! `kos-host-run`: run a KasperskyOS solution's entities, as its
+//! `init.yaml` describes them, as Linux processes.
+//!
+//! ```text
+//! kos-host-run [--define NAME=VALUE]... [--bin-dir DIR]... [--trace DIR] [--stats DIR]
+//!              [--timeout SECONDS] [--grace SECONDS] [--main ENTITY]... [--dry-run] INIT.yaml
+//! ```
+//!
+//! Each entity gets, on top of the launcher's environment and its own
+//! `env:`, the host emulator's contract: `KOS_HOST_WORLD` (the run's shared
+//! memory world, `kos-host-<launcher pid>`, removed at the end),
+//! `KOS_HOST_ENTITY` (its name) and `KOS_HOST_CONNECTIONS` (`id=target,...`,
+//! its client connections). Output lines are prefixed `[entity] `. The
+//! first entity to fail stops the others; the launcher exits with its
+//! status (128 + signal for a signal). See README "Running a solution:
+//! kos-host-run".
+
+// The crate root's modules sit beside it in kos-host-run/.
+#[path = "kos-host-run/init.rs"]
+mod init;
+#[path = "kos-host-run/launch.rs"]
+mod launch;
+#[path = "kos-host-run/output.rs"]
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use init::{Entity, Lookup};
+use launch::{Options, Outcome};
+
+/// Run a KasperskyOS solution's entities (init.yaml) as Linux processes
+/// connected by the host emulator.
+#[derive(Parser)]
+#[command(name = "kos-host-run", version, about)]
+struct Cli {
+    /// The init description (`init.yaml`, or a template `init.yaml.in`).
+    init: PathBuf,
+    /// Replace `@NAME@` in the file by VALUE (repeatable; an empty VALUE
+    /// removes the placeholder).
+    #[arg(short = 'D', long = "define", value_name = "NAME=VALUE", value_parser = init::parse_define)]
+    defines: Vec<(String, String)>,
+    /// Where executables named without a directory are looked for after
+    /// the init file's directory (repeatable, in order).
+    #[arg(long, value_name = "DIR")]
+    bin_dir: Vec<PathBuf>,
+    /// Trace every entity to DIR/<entity>.kst (KOS_SHIM_TRACE, unless the
+    /// entity's env sets it) and merge the traces into DIR/merged.json at the end.
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
+    /// Statistics of every entity to DIR/<entity>.json (KOS_SHIM_STATS=timing,
+    /// unless the entity's env sets it).
+    #[arg(long, value_name = "DIR")]
+    stats: Option<PathBuf>,
+    /// Stop everything and fail (status 124) after this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    timeout: Option<Duration>,
+    /// Seconds between SIGTERM and SIGKILL when entities are stopped.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "3")]
+    grace: Duration,
+    /// When every entity named so exited 0, stop the others and succeed
+    /// (for servers that never exit; repeatable).
+    #[arg(long = "main", value_name = "ENTITY")]
+    mains: Vec<String>,
+    /// Print what would be started (executable, arguments, contract
+    /// variables) and start nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=1e9).contains(&v) {
+        return Err(format!("{s:?}: seconds from 0 to 1e9"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn say(msg: &str) {
+    eprintln!("kos-host-run: {msg}");
+}
+
+/// Read, substitute and check the init description.
+fn load(cli: &Cli) -> Result<Vec<Entity>, String> {
+    let file = cli.init.display().to_string();
+    let text = std::fs::read_to_string(&cli.init).map_err(|e| format!("{file}: {e}"))?;
+    let text = init::substitute(&file, &text, &cli.defines)?;
+    let base = cli
+        .init
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let entities = init::parse(
+        &file,
+        &text,
+        &Lookup {
+            base,
+            bin_dirs: &cli.bin_dir,
+        },
+    )?;
+    for m in &cli.mains {
+        if !entities.iter().any(|e| &e.name == m) {
+            return Err(format!("--main {m}: no entity of that name in {file}"));
+        }
+    }
+    Ok(entities)
+}
+
+/// The variables one entity gets on top of the launcher's environment, in
+/// the order they are set (later wins): the shim outputs of `--trace` and
+/// `--stats`, its own `env:`, then the emulator's contract.
+fn env_for(cli: &Cli, world: &str, e: &Entity) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if let Some(dir) = &cli.trace {
+        if !e.sets("KOS_SHIM_TRACE") {
+            let path = dir.join(format!("{}.kst", e.name));
+            env.push((
+                "KOS_SHIM_TRACE".to_string(),
+                format!("file:{}", path.display()),
+            ));
+        }
+    }
+    if let Some(dir) = &cli.stats {
+        if !e.sets("KOS_SHIM_STATS") {
+            let path = dir.join(format!("{}.json", e.name));
+            env.push((
+                "KOS_SHIM_STATS".to_string(),
+                format!("timing,json:{}", path.display()),
+            ));
+        }
+    }
+    env.extend(e.env.iter().cloned());
+    env.push(("KOS_HOST_WORLD".to_string(), world.to_string()));
+    env.push(("KOS_HOST_ENTITY".to_string(), e.name.clone()));
+    env.push(("KOS_HOST_CONNECTIONS".to_string(), e.connections_var()));
+    env
+}
+
+fn dry_run(cli: &Cli, world: &str, entities: &[Entity]) {
+    for e in entities {
+        let mut line = format!("{}: {}", e.name, e.exe.display());
+        for a in &e.args {
+            line.push_str(&format!(" {a:?}"));
+        }
+        println!("{line}");
+        for (k, v) in env_for(cli, world, e) {
+            println!("  {k}={v}");
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let entities = match load(&cli) {
+        Ok(e) => e,
+        Err(msg) => {
+            for line in msg.lines() {
+                say(line);
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let world = format!("kos-host-{}", std::process::id());
+    if cli.dry_run {
+        dry_run(&cli, &world, &entities);
+        return ExitCode::SUCCESS;
+    }
+    for (dir, what) in [(&cli.trace, "--trace"), (&cli.stats, "--stats")] {
+        if let Some(d) = dir {
+            if let Err(e) = std::fs::create_dir_all(d) {
+                say(&format!("{what} {}: {e}", d.display()));
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Err(e) = launch::catch_signals() {
+        say(&format!("cannot catch SIGINT/SIGTERM: {e}"));
+        return ExitCode::from(2);
+    }
+    let opt = Options {
+        grace: cli.grace,
+        timeout: cli.timeout,
+        mains: cli.mains.clone(),
+    };
+    let outcome = launch::run(&entities, |e| env_for(&cli, &world, e), &opt);
+    if let Err(e) = launch::remove_world(&world) {
+        say(&format!(
+            "cannot remove the shared-memory world /{world}: {e}"
+        ));
+    }
+    let code = outcome.code();
+    if outcome == Outcome::Done {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(code.clamp(1, 255) as u8)
+    }
+}
