@@ -20,6 +20,7 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use super::bytes::{ByteSink, WriteError};
@@ -34,12 +35,12 @@ use crate::op::Op;
 /// The flow ends seen so far for one correlation id.
 #[derive(Debug, Default, Clone, Copy)]
 struct Ends {
-    /// Call/CallEx: thread, a point just after its start, one just before its end.
-    call: Option<(u64, u64, u64)>,
-    /// Recv/RecvEx: thread, a point just before its end.
-    recv: Option<(u64, u64)>,
-    /// Reply: thread, a point just after its start.
-    reply: Option<(u64, u64)>,
+    /// Call/CallEx: a point just after its start, one just before its end.
+    call: Option<(FlowEnd, FlowEnd)>,
+    /// Recv/RecvEx: a point just before its end.
+    recv: Option<FlowEnd>,
+    /// Reply: a point just after its start.
+    reply: Option<FlowEnd>,
     request_done: bool,
     response_done: bool,
 }
@@ -47,16 +48,68 @@ struct Ends {
 /// Correlations waiting for their other end are forgotten past this many.
 const MAX_PENDING: usize = 1 << 20;
 
+/// One process of the output: its events' `pid`, clock origin and names.
+struct Process {
+    pid: u32,
+    /// The process's clock value (ns) at `ts` 0; below 0 when the timeline
+    /// starts before the process's clock did.
+    origin_ns: i128,
+    names: NameMap,
+    lost: u64,
+}
+
+/// A process of a timeline, as [`JsonWriter::add_process`] returned it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessId(usize);
+
+/// One end of a flow arrow: a point inside a call's slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowEnd {
+    /// The process whose slice it is.
+    pub process: ProcessId,
+    /// The slice's thread.
+    pub thread: u64,
+    /// Time on the process's clock (ns).
+    pub at_ns: u64,
+}
+
+impl FlowEnd {
+    /// A point just after the start of `rec`'s slice (strictly inside it,
+    /// so viewers bind the arrow to that slice).
+    pub fn after_start(process: ProcessId, rec: &Record) -> FlowEnd {
+        FlowEnd {
+            process,
+            thread: rec.thread,
+            at_ns: rec.start + if rec.duration >= 2 { 1 } else { 0 },
+        }
+    }
+
+    /// A point just before the end of `rec`'s slice.
+    pub fn before_end(process: ProcessId, rec: &Record) -> FlowEnd {
+        FlowEnd {
+            process,
+            thread: rec.thread,
+            at_ns: rec.start + rec.duration.saturating_sub(1),
+        }
+    }
+}
+
 /// Streams trace events as JSON.
+///
+/// [`JsonWriter::new`] writes one process's trace and draws its flows
+/// itself (by correlation id); [`JsonWriter::timeline`] starts an empty
+/// timeline to which [`JsonWriter::add_process`] adds processes and whose
+/// flows the caller draws with [`JsonWriter::flow`] (`trace::merge`).
 pub struct JsonWriter<W: ByteSink> {
     w: W,
-    pid: u32,
-    origin_ns: u64,
-    names: NameMap,
-    threads: BTreeSet<u64>,
+    procs: Vec<Process>,
+    threads: BTreeSet<(u32, u64)>,
+    /// Whether [`JsonWriter::write`] links calls by correlation id.
+    link: bool,
     pending: BTreeMap<u64, Ends>,
-    lost: u64,
     events: u64,
+    /// Nothing written after the opening `[` yet.
+    first: bool,
     /// The text of the event being written.
     line: String,
 }
@@ -68,30 +121,84 @@ fn us(ns: u64) -> String {
 
 impl<W: ByteSink> JsonWriter<W> {
     /// Start the array with the process's name; `ts` values are
-    /// microseconds since `origin_ns`.
-    pub fn new(mut w: W, pid: u32, origin_ns: u64, names: NameMap) -> Result<Self, WriteError> {
-        w.put(
-            format!(
-                "[\n{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{pid},\"tid\":0,\"args\":{{\"name\":\"kos-ipc-shim trace (pid {pid})\"}}}}"
-            )
-            .as_bytes(),
+    /// microseconds since `origin_ns`. Calls sharing a correlation id are
+    /// linked by flows.
+    pub fn new(w: W, pid: u32, origin_ns: u64, names: NameMap) -> Result<Self, WriteError> {
+        let mut j = Self::timeline(w)?;
+        j.link = true;
+        j.add_process(
+            pid,
+            &format!("kos-ipc-shim trace (pid {pid})"),
+            origin_ns as i128,
+            names,
         )?;
+        Ok(j)
+    }
+
+    /// Start an empty timeline: no process yet, no flows drawn but those
+    /// given to [`JsonWriter::flow`].
+    pub fn timeline(mut w: W) -> Result<Self, WriteError> {
+        w.put(b"[")?;
         Ok(JsonWriter {
             w,
-            pid,
-            origin_ns,
-            names,
+            procs: Vec::new(),
             threads: BTreeSet::new(),
+            link: false,
             pending: BTreeMap::new(),
-            lost: 0,
             events: 0,
+            first: true,
             line: String::with_capacity(512),
         })
     }
 
-    /// Write what `f` formats into the line buffer.
+    /// Add a process named `name` (its events get `"pid":pid`, unique per
+    /// output), whose clock reads `origin_ns` at the timeline's `ts` 0 and
+    /// whose records are named by `names`. Processes are shown in the order
+    /// they are added.
+    pub fn add_process(
+        &mut self,
+        pid: u32,
+        name: &str,
+        origin_ns: i128,
+        names: NameMap,
+    ) -> Result<ProcessId, WriteError> {
+        let id = ProcessId(self.procs.len());
+        self.procs.push(Process {
+            pid,
+            origin_ns,
+            names,
+            lost: 0,
+        });
+        let order = id.0;
+        self.emit(|l| write!(
+            l,
+            "{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{pid},\"tid\":0,\"args\":{{\"name\":{}}}}}",
+            js(name)
+        ))?;
+        if order > 0 {
+            self.emit(|l| write!(
+                l,
+                "{{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":{pid},\"tid\":0,\"args\":{{\"sort_index\":{order}}}}}"
+            ))?;
+        }
+        Ok(id)
+    }
+
+    /// `ns` of process `p`'s clock as the timeline's `ts` (ns, 0 at the
+    /// earliest).
+    fn ts(&self, p: ProcessId, ns: u64) -> u64 {
+        (ns as i128 - self.procs[p.0].origin_ns).clamp(0, u64::MAX as i128) as u64
+    }
+
+    /// Write the event `f` formats into the line buffer, after the
+    /// separator.
     fn emit(&mut self, f: impl FnOnce(&mut String) -> core::fmt::Result) -> Result<(), WriteError> {
         self.line.clear();
+        self.line.push_str(if core::mem::take(&mut self.first) {
+            "\n"
+        } else {
+            ",\n"
+        });
         let _ = f(&mut self.line);
         self.w.put(self.line.as_bytes())
     }
@@ -101,43 +208,67 @@ impl<W: ByteSink> JsonWriter<W> {
         self.events
     }
 
-    fn thread(&mut self, tid: u64) -> Result<(), WriteError> {
-        if self.threads.insert(tid) {
-            let pid = self.pid;
+    fn thread(&mut self, pid: u32, tid: u64) -> Result<(), WriteError> {
+        if self.threads.insert((pid, tid)) {
             self.emit(|l| write!(
                 l,
-                ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":\"thread {tid}\"}}}}"
+                "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":\"thread {tid}\"}}}}"
             ))?;
         }
         Ok(())
     }
 
-    fn flow(&mut self, ph: char, name: &str, id: u64, tid: u64, ts: u64) -> Result<(), WriteError> {
+    /// One flow arrow `name` (`id` unique in the output) from `from` to `to`.
+    pub fn flow(
+        &mut self,
+        name: &str,
+        id: u64,
+        from: FlowEnd,
+        to: FlowEnd,
+    ) -> Result<(), WriteError> {
+        self.flow_event('s', name, id, from)?;
+        self.flow_event('f', name, id, to)
+    }
+
+    fn flow_event(&mut self, ph: char, name: &str, id: u64, at: FlowEnd) -> Result<(), WriteError> {
         let bp = if ph == 'f' { ",\"bp\":\"e\"" } else { "" };
-        let pid = self.pid;
+        let pid = self.procs[at.process.0].pid;
+        let tid = at.thread;
+        let ts = self.ts(at.process, at.at_ns);
         self.emit(|l| write!(
             l,
-            ",\n{{\"ph\":\"{ph}\",\"name\":\"{name}\",\"cat\":\"ipc.flow\",\"id\":{id},\"pid\":{pid},\"tid\":{tid},\"ts\":{}{bp}}}",
+            "{{\"ph\":\"{ph}\",\"name\":\"{name}\",\"cat\":\"ipc.flow\",\"id\":{id},\"pid\":{pid},\"tid\":{tid},\"ts\":{}{bp}}}",
             us(ts)
         ))
     }
 
-    /// Write one record's events.
+    /// Write one record's events (of the first process).
     pub fn write(&mut self, rec: &Record, payload: &[u8]) -> Result<(), WriteError> {
-        let ts = rec.start.saturating_sub(self.origin_ns);
-        let pid = self.pid;
+        self.write_in(ProcessId(0), rec, payload)
+    }
+
+    /// Write one record's events as process `p`'s.
+    pub fn write_in(
+        &mut self,
+        p: ProcessId,
+        rec: &Record,
+        payload: &[u8],
+    ) -> Result<(), WriteError> {
+        let ts = self.ts(p, rec.start);
+        let pid = self.procs[p.0].pid;
         if rec.kind == KOS_SHIM_TRACE_KIND_LOST {
-            self.lost += rec.dropped;
-            let lost = self.lost;
+            self.procs[p.0].lost += rec.dropped;
+            let lost = self.procs[p.0].lost;
             return self.emit(|l| write!(
                 l,
-                ",\n{{\"ph\":\"C\",\"name\":\"lost records\",\"pid\":{pid},\"tid\":0,\"ts\":{},\"args\":{{\"lost\":{lost}}}}}",
+                "{{\"ph\":\"C\",\"name\":\"lost records\",\"pid\":{pid},\"tid\":0,\"ts\":{},\"args\":{{\"lost\":{lost}}}}}",
                 us(ts),
             ));
         }
-        self.thread(rec.thread)?;
+        self.thread(pid, rec.thread)?;
         let op = rec.op();
-        let method = locator::method(&self.names, rec.handle, rec.iid, rec.mid).to_string();
+        let names = &self.procs[p.0].names;
+        let method = locator::method(names, rec.handle, rec.iid, rec.mid).to_string();
         let verdict = rec.verdict().map(verdict_key).unwrap_or("?");
         let mut args = format!(
             "\"handle\":{},\"iid\":{},\"mid\":{},\"method\":{},\"rc\":{},\"rc_name\":{},\"verdict\":\"{verdict}\",\"const_out\":{},\"arena_out\":{},\"const_in\":{},\"arena_in\":{},\"ncaps_out\":{},\"ncaps_in\":{},\"correlation\":{},\"ring\":{},\"peer_task\":{},\"peer_thread\":{},\"trace_id\":\"0x{:016x}\",\"span_id\":\"0x{:016x}\"",
@@ -163,7 +294,7 @@ impl<W: ByteSink> JsonWriter<W> {
         if let Some((conn, _)) = locator::connection(rec.handle) {
             let _ = write!(args, ",\"connection\":{}", js(conn.as_str()));
         }
-        if let Some(d) = text::decoded(rec, payload, &self.names) {
+        if let Some(d) = text::decoded(rec, payload, names) {
             args.push_str(",\"params\":");
             d.message.json(&mut args);
             if let Some(r) = &d.response {
@@ -189,45 +320,41 @@ impl<W: ByteSink> JsonWriter<W> {
         }
         self.emit(|l| write!(
             l,
-            ",\n{{\"ph\":\"X\",\"name\":{},\"cat\":\"ipc\",\"pid\":{pid},\"tid\":{},\"ts\":{},\"dur\":{},\"args\":{{{args}}}}}",
+            "{{\"ph\":\"X\",\"name\":{},\"cat\":\"ipc\",\"pid\":{pid},\"tid\":{},\"ts\":{},\"dur\":{},\"args\":{{{args}}}}}",
             js(&format!("{} {method}", op.map(|o| o.name()).unwrap_or("?"))),
             rec.thread,
             us(ts),
             us(rec.duration),
         ))?;
         self.events += 1;
-        if rec.correlation != 0 {
-            self.flow_ends(rec, ts)?;
+        if self.link && rec.correlation != 0 {
+            self.flow_ends(p, rec)?;
         }
         Ok(())
     }
 
     /// Remember this call's flow ends; write each flow once both ends are known.
-    fn flow_ends(&mut self, rec: &Record, ts: u64) -> Result<(), WriteError> {
+    fn flow_ends(&mut self, p: ProcessId, rec: &Record) -> Result<(), WriteError> {
         let c = rec.correlation;
-        // Flow ends sit strictly inside the slice so viewers bind them to it.
-        let d = rec.duration;
-        let first = ts + if d >= 2 { 1 } else { 0 };
-        let last = ts + d.saturating_sub(1);
         if !self.pending.contains_key(&c) && self.pending.len() >= MAX_PENDING {
             return Ok(());
         }
         let e = self.pending.entry(c).or_default();
         match rec.op() {
-            Some(Op::Call | Op::CallEx) => e.call = Some((rec.thread, first, last)),
-            Some(Op::Recv | Op::RecvEx) => e.recv = Some((rec.thread, last)),
-            Some(Op::Reply) => e.reply = Some((rec.thread, first)),
+            Some(Op::Call | Op::CallEx) => {
+                e.call = Some((FlowEnd::after_start(p, rec), FlowEnd::before_end(p, rec)))
+            }
+            Some(Op::Recv | Op::RecvEx) => e.recv = Some(FlowEnd::before_end(p, rec)),
+            Some(Op::Reply) => e.reply = Some(FlowEnd::after_start(p, rec)),
             None => {}
         }
         let ends = *e;
         if let (Some(call), Some(recv), false) = (ends.call, ends.recv, ends.request_done) {
-            self.flow('s', "request", 2 * c, call.0, call.1)?;
-            self.flow('f', "request", 2 * c, recv.0, recv.1)?;
+            self.flow("request", 2 * c, call.0, recv)?;
             self.pending.entry(c).or_default().request_done = true;
         }
         if let (Some(call), Some(reply), false) = (ends.call, ends.reply, ends.response_done) {
-            self.flow('s', "response", 2 * c + 1, reply.0, reply.1)?;
-            self.flow('f', "response", 2 * c + 1, call.0, call.2)?;
+            self.flow("response", 2 * c + 1, reply, call.1)?;
             self.pending.entry(c).or_default().response_done = true;
         }
         if self
@@ -242,7 +369,11 @@ impl<W: ByteSink> JsonWriter<W> {
 
     /// Close the array and flush.
     pub fn finish(mut self) -> Result<W, WriteError> {
-        self.w.put(b"\n]\n")?;
+        self.w.put(if self.first {
+            b"]\n" as &[u8]
+        } else {
+            b"\n]\n"
+        })?;
         self.w.flush()?;
         Ok(self.w)
     }
