@@ -4,6 +4,7 @@
 //! kos-ipc-trace summary FILE.kst
 //! kos-ipc-trace export --format text|json|ctf FILE.kst OUT
 //! kos-ipc-trace policy-from FILE.kst [-o POLICY]
+//! kos-ipc-trace merge OUT.json A.kst B.kst... [--name FILE=NAME]...
 //! kos-ipc-trace names ENTITY.edl... [-I DIR]... [-o NAMES]
 //! kos-ipc-trace --names NAMES ...      (name map instead of the trace's own)
 //! ```
@@ -24,11 +25,12 @@ use kos_ipc_shim::trace::bytes::Io;
 use kos_ipc_shim::trace::ctf::CtfWriter;
 use kos_ipc_shim::trace::json::JsonWriter;
 use kos_ipc_shim::trace::kst::{Entry, Header, KstError, KstReader};
+use kos_ipc_shim::trace::merge::{merge_to_file, Input};
 use kos_ipc_shim::trace::record::KOS_SHIM_TRACE_KIND_CALL;
 use kos_ipc_shim::trace::summary::Summary;
 use kos_ipc_shim::trace::text;
 
-/// Read kos-ipc-shim `.kst` traces: summarise, convert, learn a policy.
+/// Read kos-ipc-shim `.kst` traces: summarise, convert, merge, learn a policy.
 #[derive(Parser)]
 #[command(name = "kos-ipc-trace", version, about)]
 struct Cli {
@@ -74,6 +76,21 @@ enum Cmd {
         /// Write the map here instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// One Chrome/Perfetto JSON timeline of several processes' traces:
+    /// times aligned on the wall clock, arrows from each client Call to the
+    /// server's Recv and from its Reply back (by correlation id, else by the
+    /// client task and thread the server received); prints how many linked.
+    Merge {
+        /// The JSON file to write.
+        out: PathBuf,
+        /// The traces, one per process.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Name a file's process (default: the file name without `.kst`);
+        /// FILE is the path as given or its file name. Repeatable.
+        #[arg(long = "name", value_name = "FILE=NAME")]
+        rename: Vec<String>,
     },
     /// Print the learn-mode policy that allows exactly the messages in the
     /// trace (endpoints and methods by name where the names have them).
@@ -294,6 +311,37 @@ fn policy_from(cli: &Cli, file: &str, output: &Option<PathBuf>) -> Result<(), St
     }
 }
 
+fn merge(cli: &Cli, out: &Path, files: &[String], rename: &[String]) -> Result<(), String> {
+    let mut inputs: Vec<Input> = files.iter().map(|f| Input::new(f)).collect();
+    for r in rename {
+        let (file, name) = r
+            .split_once('=')
+            .ok_or_else(|| format!("--name {r:?}: expected FILE=NAME"))?;
+        let hit = inputs.iter_mut().filter(|i| {
+            i.path == file || Path::new(&i.path).file_name() == Some(std::ffi::OsStr::new(file))
+        });
+        let mut n = 0;
+        for i in hit {
+            i.name = name.to_string();
+            n += 1;
+        }
+        if n == 0 {
+            return Err(format!("--name {r:?}: {file} is none of the traces"));
+        }
+    }
+    let names = match &cli.names {
+        Some(p) => {
+            Some(NameMap::load(p.to_str().ok_or_else(|| {
+                format!("{}: not a UTF-8 path", p.display())
+            })?)?)
+        }
+        None => None,
+    };
+    let report = merge_to_file(&inputs, names.as_ref(), out)?;
+    println!("{}: {report}", out.display());
+    Ok(())
+}
+
 fn names(entities: &[String], include: &[PathBuf], output: &Option<PathBuf>) -> Result<(), String> {
     let dirs = include
         .iter()
@@ -324,6 +372,7 @@ fn main() -> ExitCode {
         Cmd::Summary { file } => summary(&cli, file),
         Cmd::Export { format, file, out } => export(&cli, *format, file, out),
         Cmd::PolicyFrom { file, output } => policy_from(&cli, file, output),
+        Cmd::Merge { out, files, rename } => merge(&cli, out, files, rename),
         Cmd::Names {
             entities,
             include,

@@ -49,6 +49,8 @@ pub mod json;
 #[cfg(feature = "clib")]
 pub mod kst;
 #[cfg(feature = "std")]
+pub mod merge;
+#[cfg(feature = "std")]
 pub mod summary;
 #[cfg(feature = "clib")]
 pub mod text;

@@ -1,0 +1,1068 @@
+//! `kos-ipc-trace merge`: several processes' `.kst` traces as one
+//! Chrome/Perfetto timeline, with arrows across processes.
+//!
+//! Each file becomes one process of the JSON (named by its entity or
+//! program, `echo.Client (pid 4242)`), its times moved onto the wall clock
+//! its header recorded (`wall_ns - start_ns` maps its clock to times of
+//! day), so processes line up; `ts` 0 is the earliest trace start.
+//!
+//! **Links.** A client's Call/CallEx gets a `request` arrow to the server's
+//! Recv/RecvEx of its message and a `response` arrow from the server's
+//! Reply back to it. A Call and a Recv of the same interface and method
+//! are linked when the Recv completed within the Call (give or take
+//! [`SLACK_NS`] of clock alignment) and
+//! - both carry the same non-zero correlation id (the cross-process
+//!   emulator's ids are unique in the world) and the Recv's client
+//!   (`peer_task`, `peer_thread`) is not another merged process's thread;
+//! - or else the client context the kernel put in the received header
+//!   names the Call's process (`peer_task`) and thread (`peer_thread`).
+//!   Correlation ids that differ across two processes do not prevent this
+//!   (single-process emulators count them per process).
+//!
+//! The Reply is then the one of the Recv's process that starts within the
+//! Call after the Recv and carries the Call's correlation id, or else
+//! answers on the Recv's handle that thread (its `peer_thread`, or 0 for
+//! the oldest request). Where several fit, a correlation id wins over the
+//! context, then the closest in time.
+//!
+//! Only records that moved a message take part: Call/CallEx, and
+//! Recv/RecvEx/Reply that returned rcOk.
+//!
+//! **Streaming.** The files are read side by side, always taking the
+//! record that ended first among their next ones, so a record waits only
+//! for its counterpart to come along: memory grows with the calls
+//! outstanding, not with the files. A Call or Reply waits at most
+//! [`WINDOW_NS`] past its end; a Recv waits until its client thread has
+//! moved past it (a later record of that thread, or the end of its file).
+//! Whatever found no partner is counted in the [`Report`].
+
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+
+use super::bytes::{ByteSink, Io};
+use super::json::{FlowEnd, JsonWriter, ProcessId};
+use super::kst::{Entry, KstError, KstReader};
+use super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_CALL};
+use crate::names::NameMap;
+use crate::op::Op;
+
+/// Tolerance of the wall-clock alignment between two processes when a
+/// Recv is placed within a Call by time (ns).
+pub const SLACK_NS: i128 = 2_000_000;
+
+/// How long past its end a Call or Reply waits in the merge for its
+/// counterpart to come along (ns of the timeline): the records of other
+/// processes arrive in the order their drains wrote them, a few ms apart.
+pub const WINDOW_NS: i128 = 2_000_000_000;
+
+/// A Recv whose client is not known waits at most this long (ns).
+const RECV_WINDOW_NS: i128 = 60_000_000_000;
+
+/// One trace to merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The `.kst` file.
+    pub path: String,
+    /// The process's name in the timeline.
+    pub name: String,
+}
+
+impl Input {
+    /// A trace named after its file: `DIR/echo.Client.kst` (or
+    /// `echo.Client.kst.4242`, written beside a live owner's) is `echo.Client`.
+    pub fn new(path: &str) -> Input {
+        let file = Path::new(path)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string());
+        let name = match file.rsplit_once(".kst.") {
+            Some((stem, pid)) if pid.bytes().all(|b| b.is_ascii_digit()) => stem.to_string(),
+            _ => file.strip_suffix(".kst").unwrap_or(&file).to_string(),
+        };
+        Input {
+            path: path.to_string(),
+            name,
+        }
+    }
+}
+
+/// What a merge found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Files merged.
+    pub files: usize,
+    /// Call records written.
+    pub records: u64,
+    /// Client Call/CallEx records.
+    pub calls: u64,
+    /// Calls linked to their server's Recv (request arrows).
+    pub linked: u64,
+    /// Of those, linked by correlation id.
+    pub by_correlation: u64,
+    /// Of those, linked by the client task and thread.
+    pub by_context: u64,
+    /// Replies linked back to their Call (response arrows).
+    pub replies_linked: u64,
+    /// Server Recv/RecvEx/Reply records (rcOk) that found no client Call.
+    pub server_unmatched: u64,
+    /// Client Calls that found no server Recv.
+    pub client_unmatched: u64,
+    /// Records the tracers lost (sum of the files' lost counts).
+    pub lost: u64,
+    /// Files that end inside an entry (a process killed while its trace
+    /// was written), merged up to there: the reader's message for each.
+    pub truncated: Vec<String>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} trace{}, {} records: {} of {} calls linked to their server ({} by correlation id, {} by client task and thread), {} replies linked; {} server records without a client call, {} calls without a server record, {} lost",
+            self.files,
+            if self.files == 1 { "" } else { "s" },
+            self.records,
+            self.linked,
+            self.calls,
+            self.by_correlation,
+            self.by_context,
+            self.replies_linked,
+            self.server_unmatched,
+            self.client_unmatched,
+            self.lost,
+        )?;
+        for t in &self.truncated {
+            write!(f, "; {t} (merged up to there)")?;
+        }
+        Ok(())
+    }
+}
+
+/// One file being read.
+struct Source {
+    reader: KstReader<BufReader<File>>,
+    pid: u32,
+    process: ProcessId,
+    /// Add to a record's clock ns for timeline ns.
+    shift: i128,
+    done: bool,
+}
+
+impl Source {
+    /// The next entry; a file cut inside an entry ends there, noted in
+    /// `truncated`.
+    fn next(&mut self, truncated: &mut Vec<String>) -> Result<Option<Entry>, String> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.reader.next() {
+            Some(Ok(e)) => Ok(Some(e)),
+            Some(Err(e @ KstError::Truncated(..))) => {
+                truncated.push(e.to_string());
+                self.done = true;
+                Ok(None)
+            }
+            Some(Err(e)) => Err(e.to_string()),
+            None => {
+                self.done = true;
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Call,
+    Recv,
+    Reply,
+}
+
+/// What the linker keeps of a record.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    kind: Kind,
+    /// Index of the source (process).
+    src: usize,
+    process: ProcessId,
+    pid: u32,
+    rec: Record,
+    /// Timeline ns.
+    start: i128,
+    end: i128,
+    /// Call: the Recv it was linked to (its source, handle, end).
+    recv: Option<(usize, u32, i128)>,
+    /// Call: linked to its Reply.
+    replied: bool,
+}
+
+impl Item {
+    fn client(&self) -> (u32, u32) {
+        (self.pid, self.rec.thread as u32)
+    }
+}
+
+/// Pending records and their indexes.
+#[derive(Default)]
+struct Linker {
+    items: HashMap<u64, Item>,
+    next: u64,
+    by_corr: HashMap<u64, Vec<u64>>,
+    /// Calls by (pid, thread).
+    calls_by_client: HashMap<(u32, u32), Vec<u64>>,
+    /// Calls linked to a Recv, by the Recv's (source, handle).
+    calls_by_server: HashMap<(usize, u32), Vec<u64>>,
+    /// Recvs by (peer_task, peer_thread).
+    recvs_by_client: HashMap<(u32, u32), Vec<u64>>,
+    /// Replies by (source, handle).
+    replies_by_server: HashMap<(usize, u32), Vec<u64>>,
+    /// The processes merged.
+    pids: HashSet<u32>,
+    /// Latest start seen of each (pid, thread): a Recv of that client is
+    /// done waiting once its client thread started something after it.
+    progress: HashMap<(u32, u32), i128>,
+    flows: u64,
+    report: Report,
+}
+
+/// How a Call and a Recv belong together, if they do: `Some(true)` by
+/// correlation id, `Some(false)` by the client context. `pids` are the
+/// processes merged: a `peer_task` that is none of them (a KasperskyOS task
+/// id, say) says nothing either way.
+fn request_link(call: &Item, recv: &Item, pids: &HashSet<u32>) -> Option<bool> {
+    let (c, r) = (&call.rec, &recv.rec);
+    let inside = recv.end >= call.start - SLACK_NS && recv.end <= call.end + SLACK_NS;
+    if c.iid != r.iid || c.mid != r.mid || !inside {
+        return None;
+    }
+    let same_client = r.peer_task == call.pid && r.peer_thread == c.thread as u32;
+    let other_client = pids.contains(&r.peer_task) && !same_client;
+    if c.correlation != 0 && c.correlation == r.correlation && !other_client {
+        return Some(true);
+    }
+    if c.correlation != 0 && r.correlation != 0 && call.src == recv.src {
+        // One process, one counter: different ids are different messages.
+        return None;
+    }
+    same_client.then_some(false)
+}
+
+/// Whether `reply` answers `call` (already linked to its Recv).
+fn response_link(call: &Item, reply: &Item) -> bool {
+    let Some((src, handle, recv_end)) = call.recv else {
+        return false;
+    };
+    let (c, r) = (&call.rec, &reply.rec);
+    if reply.src != src || reply.start < recv_end - SLACK_NS || reply.start > call.end + SLACK_NS {
+        return false;
+    }
+    if c.correlation != 0 && c.correlation == r.correlation {
+        return true;
+    }
+    if c.correlation != 0 && r.correlation != 0 && call.src == reply.src {
+        return false;
+    }
+    r.handle == handle && (r.peer_thread == 0 || r.peer_thread == c.thread as u32)
+}
+
+/// Distance of `t` from `[a, b]`.
+fn outside(t: i128, a: i128, b: i128) -> i128 {
+    if t < a {
+        a - t
+    } else if t > b {
+        t - b
+    } else {
+        0
+    }
+}
+
+impl Linker {
+    fn add(&mut self, it: Item) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        if it.rec.correlation != 0 {
+            self.by_corr.entry(it.rec.correlation).or_default().push(id);
+        }
+        if let (Kind::Call, Some((src, handle, _))) = (it.kind, it.recv) {
+            self.calls_by_server
+                .entry((src, handle))
+                .or_default()
+                .push(id);
+        }
+        match it.kind {
+            Kind::Call => self.calls_by_client.entry(it.client()).or_default(),
+            Kind::Recv => self
+                .recvs_by_client
+                .entry((it.rec.peer_task, it.rec.peer_thread))
+                .or_default(),
+            Kind::Reply => self
+                .replies_by_server
+                .entry((it.src, it.rec.handle))
+                .or_default(),
+        }
+        .push(id);
+        self.items.insert(id, it);
+        id
+    }
+
+    /// Ids of pending items of `kind` that could pair with `it`.
+    fn candidates(&self, it: &Item, kind: Kind) -> Vec<u64> {
+        let mut ids: Vec<u64> = Vec::new();
+        if it.rec.correlation != 0 {
+            ids.extend(self.by_corr.get(&it.rec.correlation).into_iter().flatten());
+        }
+        let by_ctx = match (it.kind, kind) {
+            (Kind::Call, Kind::Recv) => self.recvs_by_client.get(&it.client()),
+            (Kind::Recv, Kind::Call) => self
+                .calls_by_client
+                .get(&(it.rec.peer_task, it.rec.peer_thread)),
+            (Kind::Call, Kind::Reply) => it
+                .recv
+                .and_then(|(src, h, _)| self.replies_by_server.get(&(src, h))),
+            (Kind::Reply, Kind::Call) => self.calls_by_server.get(&(it.src, it.rec.handle)),
+            _ => None,
+        };
+        ids.extend(by_ctx.into_iter().flatten());
+        ids.retain(|id| self.items.get(id).is_some_and(|c| c.kind == kind));
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Link `call` to the best pending Recv; returns whether it did.
+    fn find_recv<W: ByteSink>(
+        &mut self,
+        out: &mut JsonWriter<W>,
+        call: &mut Item,
+    ) -> Result<bool, String> {
+        let mut best: Option<(bool, i128, u64)> = None;
+        for id in self.candidates(call, Kind::Recv) {
+            let r = &self.items[&id];
+            if let Some(by_corr) = request_link(call, r, &self.pids) {
+                let d = outside(r.end, call.start, call.end);
+                let better = match best {
+                    None => true,
+                    Some((bc, bd, _)) => (by_corr && !bc) || (by_corr == bc && d < bd),
+                };
+                if better {
+                    best = Some((by_corr, d, id));
+                }
+            }
+        }
+        let Some((by_corr, _, id)) = best else {
+            return Ok(false);
+        };
+        let recv = self.take(id);
+        self.link_request(out, call, &recv, by_corr)?;
+        Ok(true)
+    }
+
+    fn link_request<W: ByteSink>(
+        &mut self,
+        out: &mut JsonWriter<W>,
+        call: &mut Item,
+        recv: &Item,
+        by_corr: bool,
+    ) -> Result<(), String> {
+        self.flows += 1;
+        out.flow(
+            "request",
+            self.flows,
+            FlowEnd::after_start(call.process, &call.rec),
+            FlowEnd::before_end(recv.process, &recv.rec),
+        )
+        .map_err(|e| format!("output: {e}"))?;
+        call.recv = Some((recv.src, recv.rec.handle, recv.end));
+        self.report.linked += 1;
+        if by_corr {
+            self.report.by_correlation += 1;
+        } else {
+            self.report.by_context += 1;
+        }
+        Ok(())
+    }
+
+    /// Link `call` (with its Recv) to the earliest pending Reply answering it.
+    fn find_reply<W: ByteSink>(
+        &mut self,
+        out: &mut JsonWriter<W>,
+        call: &mut Item,
+    ) -> Result<(), String> {
+        let best = self
+            .candidates(call, Kind::Reply)
+            .into_iter()
+            .filter(|id| response_link(call, &self.items[id]))
+            .min_by_key(|id| self.items[id].start);
+        if let Some(id) = best {
+            let reply = self.take(id);
+            self.link_response(out, call, &reply)?;
+        }
+        Ok(())
+    }
+
+    fn link_response<W: ByteSink>(
+        &mut self,
+        out: &mut JsonWriter<W>,
+        call: &mut Item,
+        reply: &Item,
+    ) -> Result<(), String> {
+        self.flows += 1;
+        out.flow(
+            "response",
+            self.flows,
+            FlowEnd::after_start(reply.process, &reply.rec),
+            FlowEnd::before_end(call.process, &call.rec),
+        )
+        .map_err(|e| format!("output: {e}"))?;
+        call.replied = true;
+        self.report.replies_linked += 1;
+        Ok(())
+    }
+
+    /// Remove a pending item (its index entries go when next cleaned).
+    fn take(&mut self, id: u64) -> Item {
+        self.items.remove(&id).expect("a pending item")
+    }
+
+    /// One record of the merged stream.
+    fn push<W: ByteSink>(&mut self, out: &mut JsonWriter<W>, mut it: Item) -> Result<(), String> {
+        match it.kind {
+            Kind::Call => {
+                self.report.calls += 1;
+                self.find_recv(out, &mut it)?;
+                if it.recv.is_some() {
+                    self.find_reply(out, &mut it)?;
+                }
+                if !it.replied {
+                    self.add(it);
+                }
+            }
+            Kind::Recv => {
+                // A Call already waiting (its file ran ahead)?
+                let mut best: Option<(bool, i128, u64)> = None;
+                for id in self.candidates(&it, Kind::Call) {
+                    let c = &self.items[&id];
+                    if c.recv.is_some() {
+                        continue;
+                    }
+                    if let Some(by_corr) = request_link(c, &it, &self.pids) {
+                        let d = outside(it.end, c.start, c.end);
+                        if best
+                            .is_none_or(|(bc, bd, _)| (by_corr && !bc) || (by_corr == bc && d < bd))
+                        {
+                            best = Some((by_corr, d, id));
+                        }
+                    }
+                }
+                match best {
+                    Some((by_corr, _, id)) => {
+                        let mut call = self.take(id);
+                        self.link_request(out, &mut call, &it, by_corr)?;
+                        self.find_reply(out, &mut call)?;
+                        if !call.replied {
+                            self.add(call);
+                        }
+                    }
+                    None => {
+                        self.add(it);
+                    }
+                }
+            }
+            Kind::Reply => {
+                let mut best: Option<(i128, u64)> = None;
+                for id in self.candidates(&it, Kind::Call) {
+                    let c = &self.items[&id];
+                    if c.recv.is_some() && !c.replied && response_link(c, &it) {
+                        let key = c.start;
+                        if best.is_none_or(|(k, _)| key < k) {
+                            best = Some((key, id));
+                        }
+                    }
+                }
+                match best {
+                    Some((_, id)) => {
+                        let mut call = self.take(id);
+                        self.link_response(out, &mut call, &it)?;
+                    }
+                    None => {
+                        self.add(it);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Give up on the pending records that can no longer find a partner
+    /// at timeline time `now` (`None`: the end, everything left).
+    fn expire(&mut self, now: Option<i128>, finished: &HashSet<u32>) {
+        let progress = &self.progress;
+        let gone: Vec<u64> = self
+            .items
+            .iter()
+            .filter(|(_, it)| match now {
+                None => true,
+                Some(now) => match it.kind {
+                    Kind::Call | Kind::Reply => it.end + WINDOW_NS < now,
+                    Kind::Recv => {
+                        let client = (it.rec.peer_task, it.rec.peer_thread);
+                        finished.contains(&client.0)
+                            || progress
+                                .get(&client)
+                                .is_some_and(|&t| t > it.end + SLACK_NS)
+                            || it.end + RECV_WINDOW_NS < now
+                    }
+                },
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            let it = self.items.remove(&id).expect("listed");
+            match it.kind {
+                Kind::Call if it.recv.is_none() => self.report.client_unmatched += 1,
+                Kind::Call => {}
+                Kind::Recv | Kind::Reply => self.report.server_unmatched += 1,
+            }
+        }
+        let items = &self.items;
+        prune(&mut self.by_corr, items);
+        prune(&mut self.calls_by_client, items);
+        prune(&mut self.calls_by_server, items);
+        prune(&mut self.recvs_by_client, items);
+        prune(&mut self.replies_by_server, items);
+    }
+}
+
+/// Drop the ids of records no longer pending from an index.
+fn prune<K>(index: &mut HashMap<K, Vec<u64>>, items: &HashMap<u64, Item>) {
+    index.retain(|_, ids| {
+        ids.retain(|id| items.contains_key(id));
+        !ids.is_empty()
+    });
+}
+
+/// Whether a record takes part in linking, and as what.
+fn kind_of(rec: &Record) -> Option<Kind> {
+    if rec.kind != KOS_SHIM_TRACE_KIND_CALL {
+        return None;
+    }
+    match rec.op()? {
+        Op::Call | Op::CallEx => Some(Kind::Call),
+        Op::Recv | Op::RecvEx if rec.rc == 0 => Some(Kind::Recv),
+        Op::Reply if rec.rc == 0 => Some(Kind::Reply),
+        _ => None,
+    }
+}
+
+/// Merge `inputs` into one Chrome Trace Event JSON timeline written to
+/// `out`; `names` replaces every file's own name map. Errors name the file.
+pub fn merge<W: ByteSink>(
+    inputs: &[Input],
+    names: Option<&NameMap>,
+    out: W,
+) -> Result<(Report, W), String> {
+    let mut sources = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let f = File::open(&input.path).map_err(|e| format!("{}: {e}", input.path))?;
+        let reader = KstReader::new(BufReader::with_capacity(1 << 16, f), &input.path)
+            .map_err(|e| e.to_string())?;
+        sources.push(reader);
+    }
+    let t0 = sources
+        .iter()
+        .map(|r| r.header().wall_ns as i128)
+        .min()
+        .unwrap_or(0);
+    let mut out = JsonWriter::timeline(out).map_err(|e| format!("output: {e}"))?;
+    let mut used_pids = HashSet::new();
+    let mut srcs = Vec::with_capacity(sources.len());
+    for (i, (reader, input)) in sources.into_iter().zip(inputs).enumerate() {
+        let h = reader.header().clone();
+        // Clock ns + shift = ns since the earliest trace start.
+        let shift = h.wall_ns as i128 - h.start_ns as i128 - t0;
+        // Two traces of one pid (runs of different days) stay apart.
+        let mut json_pid = h.pid;
+        while !used_pids.insert(json_pid) {
+            json_pid = json_pid.wrapping_add(1_000_000 + i as u32);
+        }
+        let label = format!("{} (pid {})", input.name, h.pid);
+        let process = out
+            .add_process(
+                json_pid,
+                &label,
+                -shift,
+                names.cloned().unwrap_or_else(|| h.names.clone()),
+            )
+            .map_err(|e| format!("output: {e}"))?;
+        srcs.push(Source {
+            reader,
+            pid: h.pid,
+            process,
+            shift,
+            done: false,
+        });
+    }
+    let pids: HashSet<u32> = srcs.iter().map(|s| s.pid).collect();
+    let mut linker = Linker {
+        pids: pids.clone(),
+        report: Report {
+            files: srcs.len(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // Next entry of each source, ordered by the end of its call.
+    let mut heads: Vec<Option<Entry>> = Vec::with_capacity(srcs.len());
+    let mut queue = BinaryHeap::new();
+    let end_of = |s: &Source, e: &Entry| e.rec.start as i128 + e.rec.duration as i128 + s.shift;
+    for (i, s) in srcs.iter_mut().enumerate() {
+        let e = s.next(&mut linker.report.truncated)?;
+        if let Some(e) = &e {
+            queue.push(std::cmp::Reverse((end_of(s, e), i)));
+        }
+        heads.push(e);
+    }
+    let mut finished: HashSet<u32> = srcs.iter().filter(|s| s.done).map(|s| s.pid).collect();
+    let mut now = i128::MIN;
+    let mut since_expiry = 0u32;
+    while let Some(std::cmp::Reverse((key, i))) = queue.pop() {
+        let e = heads[i].take().expect("queued head");
+        let s = &srcs[i];
+        now = now.max(key);
+        out.write_in(s.process, &e.rec, &e.payload)
+            .map_err(|e| format!("output: {e}"))?;
+        if e.rec.kind == KOS_SHIM_TRACE_KIND_CALL {
+            linker.report.records += 1;
+        } else {
+            linker.report.lost += e.rec.dropped;
+        }
+        let start = e.rec.start as i128 + s.shift;
+        if e.rec.kind == KOS_SHIM_TRACE_KIND_CALL {
+            let p = linker
+                .progress
+                .entry((s.pid, e.rec.thread as u32))
+                .or_insert(start);
+            *p = (*p).max(start);
+        }
+        let kind = kind_of(&e.rec);
+        if kind == Some(Kind::Recv) && e.rec.correlation == 0 && !pids.contains(&e.rec.peer_task) {
+            // From a client whose trace is not here: nothing to link to.
+            linker.report.server_unmatched += 1;
+        } else if let Some(kind) = kind {
+            linker.push(
+                &mut out,
+                Item {
+                    kind,
+                    src: i,
+                    process: s.process,
+                    pid: s.pid,
+                    rec: e.rec,
+                    start,
+                    end: key,
+                    recv: None,
+                    replied: false,
+                },
+            )?;
+        }
+        let s = &mut srcs[i];
+        match s.next(&mut linker.report.truncated)? {
+            Some(next) => {
+                queue.push(std::cmp::Reverse((end_of(s, &next), i)));
+                heads[i] = Some(next);
+            }
+            None => {
+                finished.insert(s.pid);
+            }
+        }
+        since_expiry += 1;
+        if since_expiry >= 1024 {
+            since_expiry = 0;
+            linker.expire(Some(now), &finished);
+        }
+    }
+    linker.expire(None, &finished);
+    let w = out.finish().map_err(|e| format!("output: {e}"))?;
+    Ok((linker.report, w))
+}
+
+/// [`merge`] into the file `out`.
+pub fn merge_to_file(
+    inputs: &[Input],
+    names: Option<&NameMap>,
+    out: &Path,
+) -> Result<Report, String> {
+    let f = File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let (report, _) =
+        merge(inputs, names, Io(BufWriter::with_capacity(1 << 16, f))).map_err(|e| {
+            match e.strip_prefix("output: ") {
+                Some(rest) => format!("{}: {rest}", out.display()),
+                None => e,
+            }
+        })?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::kst::{Header, KstWriter};
+    use crate::trace::record::KOS_SHIM_TRACE_KIND_LOST;
+    use serde_json::Value;
+
+    /// Wall clock of the client's trace start; the server's starts 10 us later.
+    const WALL: u64 = 1_700_000_000_000_000_000;
+    const CLIENT: u32 = 100;
+    const SERVER: u32 = 200;
+    /// Each process's clock at the timeline's 0 (the client's trace start).
+    const CLIENT_CLOCK: u64 = 1_000_000;
+    const SERVER_CLOCK: u64 = 50_000_000;
+    const SERVER_LATE: u64 = 10_000;
+
+    fn header(pid: u32, start_ns: u64, wall_ns: u64) -> Header {
+        let mut h = Header::now(0, NameMap::parse("iid 1 Echo\nmid 1.2 Ping\n").unwrap());
+        h.pid = pid;
+        h.start_ns = start_ns;
+        h.wall_ns = wall_ns;
+        h
+    }
+
+    /// A call record `[t, t + dur]` in timeline ns, on the process's clock.
+    fn rec(op: Op, clock: u64, t: u64, dur: u64, thread: u64) -> Record {
+        Record {
+            start: clock + t,
+            duration: dur,
+            thread,
+            op: op as u8,
+            kind: KOS_SHIM_TRACE_KIND_CALL,
+            iid: 1,
+            mid: 2,
+            handle: 5,
+            ..Default::default()
+        }
+    }
+
+    fn call(t: u64, dur: u64, corr: u64) -> Record {
+        Record {
+            correlation: corr,
+            ..rec(Op::Call, CLIENT_CLOCK, t, dur, 101)
+        }
+    }
+
+    fn recv(t: u64, dur: u64, corr: u64, task: u32, thread: u32) -> Record {
+        Record {
+            correlation: corr,
+            peer_task: task,
+            peer_thread: thread,
+            handle: 9,
+            ..rec(Op::Recv, SERVER_CLOCK - SERVER_LATE, t, dur, 201)
+        }
+    }
+
+    fn reply(t: u64, dur: u64, corr: u64, thread: u32) -> Record {
+        Record {
+            correlation: corr,
+            peer_thread: thread,
+            handle: 9,
+            ..rec(Op::Reply, SERVER_CLOCK - SERVER_LATE, t, dur, 201)
+        }
+    }
+
+    fn kst(dir: &Path, name: &str, h: &Header, recs: &[Record]) -> String {
+        let mut w = KstWriter::new(Vec::new(), h).unwrap();
+        for r in recs {
+            w.write(r, &[]).unwrap();
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, w.into_inner()).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    fn tmp(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("kos-merge-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Merge a client and a server trace; the report and the JSON events.
+    fn run(tag: &str, client: &[Record], server: &[Record]) -> (Report, Vec<Value>) {
+        let d = tmp(tag);
+        let c = kst(
+            &d,
+            "echo.Client.kst",
+            &header(CLIENT, CLIENT_CLOCK, WALL),
+            client,
+        );
+        let s = kst(
+            &d,
+            "echo.Server.kst.4242",
+            &header(SERVER, SERVER_CLOCK, WALL + SERVER_LATE),
+            server,
+        );
+        let (report, out) = merge(&[Input::new(&c), Input::new(&s)], None, Vec::new()).unwrap();
+        let _ = std::fs::remove_dir_all(&d);
+        let v: Value = serde_json::from_slice(&out).expect("valid JSON");
+        (report, v.as_array().unwrap().clone())
+    }
+
+    fn flows(events: &[Value], name: &str) -> Vec<(char, u64, u64, String)> {
+        let mut f: Vec<_> = events
+            .iter()
+            .filter(|e| e["cat"] == "ipc.flow" && e["name"] == name)
+            .map(|e| {
+                (
+                    e["ph"].as_str().unwrap().chars().next().unwrap(),
+                    e["pid"].as_u64().unwrap(),
+                    e["tid"].as_u64().unwrap(),
+                    e["ts"].to_string(),
+                )
+            })
+            .collect();
+        f.sort();
+        f
+    }
+
+    #[test]
+    fn processes_are_named_and_aligned_on_the_wall_clock() {
+        let (report, ev) = run(
+            "align",
+            &[call(1_000, 5_000, 7)],
+            &[recv(500, 1_500, 7, CLIENT, 101)],
+        );
+        assert_eq!(report.files, 2);
+        let names: Vec<_> = ev
+            .iter()
+            .filter(|e| e["name"] == "process_name")
+            .map(|e| (e["pid"].as_u64().unwrap(), e["args"]["name"].clone()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (100, Value::from("echo.Client (pid 100)")),
+                (200, Value::from("echo.Server (pid 200)"))
+            ]
+        );
+        let x: Vec<_> = ev
+            .iter()
+            .filter(|e| e["ph"] == "X")
+            .map(|e| {
+                (
+                    e["pid"].as_u64().unwrap(),
+                    e["name"].clone(),
+                    e["ts"].to_string(),
+                )
+            })
+            .collect();
+        // Ordered by end: the Recv (ends at 2 us) before the Call (6 us);
+        // both on the client's timeline although their clocks differ.
+        assert_eq!(
+            x,
+            vec![
+                (200, Value::from("Recv Echo.Ping"), "0.5".to_string()),
+                (100, Value::from("Call Echo.Ping"), "1.0".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn calls_are_linked_by_correlation_id_across_processes() {
+        let (report, ev) = run(
+            "corr",
+            &[call(1_000, 5_000, 7), call(10_000, 5_000, 8)],
+            &[
+                recv(500, 1_500, 7, CLIENT, 101),
+                reply(3_000, 500, 7, 101),
+                recv(10_500, 1_000, 8, CLIENT, 101),
+                reply(12_000, 500, 8, 0),
+            ],
+        );
+        assert_eq!(
+            (
+                report.calls,
+                report.linked,
+                report.by_correlation,
+                report.replies_linked
+            ),
+            (2, 2, 2, 2)
+        );
+        assert_eq!((report.server_unmatched, report.client_unmatched), (0, 0));
+        assert_eq!(
+            flows(&ev, "request"),
+            vec![
+                ('f', 200, 201, "1.999".into()),
+                ('f', 200, 201, "11.499".into()),
+                ('s', 100, 101, "1.001".into()),
+                ('s', 100, 101, "10.001".into()),
+            ]
+        );
+        assert_eq!(
+            flows(&ev, "response"),
+            vec![
+                ('f', 100, 101, "14.999".into()),
+                ('f', 100, 101, "5.999".into()),
+                ('s', 200, 201, "12.001".into()),
+                ('s', 200, 201, "3.001".into()),
+            ]
+        );
+        // Every flow id has its start and its end.
+        let mut ids: HashMap<u64, String> = HashMap::new();
+        for e in ev.iter().filter(|e| e["cat"] == "ipc.flow") {
+            ids.entry(e["id"].as_u64().unwrap())
+                .or_default()
+                .push_str(e["ph"].as_str().unwrap());
+        }
+        assert_eq!(ids.len(), 4);
+        assert!(ids.values().all(|p| p == "sf"), "{ids:?}");
+    }
+
+    #[test]
+    fn without_correlation_ids_the_client_task_thread_and_time_link_them() {
+        let (report, ev) = run(
+            "context",
+            &[
+                call(1_000, 5_000, 0),
+                call(10_000, 5_000, 0),
+                // No server saw this one.
+                call(20_000, 1_000, 0),
+            ],
+            &[
+                recv(500, 1_500, 0, CLIENT, 101),
+                reply(3_000, 500, 0, 101),
+                recv(10_500, 1_000, 0, CLIENT, 101),
+                reply(12_000, 500, 0, 0),
+                // From a process that is not in the merge.
+                recv(30_000, 100, 0, 999, 5),
+                // From the client's process but a thread that made no call then.
+                recv(40_000, 100, 0, CLIENT, 102),
+            ],
+        );
+        assert_eq!(
+            (
+                report.calls,
+                report.linked,
+                report.by_context,
+                report.replies_linked
+            ),
+            (3, 2, 2, 2)
+        );
+        assert_eq!((report.server_unmatched, report.client_unmatched), (2, 1));
+        assert_eq!(
+            flows(&ev, "request")
+                .into_iter()
+                .filter(|f| f.0 == 'f')
+                .map(|f| f.3)
+                .collect::<Vec<_>>(),
+            vec!["1.999".to_string(), "11.499".to_string()]
+        );
+        assert_eq!(flows(&ev, "response").len(), 4);
+    }
+
+    #[test]
+    fn ids_of_per_process_counters_do_not_link_the_wrong_calls() {
+        // The server counts its own ids: its Recv of the first call has 3,
+        // which is the client's id of another call; the context decides.
+        let (report, ev) = run(
+            "collide",
+            &[call(1_000, 5_000, 1), call(10_000, 5_000, 3)],
+            &[
+                recv(500, 1_500, 3, CLIENT, 101),
+                reply(3_000, 500, 3, 101),
+                recv(10_500, 1_000, 4, CLIENT, 101),
+                reply(12_000, 500, 4, 101),
+            ],
+        );
+        // The Recv with id 3 ends at 2 us, within the first call, not the
+        // second (id 3): times and the context link both right.
+        assert_eq!((report.linked, report.replies_linked), (2, 2));
+        let s: Vec<String> = flows(&ev, "request")
+            .into_iter()
+            .filter(|f| f.0 == 'f')
+            .map(|f| f.3)
+            .collect();
+        assert_eq!(s, vec!["1.999".to_string(), "11.499".to_string()]);
+        let _ = report;
+    }
+
+    #[test]
+    fn a_correlation_id_links_when_the_client_task_is_no_merged_process() {
+        // On KasperskyOS `sender` is a task id, not the client's pid.
+        let (report, _) = run(
+            "task",
+            &[call(1_000, 5_000, 7)],
+            &[recv(500, 1_500, 7, 77, 3), reply(3_000, 500, 7, 3)],
+        );
+        assert_eq!(
+            (report.linked, report.by_correlation, report.replies_linked),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn lost_records_and_failed_receives_are_counted_not_linked() {
+        let mut lost = Record::lost(0, 101, CLIENT_CLOCK + 50_000, 17);
+        lost.kind = KOS_SHIM_TRACE_KIND_LOST;
+        let failed = Record {
+            rc: -1,
+            ..recv(100, 100, 0, 0, 0)
+        };
+        let (report, ev) = run(
+            "lost",
+            &[call(1_000, 5_000, 0), lost],
+            &[failed, recv(500, 1_500, 0, CLIENT, 101)],
+        );
+        assert_eq!(report.records, 3);
+        assert_eq!(report.lost, 17);
+        assert_eq!((report.linked, report.server_unmatched), (1, 0));
+        assert!(ev
+            .iter()
+            .any(|e| e["ph"] == "C" && e["pid"] == 100 && e["args"]["lost"] == 17));
+        assert_eq!(
+            report.to_string(),
+            "2 traces, 3 records: 1 of 1 calls linked to their server (0 by correlation id, 1 by client task and thread), 0 replies linked; 0 server records without a client call, 0 calls without a server record, 17 lost"
+        );
+    }
+
+    #[test]
+    fn a_trace_cut_inside_an_entry_is_merged_up_to_there() {
+        let d = tmp("cut");
+        let c = kst(
+            &d,
+            "echo.Client.kst",
+            &header(CLIENT, CLIENT_CLOCK, WALL),
+            &[call(1_000, 5_000, 7), call(10_000, 5_000, 8)],
+        );
+        let bytes = std::fs::read(&c).unwrap();
+        std::fs::write(&c, &bytes[..bytes.len() - 50]).unwrap();
+        let (report, _) = merge(&[Input::new(&c)], None, Vec::new()).unwrap();
+        assert_eq!((report.records, report.client_unmatched), (1, 1));
+        assert_eq!(report.truncated.len(), 1);
+        assert!(report.to_string().ends_with(&format!(
+            "; {c}: truncated trace: entry at offset {} cut short (merged up to there)",
+            bytes.len() - 120
+        )));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_file_name_gives_the_process_name() {
+        assert_eq!(Input::new("t/echo.Client.kst").name, "echo.Client");
+        assert_eq!(Input::new("echo.Server.kst.4242").name, "echo.Server");
+        assert_eq!(Input::new("trace").name, "trace");
+    }
+
+    #[test]
+    fn bad_files_are_named_errors() {
+        let d = tmp("bad");
+        let p = d.join("x.kst");
+        std::fs::write(&p, b"nonsense").unwrap();
+        let e = merge(&[Input::new(p.to_str().unwrap())], None, Vec::new()).unwrap_err();
+        assert_eq!(
+            e,
+            format!("{}: not a kos-ipc-shim trace (bad magic)", p.display())
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
