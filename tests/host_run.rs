@@ -487,3 +487,119 @@ fn malformed_yaml_is_reported_with_its_position() {
         )
     );
 }
+/// A `.kst` of one process with the given records (pid, clock 0 at wall `wall`).
+fn kst_file(path: &Path, pid: u32, wall: u64, recs: &[kos_ipc_shim::trace::KosShimTraceRecord]) {
+    use kos_ipc_shim::names::NameMap;
+    use kos_ipc_shim::trace::kst::{Header, KstWriter};
+    let mut h = Header::now(0, NameMap::new());
+    h.pid = pid;
+    h.start_ns = 0;
+    h.wall_ns = wall;
+    let mut w = KstWriter::new(Vec::new(), &h).unwrap();
+    for r in recs {
+        w.write(r, &[]).unwrap();
+    }
+    std::fs::write(path, w.into_inner()).unwrap();
+}
+
+#[test]
+fn with_trace_the_entities_traces_are_merged_into_one_timeline() {
+    use kos_ipc_shim::trace::record::KOS_SHIM_TRACE_KIND_CALL;
+    use kos_ipc_shim::trace::KosShimTraceRecord as Rec;
+    let d = dir("merge");
+    let base = Rec {
+        kind: KOS_SHIM_TRACE_KIND_CALL,
+        iid: 1,
+        mid: 1,
+        correlation: 42,
+        ..Default::default()
+    };
+    // What a client (pid 10) and a server (pid 20) would have written.
+    let call = Rec {
+        op: 0,
+        start: 1_000,
+        duration: 9_000,
+        thread: 11,
+        ..base
+    };
+    let recv = Rec {
+        op: 2,
+        start: 2_000,
+        duration: 1_000,
+        thread: 21,
+        peer_task: 10,
+        peer_thread: 11,
+        ..base
+    };
+    let reply = Rec {
+        op: 4,
+        start: 4_000,
+        duration: 500,
+        thread: 21,
+        ..base
+    };
+    kst_file(&d.join("client.src"), 10, 1_000_000, &[call]);
+    kst_file(&d.join("server.src"), 20, 1_000_000, &[recv, reply]);
+    // Each entity "traces" by copying its file to where KOS_SHIM_TRACE says.
+    let copy = |src: &str| format!("cp {} \"${{KOS_SHIM_TRACE#file:}}\"", d.join(src).display());
+    let init = write_init(
+        &d,
+        "init.yaml",
+        &format!(
+            "entities:\n{}{}{}",
+            sh("echo.Client", &copy("client.src")),
+            sh("echo.Server", &copy("server.src")),
+            sh("echo.Untraced", "true"),
+        ),
+    );
+    let t = d.join("traces");
+    // A stale trace of an earlier run is not merged.
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::copy(d.join("client.src"), t.join("echo.Untraced.kst")).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(t.join("echo.Untraced.kst"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let out = run(&["--trace", t.to_str().unwrap()], &init);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let merged = t.join("merged.json");
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "kos-host-run: trace {}: 2 traces, 3 records: 1 of 1 calls linked to their server (1 by correlation id, 0 by client task and thread), 1 replies linked; 0 server records without a client call, 0 calls without a server record, 0 lost\n",
+            merged.display()
+        )
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&merged).unwrap()).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "process_name")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["echo.Client (pid 10)", "echo.Server (pid 20)"]);
+}
+
+#[test]
+fn with_trace_and_no_traced_entity_the_launcher_says_so() {
+    let d = dir("notrace");
+    let init = write_init(
+        &d,
+        "init.yaml",
+        &format!("entities:\n{}", sh("echo.Server", "true")),
+    );
+    let t = d.join("traces");
+    let out = run(&["--trace", t.to_str().unwrap()], &init);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "kos-host-run: --trace {}: no entity wrote a trace (programs linked with kos-ipc-shim write <entity>.kst there)\n",
+            t.display()
+        )
+    );
+}

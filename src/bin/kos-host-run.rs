@@ -25,9 +25,10 @@ mod output;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::Parser;
+use kos_ipc_shim::trace::merge::{merge_to_file, Input};
 
 use init::{Entity, Lookup};
 use launch::{Options, Outcome};
@@ -141,6 +142,64 @@ fn env_for(cli: &Cli, world: &str, e: &Entity) -> Vec<(String, String)> {
     env
 }
 
+/// The traces the entities wrote in this run: `DIR/<entity>.kst`, and
+/// `DIR/<entity>.kst.<pid>` (written beside a live owner's), modified
+/// since `since`; in entity order.
+fn traces(dir: &Path, entities: &[Entity], since: SystemTime) -> Vec<Input> {
+    let fresh = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since)
+    };
+    let listing: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for e in entities {
+        let main = format!("{}.kst", e.name);
+        let mut files: Vec<&String> = listing
+            .iter()
+            .filter(|f| {
+                **f == main
+                    || f.strip_prefix(&format!("{main}.")).is_some_and(|pid| {
+                        !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+                    })
+            })
+            .collect();
+        files.sort();
+        for f in files {
+            let p = dir.join(f);
+            if fresh(&p) {
+                out.push(Input {
+                    path: p.display().to_string(),
+                    name: e.name.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Merge this run's traces into `DIR/merged.json` and say what was linked.
+fn merge_traces(dir: &Path, entities: &[Entity], since: SystemTime) -> Result<(), String> {
+    let inputs = traces(dir, entities, since);
+    if inputs.is_empty() {
+        say(&format!(
+            "--trace {}: no entity wrote a trace (programs linked with kos-ipc-shim write <entity>.kst there)",
+            dir.display()
+        ));
+        return Ok(());
+    }
+    let out = dir.join("merged.json");
+    let report = merge_to_file(&inputs, None, &out)?;
+    say(&format!("trace {}: {report}", out.display()));
+    Ok(())
+}
+
 fn dry_run(cli: &Cli, world: &str, entities: &[Entity]) {
     for e in entities {
         let mut line = format!("{}: {}", e.name, e.exe.display());
@@ -187,16 +246,22 @@ fn main() -> ExitCode {
         timeout: cli.timeout,
         mains: cli.mains.clone(),
     };
+    // A second early: file times may be coarser than the clock.
+    let since = SystemTime::now() - Duration::from_secs(1);
     let outcome = launch::run(&entities, |e| env_for(&cli, &world, e), &opt);
     if let Err(e) = launch::remove_world(&world) {
         say(&format!(
             "cannot remove the shared-memory world /{world}: {e}"
         ));
     }
-    let code = outcome.code();
-    if outcome == Outcome::Done {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(code.clamp(1, 255) as u8)
+    let mut code = outcome.code();
+    if let Some(dir) = &cli.trace {
+        if let Err(e) = merge_traces(dir, &entities, since) {
+            say(&format!("merging the traces: {e}"));
+            if outcome == Outcome::Done {
+                code = 1;
+            }
+        }
     }
+    ExitCode::from(code.clamp(0, 255) as u8)
 }
