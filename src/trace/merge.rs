@@ -10,7 +10,7 @@
 //! Recv/RecvEx of its message and a `response` arrow from the server's
 //! Reply back to it. A Call and a Recv of the same interface and method
 //! are linked when the Recv completed within the Call (give or take
-//! [`SLACK_NS`] of clock alignment) and
+//! 2 ms of clock alignment) and
 //! - both carry the same non-zero correlation id (the cross-process
 //!   emulator's ids are unique in the world) and the Recv's client
 //!   (`peer_task`, `peer_thread`) is not another merged process's thread;
@@ -32,7 +32,7 @@
 //! record that ended first among their next ones, so a record waits only
 //! for its counterpart to come along: memory grows with the calls
 //! outstanding, not with the files. A Call or Reply waits at most
-//! [`WINDOW_NS`] past its end; a Recv waits until its client thread has
+//! 2 s past its end; a Recv waits until its client thread has
 //! moved past it (a later record of that thread, or the end of its file).
 //! Whatever found no partner is counted in the [`Report`].
 
@@ -51,12 +51,12 @@ use crate::op::Op;
 
 /// Tolerance of the wall-clock alignment between two processes when a
 /// Recv is placed within a Call by time (ns).
-pub const SLACK_NS: i128 = 2_000_000;
+const SLACK_NS: i128 = 2_000_000;
 
 /// How long past its end a Call or Reply waits in the merge for its
 /// counterpart to come along (ns of the timeline): the records of other
 /// processes arrive in the order their drains wrote them, a few ms apart.
-pub const WINDOW_NS: i128 = 2_000_000_000;
+const WINDOW_NS: i128 = 2_000_000_000;
 
 /// A Recv whose client is not known waits at most this long (ns).
 const RECV_WINDOW_NS: i128 = 60_000_000_000;
