@@ -298,6 +298,31 @@ fn sigint_to_the_launcher_stops_every_entity() {
 }
 
 #[test]
+fn a_launcher_killed_outright_leaves_no_entity_running() {
+    let d = dir("sigkill");
+    let init = write_init(
+        &d,
+        "init.yaml",
+        &format!(
+            "entities:\n{}",
+            sh("echo.Server", "echo $$ > server.pid; exec sleep 30")
+        ),
+    );
+    let mut child = spawn_launcher(&[], &init, &d);
+    let server: u32 = wait_for_file(&d.join("server.pid"), Duration::from_secs(5))
+        .trim()
+        .parse()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    while alive(server) {
+        assert!(Instant::now() < until, "the entity outlived its launcher");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
 fn the_timeout_stops_everything_and_fails() {
     let d = dir("timeout");
     let init = write_init(

@@ -3,8 +3,10 @@
 //! Each entity runs in its own process group (so a terminal's Ctrl-C
 //! reaches the launcher alone, which then stops every entity, and an
 //! entity's own children stop with it), stdin from `/dev/null`, stdout and
-//! stderr through [`crate::output`]. The launcher polls every 10 ms for
-//! exits, a signal, the timeout.
+//! stderr through [`crate::output`], and `SIGTERM` should the launcher die
+//! (`PR_SET_PDEATHSIG`: even a `kill -9` of the launcher leaves no entity
+//! running). The launcher polls every 10 ms for exits, a signal, the
+//! timeout.
 //!
 //! Stopping: `SIGTERM` to every running entity's process group, then after
 //! the grace period `SIGKILL` (a second SIGINT/SIGTERM to the launcher
@@ -137,6 +139,16 @@ fn spawn(e: &Entity, env: &[(String, String)], done: &mpsc::Sender<()>) -> io::R
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    // SAFETY: runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: prctl(2) is one, and it touches
+    // no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            // A launcher killed outright (SIGKILL) leaves no entity behind.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn()?;
     if let Some(out) = child.stdout.take() {
         forward(out, &e.name, Stream::Out, done.clone())?;
