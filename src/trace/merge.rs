@@ -36,9 +36,11 @@
 //! moved past it (a later record of that thread, or the end of its file).
 //! Whatever found no partner is counted in the [`Report`].
 
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::fs::File;
+use std::hash::Hash;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
@@ -51,15 +53,15 @@ use crate::op::Op;
 
 /// Tolerance of the wall-clock alignment between two processes when a
 /// Recv is placed within a Call by time (ns).
-const SLACK_NS: i128 = 2_000_000;
+const SLACK_NS: i64 = 2_000_000;
 
 /// How long past its end a Call or Reply waits in the merge for its
 /// counterpart to come along (ns of the timeline): the records of other
 /// processes arrive in the order their drains wrote them, a few ms apart.
-const WINDOW_NS: i128 = 2_000_000_000;
+const WINDOW_NS: i64 = 2_000_000_000;
 
 /// A Recv whose client is not known waits at most this long (ns).
-const RECV_WINDOW_NS: i128 = 60_000_000_000;
+const RECV_WINDOW_NS: i64 = 60_000_000_000;
 
 /// One trace to merge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,20 +183,50 @@ enum Kind {
     Reply,
 }
 
+/// The fields of a record that linking reads.
+#[derive(Debug, Clone, Copy)]
+struct Msg {
+    thread: u64,
+    correlation: u64,
+    handle: u32,
+    iid: u16,
+    mid: u16,
+    peer_task: u32,
+    peer_thread: u32,
+    /// Where its arrows start or end: just after its start, just before its end.
+    first: FlowEnd,
+    last: FlowEnd,
+}
+
+impl Msg {
+    fn of(process: ProcessId, r: &Record) -> Msg {
+        Msg {
+            thread: r.thread,
+            correlation: r.correlation,
+            handle: r.handle,
+            iid: r.iid,
+            mid: r.mid,
+            peer_task: r.peer_task,
+            peer_thread: r.peer_thread,
+            first: FlowEnd::after_start(process, r),
+            last: FlowEnd::before_end(process, r),
+        }
+    }
+}
+
 /// What the linker keeps of a record.
 #[derive(Debug, Clone, Copy)]
 struct Item {
     kind: Kind,
     /// Index of the source (process).
     src: usize,
-    process: ProcessId,
     pid: u32,
-    rec: Record,
+    rec: Msg,
     /// Timeline ns.
-    start: i128,
-    end: i128,
+    start: i64,
+    end: i64,
     /// Call: the Recv it was linked to (its source, handle, end).
-    recv: Option<(usize, u32, i128)>,
+    recv: Option<(usize, u32, i64)>,
     /// Call: linked to its Reply.
     replied: bool,
 }
@@ -205,27 +237,49 @@ impl Item {
     }
 }
 
+/// Clock ns `ns` moved by `shift` onto the timeline.
+fn on_timeline(ns: u64, shift: i128) -> i64 {
+    (ns as i128 + shift).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
 /// Pending records and their indexes.
 #[derive(Default)]
 struct Linker {
-    items: HashMap<u64, Item>,
-    next: u64,
-    by_corr: HashMap<u64, Vec<u64>>,
+    /// Pending records by id: ids are given in order and records leave
+    /// about in that order, so a queue from the oldest id still pending
+    /// (`base`) holds them without a hash table's overhead.
+    items: VecDeque<Option<Item>>,
+    base: u64,
+    by_corr: HashMap<u64, VecDeque<u64>>,
     /// Calls by (pid, thread).
-    calls_by_client: HashMap<(u32, u32), Vec<u64>>,
+    calls_by_client: HashMap<(u32, u32), VecDeque<u64>>,
     /// Calls linked to a Recv, by the Recv's (source, handle).
-    calls_by_server: HashMap<(usize, u32), Vec<u64>>,
+    calls_by_server: HashMap<(usize, u32), VecDeque<u64>>,
     /// Recvs by (peer_task, peer_thread).
-    recvs_by_client: HashMap<(u32, u32), Vec<u64>>,
+    recvs_by_client: HashMap<(u32, u32), VecDeque<u64>>,
     /// Replies by (source, handle).
-    replies_by_server: HashMap<(usize, u32), Vec<u64>>,
+    replies_by_server: HashMap<(usize, u32), VecDeque<u64>>,
+    /// When each pending record is given up (timeline ns), earliest first.
+    deadlines: BinaryHeap<Reverse<(i64, u64)>>,
     /// The processes merged.
     pids: HashSet<u32>,
-    /// Latest start seen of each (pid, thread): a Recv of that client is
-    /// done waiting once its client thread started something after it.
-    progress: HashMap<(u32, u32), i128>,
     flows: u64,
     report: Report,
+}
+
+/// Put `id` in `index` under `key`, or take it out (records leave about
+/// in the order they came, so it is found near the front).
+fn index_put<K: Hash + Eq>(index: &mut HashMap<K, VecDeque<u64>>, key: K, id: u64, add: bool) {
+    if add {
+        index.entry(key).or_default().push_back(id);
+    } else if let Some(ids) = index.get_mut(&key) {
+        if let Some(pos) = ids.iter().position(|&x| x == id) {
+            ids.remove(pos);
+        }
+        if ids.is_empty() {
+            index.remove(&key);
+        }
+    }
 }
 
 /// How a Call and a Recv belong together, if they do: `Some(true)` by
@@ -269,7 +323,7 @@ fn response_link(call: &Item, reply: &Item) -> bool {
 }
 
 /// Distance of `t` from `[a, b]`.
-fn outside(t: i128, a: i128, b: i128) -> i128 {
+fn outside(t: i64, a: i64, b: i64) -> i64 {
     if t < a {
         a - t
     } else if t > b {
@@ -280,32 +334,139 @@ fn outside(t: i128, a: i128, b: i128) -> i128 {
 }
 
 impl Linker {
+    /// Keep `it` pending until its partner comes or its deadline passes.
     fn add(&mut self, it: Item) -> u64 {
-        let id = self.next;
-        self.next += 1;
+        let id = self.base + self.items.len() as u64;
+        self.index(id, &it, true);
+        let wait = if it.kind == Kind::Recv {
+            RECV_WINDOW_NS
+        } else {
+            WINDOW_NS
+        };
+        self.deadlines
+            .push(Reverse((it.end.saturating_add(wait), id)));
+        self.items.push_back(Some(it));
+        id
+    }
+
+    /// Add `id` to (or take it out of) the indexes that find `it`.
+    fn index(&mut self, id: u64, it: &Item, add: bool) {
         if it.rec.correlation != 0 {
-            self.by_corr.entry(it.rec.correlation).or_default().push(id);
-        }
-        if let (Kind::Call, Some((src, handle, _))) = (it.kind, it.recv) {
-            self.calls_by_server
-                .entry((src, handle))
-                .or_default()
-                .push(id);
+            index_put(&mut self.by_corr, it.rec.correlation, id, add);
         }
         match it.kind {
-            Kind::Call => self.calls_by_client.entry(it.client()).or_default(),
-            Kind::Recv => self
-                .recvs_by_client
-                .entry((it.rec.peer_task, it.rec.peer_thread))
-                .or_default(),
-            Kind::Reply => self
-                .replies_by_server
-                .entry((it.src, it.rec.handle))
-                .or_default(),
+            Kind::Call => {
+                index_put(&mut self.calls_by_client, it.client(), id, add);
+                if let Some((src, handle, _)) = it.recv {
+                    index_put(&mut self.calls_by_server, (src, handle), id, add);
+                }
+            }
+            Kind::Recv => index_put(
+                &mut self.recvs_by_client,
+                (it.rec.peer_task, it.rec.peer_thread),
+                id,
+                add,
+            ),
+            Kind::Reply => index_put(
+                &mut self.replies_by_server,
+                (it.src, it.rec.handle),
+                id,
+                add,
+            ),
         }
-        .push(id);
-        self.items.insert(id, it);
-        id
+    }
+
+    /// The pending record `id`, if it still is.
+    fn get(&self, id: u64) -> Option<&Item> {
+        let at = usize::try_from(id.checked_sub(self.base)?).ok()?;
+        self.items.get(at)?.as_ref()
+    }
+
+    /// The pending record `id` (it is).
+    fn items_at(&self, id: u64) -> &Item {
+        self.get(id).expect("a pending item")
+    }
+
+    /// Take a pending record out.
+    fn take(&mut self, id: u64) -> Item {
+        let at = (id - self.base) as usize;
+        let it = self.items[at].take().expect("a pending item");
+        while let Some(None) = self.items.front() {
+            self.items.pop_front();
+            self.base += 1;
+        }
+        self.index(id, &it, false);
+        it
+    }
+
+    /// Give up on a pending record, counting it if it found no partner.
+    fn give_up(&mut self, id: u64) {
+        if self.get(id).is_none() {
+            return;
+        }
+        let it = self.take(id);
+        match it.kind {
+            Kind::Call if it.recv.is_none() => self.report.client_unmatched += 1,
+            Kind::Call => {}
+            Kind::Recv | Kind::Reply => self.report.server_unmatched += 1,
+        }
+    }
+
+    /// Give up on the records whose deadline is before `now`.
+    fn expire(&mut self, now: i64) {
+        while let Some(&Reverse((when, id))) = self.deadlines.peek() {
+            if when >= now {
+                break;
+            }
+            self.deadlines.pop();
+            self.give_up(id);
+        }
+    }
+
+    /// Client thread (`pid`, `thread`) started a call at `start`: its
+    /// Call of any Recv that ended before then was already read.
+    fn client_moved_on(&mut self, pid: u32, thread: u32, start: i64) {
+        let Some(ids) = self.recvs_by_client.get(&(pid, thread)) else {
+            return;
+        };
+        let done: Vec<u64> = ids
+            .iter()
+            .copied()
+            .filter(|&id| self.get(id).is_some_and(|r| r.end + SLACK_NS < start))
+            .collect();
+        for id in done {
+            self.give_up(id);
+        }
+    }
+
+    /// Process `pid`'s trace ended: Recvs from it have seen their Calls.
+    fn client_ended(&mut self, pid: u32) {
+        let done: Vec<u64> = self
+            .recvs_by_client
+            .iter()
+            .filter(|(k, _)| k.0 == pid)
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        for id in done {
+            self.give_up(id);
+        }
+    }
+
+    /// The end: whatever is still pending found no partner.
+    fn expire_all(&mut self) {
+        for it in self.items.drain(..).flatten() {
+            match it.kind {
+                Kind::Call if it.recv.is_none() => self.report.client_unmatched += 1,
+                Kind::Call => {}
+                Kind::Recv | Kind::Reply => self.report.server_unmatched += 1,
+            }
+        }
+        self.by_corr.clear();
+        self.calls_by_client.clear();
+        self.calls_by_server.clear();
+        self.recvs_by_client.clear();
+        self.replies_by_server.clear();
+        self.deadlines.clear();
     }
 
     /// Ids of pending items of `kind` that could pair with `it`.
@@ -326,7 +487,7 @@ impl Linker {
             _ => None,
         };
         ids.extend(by_ctx.into_iter().flatten());
-        ids.retain(|id| self.items.get(id).is_some_and(|c| c.kind == kind));
+        ids.retain(|&id| self.get(id).is_some_and(|c| c.kind == kind));
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -338,9 +499,9 @@ impl Linker {
         out: &mut JsonWriter<W>,
         call: &mut Item,
     ) -> Result<bool, String> {
-        let mut best: Option<(bool, i128, u64)> = None;
+        let mut best: Option<(bool, i64, u64)> = None;
         for id in self.candidates(call, Kind::Recv) {
-            let r = &self.items[&id];
+            let r = &self.items_at(id);
             if let Some(by_corr) = request_link(call, r, &self.pids) {
                 let d = outside(r.end, call.start, call.end);
                 let better = match best {
@@ -368,13 +529,8 @@ impl Linker {
         by_corr: bool,
     ) -> Result<(), String> {
         self.flows += 1;
-        out.flow(
-            "request",
-            self.flows,
-            FlowEnd::after_start(call.process, &call.rec),
-            FlowEnd::before_end(recv.process, &recv.rec),
-        )
-        .map_err(|e| format!("output: {e}"))?;
+        out.flow("request", self.flows, call.rec.first, recv.rec.last)
+            .map_err(|e| format!("output: {e}"))?;
         call.recv = Some((recv.src, recv.rec.handle, recv.end));
         self.report.linked += 1;
         if by_corr {
@@ -394,8 +550,8 @@ impl Linker {
         let best = self
             .candidates(call, Kind::Reply)
             .into_iter()
-            .filter(|id| response_link(call, &self.items[id]))
-            .min_by_key(|id| self.items[id].start);
+            .filter(|id| response_link(call, self.items_at(*id)))
+            .min_by_key(|id| self.items_at(*id).start);
         if let Some(id) = best {
             let reply = self.take(id);
             self.link_response(out, call, &reply)?;
@@ -410,21 +566,11 @@ impl Linker {
         reply: &Item,
     ) -> Result<(), String> {
         self.flows += 1;
-        out.flow(
-            "response",
-            self.flows,
-            FlowEnd::after_start(reply.process, &reply.rec),
-            FlowEnd::before_end(call.process, &call.rec),
-        )
-        .map_err(|e| format!("output: {e}"))?;
+        out.flow("response", self.flows, reply.rec.first, call.rec.last)
+            .map_err(|e| format!("output: {e}"))?;
         call.replied = true;
         self.report.replies_linked += 1;
         Ok(())
-    }
-
-    /// Remove a pending item (its index entries go when next cleaned).
-    fn take(&mut self, id: u64) -> Item {
-        self.items.remove(&id).expect("a pending item")
     }
 
     /// One record of the merged stream.
@@ -442,9 +588,9 @@ impl Linker {
             }
             Kind::Recv => {
                 // A Call already waiting (its file ran ahead)?
-                let mut best: Option<(bool, i128, u64)> = None;
+                let mut best: Option<(bool, i64, u64)> = None;
                 for id in self.candidates(&it, Kind::Call) {
-                    let c = &self.items[&id];
+                    let c = &self.items_at(id);
                     if c.recv.is_some() {
                         continue;
                     }
@@ -472,9 +618,9 @@ impl Linker {
                 }
             }
             Kind::Reply => {
-                let mut best: Option<(i128, u64)> = None;
+                let mut best: Option<(i64, u64)> = None;
                 for id in self.candidates(&it, Kind::Call) {
-                    let c = &self.items[&id];
+                    let c = &self.items_at(id);
                     if c.recv.is_some() && !c.replied && response_link(c, &it) {
                         let key = c.start;
                         if best.is_none_or(|(k, _)| key < k) {
@@ -495,53 +641,6 @@ impl Linker {
         }
         Ok(())
     }
-
-    /// Give up on the pending records that can no longer find a partner
-    /// at timeline time `now` (`None`: the end, everything left).
-    fn expire(&mut self, now: Option<i128>, finished: &HashSet<u32>) {
-        let progress = &self.progress;
-        let gone: Vec<u64> = self
-            .items
-            .iter()
-            .filter(|(_, it)| match now {
-                None => true,
-                Some(now) => match it.kind {
-                    Kind::Call | Kind::Reply => it.end + WINDOW_NS < now,
-                    Kind::Recv => {
-                        let client = (it.rec.peer_task, it.rec.peer_thread);
-                        finished.contains(&client.0)
-                            || progress
-                                .get(&client)
-                                .is_some_and(|&t| t > it.end + SLACK_NS)
-                            || it.end + RECV_WINDOW_NS < now
-                    }
-                },
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            let it = self.items.remove(&id).expect("listed");
-            match it.kind {
-                Kind::Call if it.recv.is_none() => self.report.client_unmatched += 1,
-                Kind::Call => {}
-                Kind::Recv | Kind::Reply => self.report.server_unmatched += 1,
-            }
-        }
-        let items = &self.items;
-        prune(&mut self.by_corr, items);
-        prune(&mut self.calls_by_client, items);
-        prune(&mut self.calls_by_server, items);
-        prune(&mut self.recvs_by_client, items);
-        prune(&mut self.replies_by_server, items);
-    }
-}
-
-/// Drop the ids of records no longer pending from an index.
-fn prune<K>(index: &mut HashMap<K, Vec<u64>>, items: &HashMap<u64, Item>) {
-    index.retain(|_, ids| {
-        ids.retain(|id| items.contains_key(id));
-        !ids.is_empty()
-    });
 }
 
 /// Whether a record takes part in linking, and as what.
@@ -617,18 +716,20 @@ pub fn merge<W: ByteSink>(
     // Next entry of each source, ordered by the end of its call.
     let mut heads: Vec<Option<Entry>> = Vec::with_capacity(srcs.len());
     let mut queue = BinaryHeap::new();
-    let end_of = |s: &Source, e: &Entry| e.rec.start as i128 + e.rec.duration as i128 + s.shift;
+    let end_of =
+        |s: &Source, e: &Entry| on_timeline(e.rec.start.saturating_add(e.rec.duration), s.shift);
     for (i, s) in srcs.iter_mut().enumerate() {
         let e = s.next(&mut linker.report.truncated)?;
         if let Some(e) = &e {
-            queue.push(std::cmp::Reverse((end_of(s, e), i)));
+            queue.push(Reverse((end_of(s, e), i)));
         }
         heads.push(e);
     }
-    let mut finished: HashSet<u32> = srcs.iter().filter(|s| s.done).map(|s| s.pid).collect();
-    let mut now = i128::MIN;
-    let mut since_expiry = 0u32;
-    while let Some(std::cmp::Reverse((key, i))) = queue.pop() {
+    for s in srcs.iter().filter(|s| s.done) {
+        linker.client_ended(s.pid);
+    }
+    let mut now = i64::MIN;
+    while let Some(Reverse((key, i))) = queue.pop() {
         let e = heads[i].take().expect("queued head");
         let s = &srcs[i];
         now = now.max(key);
@@ -639,13 +740,9 @@ pub fn merge<W: ByteSink>(
         } else {
             linker.report.lost += e.rec.dropped;
         }
-        let start = e.rec.start as i128 + s.shift;
+        let start = on_timeline(e.rec.start, s.shift);
         if e.rec.kind == KOS_SHIM_TRACE_KIND_CALL {
-            let p = linker
-                .progress
-                .entry((s.pid, e.rec.thread as u32))
-                .or_insert(start);
-            *p = (*p).max(start);
+            linker.client_moved_on(s.pid, e.rec.thread as u32, start);
         }
         let kind = kind_of(&e.rec);
         if kind == Some(Kind::Recv) && e.rec.correlation == 0 && !pids.contains(&e.rec.peer_task) {
@@ -657,9 +754,8 @@ pub fn merge<W: ByteSink>(
                 Item {
                     kind,
                     src: i,
-                    process: s.process,
                     pid: s.pid,
-                    rec: e.rec,
+                    rec: Msg::of(s.process, &e.rec),
                     start,
                     end: key,
                     recv: None,
@@ -670,20 +766,14 @@ pub fn merge<W: ByteSink>(
         let s = &mut srcs[i];
         match s.next(&mut linker.report.truncated)? {
             Some(next) => {
-                queue.push(std::cmp::Reverse((end_of(s, &next), i)));
+                queue.push(Reverse((end_of(s, &next), i)));
                 heads[i] = Some(next);
             }
-            None => {
-                finished.insert(s.pid);
-            }
+            None => linker.client_ended(s.pid),
         }
-        since_expiry += 1;
-        if since_expiry >= 1024 {
-            since_expiry = 0;
-            linker.expire(Some(now), &finished);
-        }
+        linker.expire(now);
     }
-    linker.expire(None, &finished);
+    linker.expire_all();
     let w = out.finish().map_err(|e| format!("output: {e}"))?;
     Ok((linker.report, w))
 }
