@@ -31,10 +31,11 @@
 //! **Streaming.** The files are read side by side, always taking the
 //! record that ended first among their next ones, so a record waits only
 //! for its counterpart to come along: memory grows with the calls
-//! outstanding, not with the files. A Call or Reply waits at most
-//! 2 s past its end; a Recv waits until its client thread has
-//! moved past it (a later record of that thread, or the end of its file).
-//! Whatever found no partner is counted in the [`Report`].
+//! outstanding, not with the files. A Call or Reply waits at most 2 s
+//! past its end (the timeline's time, as far as the files have been read);
+//! a Recv until its client thread has moved past it (a later call of that
+//! thread, or the end of its file), at most a minute. Whatever found no
+//! partner is counted in the [`Report`].
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
