@@ -186,7 +186,11 @@ fn the_first_failure_gives_the_status_and_stops_the_others() {
         &format!(
             "entities:\n{}{}{}",
             sh("echo.Server", "echo $$ > server.pid; exec sleep 30"),
-            sh("echo.Client", "sleep 0.3; exit 3"),
+            // Fails once the server is surely up.
+            sh(
+                "echo.Client",
+                "while [ ! -s server.pid ]; do sleep 0.05; done; sleep 0.3; exit 3"
+            ),
             sh("echo.Late", "sleep 0.6; exit 5"),
         ),
     );
@@ -223,7 +227,10 @@ fn an_entity_killed_by_a_signal_is_reported_and_one_ignoring_sigterm_is_killed()
                 "echo.Server",
                 "trap \"\" TERM; echo $$ > server.pid; sleep 30; sleep 30"
             ),
-            sh("echo.Client", "sleep 0.3; kill -9 $$"),
+            sh(
+                "echo.Client",
+                "while [ ! -s server.pid ]; do sleep 0.05; done; sleep 0.3; kill -9 $$"
+            ),
         ),
     );
     let t0 = Instant::now();
@@ -383,6 +390,40 @@ fn the_shared_memory_world_is_removed_at_the_end() {
         .to_string();
     assert!(world.starts_with("kos-host-"));
     assert!(!Path::new("/dev/shm").join(&world).exists());
+}
+
+#[test]
+fn dry_run_shows_what_would_start_and_starts_nothing() {
+    let d = dir("dry");
+    let init = write_init(
+        &d,
+        "init.yaml",
+        &format!(
+            "entities:\n{}  env: {{A: b}}\n  connections: [{{target: echo.Client, id: back}}]\n{}",
+            sh("echo.Server", "touch started"),
+            sh("echo.Client", "touch started"),
+        ),
+    );
+    let out = Command::new(BIN)
+        .args(["--dry-run", "--trace", "t"])
+        .arg(&init)
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!d.join("started").exists() && !d.join("t").exists());
+    let so = text(&out.stdout);
+    let world = so
+        .lines()
+        .find_map(|l| l.strip_prefix("  KOS_HOST_WORLD="))
+        .unwrap();
+    assert_eq!(
+        so,
+        format!(
+            "echo.Server: /bin/sh \"-c\" \"touch started\"\n  KOS_SHIM_TRACE=file:t/echo.Server.kst\n  A=b\n  KOS_HOST_WORLD={world}\n  KOS_HOST_ENTITY=echo.Server\n  KOS_HOST_CONNECTIONS=back=echo.Client\n\
+             echo.Client: /bin/sh \"-c\" \"touch started\"\n  KOS_SHIM_TRACE=file:t/echo.Client.kst\n  KOS_HOST_WORLD={world}\n  KOS_HOST_ENTITY=echo.Client\n  KOS_HOST_CONNECTIONS=\n"
+        )
+    );
 }
 
 #[test]
