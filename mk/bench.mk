@@ -56,6 +56,12 @@ $(BENCH_BUILD)/roundtrip: bench/roundtrip.c $(HEADERS) $(LIB_RELEASE)
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/roundtrip.c $(LIB_RELEASE) $(NATIVE_LIBS)
 
+# Round trips between two processes: the emulator's shared-memory world
+# beside a shared futex, a unix socket and pipes.
+$(BENCH_BUILD)/xproc: bench/xproc.c $(HEADERS) $(LIB_RELEASE)
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/xproc.c $(LIB_RELEASE) $(NATIVE_LIBS)
+
 # What the machine charges for a clock read, a locked add, a plain increment.
 $(BENCH_BUILD)/primitives: bench/primitives.c
 	@mkdir -p $(@D)
