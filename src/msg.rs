@@ -487,6 +487,43 @@ impl<'a> MsgIn<'a> {
         })
     }
 
+    /// Like [`MsgIn::write`], for bytes that are not in a slice: after the
+    /// same capacity check, `fill(0, dst)` fills the `const_len` bytes of the
+    /// constant part, then `fill(1, dst)` the `arena_len` arena bytes (never
+    /// both at once, so the two buffers may even overlap).
+    #[cfg(feature = "host")]
+    pub(crate) fn write_with(
+        &mut self,
+        const_len: usize,
+        arena_len: usize,
+        mut fill: impl FnMut(usize, &mut [u8]),
+    ) -> Result<Received, Retcode> {
+        // SAFETY: validated header.
+        let b = unsafe { raw::buffers(self.hdr) };
+        if const_len > b.msg_size || arena_len > b.arena_size {
+            return Err(crate::abi::rcBufferTooSmall);
+        }
+        // SAFETY: the constant-part buffer is writable for its capacity
+        // (the caller's contract, checked at construction), const_len fits
+        // it, and no other reference to it lives during `fill`.
+        fill(0, unsafe {
+            core::slice::from_raw_parts_mut(b.msg, const_len)
+        });
+        if arena_len != 0 {
+            // SAFETY: as above for the arena buffer, non-NULL when its
+            // capacity is not 0 (checked at construction).
+            fill(1, unsafe {
+                core::slice::from_raw_parts_mut(b.arena, arena_len)
+            });
+        }
+        // SAFETY: validated header; the sizes fit the capacities.
+        unsafe { raw::set_received(self.hdr, const_len, arena_len) };
+        Ok(Received {
+            const_size: const_len,
+            arena_size: arena_len,
+        })
+    }
+
     /// The bytes of the message now in the buffers (after a receive): the
     /// constant part (its `size`, at most the capacity) and the arena in use.
     pub fn received_bytes(&self) -> MsgBytes {

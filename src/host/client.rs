@@ -8,24 +8,38 @@ use crate::backend::Args;
 use super::channel::Channel;
 use super::handles::End;
 use super::sync::{self, SyncObject};
-use super::thread;
+use super::thread::{self, Via};
 use super::txn::{Txn, DONE, QUEUED, RECEIVED};
 use super::wait::{Backoff, Deadline};
+use super::world;
 
 /// Call (`ex` false: no timeout, not interruptible) or CallEx.
 pub(crate) fn call(args: &mut Args<'_>, ex: bool) -> Retcode {
     let (Some(out), Some(inp)) = (args.out, args.inp.as_mut()) else {
         return rcInvalidArgument;
     };
-    let inp = inp.as_mut_ptr();
     let (handle, mdelay, sync_handle) = (args.handle, args.mdelay, args.sync);
     let mut correlation = 0;
     let rc = thread::with(|me| {
-        me.with_channel(handle, End::Client, |ch| {
+        me.with_channel(handle, End::Client, |via| {
             let (deadline, sync) = match sync::enter(ex, sync_handle, mdelay) {
                 Ok(v) => v,
                 Err(rc) => return rc,
             };
+            let ch = match via {
+                Via::Local(ch) => ch,
+                Via::World(port) => {
+                    return world::call(
+                        port,
+                        &out,
+                        inp,
+                        deadline,
+                        sync.as_deref(),
+                        &mut correlation,
+                    )
+                }
+            };
+            let inp = inp.as_mut_ptr();
             let txn = &me.txn;
             let gen = txn.begin(ch.id(), out.as_ptr(), inp);
             correlation = txn.correlation(gen);

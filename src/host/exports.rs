@@ -4,13 +4,17 @@
 use core::ffi::{c_char, CStr};
 use std::sync::Arc;
 
-use crate::abi::{rcInvalidArgument, rcOk, Handle, Retcode};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::abi::{rcFail, rcInvalidArgument, rcOk, Handle, Retcode};
 use crate::ffi::boundary;
+use crate::say::Level;
 
 use super::channel::Channel;
 use super::handles::{self, Object};
 use super::names;
 use super::sync::SyncObject;
+use super::world::World;
 
 /// Write `h` through `out` (checked non-NULL and aligned by the caller).
 ///
@@ -37,6 +41,21 @@ unsafe fn name<'a>(s: *const c_char) -> Option<&'a [u8]> {
     // SAFETY: non-NULL and NUL-terminated per the caller's contract.
     let bytes = unsafe { CStr::from_ptr(s) }.to_bytes();
     (!bytes.is_empty()).then_some(bytes)
+}
+
+/// The world of `KOS_HOST_WORLD`, if set; rcFail (reported once) when it
+/// cannot be attached.
+fn world() -> Result<Option<&'static World>, Retcode> {
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    World::attach_from_env().map_err(|why| {
+        if !REPORTED.swap(true, Ordering::Relaxed) {
+            crate::say!(
+                Level::Error,
+                "{why}; kos_host_server_register and kos_host_connect fail"
+            );
+        }
+        rcFail
+    })
 }
 
 /// Create an IPC channel: `*client` receives a handle for Call/CallEx,
@@ -101,7 +120,15 @@ pub unsafe extern "C" fn kos_host_server_register(
         if !writable(server) {
             return rcInvalidArgument;
         }
-        match names::register(n) {
+        let registered = match world() {
+            Ok(Some(w)) => match core::str::from_utf8(n) {
+                Ok(id) => w.register(id),
+                Err(_) => Err(rcInvalidArgument),
+            },
+            Ok(None) => names::register(n),
+            Err(rc) => Err(rc),
+        };
+        match registered {
             // SAFETY: checked non-NULL and aligned; writable per the contract.
             Ok(h) => unsafe { put(server, h) },
             Err(rc) => rc,
@@ -128,7 +155,15 @@ pub unsafe extern "C" fn kos_host_connect(name: *const c_char, client: *mut Hand
         if !writable(client) {
             return rcInvalidArgument;
         }
-        match names::connect(n) {
+        let connected = match world() {
+            Ok(Some(w)) => match core::str::from_utf8(n) {
+                Ok(id) => w.connect(id),
+                Err(_) => Err(rcInvalidArgument),
+            },
+            Ok(None) => names::connect(n),
+            Err(rc) => Err(rc),
+        };
+        match connected {
             // SAFETY: checked non-NULL and aligned; writable per the contract.
             Ok(h) => unsafe { put(client, h) },
             Err(rc) => rc,
@@ -152,10 +187,11 @@ pub unsafe extern "C" fn kos_host_channel_info(
     waiting: *mut usize,
 ) -> Retcode {
     boundary(|| {
-        let (Some(Object::Client(ch)) | Some(Object::Server(ch))) = handles::get(handle) else {
-            return rcInvalidArgument;
+        let (q, w) = match handles::get(handle) {
+            Some(Object::Client(ch) | Object::Server(ch)) => ch.counts(),
+            Some(Object::World(port)) => port.counts(),
+            _ => return rcInvalidArgument,
         };
-        let (q, w) = ch.counts();
         // SAFETY: each pointer is NULL (skipped) or writable per the contract.
         unsafe {
             if !queued.is_null() {
@@ -237,6 +273,10 @@ pub extern "C" fn KnHandleClose(handle: Handle) -> Retcode {
         Ok(Object::Server(ch)) => {
             ch.close();
             names::forget(&ch);
+            rcOk
+        }
+        Ok(Object::World(port)) => {
+            port.close();
             rcOk
         }
         Ok(_) => rcOk,

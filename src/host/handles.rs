@@ -18,6 +18,7 @@ use crate::abi::{rcInvalidArgument, rcOutOfMemory, Handle, Retcode};
 
 use super::channel::Channel;
 use super::sync::SyncObject;
+use super::world::Port;
 
 /// Number of handles that can be open at once.
 pub(crate) const CAPACITY: usize = 4096;
@@ -36,6 +37,8 @@ pub(crate) enum Object {
     Server(Arc<Channel>),
     /// An IPC synchronization object.
     Sync(Arc<SyncObject>),
+    /// An end of a channel in a world shared with other processes.
+    World(Arc<Port>),
 }
 
 struct Slot {
@@ -155,11 +158,21 @@ impl ChannelCache {
     }
 }
 
+/// A channel end as the calls use it: in this process, or in a world.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// An in-process channel.
+    Local(Arc<Channel>),
+    /// A world channel.
+    World(Arc<Port>),
+}
+
 /// The channel end `h` refers to, looked up in the table (a cache miss).
-pub(crate) fn channel(h: Handle) -> Option<(End, Arc<Channel>)> {
+pub(crate) fn channel(h: Handle) -> Option<(End, Target)> {
     match get(h)? {
-        Object::Client(ch) => Some((End::Client, ch)),
-        Object::Server(ch) => Some((End::Server, ch)),
+        Object::Client(ch) => Some((End::Client, Target::Local(ch))),
+        Object::Server(ch) => Some((End::Server, Target::Local(ch))),
+        Object::World(p) => Some((p.end(), Target::World(p))),
         Object::Sync(_) => None,
     }
 }

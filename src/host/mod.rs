@@ -45,7 +45,9 @@
 //! server thread, direct hand-off of small requests), `txn` (a caller's
 //! per-thread transaction state machine), `client` (Call/CallEx), `server`
 //! (Recv/RecvEx/Reply), `sync` (interrupt objects), `thread` (per-thread
-//! state), `wait` (deadlines, spin-then-park), `names` (name registry).
+//! state), `wait` (deadlines, spin-then-park), `names` (name registry),
+//! [`world`] (channels between processes through shared memory, when
+//! `KOS_HOST_WORLD` is set).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
@@ -69,6 +71,7 @@ mod thread;
 pub mod transport;
 mod txn;
 mod wait;
+pub mod world;
 
 /// The emulator backend.
 #[derive(Debug)]

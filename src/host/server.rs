@@ -10,9 +10,10 @@ use super::channel::Channel;
 use super::handles::End;
 use super::receiver::{self, Handed, Request};
 use super::sync::{self, SyncObject};
-use super::thread::{self, Pending, ThreadState};
+use super::thread::{self, Held, Pending, ThreadState, Via};
 use super::txn::{Txn, RECEIVED, REPLYING};
 use super::wait::{Backoff, Deadline};
+use super::world;
 
 /// Recv (`ex` false: no timeout, not interruptible) or RecvEx.
 pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
@@ -22,7 +23,7 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
     let (handle, mdelay, sync_handle) = (args.handle, args.mdelay, args.sync);
     let mut correlation = 0;
     let rc = thread::with(|me| {
-        me.with_channel(handle, End::Server, |ch| {
+        me.with_channel(handle, End::Server, |via| {
             let (deadline, sync) = match sync::enter(ex, sync_handle, mdelay) {
                 Ok(v) => v,
                 Err(rc) => return rc,
@@ -31,6 +32,24 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
             if let Err(rc) = me.reserve_pending() {
                 return rc;
             }
+            let ch = match via {
+                Via::Local(ch) => ch,
+                Via::World(port) => {
+                    return match world::recv(port, inp, deadline, sync.as_deref()) {
+                        Ok((held, corr)) => {
+                            correlation = corr;
+                            inp.set_reply_handle(handle);
+                            me.add_pending(Pending {
+                                handle,
+                                held: Held::World(held),
+                                correlation: corr,
+                            });
+                            rcOk
+                        }
+                        Err(rc) => rc,
+                    };
+                }
+            };
             let incoming = wait_for_request(me, ch, inp, deadline, sync.as_deref());
             let (txn, gen, rc, corr) = match incoming {
                 Ok(Incoming::Queued((txn, gen))) => {
@@ -46,8 +65,7 @@ pub(crate) fn recv(args: &mut Args<'_>, ex: bool) -> Retcode {
                 inp.set_reply_handle(handle);
                 me.add_pending(Pending {
                     handle,
-                    txn,
-                    gen,
+                    held: Held::Local { txn, gen },
                     correlation: corr,
                 });
             }
@@ -159,13 +177,17 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
     };
     args.correlation = p.correlation;
     args.answered = p.client();
-    if !p.txn.claim(p.gen, RECEIVED, REPLYING) {
+    let (txn, gen) = match &p.held {
+        Held::Local { txn, gen } => (txn, *gen),
+        Held::World(held) => return world::reply(held, out),
+    };
+    if !txn.claim(gen, RECEIVED, REPLYING) {
         return rcNotConnected; // the caller timed out or the channel closed
     }
     // SAFETY: we hold REPLYING of generation `gen`: the caller is blocked in
     // Call/CallEx until we finish, and its response header (validated by its
     // Call) and buffers stay valid until then.
-    let written = unsafe { MsgIn::from_raw(p.txn.inp_ptr()) }.and_then(|mut inp| {
+    let written = unsafe { MsgIn::from_raw(txn.inp_ptr()) }.and_then(|mut inp| {
         inp.write(out.constant(), out.arena())?;
         // The response's sender is the server's task (this process).
         let ctx = inp.context();
@@ -179,7 +201,7 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
         Ok(()) => rcOk,
         Err(rc) => rc,
     };
-    p.txn.finish(p.gen, rc);
+    txn.finish(gen, rc);
     rc
 }
 
@@ -190,6 +212,6 @@ pub(crate) fn refuse_reply(args: &mut Args<'_>, rc: Retcode) {
     if let Ok(Some(p)) = thread::with(|me| me.take_pending(args.handle, client)) {
         args.correlation = p.correlation;
         args.answered = p.client();
-        p.txn.complete(p.gen, RECEIVED, rc);
+        p.complete(rc);
     }
 }

@@ -1,6 +1,6 @@
 //! IPC synchronization objects: the interrupt source of CallEx and RecvEx.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 
@@ -9,12 +9,25 @@ use crate::abi::{rcInvalidArgument, rcIpcInterrupt, Handle, Retcode, INVALID_HAN
 use super::handles::{self, Object};
 use super::wait::Deadline;
 
-/// A sync object: a flag, and the threads whose CallEx/RecvEx it may interrupt.
+/// Who waits in a CallEx/RecvEx a sync object may interrupt.
+#[derive(Debug)]
+enum Waiter {
+    /// A thread parked in the in-process emulator: unparked.
+    Thread(Thread),
+    /// A thread asleep on a futex word of a world (its call slot's bell or
+    /// its channel's `posted`): the word is bumped and its sleepers woken.
+    Bell(&'static AtomicU32),
+}
+
+/// A sync object: a flag, and the waits it may interrupt.
 #[derive(Debug)]
 pub(crate) struct SyncObject {
     set: AtomicBool,
-    waiters: Mutex<Vec<Thread>>,
+    waiters: Mutex<Vec<(u64, Waiter)>>,
 }
+
+/// Ids of registrations, to remove exactly one's own.
+static NEXT_WATCH: AtomicU64 = AtomicU64::new(1);
 
 impl SyncObject {
     /// A new object in the "don't interrupt" state, with room for a few
@@ -34,8 +47,14 @@ impl SyncObject {
     /// Set the interrupt and wake every thread waiting on it.
     pub(crate) fn set(&self) {
         self.set.store(true, Ordering::SeqCst);
-        for t in super::lock(&self.waiters).iter() {
-            t.unpark();
+        for (_, w) in super::lock(&self.waiters).iter() {
+            match w {
+                Waiter::Thread(t) => t.unpark(),
+                Waiter::Bell(word) => {
+                    word.fetch_add(1, Ordering::SeqCst);
+                    super::world::futex::wake_all(word);
+                }
+            }
         }
     }
 
@@ -48,24 +67,33 @@ impl SyncObject {
     /// Check [`SyncObject::is_set`] after registering: a `set` that came
     /// before is seen there, one that comes after unparks the thread.
     pub(crate) fn watch<'a>(&'a self, thread: &Thread) -> Watch<'a> {
-        super::lock(&self.waiters).push(thread.clone());
-        Watch {
-            sync: self,
-            id: thread.id(),
-        }
+        self.add(Waiter::Thread(thread.clone()))
+    }
+
+    /// Like [`SyncObject::watch`] for a wait on the futex word `bell` of a
+    /// world: a `set` bumps the word and wakes its sleepers. Check
+    /// [`SyncObject::is_set`] after reading the word's value to wait on.
+    pub(crate) fn watch_bell(&self, bell: &'static AtomicU32) -> Watch<'_> {
+        self.add(Waiter::Bell(bell))
+    }
+
+    fn add(&self, waiter: Waiter) -> Watch<'_> {
+        let id = NEXT_WATCH.fetch_add(1, Ordering::Relaxed);
+        super::lock(&self.waiters).push((id, waiter));
+        Watch { sync: self, id }
     }
 }
 
 /// A registration made by [`SyncObject::watch`]; removed on drop.
 pub(crate) struct Watch<'a> {
     sync: &'a SyncObject,
-    id: std::thread::ThreadId,
+    id: u64,
 }
 
 impl Drop for Watch<'_> {
     fn drop(&mut self) {
         let mut w = super::lock(&self.sync.waiters);
-        if let Some(i) = w.iter().position(|t| t.id() == self.id) {
+        if let Some(i) = w.iter().position(|(id, _)| *id == self.id) {
             w.swap_remove(i);
         }
     }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use crate::abi::{rcFail, rcInvalidArgument, rcNotConnected, rcOutOfMemory, Handle, Retcode};
 
 use super::channel::Channel;
-use super::handles::{self, ChannelCache, End};
+use super::handles::{self, ChannelCache, End, Target};
 use super::receiver::Receiver;
 use super::txn::{Txn, RECEIVED};
+use super::world::{Held as WorldHeld, Port};
 
 /// How many received, unanswered requests one server thread may hold at
 /// once, over all its server handles. A Recv/RecvEx made while the thread
@@ -26,31 +27,72 @@ pub(crate) const PENDING_MAX: usize = 16;
 pub(crate) struct Pending {
     /// The server handle it was received on.
     pub(crate) handle: Handle,
-    /// The caller's transaction.
-    pub(crate) txn: Arc<Txn>,
-    /// The generation of the call it belongs to.
-    pub(crate) gen: u64,
+    /// Where its caller waits.
+    pub(crate) held: Held,
     /// The call's correlation id.
     pub(crate) correlation: u64,
+}
+
+/// Where the caller of a received request waits.
+#[derive(Debug)]
+pub(crate) enum Held {
+    /// A thread of this process: its transaction, in the call's generation.
+    Local {
+        /// The caller's transaction.
+        txn: Arc<Txn>,
+        /// The generation of the call it belongs to.
+        gen: u64,
+    },
+    /// A thread of another process (or of this one) through a world.
+    World(WorldHeld),
 }
 
 impl Pending {
     /// The calling client thread's id (what Recv put in `threadId`).
     pub(crate) fn client(&self) -> u32 {
-        self.txn.tid()
+        match &self.held {
+            Held::Local { txn, .. } => txn.tid(),
+            Held::World(w) => w.client_thread(),
+        }
     }
 
     /// Whether its caller still waits for this answer: false once the
     /// caller timed out, or the request was completed otherwise (the
     /// channel closed).
     fn live(&self) -> bool {
-        self.txn.load() == (self.gen, RECEIVED)
+        match &self.held {
+            Held::Local { txn, gen } => txn.load() == (*gen, RECEIVED),
+            Held::World(w) => w.live(),
+        }
+    }
+
+    /// Whether `other` comes from the same caller (transaction, call slot
+    /// or thread id).
+    fn same_caller(&self, other: &Pending) -> bool {
+        match (&self.held, &other.held) {
+            (Held::Local { txn: a, .. }, Held::Local { txn: b, .. }) => {
+                Arc::ptr_eq(a, b) || a.tid() == b.tid()
+            }
+            (Held::World(a), Held::World(b)) => a.same_caller(b),
+            _ => self.client() == other.client(),
+        }
+    }
+
+    /// Complete the request with `rc` and no response, if its caller still
+    /// waits.
+    pub(crate) fn complete(&self, rc: Retcode) {
+        match &self.held {
+            Held::Local { txn, gen } => {
+                txn.complete(*gen, RECEIVED, rc);
+            }
+            Held::World(w) => w.complete(rc),
+        }
     }
 
     /// Give the request up: its caller, if it still waits, gets
     /// rcNotConnected (as when a server ends without answering).
     fn abandon(self) {
-        self.txn.complete(self.gen, RECEIVED, rcNotConnected);
+        self.complete(rcNotConnected);
     }
 }
 
@@ -124,9 +166,7 @@ impl PendingSet {
     fn push(&mut self, p: Pending) {
         let mut i = 0;
         while i < self.len {
-            let same = self.slots[i]
-                .as_ref()
-                .is_some_and(|q| Arc::ptr_eq(&q.txn, &p.txn) || q.client() == p.client());
+            let same = self.slots[i].as_ref().is_some_and(|q| q.same_caller(&p));
             if same {
                 self.remove(i).abandon();
             } else {
@@ -188,31 +228,50 @@ impl Drop for ThreadState {
     }
 }
 
+/// How a call on a channel handle is carried: by an in-process channel or
+/// by a world shared with other processes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Via<'a> {
+    /// An in-process channel.
+    Local(&'a Arc<Channel>),
+    /// A world channel end.
+    World(&'a Arc<Port>),
+}
+
 impl ThreadState {
     /// Run `f` with the channel of `h` if `h` is an open handle of that
-    /// `end`, else return rcInvalidArgument. The channel is borrowed from
-    /// this thread's cache when it is there (no lock, no reference count).
+    /// `end`, else return rcInvalidArgument. An in-process channel is
+    /// borrowed from this thread's cache when it is there (no lock, no
+    /// reference count); world handles are looked up in the table.
     pub(crate) fn with_channel(
         &self,
         h: Handle,
         end: End,
-        f: impl FnOnce(&Arc<Channel>) -> Retcode,
+        f: impl FnOnce(Via<'_>) -> Retcode,
     ) -> Retcode {
         if let Ok(cache) = self.channels.try_borrow() {
             if let Some((e, ch)) = cache.find(h) {
-                return if e == end { f(ch) } else { rcInvalidArgument };
+                return if e == end {
+                    f(Via::Local(ch))
+                } else {
+                    rcInvalidArgument
+                };
             }
         }
-        let Some((e, ch)) = handles::channel(h) else {
+        let Some((e, target)) = handles::channel(h) else {
             return rcInvalidArgument;
         };
-        if let Ok(mut cache) = self.channels.try_borrow_mut() {
-            cache.put(h, e, Arc::clone(&ch));
+        if e != end {
+            return rcInvalidArgument;
         }
-        if e == end {
-            f(&ch)
-        } else {
-            rcInvalidArgument
+        match &target {
+            Target::Local(ch) => {
+                if let Ok(mut cache) = self.channels.try_borrow_mut() {
+                    cache.put(h, e, Arc::clone(ch));
+                }
+                f(Via::Local(ch))
+            }
+            Target::World(p) => f(Via::World(p)),
         }
     }
 

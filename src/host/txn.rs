@@ -199,7 +199,7 @@ impl Txn {
 /// uses everywhere ([`crate::guard::thread_id`], the Linux tid on Linux),
 /// truncated to 32 bits (`Tid` is 32-bit); 0 means "the first waiting
 /// thread" in a Reply, so a truncation to 0 becomes 1.
-fn client_tid() -> u32 {
+pub(crate) fn client_tid() -> u32 {
     (crate::guard::thread_id() as u32).max(1)
 }
 
