@@ -101,6 +101,7 @@ impl World {
         put_name(&ch.id, id.as_bytes());
         let open = ChanWord::new(
             old.gen().wrapping_add(1),
+            i,
             self.me,
             self.my_word.gen(),
             CHAN_OPEN,
@@ -156,7 +157,7 @@ impl World {
         let Some(ch) = self.shared.channels.get(index) else {
             return false;
         };
-        let free = ChanWord::new(w.gen(), 0, 0, CHAN_FREE);
+        let free = ChanWord::new(w.gen(), index, 0, 0, CHAN_FREE);
         if ch
             .word
             .compare_exchange(w.0, free.0, Ordering::SeqCst, Ordering::Relaxed)

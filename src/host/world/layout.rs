@@ -5,7 +5,7 @@
 //! Shared
 //! ├─ Header          magic, correlation counter, registry lock and sequence
 //! ├─ procs[64]       ProcSlot: word = gen:24 | pid:32 | state:8, start time
-//! ├─ channels[256]   ChannelSlot: word = gen:24 | owner:8 | owner gen:24 | state:8,
+//! ├─ channels[256]   ChannelSlot: word = gen:16 | index:8 | owner:8 | owner gen:24 | state:8,
 //! │                  posted (futex), receivers, tickets, entity and id names
 //! ├─ heads[64 × 16]  CallHead: word = gen:56 | state:8, the request's channel,
 //! │                  ticket, bell (futex), ids, sizes, rc
@@ -100,24 +100,33 @@ pub(crate) const CHAN_FREE: u64 = 0;
 /// Registered: its server port is open.
 pub(crate) const CHAN_OPEN: u64 = 1;
 
-/// A channel's word: generation (24 bits), owner process slot (8), the
-/// owner's proc generation (24), state (8). Client ports and requests keep
-/// the word of the channel they were made for: the channel is theirs while
-/// the word is unchanged (closing or taking over changes it).
+/// A channel's word: generation (16 bits), the channel's own index (8),
+/// owner process slot (8), the owner's proc generation (24), state (8).
+/// Client ports and requests keep the word of the channel they were made
+/// for: the channel is theirs while its word is unchanged (closing or
+/// taking over changes it), and the index makes words of different
+/// channels differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ChanWord(pub(crate) u64);
 
 impl ChanWord {
-    pub(crate) fn new(gen: u32, owner: usize, owner_gen: u32, state: u64) -> ChanWord {
+    pub(crate) fn new(
+        gen: u32,
+        index: usize,
+        owner: usize,
+        owner_gen: u32,
+        state: u64,
+    ) -> ChanWord {
         ChanWord(
-            ((u64::from(gen) & 0xFF_FFFF) << 40)
+            ((u64::from(gen) & 0xFFFF) << 48)
+                | ((index as u64 & 0xFF) << 40)
                 | ((owner as u64 & 0xFF) << 32)
                 | ((u64::from(owner_gen) & 0xFF_FFFF) << 8)
                 | (state & 0xFF),
         )
     }
     pub(crate) fn gen(self) -> u32 {
-        (self.0 >> 40) as u32
+        (self.0 >> 48) as u32
     }
     pub(crate) fn owner(self) -> usize {
         ((self.0 >> 32) & 0xFF) as usize
@@ -252,7 +261,7 @@ pub(crate) struct Shared {
 /// Bytes of the shared region.
 pub const WORLD_BYTES: usize = core::mem::size_of::<Shared>();
 
-const _: () = assert!(PROCS <= 255 && CHANNELS <= u32::MAX as usize);
+const _: () = assert!(PROCS <= 256 && CHANNELS <= 256);
 const _: () = assert!(core::mem::size_of::<CallHead>() == 128);
 const _: () = assert!(SLOT_BYTES.is_multiple_of(8) && SLOT_BYTES <= u32::MAX as usize);
 
