@@ -53,12 +53,7 @@ impl World {
             if bit as usize >= CALLS_PER_PROC {
                 return None;
             }
-            if self
-                .calls
-                .fetch_or(1 << bit, Ordering::AcqRel)
-                .checked_shr(bit)
-                .is_some_and(|b| b & 1 != 0)
-            {
+            if self.calls.fetch_or(1 << bit, Ordering::AcqRel) & (1 << bit) != 0 {
                 continue; // another thread took it
             }
             let slot = CallSlot { world: self, bit };

@@ -5,7 +5,7 @@
 //! timeout, so a waker that dies before waking costs at most one slice.
 
 use core::sync::atomic::AtomicU32;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Sleep while `word` holds `expected`, at most `timeout`. Returns on a
 /// wake-up, a changed value, a signal or the timeout; callers re-check
@@ -47,28 +47,34 @@ pub(crate) fn wake_all(word: &AtomicU32) {
     }
 }
 
-/// Looks at a condition a waiter makes before it sleeps on a futex: a peer
+/// A waiter's look at its condition before it sleeps on a futex: a peer
 /// on another core often answers within microseconds, far less than a
-/// futex sleep and wake-up; every 256th look yields the core instead, for
-/// a peer waiting to run on it.
+/// futex sleep and wake-up. Spins for up to [`SPIN_TIME`], yielding the
+/// core now and then for a peer that waits to run on it.
 #[derive(Debug, Default)]
-pub(crate) struct Spin(u32);
+pub(crate) struct Spin {
+    looks: u32,
+    since: Option<Instant>,
+}
 
-/// Looks before sleeping (about 20–80 µs).
-const SPINS: u32 = 2000;
+/// How long a waiter spins before it sleeps.
+const SPIN_TIME: Duration = Duration::from_micros(30);
 
 impl Spin {
     /// Pause briefly and return true, or false once it is time to sleep.
     pub(crate) fn again(&mut self) -> bool {
-        if self.0 >= SPINS {
-            return false;
+        self.looks += 1;
+        if self.looks.is_multiple_of(16) {
+            let since = *self.since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= SPIN_TIME {
+                return false;
+            }
+            if self.looks.is_multiple_of(128) {
+                std::thread::yield_now();
+                return true;
+            }
         }
-        self.0 += 1;
-        if self.0.is_multiple_of(256) {
-            std::thread::yield_now();
-        } else {
-            core::hint::spin_loop();
-        }
+        core::hint::spin_loop();
         true
     }
 }
