@@ -297,12 +297,16 @@ fn echo_client() {
     intercept::register(&RECORDER).unwrap();
     let c = connect("echo");
     report(format_args!("me {} {}", std::process::id(), my_tid()));
+    let start = Instant::now();
     for i in 0..count() {
         let v = i * 7 + 3;
         let (rc, resp) = request(c, v);
         assert_eq!(rc, rcOk, "call {i}");
         assert_eq!(resp, Msg::new(v * 2 + 1, "resp"), "call {i}");
     }
+    // For a look at the speed (the test prints it); not asserted.
+    let per_call = start.elapsed() / count().max(1) as u32;
+    report(format_args!("speed {per_call:?} per round trip"));
     for c in correlations(Op::Call) {
         report(format_args!("call {c}"));
     }
@@ -502,6 +506,9 @@ fn a_thousand_round_trips_between_two_processes_share_correlation_ids() {
         "Recv names the client's process and thread"
     );
     let calls: Vec<String> = client.finish();
+    if let Some(speed) = calls.iter().find(|l| l.starts_with("speed")) {
+        println!("between two processes: {speed}");
+    }
     let served: Vec<String> = server.finish();
     let ids = |lines: &[String], what: &str| -> Vec<u64> {
         lines

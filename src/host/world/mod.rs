@@ -54,8 +54,8 @@
 //!   QUEUED or RECEIVED; it never leaves while a server copies (RECEIVING,
 //!   REPLYING) unless that server's process is dead. Every step that
 //!   changes the word for the other side bumps the slot's `bell` futex.
-//! - A **channel** is open while its word `(gen, owner, owner gen, OPEN)`
-//!   is unchanged; ports and requests keep that word, so a closed or
+//! - A **channel** is open while its word `(gen, index, owner, owner gen,
+//!   OPEN)` is unchanged; ports and requests keep that word, so a closed or
 //!   taken-over channel (new generation) is never mistaken for theirs.
 //!   Closing CASes the word to FREE and wakes every receiver and every
 //!   caller with a request on it; the callers see the word changed and
@@ -77,10 +77,15 @@
 //! of a dead process, whose leftover calls it resets.
 //!
 //! Everything read from the region is validated before use (indexes,
-//! sizes, states): a corrupted world gives error codes, never out-of-bounds
-//! access in this process. (Shrinking the file under a process would give
-//! it SIGBUS; all processes of a world must run the same layout, checked by
-//! a magic word and the file's size.)
+//! sizes, states): a corrupted world gives error codes (rcFail), never
+//! out-of-bounds access in this process. (Shrinking the file under a
+//! process would give it SIGBUS; all processes of a world must run the same
+//! layout, checked by a magic word and the file's size, and share one PID
+//! namespace, or liveness checks take live peers for dead.)
+//!
+//! After `fork`, the child attaches anew (a process slot of its own) on its
+//! first [`World::attach_from_env`]; world handles it inherited belong to
+//! the parent and must not be used.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
