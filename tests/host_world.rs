@@ -261,6 +261,8 @@ fn child_role() {
         "hold" => hold(),
         "big" => big(),
         "close_while_calling" => close_while_calling(),
+        "serve_forever" => serve_forever(),
+        "call_for_a_while" => call_for_a_while(),
         other => panic!("unknown role {other}"),
     }
 }
@@ -458,6 +460,63 @@ fn close_while_calling() {
     report("done");
 }
 
+/// Register "echo" (taking over from a server killed just before, which
+/// may take a moment to be gone) and answer every request with
+/// `value * 2 + 1` until killed.
+fn serve_forever() {
+    let name = c"echo";
+    let mut s = 0;
+    let t = Instant::now();
+    loop {
+        // SAFETY: valid C string and out-pointer.
+        match unsafe { kos_host_server_register(name.as_ptr(), &mut s) } {
+            rc if rc == rcOk => break,
+            rc if rc == rcBusy && t.elapsed() < Duration::from_secs(5) => {
+                thread::sleep(Duration::from_millis(2))
+            }
+            rc => panic!("register: {rc:#x}"),
+        }
+    }
+    report("registered");
+    loop {
+        let mut req = Msg::buffer();
+        let mut inp = pack_in(&mut req, None);
+        assert_eq!(recv(s, &mut inp), rcOk);
+        let rc = reply(s, &pack_out(&Msg::new(req.value * 2 + 1, "resp"), None));
+        // rcNotConnected: its caller was killed meanwhile.
+        assert!(rc == rcOk || rc == rcNotConnected, "Reply: {rc:#x}");
+    }
+}
+
+/// Call "echo" for `XPROC_N` ms, reconnecting whenever the server is gone;
+/// every answer must be right, no call may take 5 s. Reports the counts.
+fn call_for_a_while() {
+    let end = Instant::now() + Duration::from_millis(count());
+    let mut c = connect("echo");
+    let (mut ok, mut lost) = (0u64, 0u64);
+    let mut v = u64::from(std::process::id()) << 32;
+    while Instant::now() < end {
+        v += 1;
+        let req = Msg::new(v, "req");
+        let out = pack_out(&req, None);
+        let mut resp = Msg::buffer();
+        let mut inp = pack_in(&mut resp, None);
+        match call_ex(c, &out, &mut inp, 5000, INVALID_HANDLE) {
+            rc if rc == rcOk => {
+                assert_eq!(resp, Msg::new(v * 2 + 1, "resp"));
+                ok += 1;
+            }
+            rc if rc == rcNotConnected => {
+                lost += 1;
+                close(c);
+                c = connect("echo");
+            }
+            rc => panic!("CallEx: {rc:#x} after {ok} answers, {lost} losses"),
+        }
+    }
+    report(format_args!("answers {ok} lost {lost}"));
+}
+
 /// Wait (up to 10 s) until the channel of `h` shows `queued` requests and
 /// `waiting` receivers.
 fn wait_until(h: Handle, queued: usize, waiting: usize) {
@@ -466,6 +525,13 @@ fn wait_until(h: Handle, queued: usize, waiting: usize) {
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", info(h));
         thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Reply `msg` to the client thread `thread` (0: the oldest request).
+fn reply_to(h: Handle, msg: &Msg, thread: u32) -> Retcode {
+    let mut out = pack_out(msg, None);
+    out.threadId = thread;
+    reply(h, &out)
 }
 
 /// Parse "rc <code> <value> <sender>".
@@ -571,17 +637,14 @@ fn two_client_processes_are_served_in_fifo_order_and_answered_by_thread_id() {
     assert_eq!(first_in.replyHandle, s);
 
     // Answer the later one first, by its thread id; an unknown id answers nothing.
-    let mut out = pack_out(&Msg::new(0, ""), None);
-    out.threadId = a_tid ^ b_tid ^ 0x4000_0000;
-    assert_eq!(reply(s, &out), rcInvalidArgument);
-    let mut out = pack_out(&Msg::new(201, "to b"), None);
-    out.threadId = b_tid;
-    assert_eq!(reply(s, &out), rcOk);
+    assert_eq!(
+        reply_to(s, &Msg::new(0, ""), a_tid ^ b_tid ^ 0x4000_0000),
+        rcInvalidArgument
+    );
+    assert_eq!(reply_to(s, &Msg::new(201, "to b"), b_tid), rcOk);
     let (rc, value, sender) = outcome(&b.line());
     assert_eq!((rc, value, sender), (rcOk, 201, std::process::id()));
-    let mut out = pack_out(&Msg::new(101, "to a"), None);
-    out.threadId = a_tid;
-    assert_eq!(reply(s, &out), rcOk);
+    assert_eq!(reply_to(s, &Msg::new(101, "to a"), a_tid), rcOk);
     assert_eq!(outcome(&a.line()), (rcOk, 101, std::process::id()));
     a.finish();
     b.finish();
@@ -803,8 +866,8 @@ fn a_message_larger_than_a_slot_is_refused_on_both_sides() {
     assert_eq!(receive(&mut bytes), (2, 0));
     let mut big = pattern(fits + 1);
     let arena = arena_over(&mut big, fits + 1);
-    let out = pack_out(&Msg::new(2, ""), Some(&arena));
-    assert_eq!(reply(s, &out), rcBufferTooLarge);
+    let resp = Msg::new(2, "");
+    assert_eq!(reply(s, &pack_out(&resp, Some(&arena))), rcBufferTooLarge);
     // The largest that fits, both ways.
     assert_eq!(receive(&mut bytes), (3, fits));
     assert!(
@@ -817,4 +880,69 @@ fn a_message_larger_than_a_slot_is_refused_on_both_sides() {
     client.expect("done");
     client.finish();
     close(s);
+}
+
+#[test]
+fn processes_killed_at_random_instants_never_hang_the_others() {
+    const CLIENTS: usize = 3;
+    const RUN: Duration = Duration::from_millis(2500);
+    let w = TestWorld::new("chaos");
+    let mut rng = std::process::id() as u64 | 1;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let start = Instant::now();
+    let client = |w: &TestWorld| {
+        let left = RUN.saturating_sub(start.elapsed()) + Duration::from_millis(500);
+        let ms = left.as_millis().to_string();
+        w.spawn(
+            "call_for_a_while",
+            "c.Client",
+            "echo=echo.Server",
+            &[(COUNT, &ms)],
+        )
+    };
+    let mut server = w.spawn("serve_forever", "echo.Server", "", &[]);
+    server.expect("registered");
+    let mut clients: Vec<Party> = (0..CLIENTS).map(|_| client(&w)).collect();
+    let (mut server_kills, mut client_kills) = (0, 0);
+    while start.elapsed() < RUN {
+        thread::sleep(Duration::from_millis(2 + next(30)));
+        if next(5) < 3 {
+            server.kill();
+            server.reap();
+            server = w.spawn("serve_forever", "echo.Server", "", &[]);
+            server_kills += 1;
+        } else {
+            let i = next(CLIENTS as u64) as usize;
+            let mut old = std::mem::replace(&mut clients[i], client(&w));
+            old.kill();
+            old.reap();
+            client_kills += 1;
+        }
+    }
+    server.expect("registered");
+    let mut answers = 0;
+    for c in clients {
+        let lines = c.finish();
+        let last = lines.last().expect("a report");
+        let f: Vec<&str> = last.split_whitespace().collect();
+        assert_eq!((f[0], f[2]), ("answers", "lost"), "{last}");
+        answers += f[1].parse::<u64>().unwrap();
+    }
+    assert!(server_kills > 0 && client_kills > 0);
+    assert!(answers > 0, "the survivors were served");
+    // What the dead left behind does not stop a new pair.
+    let n = "50".to_string();
+    let late = w.spawn(
+        "echo_client",
+        "late.Client",
+        "echo=echo.Server",
+        &[(COUNT, &n)],
+    );
+    late.finish();
+    println!("{server_kills} server and {client_kills} client kills; {answers} answers");
 }
