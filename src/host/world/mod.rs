@@ -97,95 +97,30 @@ use super::handles::{self, End, Object};
 
 mod call;
 mod channel;
+mod config;
 pub(crate) mod futex;
 mod layout;
 mod liveness;
+mod region;
 mod serve;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use call::call;
 pub(crate) use serve::{recv, reply, Held};
 
+pub use config::WorldConfig;
+
 pub use layout::{CALLS_PER_PROC, CHANNELS, NAME_MAX, PROCS, SLOT_BYTES, WORLD_BYTES};
 
-use layout::{ProcWord, Shared, MAGIC, PROC_FREE, PROC_LIVE};
+use config::valid_name;
+use layout::{ProcWord, Shared, MAGIC};
 use liveness::Liveness;
 
 /// How often a waiting caller checks that its server still lives.
 pub const LIVENESS_SLICE: Duration = Duration::from_millis(100);
 /// Default of `KOS_HOST_CONNECT_TIMEOUT_MS`.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How a process joins a world (what the `KOS_HOST_*` variables say).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorldConfig {
-    /// The region's name under `/dev/shm` (letters, digits, `.`, `_`, `-`).
-    pub name: String,
-    /// This process's entity name.
-    pub entity: String,
-    /// Client connections: (connection id, target entity).
-    pub connections: Vec<(String, String)>,
-    /// How long [`World::connect`] waits for a listed target to register.
-    pub connect_timeout: Duration,
-}
-
-impl WorldConfig {
-    /// The configuration in the environment: `None` when `KOS_HOST_WORLD`
-    /// is unset, an error naming the variable when one is malformed.
-    pub fn from_env() -> Result<Option<WorldConfig>, String> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let Some(name) = var("KOS_HOST_WORLD") else {
-            return Ok(None);
-        };
-        let entity = match var("KOS_HOST_ENTITY") {
-            Some(e) => e,
-            None => std::env::current_exe()
-                .ok()
-                .and_then(|p| Some(p.file_name()?.to_str()?.to_owned()))
-                .unwrap_or_else(|| format!("pid{}", std::process::id())),
-        };
-        let connections = match var("KOS_HOST_CONNECTIONS") {
-            Some(list) => parse_connections(&list)
-                .map_err(|why| format!("KOS_HOST_CONNECTIONS={list:?}: {why}"))?,
-            None => Vec::new(),
-        };
-        let connect_timeout = match var("KOS_HOST_CONNECT_TIMEOUT_MS") {
-            Some(ms) => Duration::from_millis(ms.parse().map_err(|_| {
-                format!("KOS_HOST_CONNECT_TIMEOUT_MS={ms:?}: not a number of milliseconds")
-            })?),
-            None => CONNECT_TIMEOUT,
-        };
-        Ok(Some(WorldConfig {
-            name,
-            entity,
-            connections,
-            connect_timeout,
-        }))
-    }
-}
-
-/// `id=entity[,id=entity...]`, each part a valid name.
-fn parse_connections(list: &str) -> Result<Vec<(String, String)>, String> {
-    list.split(',')
-        .filter(|part| !part.trim().is_empty())
-        .map(|part| {
-            let (id, target) = part
-                .split_once('=')
-                .ok_or_else(|| format!("{part:?} is not <id>=<entity>"))?;
-            let (id, target) = (id.trim(), target.trim());
-            for n in [id, target] {
-                if !valid_name(n) {
-                    return Err(format!("{n:?} is empty or longer than {NAME_MAX} bytes"));
-                }
-            }
-            Ok((id.to_owned(), target.to_owned()))
-        })
-        .collect()
-}
-
-/// A name fits a slot: 1 to [`NAME_MAX`] bytes.
-fn valid_name(n: &str) -> bool {
-    !n.is_empty() && n.len() <= NAME_MAX
-}
 
 /// A world this process attached to: its mapping and its process slot.
 pub struct World {
@@ -246,7 +181,7 @@ impl World {
                 ));
             }
         }
-        let shared = map(&config.name)?;
+        let shared = region::map(&config.name)?;
         match shared
             .header
             .magic
@@ -263,7 +198,7 @@ impl World {
         }
         let live = Liveness::new();
         let pid = std::process::id();
-        let (me, my_word) = claim_proc(shared, &live, pid).ok_or_else(|| {
+        let (me, my_word) = region::claim_proc(shared, &live, pid).ok_or_else(|| {
             format!(
                 "world {:?} is full: {PROCS} processes attached",
                 config.name
@@ -287,7 +222,7 @@ impl World {
     /// Remove the region `name` from `/dev/shm` (processes that mapped it
     /// keep it until they exit). For launchers and tests.
     pub fn unlink(name: &str) -> Result<(), String> {
-        let path = shm_path(name)?;
+        let path = region::shm_path(name)?;
         // SAFETY: a NUL-terminated path; shm_unlink only reads it.
         if unsafe { libc::shm_unlink(path.as_ptr()) } != 0 {
             return Err(format!(
@@ -356,112 +291,6 @@ impl World {
             word,
         })))
     }
-}
-
-/// `"/<name>"` as a C string, for a valid world name.
-fn shm_path(name: &str) -> Result<std::ffi::CString, String> {
-    let ok = !name.is_empty()
-        && name.len() <= 200
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if !ok || name.starts_with('.') {
-        return Err(format!(
-            "KOS_HOST_WORLD={name:?}: use 1 to 200 letters, digits, '.', '_' or '-'"
-        ));
-    }
-    std::ffi::CString::new(format!("/{name}")).map_err(|e| e.to_string())
-}
-
-/// Open (creating if needed) and map the region `name`.
-fn map(name: &str) -> Result<&'static Shared, String> {
-    let path = shm_path(name)?;
-    let fail = |what: &str| {
-        format!(
-            "world {name:?}: {what}: {}",
-            std::io::Error::last_os_error()
-        )
-    };
-    // SAFETY: a NUL-terminated path; returns a new fd or -1.
-    let fd = unsafe {
-        libc::shm_open(
-            path.as_ptr(),
-            libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC,
-            0o600 as libc::mode_t,
-        )
-    };
-    if fd < 0 {
-        return Err(fail("shm_open"));
-    }
-    let mapped = (|| {
-        // SAFETY: an fstat of our fd into a zeroed struct on our stack.
-        let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        // SAFETY: as above.
-        if unsafe { libc::fstat(fd, &mut st) } != 0 {
-            return Err(fail("fstat"));
-        }
-        let size = st.st_size as u64;
-        if size == 0 {
-            // The first to attach sizes it; a racer doing the same is harmless.
-            // SAFETY: ftruncate of our fd.
-            if unsafe { libc::ftruncate(fd, WORLD_BYTES as libc::off_t) } != 0 {
-                return Err(fail("ftruncate"));
-            }
-        } else if size != WORLD_BYTES as u64 {
-            return Err(format!(
-                "world {name:?} is {size} bytes, this build's layout is {WORLD_BYTES}"
-            ));
-        }
-        // SAFETY: a new shared mapping of the whole file; the kernel picks
-        // the address.
-        let p = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                WORLD_BYTES,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(fail("mmap"));
-        }
-        // SAFETY: the mapping is WORLD_BYTES long, page-aligned (enough for
-        // Shared's 64-byte alignment), never unmapped, and every field of
-        // Shared is an atomic for which any bit pattern (zero in a new file)
-        // is valid; other processes change it only through atomics too.
-        Ok(unsafe { &*(p as *const Shared) })
-    })();
-    // SAFETY: our fd; the mapping keeps the file.
-    unsafe { libc::close(fd) };
-    mapped
-}
-
-/// Claim a free process slot, or that of a dead process.
-fn claim_proc(shared: &Shared, live: &Liveness, pid: u32) -> Option<(usize, ProcWord)> {
-    for (i, slot) in shared.procs.iter().enumerate() {
-        let w = ProcWord(slot.word.load(Ordering::Acquire));
-        let takeable = match w.state() {
-            PROC_FREE => true,
-            PROC_LIVE => !live.alive(shared, i, |now| now == w),
-            _ => true, // corrupted: reuse it
-        };
-        if !takeable {
-            continue;
-        }
-        // Nothing refers to the new word before `attach` returns, so the
-        // start time may follow the claim.
-        let mine = ProcWord::new(w.gen().wrapping_add(1), pid, PROC_LIVE);
-        if slot
-            .word
-            .compare_exchange(w.0, mine.0, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
-            return Some((i, mine));
-        }
-    }
-    None
 }
 
 /// An open world channel end: what a world handle refers to.
