@@ -22,13 +22,13 @@ use super::{futex, Port, World, LIVENESS_SLICE};
 const WORLD_CORRELATION: u64 = 1 << 63;
 
 /// A call slot of this process, released when dropped.
-struct CallSlot<'w> {
+pub(crate) struct CallSlot<'w> {
     world: &'w World,
     bit: u32,
 }
 
 impl CallSlot<'_> {
-    fn index(&self) -> usize {
+    pub(crate) fn index(&self) -> usize {
         self.world.me * CALLS_PER_PROC + self.bit as usize
     }
 }
@@ -45,7 +45,7 @@ impl World {
     /// Take a free call slot of this process; a slot left over by a dead
     /// process that had this process slot before is reset first, unless a
     /// live server is still copying in it.
-    fn take_call_slot(&self) -> Option<CallSlot<'_>> {
+    pub(crate) fn take_call_slot(&self) -> Option<CallSlot<'_>> {
         let mut tried = 0u32;
         loop {
             let used = self.calls.load(Ordering::Acquire) | tried;

@@ -99,6 +99,9 @@ impl World {
         let old = ChanWord(ch.word.load(Ordering::Acquire));
         put_name(&ch.entity, entity);
         put_name(&ch.id, id.as_bytes());
+        // A receiver of the channel's last owner killed while counted must
+        // not make every post of the new one wake nobody.
+        ch.receivers.store(0, Ordering::Relaxed);
         let open = ChanWord::new(
             old.gen().wrapping_add(1),
             i,
