@@ -320,14 +320,21 @@ fn value() -> u64 {
     std::env::var("XPROC_VALUE").map_or(1, |n| n.parse().unwrap())
 }
 
-/// One Call with `value()` on "svc"; report this thread, then the return
-/// code, the answer's value and the response header's sender; then, if
-/// the call failed, one more call on the same handle.
+/// The `traceId` and `spanId` a `one_call` child sends with `value`.
+fn trace_context(value: u64) -> (u64, u64) {
+    (value << 8 | 0x11, value << 8 | 0x22)
+}
+
+/// One Call with `value()` (and its trace context) on "svc"; report this
+/// thread, then the return code, the answer's value and the response
+/// header's sender; then, if the call failed, one more call on the same
+/// handle.
 fn one_call() {
     let c = connect("svc");
     report(format_args!("me {} {}", std::process::id(), my_tid()));
     let req = Msg::new(value(), "req");
-    let out = pack_out(&req, None);
+    let mut out = pack_out(&req, None);
+    (out.traceId, out.spanId) = trace_context(value());
     let mut resp = Msg::buffer();
     let mut inp = pack_in(&mut resp, None);
     let rc = call(c, &out, &mut inp);
@@ -634,6 +641,8 @@ fn two_client_processes_are_served_in_fifo_order_and_answered_by_thread_id() {
     assert_eq!((first.value, second.value), (100, 200), "FIFO");
     assert_eq!((first_in.sender, first_in.threadId), (a_pid, a_tid));
     assert_eq!((second_in.sender, second_in.threadId), (b_pid, b_tid));
+    assert_eq!((first_in.traceId, first_in.spanId), trace_context(100));
+    assert_eq!((second_in.traceId, second_in.spanId), trace_context(200));
     assert_eq!(first_in.replyHandle, s);
 
     // Answer the later one first, by its thread id; an unknown id answers nothing.
