@@ -511,6 +511,14 @@ Retcode kos_host_channel_create(Handle *client, Handle *server);
 // once its server handle is closed); rcOutOfMemory when the handle table is
 // full.
 //
+// With `KOS_HOST_WORLD` set, `name` is a connection id and the channel
+// (`KOS_HOST_ENTITY`, `name`) is opened in that world, shared with other
+// processes (README, "Processes: a world in shared memory"): the same
+// codes, rcInvalidArgument also for a name longer than 63 bytes or not
+// UTF-8, rcBusy only while a live process holds the name, rcOutOfMemory
+// also when the world's 256 channels are taken, rcFail when the world
+// cannot be attached (said once on stderr).
+//
 // # Safety
 // `name` is NULL or a NUL-terminated string; `server` is NULL or writable.
 Retcode kos_host_server_register(const char *name, Handle *server);
@@ -523,6 +531,13 @@ Retcode kos_host_server_register(const char *name, Handle *server);
 // Returns rcOk; rcInvalidArgument for NULL arguments or an empty name;
 // rcNotConnected when no open channel has that name; rcOutOfMemory when the
 // handle table is full.
+//
+// With `KOS_HOST_WORLD` set, `name` is a connection id: listed in
+// `KOS_HOST_CONNECTIONS` (`name=entity`), the channel (entity, `name`) is
+// waited for until a live process registers it, up to
+// `KOS_HOST_CONNECT_TIMEOUT_MS` (default 5000; then rcNotConnected); not
+// listed, it names a channel of this process's own entity, looked up once.
+// rcFail when the world cannot be attached (said once on stderr).
 //
 // # Safety
 // `name` is NULL or a NUL-terminated string; `client` is NULL or writable.
@@ -576,9 +591,10 @@ Retcode KnIpcClearInterrupt(Handle handle);
 // Closing a channel's server handle disconnects the channel: waiting and
 // later Call/CallEx on it return rcNotConnected, requests queued or received
 // but not yet answered complete with rcNotConnected, and Recv/RecvEx waiting
-// on it return rcNotConnected; its registered name becomes free. Closing a
-// client handle affects only that handle (a call already in progress on it
-// runs to its end). Closing a sync object does not interrupt its waiters.
+// on it return rcNotConnected (in every process, for a world channel); its
+// registered name becomes free. Closing a client handle affects only that
+// handle (a call already in progress on it runs to its end). Closing a
+// sync object does not interrupt its waiters.
 //
 // Returns rcOk, or rcInvalidArgument if `handle` is not an open handle.
 Retcode KnHandleClose(Handle handle);
