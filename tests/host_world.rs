@@ -789,6 +789,7 @@ fn a_killed_server_disconnects_its_callers_and_a_new_server_takes_its_name() {
         assert_eq!(rc, rcNotConnected);
         let took = at.duration_since(killed);
         assert!(took < Duration::from_secs(3), "noticed after {took:?}");
+        println!("a caller noticed the killed server after {took:?}");
     }
     assert_eq!(request(c, 3).0, rcNotConnected, "later calls");
     server.reap();
