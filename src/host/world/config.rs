@@ -53,7 +53,7 @@ impl WorldConfig {
 }
 
 /// `id=entity[,id=entity...]`, each part a valid name.
-fn parse_connections(list: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn parse_connections(list: &str) -> Result<Vec<(String, String)>, String> {
     list.split(',')
         .filter(|part| !part.trim().is_empty())
         .map(|part| {

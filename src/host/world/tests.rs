@@ -233,3 +233,34 @@ fn a_dead_process_slot_is_taken_over_with_its_leftovers_reset() {
     let _ = crate::host::exports::KnHandleClose(s);
     assert_eq!(crate::host::exports::KnHandleClose(s_live), rcOk);
 }
+
+#[test]
+fn the_environment_is_parsed_strictly() {
+    use super::config::parse_connections;
+    assert_eq!(
+        parse_connections("echo=echo.Server, log = sys.Log,").unwrap(),
+        [
+            ("echo".to_owned(), "echo.Server".to_owned()),
+            ("log".to_owned(), "sys.Log".to_owned())
+        ]
+    );
+    for bad in [
+        "echo",
+        "=echo.Server",
+        "echo=",
+        &format!("x={}", "e".repeat(64)),
+    ] {
+        assert!(parse_connections(bad).is_err(), "{bad:?}");
+    }
+    for good in ["w", "kos.world_1-2"] {
+        assert!(super::region::shm_path(good).is_ok(), "{good:?}");
+    }
+    for bad in ["", ".hidden", "a/b", "a b", &"w".repeat(201)] {
+        assert!(super::region::shm_path(bad).is_err(), "{bad:?}");
+    }
+    let mut config = Region::new("names").config(&"e".repeat(64));
+    assert!(World::attach(&config).unwrap_err().contains("63"));
+    config.entity = "ok".into();
+    config.connections = vec![("id".into(), String::new())];
+    assert!(World::attach(&config).is_err());
+}
