@@ -40,7 +40,7 @@ use crate::ffi::{boundary_or, c_str};
 use crate::idl::model::Schema;
 
 use super::exports::{kos_host_connect, kos_host_server_register};
-use super::handles::Object;
+use super::handles::End;
 
 /// How long Connect waits for a server to register, by default.
 const CONNECT_WAIT_MS: u64 = 5000;
@@ -126,7 +126,7 @@ pub unsafe extern "C" fn ServiceLocatorGetRiid(
         let Some(name) = (unsafe { c_str(endpoint) }) else {
             return INVALID_RIID;
         };
-        if !matches!(super::handles::get(handle), Some(Object::Client(_))) {
+        if !matches!(super::handles::channel(handle), Some((End::Client, _))) {
             return INVALID_RIID;
         }
         let Some(riid) = riid_of(name) else {
