@@ -14,6 +14,10 @@ spent preempted by other processes is not in it) and as wall-clock time.
 Part 2, round trips: bench/roundtrip measures the host emulator and the OS
 baselines in one process; the figures are medians over the runs.
 
+Part 3, round trips between two processes: bench/xproc measures the
+emulator's shared-memory world (what entities under kos-host-run use) beside
+a shared futex, a unix socket and pipes, in the same run.
+
 Every run checks its own counters (the stand-in's, the shim's pipeline
 count, the policy's verdicts) and exits non-zero when a call did not go
 where the configuration says; this script then fails. It never fails because
@@ -287,6 +291,27 @@ def main():
               f"{fmt_rate(f['pairs1_per_s']):>12} {fmt_rate(f['pairs2_per_s']):>12} "
               f"{f['scaling_2_vs_1']:>6.2f}x")
 
+    # ---- part 3: round trips between processes (issue 15) ---------------
+    xp_runs = []
+    xp_prog = os.path.join(a.build, "xproc")
+    for run in range(a.runs if not a.smoke else 1):
+        xp_runs.append(run_json([xp_prog, str(a.samples), str(a.ms)], clean_env({}), "xproc"))
+        print(f"bench: cross-process run {len(xp_runs)} done", flush=True)
+    xp = {}
+    for name in [m["name"] for m in xp_runs[0]["mechanisms"]]:
+        ms = [next(m for m in r["mechanisms"] if m["name"] == name) for r in xp_runs]
+        fig = {f: statistics.median(m[f] for m in ms) for f in ("p50_ns", "p99_ns", "mean_ns")}
+        fig["runs"] = ms
+        xp[name] = fig
+    xemu = xp["emulator"]
+    print()
+    print(f"Round trip between two processes ({a.samples} samples after {a.ms} ms of warm-up), "
+          f"median of {len(xp_runs)} runs")
+    print(f"{'mechanism':<10} {'p50 ns':>9} {'p99 ns':>9} {'vs emulator (p50)':>18}")
+    for name, f in xp.items():
+        ratio = "" if name == "emulator" else f"{f['p50_ns'] / xemu['p50_ns']:.2f}x"
+        print(f"{name:<10} {f['p50_ns']:>9.0f} {f['p99_ns']:>9.0f} {ratio:>18}")
+
     # ---- targets --------------------------------------------------------
     targets = []
     for key, limit in TARGETS_ADDED.items():
@@ -330,6 +355,7 @@ def main():
         "settings": {"runs": a.runs, "calls": a.calls, "samples": a.samples, "ms": a.ms},
         "call": rows,
         "roundtrip": rt,
+        "roundtrip_processes": xp,
         "targets": targets,
     }
     with open(a.out, "w") as f:

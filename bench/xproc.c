@@ -119,6 +119,11 @@ static void emu_start(struct pair *p, const char *self) {
         die("fork");
     }
     if (p->child == 0) {
+        /* The server is entity bench.Server of the world; the client's
+         * connection "xproc.bench" targets it (see main). */
+        if (setenv("KOS_HOST_ENTITY", "bench.Server", 1) != 0) {
+            die("setenv");
+        }
         execl(self, self, "--serve-emulator", "xproc.bench", (char *)NULL);
         die("execl");
     }
@@ -321,7 +326,9 @@ int main(int argc, char **argv) {
     /* The emulator's processes share one world, named for this run. */
     char world[64];
     snprintf(world, sizeof world, "kos-bench-%d", (int)getpid());
-    if (getenv("KOS_HOST_WORLD") == NULL && setenv("KOS_HOST_WORLD", world, 1) != 0) {
+    if ((getenv("KOS_HOST_WORLD") == NULL && setenv("KOS_HOST_WORLD", world, 1) != 0) ||
+        setenv("KOS_HOST_ENTITY", "bench.Client", 1) != 0 ||
+        setenv("KOS_HOST_CONNECTIONS", "xproc.bench=bench.Server", 1) != 0) {
         die("setenv");
     }
     uint64_t *lat = malloc((size_t)samples * sizeof *lat);

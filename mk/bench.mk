@@ -67,7 +67,7 @@ $(BENCH_BUILD)/primitives: bench/primitives.c
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
-BENCH_PROGS := $(BENCH_BUILD)/call_loop_direct $(BENCH_BUILD)/call_loop_shim $(BENCH_BUILD)/roundtrip \
+BENCH_PROGS := $(BENCH_BUILD)/call_loop_direct $(BENCH_BUILD)/call_loop_shim $(BENCH_BUILD)/roundtrip $(BENCH_BUILD)/xproc \
                $(BENCH_BUILD)/primitives
 
 bench-build: $(BENCH_PROGS)
