@@ -4,7 +4,8 @@
 #
 #   make solutions        build/solutions/<solution>/<Entity> for every entity
 #   make solutions-run    run each solution once under kos-host-run (a demo)
-#   make solutions-test   each solution under kos-host-run --trace: status 0,
+#   make solutions-test   each entity's descriptions read by kos-ipc-trace names;
+#                         each solution under kos-host-run --trace: status 0,
 #                         every entity's output lines as expected-output.txt
 #                         says, every call linked to its server's receive and
 #                         reply in DIR/merged.json as expected-trace.txt says
@@ -56,10 +57,10 @@ solutions-run: $(SETUP_STAMP) solutions solutions-launcher
 	    $(HOST_RUN) --timeout 60 --bin-dir $(SOL_BUILD)/$$s $(SOL_DIR)/$$s/init.yaml || exit 1; \
 	done
 
-solutions-test: $(SETUP_STAMP) solutions solutions-launcher
+solutions-test: $(SETUP_STAMP) solutions solutions-launcher trace-tool
 	@for s in $(SOLUTION_NAMES); do \
-	    bash scripts/solutions-test.sh $(HOST_RUN) $(SOL_DIR)/$$s $(SOL_BUILD)/$$s \
-	        $(SOL_BUILD)/test/$$s || exit 1; \
+	    bash scripts/solutions-test.sh $(HOST_RUN) $(TRACE_TOOL) $(SOL_DIR)/$$s \
+	        $(SOL_BUILD)/$$s $(SOL_BUILD)/test/$$s || exit 1; \
 	done
 
 solutions-kill-test: $(SETUP_STAMP) solutions solutions-launcher

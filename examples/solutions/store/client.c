@@ -20,11 +20,20 @@
 #include <store/Api.idl.h>
 #include <store/Client.edl.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "solution.h"
+
+/* The layout the IDL gives (parameters after base_, each naturally
+ * aligned), which the shim's payload decoder reads too. */
+nk_static_assert(offsetof(store_Api_Put_req, key) == 24, Put_req_key);
+nk_static_assert(offsetof(store_Api_Put_req, value) == 32, Put_req_value);
+nk_static_assert(sizeof(store_Api_Put_req) == 40, Put_req_size);
+nk_static_assert(offsetof(store_Api_Get_res, value) == 24, Get_res_value);
+nk_static_assert(offsetof(store_Api_Get_res, err_.code) == 24, Get_err_code);
 
 /* One call and the answer it must get: `code` 0 for a value (Get: `value`),
  * else the code of the error response. */
