@@ -28,6 +28,10 @@ SOLUTION_BINS :=
 .PHONY: solutions solutions-launcher solutions-run solutions-test solutions-kill-test \
         solutions-policy-test
 
+# They need kos-host-run (branch i15-run) and the emulator's world
+# (i15-xproc); with both merged they pass.
+TEST_TARGETS += solutions-test solutions-kill-test solutions-policy-test
+
 # The program of entity $(2) of solution $(1), from $(SOL_DIR)/$(1)/$(3).c,
 # against the host archive like the examples, with the solution's
 # generated-style headers (gen/) and the shared solution.h.
