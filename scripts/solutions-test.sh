@@ -37,13 +37,10 @@ for e in $entities; do
     grep -q "^entity $e " "$out/$e.names" || fail "kos-ipc-trace names $e: no entity line"
 done
 
-# KOS_SHIM_CLOCK=monotonic: with the default TSC clock a process's .kst
-# header may pair its start tick with a wall-clock reading taken after the
-# TSC calibration (>= 5 ms, Header::now in src/trace/kst.rs), which puts
-# that process's records milliseconds late on the merged timeline, beyond
-# the merge's 2 ms slack: calls then stay unlinked in about 1 run of 8.
+# The default clock (TSC): Header::now calibrates before pairing its start
+# tick with the wall clock, so the merged timeline aligns the processes.
 status=0
-KOS_SHIM_CLOCK=monotonic KOS_SHIM_TRACE_PAYLOAD=256 timeout 180 "$run" --timeout 60 \
+KOS_SHIM_TRACE_PAYLOAD=256 timeout 180 "$run" --timeout 60 \
     --bin-dir "$bin" --trace "$out/trace" "$sol/init.yaml" >"$out/stdout" 2>"$out/stderr" || status=$?
 if [ "$status" -ne 0 ]; then
     cat "$out/stdout" "$out/stderr" >&2

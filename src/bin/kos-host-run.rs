@@ -23,6 +23,7 @@ mod launch;
 #[path = "kos-host-run/output.rs"]
 mod output;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -48,11 +49,11 @@ struct Cli {
     /// the init file's directory (repeatable, in order).
     #[arg(long, value_name = "DIR")]
     bin_dir: Vec<PathBuf>,
-    /// Trace every entity to DIR/<entity>.kst (KOS_SHIM_TRACE, unless the
+    /// Trace every entity to DIR/ENTITY.kst (KOS_SHIM_TRACE, unless the
     /// entity's env sets it) and merge the traces into DIR/merged.json at the end.
     #[arg(long, value_name = "DIR")]
     trace: Option<PathBuf>,
-    /// Statistics of every entity to DIR/<entity>.json (KOS_SHIM_STATS=timing,
+    /// Statistics of every entity to DIR/ENTITY.json (KOS_SHIM_STATS=timing,
     /// unless the entity's env sets it).
     #[arg(long, value_name = "DIR")]
     stats: Option<PathBuf>,
@@ -82,8 +83,10 @@ fn seconds(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// One line on stderr; a closed stderr is not an error worth dying for
+/// (the entities must still be stopped and the world removed).
 fn say(msg: &str) {
-    eprintln!("kos-host-run: {msg}");
+    let _ = writeln!(std::io::stderr().lock(), "kos-host-run: {msg}");
 }
 
 /// Read, substitute and check the init description.
@@ -206,9 +209,10 @@ fn dry_run(cli: &Cli, world: &str, entities: &[Entity]) {
         for a in &e.args {
             line.push_str(&format!(" {a:?}"));
         }
-        println!("{line}");
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(o, "{line}");
         for (k, v) in env_for(cli, world, e) {
-            println!("  {k}={v}");
+            let _ = writeln!(o, "  {k}={v}");
         }
     }
 }

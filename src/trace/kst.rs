@@ -69,6 +69,11 @@ pub struct Header {
 impl Header {
     /// A header for a trace starting now in this process.
     pub fn now(payload_max: u32, names: NameMap) -> Header {
+        // Calibrate first: done lazily inside ticks_to_ns, it would fall
+        // between the two clock reads below and shift this trace's timeline
+        // against the wall clock (by the calibration's ~5 ms), which a merge
+        // of several processes' traces aligns on.
+        crate::clock::calibrate();
         Header {
             version: VERSION,
             payload_max,

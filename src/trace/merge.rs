@@ -118,6 +118,9 @@ pub struct Report {
     /// Files that end inside an entry (a process killed while its trace
     /// was written), merged up to there: the reader's message for each.
     pub truncated: Vec<String>,
+    /// Files left out because not even their header was written (a process
+    /// killed early): the reader's message for each.
+    pub unreadable: Vec<String>,
 }
 
 impl fmt::Display for Report {
@@ -139,6 +142,9 @@ impl fmt::Display for Report {
         )?;
         for t in &self.truncated {
             write!(f, "; {t} (merged up to there)")?;
+        }
+        for u in &self.unreadable {
+            write!(f, "; {u} (left out)")?;
         }
         Ok(())
     }
@@ -665,12 +671,25 @@ pub fn merge<W: ByteSink>(
     out: W,
 ) -> Result<(Report, W), String> {
     let mut sources = Vec::with_capacity(inputs.len());
+    let mut kept = Vec::with_capacity(inputs.len());
+    let mut unreadable = Vec::new();
     for input in inputs {
         let f = File::open(&input.path).map_err(|e| format!("{}: {e}", input.path))?;
-        let reader = KstReader::new(BufReader::with_capacity(1 << 16, f), &input.path)
-            .map_err(|e| e.to_string())?;
-        sources.push(reader);
+        match KstReader::new(BufReader::with_capacity(1 << 16, f), &input.path) {
+            Ok(reader) => {
+                sources.push(reader);
+                kept.push(input.clone());
+            }
+            // A process killed before its trace's header was written leaves
+            // an empty or cut file: the others still make a timeline.
+            Err(e @ KstError::Truncated(..)) => unreadable.push(e.to_string()),
+            Err(e) => return Err(e.to_string()),
+        }
     }
+    if sources.is_empty() && !unreadable.is_empty() {
+        return Err(unreadable.join("; "));
+    }
+    let inputs = &kept[..];
     let t0 = sources
         .iter()
         .map(|r| r.header().wall_ns as i128)
@@ -710,6 +729,7 @@ pub fn merge<W: ByteSink>(
         pids: pids.clone(),
         report: Report {
             files: srcs.len(),
+            unreadable,
             ..Default::default()
         },
         ..Default::default()
@@ -1142,6 +1162,34 @@ mod tests {
         assert_eq!(Input::new("t/echo.Client.kst").name, "echo.Client");
         assert_eq!(Input::new("echo.Server.kst.4242").name, "echo.Server");
         assert_eq!(Input::new("trace").name, "trace");
+    }
+
+    #[test]
+    fn a_trace_without_its_header_is_left_out_and_said() {
+        let d = tmp("empty");
+        let c = kst(
+            &d,
+            "echo.Client.kst",
+            &header(CLIENT, CLIENT_CLOCK, WALL),
+            &[call(1_000, 5_000, 7)],
+        );
+        let empty = d.join("echo.Server.kst");
+        std::fs::write(&empty, b"").unwrap();
+        let inputs = [Input::new(&c), Input::new(empty.to_str().unwrap())];
+        let (report, _) = merge(&inputs, None, Vec::new()).unwrap();
+        assert_eq!((report.files, report.records), (1, 1));
+        assert_eq!(report.unreadable.len(), 1);
+        assert!(report.to_string().ends_with(&format!(
+            "; {}: truncated trace: empty file (left out)",
+            empty.display()
+        )));
+        // Nothing readable at all is an error.
+        let e = merge(&inputs[1..], None, Vec::new()).unwrap_err();
+        assert_eq!(
+            e,
+            format!("{}: truncated trace: empty file", empty.display())
+        );
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

@@ -128,7 +128,9 @@ fn describe(status: ExitStatus) -> (String, i32) {
 }
 
 fn say(msg: &str) {
-    eprintln!("kos-host-run: {msg}");
+    use std::io::Write as _;
+    // A closed stderr must not stop the launcher from stopping the entities.
+    let _ = writeln!(std::io::stderr().lock(), "kos-host-run: {msg}");
 }
 
 fn spawn(e: &Entity, env: &[(String, String)], done: &mpsc::Sender<()>) -> io::Result<Running> {

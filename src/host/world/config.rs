@@ -13,7 +13,7 @@ pub struct WorldConfig {
     pub entity: String,
     /// Client connections: (connection id, target entity).
     pub connections: Vec<(String, String)>,
-    /// How long [`World::connect`] waits for a listed target to register.
+    /// How long [`World::connect`](super::World::connect) waits for a listed target to register.
     pub connect_timeout: Duration,
 }
 
