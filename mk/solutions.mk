@@ -17,6 +17,9 @@
 #   make solutions-policy-test  echo with KOS_SHIM_POLICY=deny-add.policy for
 #                         every entity: the client's Add gets NK_EPERM, the
 #                         server never receives one (scripts/solutions-policy-test.sh)
+#   make solutions-asan-test    solutions-test with every entity built with
+#                         AddressSanitizer and UBSan ($(SAN_FLAGS)) against the
+#                         debug archive, as ctests-san builds the C tests
 
 SOL_DIR := examples/solutions
 SOL_BUILD := $(BUILD)/solutions
@@ -24,13 +27,15 @@ SOL_BUILD := $(BUILD)/solutions
 HOST_RUN := target/debug/kos-host-run
 SOLUTION_NAMES := echo store
 SOLUTION_BINS :=
+SOLUTION_SAN_BINS :=
+SOL_SAN_BUILD := $(BUILD)/solutions-san
 
 .PHONY: solutions solutions-launcher solutions-run solutions-test solutions-kill-test \
-        solutions-policy-test
+        solutions-policy-test solutions-asan-test
 
 # They need kos-host-run (branch i15-run) and the emulator's world
 # (i15-xproc); with both merged they pass.
-TEST_TARGETS += solutions-test solutions-kill-test solutions-policy-test
+TEST_TARGETS += solutions-test solutions-kill-test solutions-policy-test solutions-asan-test
 
 # The program of entity $(2) of solution $(1), from $(SOL_DIR)/$(1)/$(3).c,
 # against the host archive like the examples, with the solution's
@@ -42,6 +47,13 @@ $(SOL_BUILD)/$(1)/$(2): $(SOL_DIR)/$(1)/$(3).c $$(wildcard $(SOL_DIR)/$(1)/gen/*
 	$$(CC) $$(CTEST_CFLAGS) $$(SHIM_CPPFLAGS) -I$(SOL_DIR)/$(1)/gen -I$(SOL_DIR)/common \
 	    -o $$@ $$< $$(LIB_RELEASE) $$(NATIVE_LIBS)
 SOLUTION_BINS += $(SOL_BUILD)/$(1)/$(2)
+
+$(SOL_SAN_BUILD)/$(1)/$(2): $(SOL_DIR)/$(1)/$(3).c $$(wildcard $(SOL_DIR)/$(1)/gen/*/*.h) \
+        $(SOL_DIR)/common/solution.h $$(HEADERS) $$(LIB_DEBUG)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CTEST_CFLAGS) $$(SAN_FLAGS) $$(SHIM_CPPFLAGS) -I$(SOL_DIR)/$(1)/gen -I$(SOL_DIR)/common \
+	    -o $$@ $$< $$(LIB_DEBUG) $$(NATIVE_LIBS)
+SOLUTION_SAN_BINS += $(SOL_SAN_BUILD)/$(1)/$(2)
 endef
 
 $(eval $(call solution_program,echo,Client,client))
@@ -65,6 +77,14 @@ solutions-test: $(SETUP_STAMP) solutions solutions-launcher trace-tool
 	@for s in $(SOLUTION_NAMES); do \
 	    bash scripts/solutions-test.sh $(HOST_RUN) $(TRACE_TOOL) $(SOL_DIR)/$$s \
 	        $(SOL_BUILD)/$$s $(SOL_BUILD)/test/$$s || exit 1; \
+	done
+
+# The same checks with sanitized entities; a sanitizer report makes an
+# entity exit non-zero, which fails the run.
+solutions-asan-test: $(SETUP_STAMP) $(SOLUTION_SAN_BINS) solutions-launcher trace-tool
+	@for s in $(SOLUTION_NAMES); do \
+	    env $(SAN_ENV) bash scripts/solutions-test.sh $(HOST_RUN) $(TRACE_TOOL) $(SOL_DIR)/$$s \
+	        $(SOL_SAN_BUILD)/$$s $(SOL_SAN_BUILD)/test/$$s || exit 1; \
 	done
 
 solutions-kill-test: $(SETUP_STAMP) solutions solutions-launcher
