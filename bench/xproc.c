@@ -46,6 +46,15 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The run's world: removed at exit, also when a mechanism fails. */
+static char world_shm[80];
+
+static void unlink_world(void) {
+    if (world_shm[0] != 0) {
+        shm_unlink(world_shm);
+    }
+}
+
 static void die(const char *what) {
     fprintf(stderr, "xproc: %s failed (errno %d)\n", what, errno);
     exit(1);
@@ -331,6 +340,8 @@ int main(int argc, char **argv) {
         setenv("KOS_HOST_CONNECTIONS", "xproc.bench=bench.Server", 1) != 0) {
         die("setenv");
     }
+    snprintf(world_shm, sizeof world_shm, "/%s", getenv("KOS_HOST_WORLD"));
+    atexit(unlink_world);
     uint64_t *lat = malloc((size_t)samples * sizeof *lat);
     if (lat == NULL) {
         die("malloc");
@@ -374,8 +385,5 @@ int main(int argc, char **argv) {
     }
     printf("\n]}\n");
     free(lat);
-    char shm[80];
-    snprintf(shm, sizeof shm, "/%s", getenv("KOS_HOST_WORLD"));
-    shm_unlink(shm);
     return 0;
 }
