@@ -54,6 +54,10 @@ expect_eq "summary received from" "$pairs" "$(awk '$1 == "received" { n += $NF }
 # iid 0x0E01, mid 1, size 40 (little-endian), its arena starts "ping ".
 "$tool" export --format text "$kst" "$out/trace.txt"
 expect_eq "text lines" "$calls" "$(wc -l <"$out/trace.txt" | tr -d ' ')"
+# `-` is stdout (and no file called -); the same lines.
+(tool_abs=$(realpath "$tool") && cd "$out" && "$tool_abs" export --format text trace_echo.kst - >stdout.txt)
+expect_eq "text to stdout" "" "$(cmp "$out/trace.txt" "$out/stdout.txt" 2>&1)"
+[ ! -e "$out/-" ] || fail "export to - wrote a file called -"
 expect_eq "text pings with payload" 500 "$(grep -c ' call   h=[0-9]* Echo.Ping .* rcOk .*payload=010e010028000000|70696e6720' "$out/trace.txt")"
 expect_eq "text refused call" 1 "$(grep -c ' call   h=[0-9]* Echo.Ping out=40+5 in=0+0 caps=0/0 rcNotConnected ' "$out/trace.txt")"
 

@@ -13,7 +13,7 @@
 //! stderr and exit code 1; the tool never panics on bad input.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -57,7 +57,7 @@ enum Cmd {
         format: Format,
         /// The trace.
         file: String,
-        /// Output file (text, json) or directory (ctf).
+        /// Output file (text, json; `-` for stdout) or directory (ctf).
         out: PathBuf,
     },
     /// Write the name map of entities from their descriptions (EDL, CDL,
@@ -121,6 +121,9 @@ struct Progress {
     label: String,
     total: u64,
     shown: Option<u64>,
+    /// Large enough, and stderr is a terminal (a percentage redrawn with
+    /// `\r` is noise in a log file or a pipe).
+    on: bool,
 }
 
 impl Progress {
@@ -129,11 +132,12 @@ impl Progress {
             label: label.to_string(),
             total,
             shown: None,
+            on: total >= PROGRESS_FROM && io::stderr().is_terminal(),
         }
     }
 
     fn at(&mut self, done: u64) {
-        if self.total < PROGRESS_FROM {
+        if !self.on {
             return;
         }
         let pct = (done.min(self.total) * 100) / self.total.max(1);
@@ -144,7 +148,7 @@ impl Progress {
     }
 
     fn done(&mut self) {
-        if self.total >= PROGRESS_FROM {
+        if self.on {
             eprintln!("\r{}: 100%", self.label);
         }
     }
@@ -211,10 +215,14 @@ fn names_for(cli_names: &Option<PathBuf>, header: &Header) -> Result<NameMap, St
     }
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>, String> {
-    File::create(path)
-        .map(|f| BufWriter::with_capacity(1 << 16, f))
-        .map_err(|e| format!("{}: {e}", path.display()))
+/// The output file, or stdout for `-`.
+fn create(path: &Path) -> Result<BufWriter<Box<dyn Write>>, String> {
+    let w: Box<dyn Write> = if path == Path::new("-") {
+        Box::new(io::stdout())
+    } else {
+        Box::new(File::create(path).map_err(|e| format!("{}: {e}", path.display()))?)
+    };
+    Ok(BufWriter::with_capacity(1 << 16, w))
 }
 
 fn io_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> String + '_ {
@@ -254,6 +262,9 @@ fn export(cli: &Cli, format: Format, file: &str, out: &Path) -> Result<(), Strin
                 w.write(&e.rec, &e.payload).map_err(io_err(out))
             })?;
             w.finish().map_err(io_err(out))?;
+        }
+        Format::Ctf if out == Path::new("-") => {
+            return Err("ctf writes a directory of files: give its path, not -".into());
         }
         Format::Ctf => {
             let dir = out
