@@ -549,8 +549,16 @@ pub fn global() -> &'static NameMap {
 /// Load the entities `edl` lists (`:`-separated paths or qualified names)
 /// with `dirs` (`:`-separated) as the include path.
 fn load_descriptions(edl: &str, dirs: &str) -> Result<Schema, String> {
-    let include = dirs.split(':').filter(|d| !d.is_empty()).map(String::from);
-    describe(edl.split(':').filter(|s| !s.is_empty()), include.collect())
+    describe(edl.split(':').filter(|s| !s.is_empty()), idl_path(dirs))
+}
+
+/// The include directories a `KOS_SHIM_IDL_PATH` value lists
+/// (`:`-separated, empty parts skipped).
+pub fn idl_path(dirs: &str) -> Vec<String> {
+    dirs.split(':')
+        .filter(|d| !d.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// Load the descriptions of `entities` (EDL, CDL or IDL paths, nk-driver

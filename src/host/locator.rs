@@ -157,7 +157,7 @@ fn riid_of(endpoint: &str) -> Option<u16> {
     let mut cut = endpoint.len();
     while let Some(dot) = endpoint[..cut].rfind('.') {
         let entity = &endpoint[..dot];
-        if let Ok(schema) = crate::names::describe([entity], split_dirs(dirs)) {
+        if let Ok(schema) = crate::names::describe([entity], crate::names::idl_path(dirs)) {
             if let Some((riid, _)) = schema.endpoint_named(endpoint) {
                 loaded.merge(schema);
                 return Some(riid);
@@ -166,13 +166,6 @@ fn riid_of(endpoint: &str) -> Option<u16> {
         cut = dot;
     }
     None
-}
-
-fn split_dirs(dirs: &str) -> Vec<String> {
-    dirs.split(':')
-        .filter(|d| !d.is_empty())
-        .map(String::from)
-        .collect()
 }
 
 fn connect_wait_ms() -> u64 {
