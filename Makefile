@@ -2,7 +2,8 @@
 #
 #   make / make all   release staticlib target/release/libkos_ipc_shim.a and
 #                     the header include/kos_ipc_shim.h
-#   make header       regenerate include/kos_ipc_shim.h (commit it)
+#   make header       regenerate include/kos_ipc_shim.h (commit it); make
+#                     header-check compares it (part of lint)
 #   make test         everything: lint, cargo test, C tests, sanitizer C tests,
 #                     then $(TEST_TARGETS) from mk/*.mk
 #   make demo         build and run the echo example in examples/
@@ -53,7 +54,7 @@ EXAMPLE_BINS := $(addprefix $(BUILD)/examples/,$(EXAMPLE_NAMES))
 TEST_TARGETS :=
 -include mk/*.mk
 
-.PHONY: all header lib lib-debug test lint linkline-check cargo-test ctests ctests-san demo setup clean FORCE
+.PHONY: all header header-check lib lib-debug test lint linkline-check cargo-test ctests ctests-san demo setup clean FORCE
 
 all: lib header
 
@@ -69,8 +70,16 @@ $(LIB_RELEASE): FORCE
 $(LIB_DEBUG): FORCE
 	$(CARGO) build --lib
 
+# cbindgen runs only here, from a package of its own (tools/header-gen),
+# never in an ordinary build. header-check (in lint) fails when the
+# committed header differs from cbindgen's output.
+HEADER_GEN = $(CARGO) run --quiet --locked --manifest-path tools/header-gen/Cargo.toml \
+	--target-dir target/header-gen --
 header:
-	KOS_SHIM_WRITE_HEADER=1 $(CARGO) build --lib
+	$(HEADER_GEN) write
+
+header-check:
+	$(HEADER_GEN) check
 
 setup:
 	bash scripts/setup.sh
@@ -94,6 +103,7 @@ test: $(SETUP_STAMP)
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(MAKE) --no-print-directory header-check
 
 # README's link line and rustc's own list agree with NATIVE_LIBS.
 linkline-check:

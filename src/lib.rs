@@ -314,18 +314,3 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     // SAFETY: abort has no preconditions and never returns.
     unsafe { abort() }
 }
-
-#[cfg(test)]
-mod header_test {
-    /// The committed header must equal the one cbindgen generates now
-    /// (`make header` refreshes it).
-    #[test]
-    fn committed_header_is_current() {
-        let fresh = include_str!(concat!(env!("OUT_DIR"), "/kos_ipc_shim.h"));
-        let committed = include_str!("../include/kos_ipc_shim.h");
-        assert!(
-            fresh == committed,
-            "include/kos_ipc_shim.h is stale: run `make header` and commit it"
-        );
-    }
-}
