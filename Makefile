@@ -6,8 +6,10 @@
 #                     header-check compares it (part of lint)
 #   make test         everything: lint, cargo test, C tests, sanitizer C tests,
 #                     then $(TEST_TARGETS) from mk/*.mk
-#   make demo         build and run the echo example in examples/
-#   make setup        install what the build needs (scripts/setup.sh)
+#   make demo         one release build (library and kos-ipc-trace), then the
+#                     examples in examples/: each one's own output, then its
+#                     trace summary and statistics table
+#   make setup        install what `make test` needs (scripts/setup.sh test)
 #   make clean
 #
 # Other parts of the project put their targets in mk/<area>.mk and add their
@@ -26,7 +28,10 @@ CXX := g++
 endif
 
 BUILD := build
+# `make test` and the areas' tests need the full set (scripts/setup.sh test),
+# `make demo` only a C compiler (scripts/setup.sh demo).
 SETUP_STAMP := $(BUILD)/.setup-done
+DEMO_SETUP_STAMP := $(BUILD)/.setup-demo-done
 LIB_RELEASE := target/release/libkos_ipc_shim.a
 LIB_DEBUG := target/debug/libkos_ipc_shim.a
 # What the staticlib needs from the system, from
@@ -82,12 +87,16 @@ header-check:
 	$(HEADER_GEN) check
 
 setup:
-	bash scripts/setup.sh
-	@mkdir -p $(BUILD) && touch $(SETUP_STAMP)
+	bash scripts/setup.sh test
+	@mkdir -p $(BUILD) && touch $(SETUP_STAMP) $(DEMO_SETUP_STAMP)
 
 # Runs the setup once on a fresh machine (again when the script changes).
 $(SETUP_STAMP): scripts/setup.sh
-	bash scripts/setup.sh
+	bash scripts/setup.sh test
+	@mkdir -p $(BUILD) && touch $@ $(DEMO_SETUP_STAMP)
+
+$(DEMO_SETUP_STAMP): scripts/setup.sh
+	bash scripts/setup.sh demo
 	@mkdir -p $(BUILD) && touch $@
 
 # The steps run in this order; a sub-make each so that -j cannot reorder them.
@@ -154,8 +163,28 @@ $(BUILD)/ctests-san/%: ctests/%.cpp $(HEADERS) $(LIB_DEBUG) | $(BUILD)/ctests-sa
 $(BUILD)/examples/%: examples/%.c $(HEADERS) $(LIB_RELEASE) | $(BUILD)/examples
 	$(CC) $(CTEST_CFLAGS) $(SHIM_CPPFLAGS) -o $@ $< $(LIB_RELEASE) $(NATIVE_LIBS)
 
-demo: $(SETUP_STAMP) $(EXAMPLE_BINS)
-	@for e in $(EXAMPLE_NAMES); do echo "== examples/$$e.c"; $(BUILD)/examples/$$e || exit 1; done
+# One cargo invocation builds the release archive and the release
+# kos-ipc-trace; the examples then link against that archive (the sub-make's
+# cargo call for $(LIB_RELEASE) finds nothing to do). Each example runs traced
+# (.kst) and counted (text dump), names from examples/<name>.names when there
+# is one; its own output comes first, then the trace summary and statistics.
+DEMO_DIR := $(BUILD)/demo
+DEMO_TOOL := target/release/kos-ipc-trace
+demo: $(DEMO_SETUP_STAMP)
+	$(CARGO) build --release --lib --bin kos-ipc-trace
+	@$(MAKE) --no-print-directory $(EXAMPLE_BINS)
+	@mkdir -p $(DEMO_DIR)
+	@for e in $(EXAMPLE_NAMES); do \
+	    names=; [ -f examples/$$e.names ] && names=examples/$$e.names; \
+	    rm -f $(DEMO_DIR)/$$e.kst $(DEMO_DIR)/$$e.stats.txt; \
+	    echo "== examples/$$e.c (KOS_SHIM_TRACE=file:$(DEMO_DIR)/$$e.kst KOS_SHIM_STATS=text:$(DEMO_DIR)/$$e.stats.txt$${names:+ KOS_SHIM_NAMES=$$names})"; \
+	    env KOS_SHIM_TRACE=file:$(DEMO_DIR)/$$e.kst KOS_SHIM_STATS=text:$(DEMO_DIR)/$$e.stats.txt \
+	        $${names:+KOS_SHIM_NAMES=$$names} $(BUILD)/examples/$$e || exit 1; \
+	    echo; echo "== kos-ipc-trace summary $(DEMO_DIR)/$$e.kst"; \
+	    $(DEMO_TOOL) summary $(DEMO_DIR)/$$e.kst || exit 1; \
+	    echo; echo "== statistics at exit ($(DEMO_DIR)/$$e.stats.txt)"; \
+	    cat $(DEMO_DIR)/$$e.stats.txt || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)

@@ -7,7 +7,7 @@
 #   make test-loom    loom explores every interleaving of the trace ring
 #                     (2 producers, 1 consumer); own target dir (--cfg loom)
 #   make trace-demo   the echo example traced to a .kst, then `kos-ipc-trace summary`
-#                     (part of `make demo`)
+#                     (`make demo` does the same with the release build)
 #   make trace-bench  ns a traced call costs (benches/trace_overhead.rs; a
 #                     benchmark, not part of `make test`)
 #   make trace-wrap-test        the unchanged ctests/interpose/echo_prog.c, --wrap
@@ -65,7 +65,6 @@ trace-demo: $(SETUP_STAMP) trace-tool $(BUILD)/examples/echo
 	@echo "== kos-ipc-trace summary $(TRACE_DEMO_DIR)/echo.kst (KOS_SHIM_TRACE=file:..., KOS_SHIM_NAMES=examples/echo.names)"
 	@$(TRACE_TOOL) summary $(TRACE_DEMO_DIR)/echo.kst
 
-demo: trace-demo
 
 trace-bench:
 	$(CARGO) bench --bench trace_overhead

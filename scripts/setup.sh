@@ -1,17 +1,38 @@
 #!/usr/bin/env bash
-# Installs what building and testing kos-ipc-shim needs on a Debian machine.
+# Installs what kos-ipc-shim needs on a Debian machine, for one of two uses:
+#
+#   scripts/setup.sh demo   what `make demo` needs: a C compiler, its libc
+#                           headers, make (and a Rust toolchain, checked)
+#   scripts/setup.sh test   (the default) everything `make test` and CI need:
+#                           the demo set, the aarch64 cross toolchain, qemu,
+#                           babeltrace2, cmake, valgrind, Rust targets and
+#                           components, the nightly toolchain, cargo-fuzz
 #
 # Idempotent: installs only the Debian packages that are missing (checked with
 # dpkg-query), runs `apt-get update` at most once, and adds only missing Rust
-# targets and components. `make test` / `make demo` run it once through the
-# stamp build/.setup-done; run it again by hand (or `make setup`) any time.
+# targets and components. `make demo` runs the demo set once (stamp
+# build/.setup-demo-done), `make test` the test set (stamp build/.setup-done);
+# each runs again when this script changes; run it by hand (or `make setup`)
+# any time.
 #
-# Other parts of the project add their Debian packages to DEB_PACKAGES below
-# (one line each, with the reason) and their Rust targets to RUST_TARGETS.
+# Other parts of the project add their Debian packages to DEB_PACKAGES_TEST
+# below (one line each, with the reason) and their Rust targets to RUST_TARGETS.
 set -euo pipefail
 
-DEB_PACKAGES=(
-    gcc g++ make pkg-config python3   # C tests, C++ header test, scripts
+USE=${1:-test}
+case $USE in
+demo | test) ;;
+*)
+    printf 'setup: unknown use "%s" (expected demo or test)\n' "$USE" >&2
+    exit 2
+    ;;
+esac
+
+DEB_PACKAGES_DEMO=(
+    gcc libc6-dev make                # building the C example against the archive
+)
+DEB_PACKAGES_TEST=(
+    g++ pkg-config python3            # C++ header test, pkg-config test, scripts
     gcc-aarch64-linux-gnu             # cross-building the aarch64 wrap profile
     libc6-dev-arm64-cross             # aarch64 libc headers and crt files
     qemu-user                         # running aarch64 test binaries on x86_64
@@ -20,6 +41,8 @@ DEB_PACKAGES=(
     file                              # cross-test checks the binary is aarch64 (mk/interpose.mk)
     valgrind                          # make bench-instructions (callgrind instruction counts)
 )
+DEB_PACKAGES=("${DEB_PACKAGES_DEMO[@]}")
+[ "$USE" = demo ] || DEB_PACKAGES+=("${DEB_PACKAGES_TEST[@]}")
 RUST_TARGETS=(aarch64-unknown-linux-gnu aarch64-unknown-none)
 RUST_COMPONENTS=(clippy rustfmt)
 # The nightly toolchain and what the nightly-only test steps need from it:
@@ -132,6 +155,14 @@ install_cargo_fuzz() {
 }
 
 install_debian_packages
+if [ "$USE" = demo ]; then
+    command -v cargo >/dev/null 2>&1 || {
+        log "cargo not found: install a Rust toolchain (1.87 or newer, e.g. with rustup) and rerun" >&2
+        exit 1
+    }
+    log "done (demo)"
+    exit 0
+fi
 install_rust_parts
 install_nightly_parts
 install_cargo_fuzz
@@ -141,4 +172,4 @@ if [ "${#FAILED[@]}" -ne 0 ]; then
         "fix the cause above and run scripts/setup.sh again" >&2
     exit 1
 fi
-log "done"
+log "done (test)"
