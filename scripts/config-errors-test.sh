@@ -4,12 +4,14 @@
 # archive (no_std + the C-library layer):
 #
 # 1. each case below sets one wrong variable and must make the shim say
-#    exactly one `kos-ipc-shim:` line matching its pattern, while the
-#    program still completes;
-# 2. every `kos-ipc-shim: ...` example line in README.md (in code blocks)
-#    must be one of the lines this test or policy-wrap-test (its expected
+#    exactly one `kos-ipc-shim:` line, the one written out in the case,
+#    while the program still completes; where a list has a bad part, the
+#    good parts must still apply;
+# 2. every `kos-ipc-shim: ...` example line in README.md and docs/*.md
+#    (docs/configuration.md "Messages" lists them all) must be one of the
+#    lines this test or policy-wrap-test (its expected
 #    ctests/interpose/expect-policy-*.err) saw, compared with paths and
-#    numbers blanked: README cannot show a message the shim does not print.
+#    numbers blanked: the docs cannot show a message the shim does not print.
 #
 # 3. README's policy example with names runs as written on the echo
 #    example (ECHO_EXAMPLE) and denies exactly Echo.Upper; its report line
@@ -29,7 +31,9 @@ said=$out/said.txt
 : >"$said"
 cases=0
 
-# case NAME PATTERN VAR=VALUE...: one line matching PATTERN (grep -E).
+# case NAME LINE VAR=VALUE...: exactly one `kos-ipc-shim:` line, and it is
+# LINE (an extended regex matched against the whole line; write the message
+# out, with regex characters escaped).
 case_() {
     local name=$1 pattern=$2
     shift 2
@@ -42,41 +46,77 @@ case_() {
     grep -q '^echo_prog: ' "$out/$name.out" || fail "$name: the program did not complete"
     local lines
     lines=$(grep -c '^kos-ipc-shim: ' "$out/$name.err" || true)
-    [ "$lines" -eq 1 ] && grep -Eq "$pattern" "$out/$name.err" ||
-        { cat "$out/$name.err" >&2; fail "$name: expected one line matching: $pattern"; }
+    [ "$lines" -eq 1 ] && grep -Exq "kos-ipc-shim: $pattern" "$out/$name.err" ||
+        { cat "$out/$name.err" >&2; fail "$name: expected exactly this line: kos-ipc-shim: $pattern"; }
     cat "$out/$name.err" >>"$said"
     cases=$((cases + 1))
 }
+# A regex of literal text (paths, values).
+lit() { printf '%s' "$1" | sed -e 's/[][\\.*^$+?(){}|]/\\&/g'; }
+o=$(lit "$out")
+stats_words='\(expected off, count, timing \(or on, 1\), stderr, text:PATH, json:PATH, separated by commas\)'
+trace_words='stderr, file:PATH, json:PATH, ctf:DIR, sink, off'
 
-case_ stats-word "KOS_SHIM_STATS=\"timing,jsn:x\": unknown word 'jsn:x' \(expected off, count, timing" \
+# KOS_SHIM_STATS: a bad word is named with the valid ones and left out; the
+# rest applies (here the stderr dump comes).
+case_ stats-word "KOS_SHIM_STATS=\"timing,jsn:x\": unknown word 'jsn:x' $stats_words; left out, using timing, no dump" \
     KOS_SHIM_STATS=timing,jsn:x
-case_ stats-path "KOS_SHIM_STATS: cannot write $out/missing/stats-[0-9]+\.json \(cannot open\); this output is off" \
+case_ stats-word-rest "KOS_SHIM_STATS=\"stderr,jsn:x\": unknown word 'jsn:x' $stats_words; left out, using timing, dumps to stderr" \
+    KOS_SHIM_STATS=stderr,jsn:x
+grep -q '^kos-ipc-shim statistics: level timing' "$out/stats-word-rest.err" ||
+    { cat "$out/stats-word-rest.err" >&2; fail "stats-word-rest: the valid word stderr was dropped (no dump)"; }
+case_ stats-levels "KOS_SHIM_STATS=\"count,timing\": two levels given \('count' and 'timing'\); left out, using count, no dump" \
+    KOS_SHIM_STATS=count,timing
+case_ stats-path "KOS_SHIM_STATS: cannot write $o/missing/stats-[0-9]+\.json \(cannot open\); this output is off" \
     "KOS_SHIM_STATS=json:$out/missing/stats-%p.json"
-case_ stats-cap 'KOS_SHIM_STATS_CAP="0": not a number of keys from 1 to [0-9]+; using [0-9]+' \
+case_ stats-cap 'KOS_SHIM_STATS_CAP="0": not a number of keys from 1 to 1048576; using 1024' \
     KOS_SHIM_STATS=count KOS_SHIM_STATS_CAP=0
-case_ stats-signal 'KOS_SHIM_STATS_SIGNAL="yes" is not one of 0, 1' \
+case_ stats-signal 'KOS_SHIM_STATS_SIGNAL="yes" is not one of 0, 1; no dump on SIGUSR1' \
     "KOS_SHIM_STATS=json:$out/s.json" KOS_SHIM_STATS_SIGNAL=yes
-case_ trace-word 'KOS_SHIM_TRACE="bogus": "bogus" is not an output; valid outputs: stderr, file:PATH, json:PATH, ctf:DIR, sink, off' \
+case_ stats-signal-nowhere 'KOS_SHIM_STATS_SIGNAL=1, but KOS_SHIM_STATS names no usable destination \(stderr, text:PATH, json:PATH\); no dump on SIGUSR1' \
+    KOS_SHIM_STATS=count KOS_SHIM_STATS_SIGNAL=1
+# KOS_SHIM_TRACE: the same for outputs.
+case_ trace-word "KOS_SHIM_TRACE=\"bogus\": \"bogus\" is not an output; valid outputs: $trace_words \(comma separated\); tracing is off" \
     KOS_SHIM_TRACE=bogus
-case_ trace-path "KOS_SHIM_TRACE: cannot write $out/no/such/t\.kst \(cannot open\); this output is off" \
+case_ trace-word-rest "KOS_SHIM_TRACE=\"file:$o/t5\.kst,bogus\": \"bogus\" is not an output; valid outputs: $trace_words \(comma separated\); left out, tracing to file:$o/t5\.kst" \
+    "KOS_SHIM_TRACE=file:$out/t5.kst,bogus"
+[ -s "$out/t5.kst" ] || fail "trace-word-rest: the valid output file:$out/t5.kst was dropped"
+case_ trace-no-path "KOS_SHIM_TRACE=\"file:\": \"file:\" needs a path after the colon \(valid outputs: $trace_words, comma separated\); tracing is off" \
+    KOS_SHIM_TRACE=file:
+case_ trace-argument "KOS_SHIM_TRACE=\"stderr:x\": \"stderr:x\" takes no argument \(valid outputs: $trace_words, comma separated\); tracing is off" \
+    KOS_SHIM_TRACE=stderr:x
+case_ trace-off "KOS_SHIM_TRACE=\"off,stderr\": \"off\" stands alone \(valid outputs: $trace_words\); tracing is off" \
+    KOS_SHIM_TRACE=off,stderr
+case_ trace-path "KOS_SHIM_TRACE: cannot write $o/no/such/t\.kst \(cannot open\); this output is off" \
     "KOS_SHIM_TRACE=file:$out/no/such/t.kst"
-case_ trace-lost 'KOS_SHIM_TRACE: [0-9]+ trace records were lost' \
+case_ trace-lost 'KOS_SHIM_TRACE: [0-9]+ trace records were lost \(rings full: a larger KOS_SHIM_TRACE_BUF keeps more; or an output failed\)' \
     "KOS_SHIM_TRACE=file:$out/t.kst" KOS_SHIM_TRACE_BUF=2
-case_ trace-buf 'KOS_SHIM_TRACE_BUF=' "KOS_SHIM_TRACE=file:$out/t2.kst" KOS_SHIM_TRACE_BUF=lots
-case_ trace-payload 'KOS_SHIM_TRACE_PAYLOAD=' "KOS_SHIM_TRACE=file:$out/t3.kst" KOS_SHIM_TRACE_PAYLOAD=99999
-case_ on-error 'KOS_SHIM_POLICY_ON_ERROR="yes" is not one of allow, deny; using deny' KOS_SHIM_POLICY_ON_ERROR=yes
+case_ trace-buf 'KOS_SHIM_TRACE_BUF="lots" is not a number in 2\.\.=1048576; using 4096' \
+    "KOS_SHIM_TRACE=file:$out/t2.kst" KOS_SHIM_TRACE_BUF=lots
+case_ trace-payload 'KOS_SHIM_TRACE_PAYLOAD="99999" is not a number in 0\.\.=4096; using 0' \
+    "KOS_SHIM_TRACE=file:$out/t3.kst" KOS_SHIM_TRACE_PAYLOAD=99999
+case_ trace-filter 'KOS_SHIM_TRACE_FILTER="Echo\.\*,,x": pattern 2 is empty \(expected e\.g\. "Echo\.\*,!Echo\.Ping"\); left out, the filter is "Echo\.\*,x"' \
+    "KOS_SHIM_TRACE=file:$out/t4.kst" 'KOS_SHIM_TRACE_FILTER=Echo.*,,x'
+case_ trace-filter-none 'KOS_SHIM_TRACE_FILTER="!": pattern 1 is empty \(expected e\.g\. "Echo\.\*,!Echo\.Ping"\); every method is traced' \
+    "KOS_SHIM_TRACE=file:$out/t6.kst" 'KOS_SHIM_TRACE_FILTER=!'
+# One-word variables: the word, the valid words, what applies.
+case_ on-error 'KOS_SHIM_POLICY_ON_ERROR="yes" is not one of allow, deny; using deny \(a policy that does not load fails closed\)' \
+    KOS_SHIM_POLICY_ON_ERROR=yes
+case_ on-error-maybe 'KOS_SHIM_POLICY_ON_ERROR="maybe" is not one of allow, deny; using deny \(a policy that does not load fails closed\)' \
+    KOS_SHIM_POLICY_ON_ERROR=maybe
 case_ clock 'KOS_SHIM_CLOCK="bogus" is not one of auto, monotonic, os; using auto' KOS_SHIM_CLOCK=bogus
 case_ log 'KOS_SHIM_LOG="loud" is not one of quiet, error, warn, info; using warn' KOS_SHIM_LOG=loud
-case_ names "KOS_SHIM_NAMES: $out/none\.names: cannot open" \
+case_ learn-path "KOS_SHIM_POLICY_LEARN: cannot write $o/no/dir/learned\.policy \(cannot open\); this output is off" \
+    "KOS_SHIM_POLICY_LEARN=$out/no/dir/learned.policy"
+# Files the names come from.
+case_ names "KOS_SHIM_NAMES: $o/none\.names: cannot open; ids are shown as numbers" \
     KOS_SHIM_STATS=stderr "KOS_SHIM_NAMES=$out/none.names"
-case_ edl-missing "KOS_SHIM_EDL: nosuch\.Server:1:1: cannot find nosuch/Server\.edl or nosuch/Server\.cdl or nosuch/Server\.idl in -I dirs: $out; ids are shown as numbers" \
+case_ edl-missing "KOS_SHIM_EDL: nosuch\.Server:1:1: cannot find nosuch/Server\.edl or nosuch/Server\.cdl or nosuch/Server\.idl in -I dirs: $o; ids are shown as numbers" \
     KOS_SHIM_STATS=stderr KOS_SHIM_EDL=nosuch.Server "KOS_SHIM_IDL_PATH=$out"
 mkdir -p "$out/idl/bad"
 printf 'task class bad.Broken\n\nendpoints {\n    main : \n}\n' >"$out/idl/bad/Broken.edl"
-case_ edl-syntax "KOS_SHIM_EDL: $out/idl/bad/Broken\.edl:5:1: .*; ids are shown as numbers" \
+case_ edl-syntax "KOS_SHIM_EDL: $o/idl/bad/Broken\.edl:5:1: expected a qualified name after ':', found '\}'; ids are shown as numbers" \
     KOS_SHIM_STATS=stderr "KOS_SHIM_EDL=$out/idl/bad/Broken.edl"
-case_ trace-filter 'KOS_SHIM_TRACE_FILTER="Echo\.\*,,x": pattern 2 is empty \(expected e\.g\. "Echo\.\*,!Echo\.Ping"\); every method is traced' \
-    "KOS_SHIM_TRACE=file:$out/t4.kst" 'KOS_SHIM_TRACE_FILTER=Echo.*,,x'
 
 # The descriptions work in the wrap archive (no_std + C library) too: an
 # iid line names the program's RIID 42 as echo.Server's endpoint, whose
@@ -108,8 +148,8 @@ cat "$out/echo-policy.err" >>"$said"
 blank() { sed -E -e 's#[^ ":;(]+\.policy#PATH#g' -e 's#(@DIR@/|/)[^ ":;)]+#PATH#g' -e 's/[0-9]+/N/g'; }
 cat ctests/interpose/expect-policy-*.err >>"$said"
 grep '^kos-ipc-shim: ' "$said" | blank | sort -u >"$out/said.blank"
-grep -h '^ *kos-ipc-shim: ' README.md | sed 's/^ *//' | grep -v '\.\.\.' | blank | sort -u >"$out/readme.blank"
+grep -h '^ *kos-ipc-shim: ' README.md docs/*.md | sed 's/^ *//' | grep -v '\.\.\.' | blank | sort -u >"$out/readme.blank"
 missing=$(comm -23 "$out/readme.blank" "$out/said.blank")
-[ -z "$missing" ] || { printf '%s\n' "$missing" >&2; fail "README shows lines the shim did not print (above, blanked)"; }
-printf 'config-errors-test: %d cases, each one line; descriptions decode in the wrap archive; %d README example lines all printed\n' \
+[ -z "$missing" ] || { printf '%s\n' "$missing" >&2; fail "README.md or docs/ show lines the shim did not print (above, blanked)"; }
+printf 'config-errors-test: %d cases, each exactly its line; descriptions decode in the wrap archive; %d example lines of README.md and docs/ all printed\n' \
     "$cases" "$(wc -l <"$out/readme.blank")"

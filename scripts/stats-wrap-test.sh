@@ -18,7 +18,8 @@
 #    the ones the program says it made (scripts/stats-check.py echo: per
 #    operation, globally and summed over the rows; the rows the program's
 #    loop makes, every call a success with its latency); nothing on stderr.
-# 2. KOS_SHIM_STATS=timing,jsn:x: the program runs (statistics at count);
+# 2. KOS_SHIM_STATS=timing,jsn:x: the program runs (statistics at timing:
+#    the bad word is left out, the good one kept);
 #    one stderr line lists the valid words.
 # 3. KOS_SHIM_STATS=json:OUT/missing/stats-%p.json: one stderr line names
 #    the path; no file is left; with line-buffered stdout (host runs only)

@@ -13,8 +13,9 @@
 //! | `json:PATH` | write JSON to `PATH` at exit |
 //!
 //! A destination without a level means `timing`; unset or empty means
-//! `count` with no dump. An unknown word is reported on stderr (with the
-//! valid words) and the variable is ignored (`count`). Paths take the
+//! `count` with no dump. An unknown word (or a second, different level) is
+//! reported on stderr with the valid words and left out; the other words
+//! apply (`timing,jsn:x` is `timing`). Paths take the
 //! placeholders `%p`, `%t`, `%n` ([`crate::outpath`]) and are claimed when
 //! the statistics read their configuration: a path that cannot be written
 //! is reported then, not at exit after the data is gone, and that
@@ -59,32 +60,48 @@ pub struct Spec {
 pub const STATS_WORDS: &str =
     "off, count, timing (or on, 1), stderr, text:PATH, json:PATH, separated by commas";
 
-/// Parse a `KOS_SHIM_STATS` value (see the module docs).
+/// Parse a `KOS_SHIM_STATS` value (see the module docs); the first
+/// problem is an error.
 pub fn parse(spec: &str) -> Result<Spec, String> {
-    let mut level = None;
+    let (spec, problems) = parse_parts(spec);
+    match problems.into_iter().next() {
+        Some(p) => Err(p),
+        None => Ok(spec),
+    }
+}
+
+/// Parse a `KOS_SHIM_STATS` value word by word: what the good words say,
+/// and a description of each word left out (unknown, or a second level
+/// that differs from the first: the first stays).
+pub fn parse_parts(spec: &str) -> (Spec, Vec<String>) {
+    let mut level: Option<Level> = None;
     let mut sinks = Vec::new();
+    let mut problems = Vec::new();
     for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        let set = |l: Level, level: &mut Option<Level>| match level {
-            Some(old) if *old != l => Err(format!(
+        let l = match word {
+            "off" | "0" => Level::Off,
+            "count" => Level::Count,
+            "timing" | "on" | "1" => Level::Timing,
+            "stderr" => {
+                sinks.push(Sink::Stderr);
+                continue;
+            }
+            _ => {
+                match word.split_once(':') {
+                    Some(("json", p)) if !p.is_empty() => sinks.push(Sink::Json(p.to_string())),
+                    Some(("text", p)) if !p.is_empty() => sinks.push(Sink::Text(p.to_string())),
+                    _ => problems.push(format!("unknown word '{word}' (expected {STATS_WORDS})")),
+                }
+                continue;
+            }
+        };
+        match level {
+            Some(old) if old != l => problems.push(format!(
                 "two levels given ('{}' and '{}')",
                 old.name(),
                 l.name()
             )),
-            _ => {
-                *level = Some(l);
-                Ok(())
-            }
-        };
-        match word {
-            "off" | "0" => set(Level::Off, &mut level)?,
-            "count" => set(Level::Count, &mut level)?,
-            "timing" | "on" | "1" => set(Level::Timing, &mut level)?,
-            "stderr" => sinks.push(Sink::Stderr),
-            _ => match word.split_once(':') {
-                Some(("json", p)) if !p.is_empty() => sinks.push(Sink::Json(p.to_string())),
-                Some(("text", p)) if !p.is_empty() => sinks.push(Sink::Text(p.to_string())),
-                _ => return Err(format!("unknown word '{word}' (expected {STATS_WORDS})")),
-            },
+            _ => level = Some(l),
         }
     }
     let level = level.unwrap_or(if sinks.is_empty() {
@@ -92,7 +109,35 @@ pub fn parse(spec: &str) -> Result<Spec, String> {
     } else {
         Level::Timing
     });
-    Ok(Spec { level, sinks })
+    (Spec { level, sinks }, problems)
+}
+
+/// What a parsed value does, for the message about the words left out:
+/// `timing, no dump`, `count, dumps to stderr and json:PATH`.
+fn describe(spec: &Spec) -> String {
+    let mut s = String::from(spec.level.name());
+    if spec.sinks.is_empty() {
+        s.push_str(", no dump");
+        return s;
+    }
+    s.push_str(", dumps to ");
+    for (i, sink) in spec.sinks.iter().enumerate() {
+        if i > 0 {
+            s.push_str(" and ");
+        }
+        match sink {
+            Sink::Stderr => s.push_str("stderr"),
+            Sink::Text(p) => {
+                s.push_str("text:");
+                s.push_str(p);
+            }
+            Sink::Json(p) => {
+                s.push_str("json:");
+                s.push_str(p);
+            }
+        }
+    }
+    s
 }
 
 /// Parse a `KOS_SHIM_STATS_CAP` value: a number of keys from 1 to 1 048 576.
@@ -130,13 +175,18 @@ pub(crate) fn from_env() -> Level {
         }
     }
     let spec = match sys::env("KOS_SHIM_STATS") {
-        Some(v) => parse(v).unwrap_or_else(|e| {
-            crate::say!(Warn, "KOS_SHIM_STATS={v:?}: {e}; using count, no dump");
-            Spec {
-                level: Level::Count,
-                sinks: Vec::new(),
+        Some(v) => {
+            // A typo in one word does not throw away the others.
+            let (spec, problems) = parse_parts(v);
+            for p in &problems {
+                crate::say!(
+                    Warn,
+                    "KOS_SHIM_STATS={v:?}: {p}; left out, using {}",
+                    describe(&spec)
+                );
             }
-        }),
+            spec
+        }
         None => Spec {
             level: Level::Count,
             sinks: Vec::new(),
@@ -295,6 +345,44 @@ mod tests {
         assert!(parse("count,timing")
             .unwrap_err()
             .contains("two levels given ('count' and 'timing')"));
+    }
+
+    #[test]
+    fn a_bad_word_leaves_the_good_ones() {
+        let (spec, problems) = parse_parts("timing,jsn:x");
+        assert_eq!(
+            spec,
+            Spec {
+                level: Level::Timing,
+                sinks: vec![]
+            }
+        );
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("unknown word 'jsn:x' (expected off, count"));
+        assert_eq!(describe(&spec), "timing, no dump");
+
+        let (spec, problems) = parse_parts("jsn:x, stderr,bogus,json:/tmp/s.json");
+        assert_eq!(
+            spec,
+            Spec {
+                level: Level::Timing,
+                sinks: vec![Sink::Stderr, Sink::Json("/tmp/s.json".into())]
+            }
+        );
+        assert_eq!(problems.len(), 2);
+        assert!(problems[1].starts_with("unknown word 'bogus'"));
+        assert_eq!(
+            describe(&spec),
+            "timing, dumps to stderr and json:/tmp/s.json"
+        );
+
+        let (spec, problems) = parse_parts("count,timing,text:/tmp/t");
+        assert_eq!(spec.level, Level::Count);
+        assert_eq!(spec.sinks, vec![Sink::Text("/tmp/t".into())]);
+        assert_eq!(
+            problems,
+            vec![String::from("two levels given ('count' and 'timing')")]
+        );
     }
 
     #[test]

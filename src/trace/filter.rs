@@ -164,8 +164,8 @@ const MEMO_SLOTS: usize = 1024;
 const PROBES: usize = 8;
 
 /// Read `KOS_SHIM_TRACE_FILTER` (once, with the rest of the trace
-/// configuration). A malformed value is said on stderr and traces
-/// everything, as if unset.
+/// configuration). Each malformed pattern is said on stderr and left out;
+/// the others apply. With none left, every method is traced, as if unset.
 pub(crate) fn configure_from_env() {
     let Some(spec) = crate::sys::env("KOS_SHIM_TRACE_FILTER") else {
         return;
@@ -173,13 +173,47 @@ pub(crate) fn configure_from_env() {
     if spec.trim().is_empty() {
         return;
     }
-    match Filter::parse(spec) {
+    let mut good = String::new();
+    let mut bad = Vec::new();
+    for (i, pattern) in spec.split(',').enumerate() {
+        match Filter::parse(pattern) {
+            Ok(_) => {
+                if !good.is_empty() {
+                    good.push(',');
+                }
+                good.push_str(pattern.trim());
+            }
+            // The error counts from 1 within the one pattern: name its
+            // place in the whole list instead.
+            Err(why) => {
+                bad.push(why.replacen("pattern 1 ", &alloc::format!("pattern {} ", i + 1), 1))
+            }
+        }
+    }
+    for why in &bad {
+        if good.is_empty() {
+            crate::say!(
+                crate::say::Level::Error,
+                "KOS_SHIM_TRACE_FILTER={spec:?}: {why}; every method is traced"
+            );
+        } else {
+            crate::say!(
+                crate::say::Level::Error,
+                "KOS_SHIM_TRACE_FILTER={spec:?}: {why}; left out, the filter is {good:?}"
+            );
+        }
+    }
+    if good.is_empty() {
+        return;
+    }
+    match Filter::parse(&good) {
         Ok(f) => {
             // Load the names now, not on the first traced call.
             let _ = crate::names::global();
             FILTER.call_once(|| f);
             ON.store(true, Ordering::Release);
         }
+        // Every pattern parsed alone; the list of them cannot fail.
         Err(why) => crate::say!(
             crate::say::Level::Error,
             "KOS_SHIM_TRACE_FILTER={spec:?}: {why}; every method is traced"

@@ -95,8 +95,10 @@ pub(super) fn configure_from_env() {
     super::filter::configure_from_env();
 }
 
-/// Start the session `KOS_SHIM_TRACE` asks for, if any. A malformed spec
-/// is named with the valid words. An output whose path is unusable is named
+/// Start the session `KOS_SHIM_TRACE` asks for, if any. Each malformed
+/// output is named with the valid words and left out; the others run (a
+/// typo in one does not turn off the rest). `off` with other outputs is
+/// contradictory: tracing is off. An output whose path is unusable is named
 /// (by `outpath`) and left out; the others run.
 pub(super) fn start_from_env() {
     let Some(spec) = sys::env(WHAT) else {
@@ -106,11 +108,39 @@ pub(super) fn start_from_env() {
     if spec.is_empty() || spec == "off" {
         return;
     }
-    if let Err(why) = super::explain_spec(spec) {
-        crate::say!(Level::Error, "{WHAT}={spec:?}: {why}; tracing is off");
+    let items: Vec<&str> = spec.split(',').collect();
+    if items.len() > 1 && items.iter().any(|i| i.trim() == "off") {
+        if let Err(why) = super::explain_spec(spec) {
+            crate::say!(Level::Error, "{WHAT}={spec:?}: {why}; tracing is off");
+        }
         return;
     }
-    let _ = start_outputs(spec, false);
+    let mut good = String::new();
+    let mut bad = Vec::new();
+    for item in items {
+        match super::explain_spec(item) {
+            Ok(()) => {
+                if !good.is_empty() {
+                    good.push(',');
+                }
+                good.push_str(item.trim());
+            }
+            Err(why) => bad.push(why),
+        }
+    }
+    for why in &bad {
+        if good.is_empty() {
+            crate::say!(Level::Error, "{WHAT}={spec:?}: {why}; tracing is off");
+        } else {
+            crate::say!(
+                Level::Error,
+                "{WHAT}={spec:?}: {why}; left out, tracing to {good}"
+            );
+        }
+    }
+    if !good.is_empty() {
+        let _ = start_outputs(&good, false);
+    }
 }
 
 /// Claim `item`'s path and open its writer. Err: said on stderr.
