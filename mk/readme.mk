@@ -7,8 +7,11 @@
 #                      the crate is compiled there, its dependencies are
 #                      reused from target/readme-test)
 #   make readme-links  the link check alone (seconds)
+#   make readme-timeline  docs/images/echo-timeline.svg, the README's picture
+#                      of a trace: `make demo`, its .kst exported to JSON,
+#                      drawn by scripts/trace-timeline.py (not part of make test)
 
-.PHONY: readme-test readme-links
+.PHONY: readme-test readme-links readme-timeline
 TEST_TARGETS += readme-test
 
 readme-test: $(SETUP_STAMP)
@@ -16,3 +19,8 @@ readme-test: $(SETUP_STAMP)
 
 readme-links:
 	bash scripts/readme-test.sh --links-only
+
+readme-timeline: demo
+	target/release/kos-ipc-trace export --format json $(DEMO_DIR)/echo.kst $(DEMO_DIR)/echo.json
+	python3 scripts/trace-timeline.py $(DEMO_DIR)/echo.json docs/images/echo-timeline.svg \
+	    --title "make demo: the echo example's trace (build/demo/echo.kst, exported to JSON)"
