@@ -89,6 +89,7 @@ blocks=("$tmp"/blocks/*.sh)
 [ -e "${blocks[0]}" ] || fail "README.md has no runnable block (\`\`\`sh run)"
 
 git clone -q "$repo" "$tmp/clone"
+head=$(git -C "$tmp/clone" rev-parse --short HEAD)
 mkdir -p target/readme-test
 ln -s "$repo/target/readme-test" "$tmp/clone/target"
 ran=0
@@ -102,4 +103,4 @@ for b in "${blocks[@]}"; do
     }
     ran=$((ran + 1))
 done
-printf 'readme-test: %d runnable README blocks passed in a fresh clone of %s\n' "$ran" "$(git rev-parse --short HEAD)"
+printf 'readme-test: %d runnable README blocks passed in a fresh clone of %s\n' "$ran" "$head"
