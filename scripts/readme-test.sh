@@ -5,11 +5,12 @@
 # 1. Links: every relative Markdown link in README.md and docs/*.md (not
 #    docs/pending/) names a file of the repository, and a `#anchor` names a
 #    heading of the page it points to (GitHub's anchor rule).
-# 2. Runnable blocks: each fenced block of README.md whose info string is
-#    `sh run` is run with `bash -euo pipefail`, in order, at the top of a
-#    fresh `git clone` of HEAD, so the README is tested as a newcomer gets it
-#    (committed files only, no build output of this checkout). A failing
-#    block is named by its README line.
+# 2. Runnable blocks: each fenced block of the committed README.md whose
+#    info string is `sh run` is run with `bash -euo pipefail`, in order, at
+#    the top of a fresh `git clone` of HEAD, so the README is tested as a
+#    newcomer gets it (committed files only, no build output of this
+#    checkout). A failing block is named by its README line. (The links are
+#    checked in the working tree, so they can be checked before a commit.)
 #
 # The clone's target/ is a symlink to one persistent directory,
 # target/readme-test of this checkout: the dependencies are compiled once
@@ -77,6 +78,8 @@ PY
 # ---- 2. runnable blocks -----------------------------------------------------
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+git clone -q "$repo" "$tmp/clone"
+head=$(git -C "$tmp/clone" rev-parse --short HEAD)
 # Block bodies, one file each, named by the line of their opening fence.
 awk -v dir="$tmp/blocks" '
     BEGIN { system("mkdir -p " dir) }
@@ -84,12 +87,10 @@ awk -v dir="$tmp/blocks" '
     inblock { print > f; next }
     /^```sh run[[:space:]]*$/ { inblock = 1; f = sprintf("%s/%06d.sh", dir, NR); printf "" > f }
     END { if (inblock) { print "unterminated block at line " substr(f, length(dir) + 2, 6) + 0 > "/dev/stderr"; exit 1 } }
-' README.md
+' "$tmp/clone/README.md"
 blocks=("$tmp"/blocks/*.sh)
 [ -e "${blocks[0]}" ] || fail "README.md has no runnable block (\`\`\`sh run)"
 
-git clone -q "$repo" "$tmp/clone"
-head=$(git -C "$tmp/clone" rev-parse --short HEAD)
 mkdir -p target/readme-test
 ln -s "$repo/target/readme-test" "$tmp/clone/target"
 ran=0
