@@ -81,6 +81,11 @@ case_ trace-word "KOS_SHIM_TRACE=\"bogus\": \"bogus\" is not an output; valid ou
 case_ trace-word-rest "KOS_SHIM_TRACE=\"file:$o/t5\.kst,bogus\": \"bogus\" is not an output; valid outputs: $trace_words \(comma separated\); left out, tracing to file:$o/t5\.kst" \
     "KOS_SHIM_TRACE=file:$out/t5.kst,bogus"
 [ -s "$out/t5.kst" ] || fail "trace-word-rest: the valid output file:$out/t5.kst was dropped"
+# Empty items separate nothing: no message, the output runs.
+env -u KOS_SHIM_STATS -u KOS_SHIM_LOG "KOS_SHIM_TRACE=file:$out/t7.kst,," timeout 120 "$prog" >"$out/trace-empty.out" 2>"$out/trace-empty.err" ||
+    fail "trace-empty: the program failed"
+[ -s "$out/t7.kst" ] && ! grep -q '^kos-ipc-shim: ' "$out/trace-empty.err" ||
+    { cat "$out/trace-empty.err" >&2; fail "trace-empty: KOS_SHIM_TRACE=file:...,, must trace silently"; }
 case_ trace-no-path "KOS_SHIM_TRACE=\"file:\": \"file:\" needs a path after the colon \(valid outputs: $trace_words, comma separated\); tracing is off" \
     KOS_SHIM_TRACE=file:
 case_ trace-argument "KOS_SHIM_TRACE=\"stderr:x\": \"stderr:x\" takes no argument \(valid outputs: $trace_words, comma separated\); tracing is off" \

@@ -97,9 +97,9 @@ pub(super) fn configure_from_env() {
 
 /// Start the session `KOS_SHIM_TRACE` asks for, if any. Each malformed
 /// output is named with the valid words and left out; the others run (a
-/// typo in one does not turn off the rest). `off` with other outputs is
-/// contradictory: tracing is off. An output whose path is unusable is named
-/// (by `outpath`) and left out; the others run.
+/// typo in one does not turn off the rest). Empty items are skipped. `off`
+/// with other outputs is contradictory: tracing is off. An output whose path
+/// is unusable is named (by `outpath`) and left out; the others run.
 pub(super) fn start_from_env() {
     let Some(spec) = sys::env(WHAT) else {
         return;
@@ -108,9 +108,13 @@ pub(super) fn start_from_env() {
     if spec.is_empty() || spec == "off" {
         return;
     }
-    let items: Vec<&str> = spec.split(',').collect();
-    if items.len() > 1 && items.iter().any(|i| i.trim() == "off") {
-        if let Err(why) = super::explain_spec(spec) {
+    // Empty items (`stderr,`, `a,,b`) separate nothing, as in KOS_SHIM_STATS.
+    let items: Vec<&str> = spec.split(',').filter(|i| !i.trim().is_empty()).collect();
+    if items.iter().all(|i| i.trim() == "off") {
+        return;
+    }
+    if items.iter().any(|i| i.trim() == "off") {
+        if let Err(why) = super::explain_spec(&items.join(",")) {
             crate::say!(Level::Error, "{WHAT}={spec:?}: {why}; tracing is off");
         }
         return;
