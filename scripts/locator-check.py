@@ -49,7 +49,7 @@ print("== statistics text columns: " + " ".join(cols[:upto]))
 section("statistics text rows", [" ".join(line.split()[:upto]) for line in lines[head + 1:]])
 
 # Trace lines on stderr: `... tid=N op h=H[(conn)] method out=...`.
-trace_line = re.compile(r"^kos_ipc: \S+ tid=\d+ (\w+) +h=(\S+) (\S+) out=")
+trace_line = re.compile(r"^kos-ipc-shim trace: \S+ tid=\d+ (\w+) +h=(\S+) (\S+) out=")
 text, other = collections.Counter(), []
 with open(f"{out}/run.err") as f:
     for line in f:

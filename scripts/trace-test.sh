@@ -109,8 +109,8 @@ bad corrupt.kst "corrupted trace: operation 7 at offset $hdr"
 
 # stderr: one line per call through the log facade (the echo example makes 16 calls).
 KOS_SHIM_TRACE=stderr KOS_SHIM_NAMES=examples/echo.names "$demo" >/dev/null 2>"$out/stderr.txt"
-expect_eq "stderr lines" 16 "$(grep -c '^kos_ipc: ' "$out/stderr.txt")"
-expect_eq "stderr Upper call line" 1 "$(grep -Ec '^kos_ipc: -?[0-9]+\.[0-9]{9} tid=[0-9]+ call   h=[0-9]+ Server\.main:Echo\.Upper out=32\+13 in=32\+13 caps=0/0 rcOk [0-9.]+(ns|us|ms) corr=[0-9]+$' "$out/stderr.txt")"
+expect_eq "stderr lines" 16 "$(grep -c '^kos-ipc-shim trace: ' "$out/stderr.txt")"
+expect_eq "stderr Upper call line" 1 "$(grep -Ec '^kos-ipc-shim trace: -?[0-9]+\.[0-9]{9} tid=[0-9]+ call   h=[0-9]+ Server\.main:Echo\.Upper out=32\+13 in=32\+13 caps=0/0 rcOk [0-9.]+(ns|us|ms) corr=[0-9]+$' "$out/stderr.txt")"
 
 # examples/echo.names is what `kos-ipc-trace names` makes of the example's
 # descriptions (examples/idl/echo/); with payload capture the trace shows

@@ -245,7 +245,9 @@ pub fn log_record(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64)
 }
 
 /// Minimal logger for programs (C ones) that installed none: the trace
-/// lines (target `kos_ipc`) on stderr as `kos_ipc: <line>`, one write each
+/// lines (target `kos_ipc`) on stderr as `kos-ipc-shim trace: <line>` (the
+/// project's one prefix; `trace` keeps them apart from the shim's messages,
+/// `kos-ipc-shim: ...`), one write each
 /// (through the C library, in every build). The shim's own messages are not
 /// its business: `say` already wrote them.
 struct StderrLogger;
@@ -258,7 +260,7 @@ impl log::Log for StderrLogger {
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {
             let mut line = String::with_capacity(160);
-            let _ = writeln!(line, "{}: {}", r.target(), r.args());
+            let _ = writeln!(line, "kos-ipc-shim trace: {}", r.args());
             crate::sys::stderr(line.as_bytes());
         }
     }
