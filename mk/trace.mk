@@ -3,7 +3,8 @@
 #
 #   make trace-tool   target/debug/kos-ipc-trace
 #   make trace-test   ctests/trace_echo traced to .kst, JSON and CTF, read back
-#                     by kos-ipc-trace, python3 and babeltrace2 (scripts/trace-test.sh)
+#                     by kos-ipc-trace, python3 and babeltrace2; ctests/trace_threads
+#                     (named threads, time order) likewise (scripts/trace-test.sh)
 #   make test-loom    loom explores every interleaving of the trace ring
 #                     (2 producers, 1 consumer); own target dir (--cfg loom)
 #   make trace-demo   the echo example traced to a .kst, then `kos-ipc-trace summary`
@@ -36,8 +37,9 @@ TEST_TARGETS += trace-test test-loom trace-wrap-test trace-wrap-cross-test trace
 trace-tool:
 	$(CARGO) build --bin kos-ipc-trace
 
-trace-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/trace_echo $(BUILD)/examples/echo
-	bash scripts/trace-test.sh $(TRACE_TOOL) $(BUILD)/ctests/trace_echo $(BUILD)/trace $(BUILD)/examples/echo
+trace-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/trace_echo $(BUILD)/examples/echo $(BUILD)/ctests/trace_threads
+	bash scripts/trace-test.sh $(TRACE_TOOL) $(BUILD)/ctests/trace_echo $(BUILD)/trace $(BUILD)/examples/echo \
+	    $(BUILD)/ctests/trace_threads
 
 payload-decode-test: $(SETUP_STAMP) trace-tool $(BUILD)/ctests/payload_decode
 	bash scripts/payload-decode-test.sh $(TRACE_TOOL) $(BUILD)/ctests/payload_decode $(BUILD)/payload-test

@@ -48,8 +48,9 @@ upto = cols.index("calls") + 1
 print("== statistics text columns: " + " ".join(cols[:upto]))
 section("statistics text rows", [" ".join(line.split()[:upto]) for line in lines[head + 1:]])
 
-# Trace lines on stderr: `... tid=N op h=H[(conn)] method out=...`.
-trace_line = re.compile(r"^kos-ipc-shim trace: \S+ tid=\d+ (\w+) +h=(\S+) (\S+) out=")
+# Trace lines on stderr: `... name[tid] op h=H[(conn)] method out=...`
+# (`tid=N` for a thread without a name).
+trace_line = re.compile(r"^kos-ipc-shim trace: \S+ (?:tid=\d+|\S+\[\d+\]) (\w+) +h=(\S+) (\S+) out=")
 text, other = collections.Counter(), []
 with open(f"{out}/run.err") as f:
     for line in f:

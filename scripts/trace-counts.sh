@@ -12,10 +12,10 @@ kst_counts() { # file
                n["call"], n["callex"], n["recv"], n["recvex"], n["reply"], lost }' "$1.summary"
 }
 
-# Call events per operation in a CTF directory, and the dropped counts of its lost events.
+# Call events per operation (one event class each) in a CTF directory, and the dropped counts of its lost events.
 ctf_counts() { # dir
     babeltrace2 "$1" >"$1.bt" 2>"$1.bt.err" || { cat "$1.bt.err" >&2; fail "babeltrace2 $1"; }
-    awk '/kos_ipc:call:/ { if (match($0, /op = \( "[A-Za-z]+"/)) { o = substr($0, RSTART + 8, RLENGTH - 9); n[tolower(o)]++ } }
+    awk 'match($0, /kos_ipc:(call|callex|recv|recvex|reply):/) { n[substr($0, RSTART + 8, RLENGTH - 9)]++ }
          /kos_ipc:lost:/ { if (match($0, /dropped = [0-9]+/)) lost += substr($0, RSTART + 10, RLENGTH - 10) }
          END { printf "call=%d callex=%d recv=%d recvex=%d reply=%d lost=%d\n",
                n["call"], n["callex"], n["recv"], n["recvex"], n["reply"], lost }' "$1.bt"

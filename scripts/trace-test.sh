@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The trace outputs of a real traced C program, read back by the tools.
 #
-#   scripts/trace-test.sh KOS_IPC_TRACE TRACE_ECHO_BINARY OUTDIR ECHO_EXAMPLE_BINARY
+#   scripts/trace-test.sh KOS_IPC_TRACE TRACE_ECHO_BINARY OUTDIR ECHO_EXAMPLE_BINARY TRACE_THREADS_BINARY
 #
 # Runs ctests/trace_echo (500 echo round trips + Quit + one refused Call:
 # 1504 calls) with a name map and 8-byte payload capture, then checks:
@@ -14,10 +14,14 @@
 # KOS_SHIM_TRACE=stderr: one log line per call (16) in the documented format;
 # examples/echo.names equal to what `kos-ipc-trace names` makes of the
 # example's IDL/EDL; the example traced with KOS_SHIM_EDL and payload
-# capture shows its requests and responses decoded.
+# capture shows its requests and responses decoded. Then ctests/trace_threads
+# (a client and a server thread named with pthread_setname_np) traced to
+# .kst, stderr, JSON and CTF: every output names both threads, the CTF has
+# one event class per operation (babeltrace2 shows the names), the text
+# export is in time order, and `merge` names the threads too.
 set -euo pipefail
 
-tool=$1 prog=$2 out=$3 demo=$4
+tool=$1 prog=$2 out=$3 demo=$4 threads_prog=$5
 calls=1504 pairs=501
 rm -rf "$out"
 mkdir -p "$out"
@@ -70,7 +74,9 @@ python3 scripts/trace_check_json.py "$out/trace_echo.json" "$calls" "$pairs"
 "$tool" export --format ctf "$kst" "$out/ctf"
 for dir in "$out/ctf" "$out/trace_echo.ctf"; do
     babeltrace2 "$dir" >"$dir.bt" 2>"$dir.bt.err" || { cat "$dir.bt.err" >&2; fail "babeltrace2 $dir failed"; }
-    expect_eq "$dir: call events" "$calls" "$(grep -c 'kos_ipc:call:' "$dir.bt")"
+    expect_eq "$dir: call events" "$calls" "$(grep -cE 'kos_ipc:(call|recv|reply):' "$dir.bt")"
+    expect_eq "$dir: events per class" "call=502 recv=501 reply=501" \
+        "$(for c in call recv reply; do printf '%s=%s ' $c "$(grep -c "kos_ipc:$c:" "$dir.bt")"; done | sed 's/ $//')"
     expect_eq "$dir: all events" "$calls" "$(wc -l <"$dir.bt" | tr -d ' ')"
     expect_eq "$dir: Quit calls" 1 "$(grep 'op = ( "Call"' "$dir.bt" | grep -c 'method = "Echo.Quit", rc = 0, rc_name = "rcOk"')"
     expect_eq "$dir: Recv of pings" 500 "$(grep 'op = ( "Recv"' "$dir.bt" | grep 'method = "Echo.Ping"' | grep -c 'const_in = 40, ')"
@@ -98,11 +104,20 @@ bad empty.kst "truncated trace: empty file"
 head -c 40 "$kst" >"$out/short-header.kst"
 bad short-header.kst "truncated trace: header cut short (40 of 72 bytes)"
 hdr=$(od -An -tu4 -j12 -N4 "$kst" | tr -d ' ')
+# The first record entry (thread-name entries may come before it).
+hdr=$(python3 - "$kst" "$hdr" <<'PY'
+import struct, sys
+data, at = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+while data[at:at + 4] != b"KREC":
+    at += struct.unpack_from("<I", data, at + 4)[0]
+print(at)
+PY
+)
 head -c $((hdr + 50)) "$kst" >"$out/truncated.kst"
 bad truncated.kst "truncated trace: entry at offset $hdr cut short"
 cp "$kst" "$out/version.kst"
 printf '\x09' | dd of="$out/version.kst" bs=1 seek=8 conv=notrunc status=none
-bad version.kst "unsupported .kst version 9 (this tool reads version 2)"
+bad version.kst "unsupported .kst version 9 (this tool reads versions 2 to 3)"
 cp "$kst" "$out/corrupt.kst"
 printf '\x07' | dd of="$out/corrupt.kst" bs=1 seek=$((hdr + 8 + 44)) conv=notrunc status=none
 bad corrupt.kst "corrupted trace: operation 7 at offset $hdr"
@@ -110,7 +125,7 @@ bad corrupt.kst "corrupted trace: operation 7 at offset $hdr"
 # stderr: one line per call through the log facade (the echo example makes 16 calls).
 KOS_SHIM_TRACE=stderr KOS_SHIM_NAMES=examples/echo.names "$demo" >/dev/null 2>"$out/stderr.txt"
 expect_eq "stderr lines" 16 "$(grep -c '^kos-ipc-shim trace: ' "$out/stderr.txt")"
-expect_eq "stderr Upper call line" 1 "$(grep -Ec '^kos-ipc-shim trace: -?[0-9]+\.[0-9]{9} tid=[0-9]+ call   h=[0-9]+ Server\.main:Echo\.Upper out=32\+13 in=32\+13 caps=0/0 rcOk [0-9.]+(ns|us|ms) corr=[0-9]+$' "$out/stderr.txt")"
+expect_eq "stderr Upper call line" 1 "$(grep -Ec '^kos-ipc-shim trace: -?[0-9]+\.[0-9]{9} (tid=[0-9]+|[^ ]+\[[0-9]+\]) call   h=[0-9]+ Server\.main:Echo\.Upper out=32\+13 in=32\+13 caps=0/0 rcOk [0-9.]+(ns|us|ms) corr=[0-9]+$' "$out/stderr.txt")"
 
 # examples/echo.names is what `kos-ipc-trace names` makes of the example's
 # descriptions (examples/idl/echo/); with payload capture the trace shows
@@ -123,4 +138,46 @@ expect_eq "decoded Upper call" 1 "$(grep -c ' call   .* Server.main:Echo.Upper .
 expect_eq "decoded Upper request" 1 "$(grep -c ' recv   .* Server.main:Echo.Upper .* Upper(text: "make me loud")$' "$out/stderr-decoded.txt")"
 expect_eq "decoded Upper response" 1 "$(grep -c ' reply  .* Server.main:Echo.Upper .* -> (answer: "MAKE ME LOUD")$' "$out/stderr-decoded.txt")"
 
-echo "trace-test: $calls calls: summary, text, json (2), ctf (2 via babeltrace2), policy-from, 6 broken files; 16 stderr lines ok"
+# Named threads: ctests/trace_threads, 201 round trips.
+rounds=201
+t=$out/threads
+mkdir -p "$t"
+KOS_SHIM_TRACE="file:$t/threads.kst,stderr,json:$t/threads.json,ctf:$t/ctf" KOS_SHIM_NAMES=$out/echo.names \
+    "$threads_prog" >"$t/run.out" 2>"$t/run.err" || { cat "$t/run.err" >&2; fail "$threads_prog failed"; }
+"$tool" export --format text "$t/threads.kst" "$t/threads.txt"
+expect_eq "threads: text lines" $((3 * rounds)) "$(wc -l <"$t/threads.txt" | tr -d ' ')"
+expect_eq "threads: client lines" "$rounds" "$(grep -cE '^[0-9.]+ echo\.client\[[0-9]+\] call   h=' "$t/threads.txt")"
+expect_eq "threads: server lines" $((2 * rounds)) "$(grep -cE '^[0-9.]+ echo\.server\[[0-9]+\] (recv|reply) +h=' "$t/threads.txt")"
+expect_eq "threads: text export in time order" 0 \
+    "$(awk 'NR > 1 && $1 < prev { n++ } { prev = $1 } END { print n + 0 }' "$t/threads.txt")"
+# Not grouped by thread: each Reply starts within its Call, and the next
+# Call after it, so the thread changes at least twice per round trip.
+changes=$(awk '{ if (NR > 1 && $2 != prev) n++; prev = $2 } END { print n + 0 }' "$t/threads.txt")
+[ "$changes" -ge $((2 * rounds - 1)) ] || fail "threads: text export changes thread $changes times, expected at least $((2 * rounds - 1))"
+expect_eq "threads: stderr lines" "$((rounds)) $((2 * rounds))" \
+    "$(grep -c '^kos_ipc: [0-9.]* echo\.client\[' "$t/run.err") $(grep -c '^kos_ipc: [0-9.]* echo\.server\[' "$t/run.err")"
+for dir in "$t/ctf"; do
+    babeltrace2 "$dir" >"$dir.bt" 2>"$dir.bt.err" || { cat "$dir.bt.err" >&2; fail "babeltrace2 $dir failed"; }
+    expect_eq "threads: ctf classes" "call=$rounds recv=$rounds reply=$rounds" \
+        "$(for c in call recv reply; do printf '%s=%s ' $c "$(grep -c "kos_ipc:$c:" "$dir.bt")"; done | sed 's/ $//')"
+    expect_eq "threads: ctf client names" "$rounds" "$(grep 'kos_ipc:call:' "$dir.bt" | grep -c '{ thread_name = "echo.client" }')"
+    expect_eq "threads: ctf server names" $((2 * rounds)) "$(grep -E 'kos_ipc:(recv|reply):' "$dir.bt" | grep -c '{ thread_name = "echo.server" }')"
+    expect_eq "threads: a recv has no sent sizes" 0 "$(grep 'kos_ipc:recv:' "$dir.bt" | grep -c 'const_out')"
+done
+"$tool" merge "$t/merged.json" "$t/threads.kst" >"$t/merge.out"
+for j in "$t/threads.json" "$t/merged.json"; do
+    expect_eq "threads: $j track names" "echo.client echo.server" "$(python3 - "$j" <<'PY'
+import json, re, sys
+events = json.load(open(sys.argv[1]))
+names = {}
+for e in events:
+    if e.get("ph") == "M" and e.get("name") == "thread_name":
+        names[(e["pid"], e["tid"])] = e["args"]["name"]
+calls = {(e["pid"], e["tid"]) for e in events if e.get("ph") == "X"}
+shown = sorted({re.sub(r"\[\d+\]$", "", names.get(k, "?")) for k in calls})
+print(" ".join(shown))
+PY
+)"
+done
+
+echo "trace-test: $calls calls: summary, text, json (2), ctf (2 via babeltrace2), policy-from, 6 broken files; 16 stderr lines; named threads in text, stderr, json, ctf and merge ok"

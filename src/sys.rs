@@ -481,3 +481,60 @@ pub fn write_fd(fd: c_int, bytes: &[u8]) -> bool {
     }
     true
 }
+
+#[cfg(target_os = "linux")]
+extern "C" {
+    // `pthread_t` is an integer or a pointer, one word, in the Linux C
+    // libraries (glibc, musl); other systems are not asked.
+    fn pthread_self() -> usize;
+    fn pthread_getname_np(t: usize, name: *mut c_char, len: usize) -> c_int;
+}
+
+/// Longest thread name kept (Linux allows 15 bytes; other systems more).
+pub const THREAD_NAME_MAX: usize = 64;
+
+/// The calling thread's name (`pthread_getname_np`); `None` where the C
+/// library has no such call, on error, or when the name is empty.
+pub fn thread_name() -> Option<alloc::string::String> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut buf = [0u8; THREAD_NAME_MAX];
+        // SAFETY: `buf` is writable for its length; pthread_getname_np
+        // writes at most that many bytes, NUL included, for the calling
+        // thread (alive: it is us).
+        let rc = unsafe { pthread_getname_np(pthread_self(), buf.as_mut_ptr().cast(), buf.len()) };
+        if rc != 0 {
+            return None;
+        }
+        let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
+        clean_thread_name(&buf[..end])
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// The name of thread `tid` of this process as the system shows it now
+/// (Linux: `/proc/self/task/<tid>/comm`, which stays readable after the
+/// thread renames itself and fails once it has exited); `None` elsewhere.
+/// For threads other than the caller, whose `pthread_t` may be gone.
+pub fn thread_name_of(tid: u64) -> Option<alloc::string::String> {
+    #[cfg(target_os = "linux")]
+    {
+        let bytes = read_file(&alloc::format!("/proc/self/task/{tid}/comm")).ok()?;
+        let text = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        clean_thread_name(&text[..text.len().min(THREAD_NAME_MAX - 1)])
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = tid;
+        None
+    }
+}
+
+/// A thread name as text (invalid UTF-8 replaced); `None` when empty.
+fn clean_thread_name(b: &[u8]) -> Option<alloc::string::String> {
+    let s = alloc::string::String::from_utf8_lossy(b);
+    (!s.is_empty()).then(|| s.into_owned())
+}

@@ -29,6 +29,7 @@ use kos_ipc_shim::trace::merge::{merge_to_file, Input};
 use kos_ipc_shim::trace::record::KOS_SHIM_TRACE_KIND_CALL;
 use kos_ipc_shim::trace::summary::Summary;
 use kos_ipc_shim::trace::text;
+use kos_ipc_shim::trace::threads::ThreadNames;
 
 /// Read kos-ipc-shim `.kst` traces: summarise, convert, merge, learn a policy.
 #[derive(Parser)]
@@ -183,19 +184,43 @@ fn open(path: &str) -> Result<(Reader, u64, std::rc::Rc<std::cell::Cell<u64>>), 
     Ok((r, size, n))
 }
 
+/// What a trace holds, in file order.
+enum Item<'a> {
+    /// Thread `0` is called `1` from here on.
+    Thread(u64, &'a str),
+    /// A record.
+    Entry(&'a Entry),
+}
+
 /// Visit every entry; stops at the first error.
 fn each(
     path: &str,
     label: &str,
     mut f: impl FnMut(&Header, &Entry) -> Result<(), String>,
 ) -> Result<Header, String> {
+    each_item(path, label, |h, item| match item {
+        Item::Entry(e) => f(h, e),
+        Item::Thread(..) => Ok(()),
+    })
+}
+
+/// Visit every entry and thread name; stops at the first error.
+fn each_item(
+    path: &str,
+    label: &str,
+    mut f: impl FnMut(&Header, Item<'_>) -> Result<(), String>,
+) -> Result<Header, String> {
     let (mut r, size, read) = open(path)?;
     let header = r.header().clone();
     let mut p = Progress::new(label, size);
     let mut n = 0u64;
-    for e in r.by_ref() {
-        let e = e.map_err(|e: KstError| e.to_string())?;
-        f(&header, &e)?;
+    loop {
+        let e = r.next().transpose().map_err(|e: KstError| e.to_string())?;
+        for (tid, name) in r.take_thread_names() {
+            f(&header, Item::Thread(tid, &name))?;
+        }
+        let Some(e) = e else { break };
+        f(&header, Item::Entry(&e))?;
         n += 1;
         if n.is_multiple_of(4096) {
             p.at(read.get());
@@ -248,18 +273,33 @@ fn export(cli: &Cli, format: Format, file: &str, out: &Path) -> Result<(), Strin
     let label = format!("export {file}");
     match format {
         Format::Text => {
-            let mut w = create(out)?;
-            each(file, &label, |h, e| {
-                writeln!(w, "{}", text::line(&e.rec, &e.payload, &names, h.start_ns))
-                    .map_err(io_err(out))
+            // Sorted by start time across threads: the file holds them in
+            // drain order. Threads show the last name the file gives them.
+            let mut entries = Vec::new();
+            let mut threads = ThreadNames::default();
+            each_item(file, &label, |_, item| {
+                match item {
+                    Item::Thread(tid, name) => {
+                        threads.set(tid, name);
+                    }
+                    Item::Entry(e) => entries.push(e.clone()),
+                }
+                Ok(())
             })?;
+            entries.sort_by_key(|e| e.rec.start);
+            let mut w = create(out)?;
+            for e in &entries {
+                let line = text::line(&e.rec, &e.payload, &names, &threads, header.start_ns);
+                writeln!(w, "{line}").map_err(io_err(out))?;
+            }
             w.flush().map_err(io_err(out))?;
         }
         Format::Json => {
             let mut w = JsonWriter::new(Io(create(out)?), header.pid, 0, names.clone())
                 .map_err(io_err(out))?;
-            each(file, &label, |_, e| {
-                w.write(&e.rec, &e.payload).map_err(io_err(out))
+            each_item(file, &label, |_, item| match item {
+                Item::Thread(tid, name) => w.thread_name(tid, name).map_err(io_err(out)),
+                Item::Entry(e) => w.write(&e.rec, &e.payload).map_err(io_err(out)),
             })?;
             w.finish().map_err(io_err(out))?;
         }
@@ -279,8 +319,12 @@ fn export(cli: &Cli, format: Format, file: &str, out: &Path) -> Result<(), Strin
                 names.clone(),
             )
             .map_err(|e| e.to_string())?;
-            each(file, &label, |_, e| {
-                w.write(&e.rec, &e.payload).map_err(|e| e.to_string())
+            each_item(file, &label, |_, item| match item {
+                Item::Thread(tid, name) => {
+                    w.thread_name(tid, name);
+                    Ok(())
+                }
+                Item::Entry(e) => w.write(&e.rec, &e.payload).map_err(|e| e.to_string()),
             })?;
             w.finish().map_err(|e| e.to_string())?;
         }

@@ -37,6 +37,7 @@ use super::bytes::WriteError;
 use super::kst::split_payload;
 use super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use super::text::{self, hex, rc_name};
+use super::threads::ThreadNames;
 use crate::locator;
 use crate::names::NameMap;
 use crate::sys::{self, File, Mode};
@@ -47,6 +48,140 @@ const PACKET_PREFIX: usize = 48;
 const PACKET_MAX: usize = 64 << 10;
 const CTF_MAGIC: u32 = 0xC1FC_1FC1;
 const LOST_STREAM: u64 = u64::MAX;
+/// Event class id of lost records; the call classes' ids are the `op` values.
+const LOST_ID: u32 = 5;
+
+/// Call, CallEx, Recv, RecvEx, Reply as bits of [`Field::ops`].
+const CALLS: u8 = 0b00011;
+const RECVS: u8 = 0b01100;
+const REPLY: u8 = 0b10000;
+const ALL: u8 = CALLS | RECVS | REPLY;
+
+/// The event class names, by `op` value.
+const CLASSES: [&str; 5] = [
+    "kos_ipc:call",
+    "kos_ipc:callex",
+    "kos_ipc:recv",
+    "kos_ipc:recvex",
+    "kos_ipc:reply",
+];
+
+/// A field's CTF type.
+#[derive(Clone, Copy)]
+enum Ty {
+    Op,
+    Verdict,
+    U16,
+    U32,
+    U64,
+    I32,
+    Str,
+}
+
+/// Where a field's value comes from.
+#[derive(Clone, Copy)]
+enum Src {
+    /// A number of the record (written in the field's width).
+    Num(fn(&Record) -> u64),
+    /// One of the strings made once per event.
+    Text(fn(&Texts) -> &str),
+}
+
+/// One field of the call event classes: which operations carry it.
+struct Field {
+    name: &'static str,
+    ty: Ty,
+    ops: u8,
+    src: Src,
+}
+
+const fn f(name: &'static str, ty: Ty, ops: u8, get: fn(&Record) -> u64) -> Field {
+    Field {
+        name,
+        ty,
+        ops,
+        src: Src::Num(get),
+    }
+}
+
+const fn t(name: &'static str, ops: u8, get: fn(&Texts) -> &str) -> Field {
+    Field {
+        name,
+        ty: Ty::Str,
+        ops,
+        src: Src::Text(get),
+    }
+}
+
+/// The strings of one call event.
+struct Texts {
+    connection: String,
+    method: String,
+    rc_name: String,
+    payload: String,
+    params: String,
+}
+
+/// The call events' fields in order. One table gives both the metadata and
+/// the encoding, so they cannot disagree. A receive sends nothing and a
+/// reply receives nothing; only a receive names its client's task.
+const FIELDS: &[Field] = &[
+    f("op", Ty::Op, ALL, |r| r.op as u64),
+    f("verdict", Ty::Verdict, ALL, |r| r.verdict as u64),
+    f("thread", Ty::U64, ALL, |r| r.thread),
+    f("handle", Ty::U32, ALL, |r| r.handle as u64),
+    t("connection", ALL, |s| &s.connection),
+    f("iid", Ty::U16, ALL, |r| r.iid as u64),
+    f("mid", Ty::U16, ALL, |r| r.mid as u64),
+    t("method", ALL, |s| &s.method),
+    f("rc", Ty::I32, ALL, |r| r.rc as u32 as u64),
+    t("rc_name", ALL, |s| &s.rc_name),
+    f("const_out", Ty::U32, CALLS | REPLY, |r| r.const_out as u64),
+    f("arena_out", Ty::U32, CALLS | REPLY, |r| r.arena_out as u64),
+    f("const_in", Ty::U32, CALLS | RECVS, |r| r.const_in as u64),
+    f("arena_in", Ty::U32, CALLS | RECVS, |r| r.arena_in as u64),
+    f("ncaps_out", Ty::U16, CALLS | REPLY, |r| r.ncaps_out as u64),
+    f("ncaps_in", Ty::U16, CALLS | RECVS, |r| r.ncaps_in as u64),
+    f("correlation", Ty::U64, ALL, |r| r.correlation),
+    f("duration_ns", Ty::U64, ALL, |r| r.duration),
+    f("peer_task", Ty::U32, RECVS, |r| r.peer_task as u64),
+    f("peer_thread", Ty::U32, RECVS | REPLY, |r| {
+        r.peer_thread as u64
+    }),
+    f("trace_id", Ty::U64, ALL, |r| r.trace_id),
+    f("span_id", Ty::U64, ALL, |r| r.span_id),
+    t("payload", ALL, |s| &s.payload),
+    t("params", ALL, |s| &s.params),
+];
+
+/// The event class declarations: one per operation, then `kos_ipc:lost`.
+fn event_classes() -> String {
+    let mut s = String::new();
+    for (op, name) in CLASSES.iter().enumerate() {
+        s.push_str(&format!(
+            "event {{\n    name = \"{name}\";\n    id = {op};\n    stream_id = 0;\n    fields := struct {{\n"
+        ));
+        for fd in FIELDS.iter().filter(|fd| fd.ops & (1 << op) != 0) {
+            let ty = match fd.ty {
+                Ty::Op => {
+                    "enum : uint8_t { Call = 0, CallEx = 1, Recv = 2, RecvEx = 3, Reply = 4 }"
+                }
+                Ty::Verdict => "enum : uint8_t { allow = 0, log = 1, deny = 2, audit_deny = 3 }",
+                Ty::U16 => "uint16_t",
+                Ty::U32 => "uint32_t",
+                Ty::U64 => "uint64_t",
+                Ty::I32 => "int32_t",
+                Ty::Str => "string",
+            };
+            s.push_str(&format!("        {ty} {};\n", fd.name));
+        }
+        s.push_str("    };\n};\n\n");
+    }
+    s.push_str(&format!(
+        "event {{\n    name = \"kos_ipc:lost\";\n    id = {LOST_ID};\n    stream_id = 0;\n    fields := struct {{\n        uint32_t ring;\n        uint64_t thread;\n        uint64_t dropped;\n    }};\n}};\n"
+    ));
+    s
+}
 
 /// The TSDL metadata for a trace of process `pid` whose clock read `start_ns`
 /// at wall-clock time `wall_ns`.
@@ -100,53 +235,15 @@ stream {{
         uint32_t id;
         uint64_clock_t timestamp;
     }};
-}};
-
-event {{
-    name = "kos_ipc:call";
-    id = 0;
-    stream_id = 0;
-    fields := struct {{
-        enum : uint8_t {{ Call = 0, CallEx = 1, Recv = 2, RecvEx = 3, Reply = 4 }} op;
-        enum : uint8_t {{ allow = 0, log = 1, deny = 2, audit_deny = 3 }} verdict;
-        uint64_t thread;
-        uint32_t handle;
-        string connection;
-        uint16_t iid;
-        uint16_t mid;
-        string method;
-        int32_t rc;
-        string rc_name;
-        uint32_t const_out;
-        uint32_t arena_out;
-        uint32_t const_in;
-        uint32_t arena_in;
-        uint16_t ncaps_out;
-        uint16_t ncaps_in;
-        uint64_t correlation;
-        uint64_t duration_ns;
-        uint32_t peer_task;
-        uint32_t peer_thread;
-        uint64_t trace_id;
-        uint64_t span_id;
-        string payload;
-        string params;
+    event.context := struct {{
+        string thread_name;
     }};
 }};
 
-event {{
-    name = "kos_ipc:lost";
-    id = 1;
-    stream_id = 0;
-    fields := struct {{
-        uint32_t ring;
-        uint64_t thread;
-        uint64_t dropped;
-    }};
-}};
-"#,
+{classes}"#,
         offset_s = offset / 1_000_000_000,
         offset_ns = offset % 1_000_000_000,
+        classes = event_classes(),
     )
 }
 
@@ -189,6 +286,7 @@ impl Stream {
 pub struct CtfWriter {
     dir: String,
     names: NameMap,
+    threads: ThreadNames,
     streams: BTreeMap<u64, Stream>,
     /// Number of the next thread's stream file.
     next: u32,
@@ -200,49 +298,10 @@ fn put_cstr(b: &mut Vec<u8>, s: &str) {
     b.push(0);
 }
 
-/// Append the event of `rec` at time `ts` to `b`.
-fn encode(b: &mut Vec<u8>, names: &NameMap, rec: &Record, payload: &[u8], ts: u64) {
-    let lost = rec.kind == KOS_SHIM_TRACE_KIND_LOST;
-    b.extend_from_slice(&(lost as u32).to_le_bytes());
-    b.extend_from_slice(&ts.to_le_bytes());
-    if lost {
-        b.extend_from_slice(&rec.ring.to_le_bytes());
-        b.extend_from_slice(&rec.thread.to_le_bytes());
-        b.extend_from_slice(&rec.dropped.to_le_bytes());
-        return;
-    }
-    b.push(rec.op);
-    b.push(rec.verdict);
-    b.extend_from_slice(&rec.thread.to_le_bytes());
-    b.extend_from_slice(&rec.handle.to_le_bytes());
-    match locator::connection(rec.handle) {
-        Some((conn, _)) => put_cstr(b, conn.as_str()),
-        None => put_cstr(b, ""),
-    }
-    b.extend_from_slice(&rec.iid.to_le_bytes());
-    b.extend_from_slice(&rec.mid.to_le_bytes());
-    put_cstr(
-        b,
-        &locator::method(names, rec.handle, rec.iid, rec.mid).to_string(),
-    );
-    b.extend_from_slice(&rec.rc.to_le_bytes());
-    put_cstr(b, &rc_name(rec.rc));
-    for v in [rec.const_out, rec.arena_out, rec.const_in, rec.arena_in] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    b.extend_from_slice(&rec.ncaps_out.to_le_bytes());
-    b.extend_from_slice(&rec.ncaps_in.to_le_bytes());
-    b.extend_from_slice(&rec.correlation.to_le_bytes());
-    b.extend_from_slice(&rec.duration.to_le_bytes());
-    b.extend_from_slice(&rec.peer_task.to_le_bytes());
-    b.extend_from_slice(&rec.peer_thread.to_le_bytes());
-    b.extend_from_slice(&rec.trace_id.to_le_bytes());
-    b.extend_from_slice(&rec.span_id.to_le_bytes());
-    match text::decoded(rec, payload, names) {
-        Some(d) => {
-            put_cstr(b, "");
-            put_cstr(b, &d.to_string());
-        }
+/// The strings of `rec`'s call event.
+fn texts(names: &NameMap, rec: &Record, payload: &[u8]) -> Texts {
+    let (payload, params) = match text::decoded(rec, payload, names) {
+        Some(d) => (String::new(), d.to_string()),
         None if rec.payload_len() > 0 => {
             let p = split_payload(rec, payload);
             let mut s = format!("{}|{}", hex(p.constant), hex(p.arena));
@@ -253,14 +312,62 @@ fn encode(b: &mut Vec<u8>, names: &NameMap, rec: &Record, payload: &[u8], ts: u6
                     hex(p.resp_arena)
                 ));
             }
-            put_cstr(b, &s);
-            put_cstr(b, "");
+            (s, String::new())
         }
-        None => {
-            put_cstr(b, "");
-            put_cstr(b, "");
+        None => (String::new(), String::new()),
+    };
+    Texts {
+        connection: locator::connection(rec.handle)
+            .map(|(c, _)| c.as_str().to_string())
+            .unwrap_or_default(),
+        method: locator::method(names, rec.handle, rec.iid, rec.mid).to_string(),
+        rc_name: rc_name(rec.rc),
+        payload,
+        params,
+    }
+}
+
+/// Append the event of `rec` at time `ts` on thread `thread_name` to `b`:
+/// the class of its operation with that class's fields, or `kos_ipc:lost`.
+fn encode(
+    b: &mut Vec<u8>,
+    names: &NameMap,
+    rec: &Record,
+    payload: &[u8],
+    ts: u64,
+    thread_name: &str,
+) -> Result<(), WriteError> {
+    let lost = rec.kind == KOS_SHIM_TRACE_KIND_LOST;
+    if !lost && rec.op as usize >= CLASSES.len() {
+        return Err(WriteError(format!("record of operation {}", rec.op)));
+    }
+    let id = if lost { LOST_ID } else { rec.op as u32 };
+    b.extend_from_slice(&id.to_le_bytes());
+    b.extend_from_slice(&ts.to_le_bytes());
+    put_cstr(b, thread_name);
+    if lost {
+        b.extend_from_slice(&rec.ring.to_le_bytes());
+        b.extend_from_slice(&rec.thread.to_le_bytes());
+        b.extend_from_slice(&rec.dropped.to_le_bytes());
+        return Ok(());
+    }
+    let texts = texts(names, rec, payload);
+    for fd in FIELDS.iter().filter(|fd| fd.ops & (1 << rec.op) != 0) {
+        match fd.src {
+            Src::Text(get) => put_cstr(b, get(&texts)),
+            Src::Num(get) => {
+                let v = get(rec).to_le_bytes();
+                let width = match fd.ty {
+                    Ty::Op | Ty::Verdict => 1,
+                    Ty::U16 => 2,
+                    Ty::U32 | Ty::I32 => 4,
+                    Ty::U64 | Ty::Str => 8,
+                };
+                b.extend_from_slice(&v[..width]);
+            }
         }
     }
+    Ok(())
 }
 
 impl CtfWriter {
@@ -290,6 +397,7 @@ impl CtfWriter {
         Ok(CtfWriter {
             dir: dir.to_string(),
             names,
+            threads: ThreadNames::default(),
             streams: BTreeMap::new(),
             next: 0,
             events: 0,
@@ -328,6 +436,12 @@ impl CtfWriter {
         Ok(())
     }
 
+    /// Name thread `tid`: its later events carry `name` in their context
+    /// (`thread_name`); events before carry the name known then ("" if none).
+    pub fn thread_name(&mut self, tid: u64, name: &str) {
+        self.threads.set(tid, name);
+    }
+
     /// Append one record as an event.
     pub fn write(&mut self, rec: &Record, payload: &[u8]) -> Result<(), WriteError> {
         let lost = rec.kind == KOS_SHIM_TRACE_KIND_LOST;
@@ -340,7 +454,8 @@ impl CtfWriter {
             s.begin = ts;
         }
         s.end = ts;
-        encode(&mut s.events, &self.names, rec, payload, ts);
+        let name = self.threads.get(rec.thread).unwrap_or("");
+        encode(&mut s.events, &self.names, rec, payload, ts, name)?;
         if s.events.len() >= PACKET_MAX {
             s.write_packet()?;
         }
@@ -378,12 +493,48 @@ mod tests {
     use super::*;
     use crate::trace::record::KOS_SHIM_TRACE_KIND_CALL;
 
-    #[test]
-    fn a_call_event_carries_the_header_context_as_the_metadata_declares() {
-        let meta = metadata(1, 0, 0);
-        let fields = "uint64_t duration_ns;\n        uint32_t peer_task;\n        uint32_t peer_thread;\n        uint64_t trace_id;\n        uint64_t span_id;\n        string payload;\n        string params;";
-        assert!(meta.contains(fields), "{meta}");
+    /// The fields `metadata` declares for event class `name`.
+    fn declared(meta: &str, name: &str) -> Vec<String> {
+        let at = meta
+            .find(&format!("name = \"{name}\";"))
+            .expect("class declared");
+        let body = &meta[at..];
+        let body = &body[body.find("struct {").unwrap() + 8..body.find("};").unwrap()];
+        body.lines()
+            .filter_map(|l| l.trim().strip_suffix(';'))
+            .map(|l| l.rsplit(' ').next().unwrap().to_string())
+            .collect()
+    }
 
+    #[test]
+    fn each_operation_has_its_own_class_with_its_own_fields() {
+        let meta = metadata(1, 0, 0);
+        for (id, name) in CLASSES.iter().enumerate() {
+            assert!(
+                meta.contains(&format!("name = \"{name}\";\n    id = {id};")),
+                "{meta}"
+            );
+        }
+        assert!(meta.contains("name = \"kos_ipc:lost\";\n    id = 5;"));
+        assert!(meta.contains("event.context := struct {\n        string thread_name;"));
+        let recv = declared(&meta, "kos_ipc:recv");
+        assert!(recv.contains(&"peer_task".into()) && recv.contains(&"const_in".into()));
+        assert!(!recv.contains(&"const_out".into()) && !recv.contains(&"ncaps_out".into()));
+        let reply = declared(&meta, "kos_ipc:reply");
+        assert!(reply.contains(&"const_out".into()) && reply.contains(&"peer_thread".into()));
+        assert!(!reply.contains(&"arena_in".into()) && !reply.contains(&"peer_task".into()));
+        let call = declared(&meta, "kos_ipc:callex");
+        assert!(call.contains(&"const_out".into()) && call.contains(&"const_in".into()));
+        assert!(!call.contains(&"peer_task".into()) && !call.contains(&"peer_thread".into()));
+        assert_eq!(call.last().map(String::as_str), Some("params"));
+        assert_eq!(
+            declared(&meta, "kos_ipc:lost"),
+            ["ring", "thread", "dropped"]
+        );
+    }
+
+    #[test]
+    fn a_recv_event_is_encoded_as_its_class_declares() {
         let dir = std::env::temp_dir().join(format!("kos-ctf-test-{}", std::process::id()));
         let mut w = CtfWriter::create(dir.to_str().unwrap(), 1, 0, 0, NameMap::new()).unwrap();
         let rec = Record {
@@ -394,45 +545,43 @@ mod tests {
             mid: 2,
             op: 2,
             kind: KOS_SHIM_TRACE_KIND_CALL,
+            const_in: 40,
+            arena_in: 3,
+            ncaps_in: 1,
             peer_task: 1234,
             peer_thread: 5678,
             trace_id: 0x1111_2222_3333_4444,
             span_id: 0x5555_6666_7777_8888,
             ..Default::default()
         };
+        w.thread_name(77, "srv");
         w.write(&rec, &[]).unwrap();
+        let bad = Record { op: 9, ..rec };
+        assert_eq!(
+            w.write(&bad, &[]).unwrap_err().to_string(),
+            "record of operation 9"
+        );
         w.finish().unwrap();
         let bytes = std::fs::read(dir.join("stream-0")).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        // After the packet prefix: event id and timestamp (12 bytes), then
+        let ev = &bytes[PACKET_PREFIX..];
+        assert_eq!(&ev[..4], &2u32.to_le_bytes(), "class id: the op");
+        assert_eq!(&ev[12..16], b"srv\0", "context: thread_name");
         // op, verdict, thread, handle, connection "" (none learned), iid,
-        // mid, method "1.2", rc, rc_name "rcOk", four sizes, two cap counts,
-        // correlation, duration.
-        let connection = b"\0".len();
-        let method = b"1.2\0".len();
-        let rc_name = b"rcOk\0".len();
-        let at = PACKET_PREFIX
-            + 12
-            + 2
-            + 8
-            + 4
-            + connection
-            + 2
-            + 2
-            + method
-            + 4
-            + rc_name
-            + 16
-            + 4
-            + 8
-            + 8;
-        let ctx = &bytes[at..at + 24];
+        // mid, method "1.2", rc, rc_name "rcOk", then a receive's sizes:
+        // const_in, arena_in, ncaps_in; correlation, duration.
+        let mut at = 16 + 2 + 8 + 4 + 1 + 2 + 2 + b"1.2\0".len() + 4 + b"rcOk\0".len();
+        assert_eq!(&ev[at..at + 4], &40u32.to_le_bytes());
+        assert_eq!(&ev[at + 4..at + 8], &3u32.to_le_bytes());
+        assert_eq!(&ev[at + 8..at + 10], &1u16.to_le_bytes());
+        at += 10 + 8 + 8;
+        let ctx = &ev[at..at + 24];
         assert_eq!(&ctx[..4], &1234u32.to_le_bytes());
         assert_eq!(&ctx[4..8], &5678u32.to_le_bytes());
         assert_eq!(&ctx[8..16], &0x1111_2222_3333_4444u64.to_le_bytes());
         assert_eq!(&ctx[16..], &0x5555_6666_7777_8888u64.to_le_bytes());
         assert_eq!(
-            &bytes[at + 24..],
+            &ev[at + 24..],
             b"\0\0",
             "then the empty payload and params strings"
         );

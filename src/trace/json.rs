@@ -13,11 +13,14 @@
 //! Recv/RecvEx, and `response` (id `2c+1`) from the server's Reply back to the
 //! Call. A flow is written once both of its ends have been seen (in any
 //! order), so every flow in the file is paired; calls whose other end is not
-//! in the trace (refused, lost, another process) get none. Lost records appear as a `lost records` counter (`"ph":"C"`,
+//! in the trace (refused, lost, another process) get none. A thread's
+//! track is named `name[tid]` (a `thread_name` metadata event, `"ph":"M"`,
+//! written again if the name changes) once its name is known
+//! ([`JsonWriter::thread_name`]), `thread <tid>` until then. Lost records appear as a `lost records` counter (`"ph":"C"`,
 //! cumulative). Times are microseconds of the shim's monotonic clock with
 //! nanosecond decimals (viewers show them relative to the first event).
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -103,7 +106,8 @@ impl FlowEnd {
 pub struct JsonWriter<W: ByteSink> {
     w: W,
     procs: Vec<Process>,
-    threads: BTreeSet<(u32, u64)>,
+    /// Threads whose `thread_name` event was written, with that name.
+    threads: BTreeMap<(u32, u64), String>,
     /// Whether [`JsonWriter::write`] links calls by correlation id.
     link: bool,
     pending: BTreeMap<u64, Ends>,
@@ -142,7 +146,7 @@ impl<W: ByteSink> JsonWriter<W> {
         Ok(JsonWriter {
             w,
             procs: Vec::new(),
-            threads: BTreeSet::new(),
+            threads: BTreeMap::new(),
             link: false,
             pending: BTreeMap::new(),
             events: 0,
@@ -208,12 +212,36 @@ impl<W: ByteSink> JsonWriter<W> {
         self.events
     }
 
+    /// Name the track of thread `tid` (of the first process) `name[tid]`.
+    pub fn thread_name(&mut self, tid: u64, name: &str) -> Result<(), WriteError> {
+        self.thread_name_in(ProcessId(0), tid, name)
+    }
+
+    /// Name the track of process `p`'s thread `tid` `name[tid]` (a
+    /// `thread_name` metadata event; written again when the name changes,
+    /// viewers keep the last).
+    pub fn thread_name_in(&mut self, p: ProcessId, tid: u64, name: &str) -> Result<(), WriteError> {
+        let pid = self.procs[p.0].pid;
+        self.name_track(pid, tid, format!("{name}[{tid}]"))
+    }
+
+    fn name_track(&mut self, pid: u32, tid: u64, label: String) -> Result<(), WriteError> {
+        if self.threads.get(&(pid, tid)) == Some(&label) {
+            return Ok(());
+        }
+        let quoted = js(&label);
+        self.emit(|l| write!(
+            l,
+            "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":{quoted}}}}}"
+        ))?;
+        self.threads.insert((pid, tid), label);
+        Ok(())
+    }
+
+    /// A track for thread `tid`: named `thread <tid>` until a name is given.
     fn thread(&mut self, pid: u32, tid: u64) -> Result<(), WriteError> {
-        if self.threads.insert((pid, tid)) {
-            self.emit(|l| write!(
-                l,
-                "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":\"thread {tid}\"}}}}"
-            ))?;
+        if !self.threads.contains_key(&(pid, tid)) {
+            self.name_track(pid, tid, format!("thread {tid}"))?;
         }
         Ok(())
     }
@@ -404,8 +432,19 @@ mod tests {
             span_id: 0xAB,
             ..Default::default()
         };
+        w.thread_name(77, "Server.main").unwrap();
         w.write(&rec, &[]).unwrap();
+        w.thread_name(77, "Server.main").unwrap();
+        w.thread_name(78, "late").unwrap();
         let out = String::from_utf8(w.finish().unwrap()).unwrap();
+        let names: Vec<&str> = out.lines().filter(|l| l.contains("thread_name")).collect();
+        assert_eq!(
+            names,
+            [
+                "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":9,\"tid\":77,\"args\":{\"name\":\"Server.main[77]\"}},",
+                "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":9,\"tid\":78,\"args\":{\"name\":\"late[78]\"}}",
+            ]
+        );
         assert!(
             out.contains(",\"peer_task\":1234,\"peer_thread\":5678,\"trace_id\":\"0xffffffffffffffff\",\"span_id\":\"0x00000000000000ab\"}"),
             "{out}"

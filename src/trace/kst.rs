@@ -3,11 +3,15 @@
 //! Layout (all integers little-endian; `docs/kst-format.md` is the reference):
 //!
 //! ```text
-//! header   magic "KOSTRACE" | version u32 (2) | header_len u32 | record_size u32 (112)
+//! header   magic "KOSTRACE" | version u32 (3) | header_len u32 | record_size u32 (112)
 //!          | payload_max u32 | clock_freq_hz u64 | start_ns u64 | wall_ns u64
 //!          | pid u32 | names_len u32 | clock_name [16] | names text | zero pad to header_len
 //! entries  sync u32 ("KREC") | entry_len u32 | record [112] | payload | zero pad to 8
+//!      or  sync u32 ("KTHN") | entry_len u32 | thread u64 | name_len u32 | 0 u32
+//!          | name (UTF-8) | zero pad to 8
 //! ```
+//!
+//! Version 2 files (no thread-name entries) read as before.
 //!
 //! The writer needs only `alloc` and a [`ByteSink`] (every build with the C
 //! library, the wrap archive included); the reader is std's (the
@@ -25,17 +29,28 @@ use super::bytes::{ByteSink, WriteError};
 use super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_RECORD_SIZE};
 #[cfg(feature = "std")]
 use super::record::{KOS_SHIM_TRACE_KIND_CALL, KOS_SHIM_TRACE_KIND_LOST};
+#[cfg(feature = "std")]
+use super::threads::ThreadNames;
 use crate::names::NameMap;
 
 /// First 8 bytes of every `.kst` file.
 pub(crate) const MAGIC: [u8; 8] = *b"KOSTRACE";
-/// The format version this code writes and reads. Version 2 grew the
-/// record from 88 to 112 bytes (the header context: peer task and thread,
-/// trace and span ids); version 1 files are refused with
-/// [`KstError::Version`].
-pub(crate) const VERSION: u32 = 2;
-/// `sync` word at the start of every entry ("KREC" in file byte order).
+/// The format version this code writes. Version 2 grew the record from 88
+/// to 112 bytes (the header context: peer task and thread, trace and span
+/// ids); version 3 added thread-name entries. Versions 2 and 3 are read;
+/// others are refused with [`KstError::Version`].
+pub(crate) const VERSION: u32 = 3;
+/// The oldest version read.
+pub(crate) const OLDEST: u32 = 2;
+/// `sync` word at the start of every record entry ("KREC" in file byte order).
 pub(crate) const ENTRY_SYNC: u32 = u32::from_le_bytes(*b"KREC");
+/// `sync` word of a thread-name entry ("KTHN", version 3).
+pub(crate) const THREAD_SYNC: u32 = u32::from_le_bytes(*b"KTHN");
+/// Bytes of a thread-name entry before the name: sync, length, thread,
+/// name length, reserved.
+pub(crate) const THREAD_ENTRY_FIXED: usize = 24;
+/// Longest thread name an entry holds (bytes of UTF-8).
+pub(crate) const THREAD_NAME_MAX: usize = 255;
 /// Fixed part of the header, before the name map.
 pub(crate) const FIXED_HEADER: usize = 72;
 /// Bytes before the record in an entry (sync + length).
@@ -157,6 +172,30 @@ impl<W: ByteSink> KstWriter<W> {
         Ok(())
     }
 
+    /// Append a thread-name entry: thread `tid` is called `name` from here
+    /// on (cut to 255 bytes at a character boundary; an empty name writes
+    /// nothing).
+    pub fn write_thread_name(&mut self, tid: u64, name: &str) -> Result<(), WriteError> {
+        let mut end = name.len().min(THREAD_NAME_MAX);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let name = &name.as_bytes()[..end];
+        if name.is_empty() {
+            return Ok(());
+        }
+        let len = pad8(THREAD_ENTRY_FIXED + name.len());
+        let mut b = Vec::with_capacity(len);
+        b.extend_from_slice(&THREAD_SYNC.to_le_bytes());
+        b.extend_from_slice(&(len as u32).to_le_bytes());
+        b.extend_from_slice(&tid.to_le_bytes());
+        b.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(name);
+        b.resize(len, 0);
+        self.w.put(&b)
+    }
+
     /// Flush buffered bytes.
     pub fn flush(&mut self) -> Result<(), WriteError> {
         self.w.flush()
@@ -241,7 +280,7 @@ impl fmt::Display for KstError {
             KstError::BadMagic(p) => write!(f, "{p}: not a kos-ipc-shim trace (bad magic)"),
             KstError::Version(p, v) => write!(
                 f,
-                "{p}: unsupported .kst version {v} (this tool reads version {VERSION})"
+                "{p}: unsupported .kst version {v} (this tool reads versions {OLDEST} to {VERSION})"
             ),
             KstError::Truncated(p, what) => write!(f, "{p}: truncated trace: {what}"),
             KstError::Corrupt(p, at, what) => {
@@ -272,6 +311,8 @@ pub struct KstReader<R: Read> {
     header: Header,
     offset: u64,
     failed: bool,
+    threads: ThreadNames,
+    fresh: Vec<(u64, String)>,
 }
 
 #[cfg(feature = "std")]
@@ -324,7 +365,7 @@ impl<R: Read> KstReader<R> {
             ));
         }
         let version = u32_at(&fixed, 8);
-        if version != VERSION {
+        if !(OLDEST..=VERSION).contains(&version) {
             return Err(KstError::Version(name, version));
         }
         if got < FIXED_HEADER {
@@ -406,6 +447,8 @@ impl<R: Read> KstReader<R> {
             header,
             offset: header_len as u64,
             failed: false,
+            threads: ThreadNames::default(),
+            fresh: Vec::new(),
         })
     }
 
@@ -419,21 +462,96 @@ impl<R: Read> KstReader<R> {
         self.offset
     }
 
+    /// Thread names the file gave so far (the last name of each thread).
+    pub fn thread_names(&self) -> &ThreadNames {
+        &self.threads
+    }
+
+    /// Thread names read since the last call, in file order (version 3
+    /// entries; a name may be given again when the thread was renamed).
+    pub fn take_thread_names(&mut self) -> Vec<(u64, String)> {
+        core::mem::take(&mut self.fresh)
+    }
+
+    /// The next record; thread-name entries on the way are taken in.
     fn next_entry(&mut self) -> Result<Option<Entry>, KstError> {
-        let at = self.offset;
-        let mut fixed = [0u8; ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE];
+        loop {
+            let at = self.offset;
+            let mut prefix = [0u8; ENTRY_PREFIX];
+            let got = read_full(&mut self.r, &mut prefix)
+                .map_err(|e| KstError::Io(self.name.clone(), e))?;
+            if got == 0 {
+                return Ok(None);
+            }
+            let sync = (got >= 4).then(|| u32_at(&prefix, 0));
+            if sync == Some(THREAD_SYNC) && self.header.version >= 3 {
+                if got < ENTRY_PREFIX {
+                    return Err(self.truncated(at));
+                }
+                self.thread_entry(at, u32_at(&prefix, 4) as usize)?;
+                continue;
+            }
+            if sync.is_some_and(|s| s != ENTRY_SYNC) {
+                return Err(KstError::Corrupt(
+                    self.name.clone(),
+                    at,
+                    "bad entry marker".into(),
+                ));
+            }
+            if got < ENTRY_PREFIX {
+                return Err(self.truncated(at));
+            }
+            return self.record_entry(at, prefix);
+        }
+    }
+
+    fn truncated(&self, at: u64) -> KstError {
+        KstError::Truncated(self.name.clone(), format!("entry at offset {at} cut short"))
+    }
+
+    /// A thread-name entry of `len` bytes at `at`, after its prefix.
+    fn thread_entry(&mut self, at: u64, len: usize) -> Result<(), KstError> {
+        let corrupt = |what: String| KstError::Corrupt(self.name.clone(), at, what);
+        if len < THREAD_ENTRY_FIXED + 8 || len > pad8(THREAD_ENTRY_FIXED + THREAD_NAME_MAX) {
+            return Err(corrupt(format!("thread name entry length {len}")));
+        }
+        let mut body = vec![0u8; len - ENTRY_PREFIX];
         let got =
-            read_full(&mut self.r, &mut fixed).map_err(|e| KstError::Io(self.name.clone(), e))?;
-        if got == 0 {
-            return Ok(None);
+            read_full(&mut self.r, &mut body).map_err(|e| KstError::Io(self.name.clone(), e))?;
+        if got < body.len() {
+            return Err(self.truncated(at));
         }
+        let tid = u64_at(&body, 0);
+        let name_len = u32_at(&body, 8) as usize;
+        if name_len == 0 || pad8(THREAD_ENTRY_FIXED + name_len) != len {
+            return Err(corrupt(format!("thread name of {name_len} bytes in {len}")));
+        }
+        let from = THREAD_ENTRY_FIXED - ENTRY_PREFIX;
+        let Ok(name) = std::str::from_utf8(&body[from..from + name_len]) else {
+            return Err(corrupt("thread name is not UTF-8".into()));
+        };
+        if self.threads.set(tid, name) {
+            self.fresh.push((tid, name.to_string()));
+        }
+        self.offset += len as u64;
+        Ok(())
+    }
+
+    /// A record entry at `at` whose prefix was read.
+    fn record_entry(
+        &mut self,
+        at: u64,
+        prefix: [u8; ENTRY_PREFIX],
+    ) -> Result<Option<Entry>, KstError> {
+        let mut fixed = [0u8; ENTRY_PREFIX + KOS_SHIM_TRACE_RECORD_SIZE];
+        fixed[..ENTRY_PREFIX].copy_from_slice(&prefix);
+        let got = read_full(&mut self.r, &mut fixed[ENTRY_PREFIX..])
+            .map_err(|e| KstError::Io(self.name.clone(), e))?;
+        let name = self.name.clone();
         let truncated =
-            || KstError::Truncated(self.name.clone(), format!("entry at offset {at} cut short"));
-        let corrupt = |off: u64, what: String| KstError::Corrupt(self.name.clone(), off, what);
-        if got >= 4 && u32_at(&fixed, 0) != ENTRY_SYNC {
-            return Err(corrupt(at, "bad entry marker".into()));
-        }
-        if got < fixed.len() {
+            || KstError::Truncated(name.clone(), format!("entry at offset {at} cut short"));
+        let corrupt = |off: u64, what: String| KstError::Corrupt(name.clone(), off, what);
+        if got < KOS_SHIM_TRACE_RECORD_SIZE {
             return Err(truncated());
         }
         let len = u32_at(&fixed, 4) as usize;
@@ -566,6 +684,97 @@ mod tests {
         assert_eq!(read_all(&bytes).unwrap(), entries);
     }
 
+    /// `sample()` with thread names: one before the records, a rename
+    /// after the first, a name of a thread without records at the end.
+    fn named_sample() -> Vec<u8> {
+        let (plain, _) = sample();
+        let header_len = u32_at(&plain, 12) as usize;
+        let entries = &plain[header_len..];
+        let one = u32_at(entries, 4) as usize;
+        // Thread-name entries as a writer makes them.
+        let names = |list: &[(u64, &str)]| {
+            let mut w = KstWriter::new(Vec::new(), &Header::now(0, NameMap::new())).unwrap();
+            let skip = w.w.len();
+            for (tid, name) in list {
+                w.write_thread_name(*tid, name).unwrap();
+            }
+            w.w[skip..].to_vec()
+        };
+        let long = "x".repeat(300);
+        [
+            &plain[..header_len],
+            &names(&[(9, "client")]),
+            &entries[..one],
+            &names(&[(9, "client.renamed"), (0x1234_5678_9abc, &long), (5, "")]),
+            &entries[one..],
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn thread_names_are_read_between_records_and_version_2_files_still_read() {
+        let (plain, entries) = sample();
+        let named = named_sample();
+        let mut r = KstReader::new(&named[..], "t.kst").unwrap();
+        let first = r.next().unwrap().unwrap();
+        assert_eq!(first, entries[0]);
+        assert_eq!(r.take_thread_names(), [(9, "client".to_string())]);
+        let second = r.next().unwrap().unwrap();
+        assert_eq!(second, entries[1]);
+        assert_eq!(
+            r.take_thread_names(),
+            [
+                (9, "client.renamed".to_string()),
+                (0x1234_5678_9abc, "x".repeat(255))
+            ]
+        );
+        let rest: Vec<Entry> = r.by_ref().map(Result::unwrap).collect();
+        assert_eq!(rest, entries[2..]);
+        assert_eq!(r.thread_names().get(9), Some("client.renamed"));
+        assert_eq!(r.thread_names().len(), 2);
+        // The same records as version 2 (no names): read, no names.
+        let mut v2 = plain.clone();
+        v2[8] = 2;
+        let mut r = KstReader::new(&v2[..], "t.kst").unwrap();
+        assert_eq!(r.by_ref().map(Result::unwrap).collect::<Vec<_>>(), entries);
+        assert!(r.thread_names().is_empty());
+        // A name entry is not a version 2 entry.
+        let mut bad = named.clone();
+        bad[8] = 2;
+        let header_len = u32_at(&named, 12);
+        assert_eq!(
+            read_all(&bad).unwrap_err(),
+            format!("t.kst: corrupted trace: bad entry marker at offset {header_len}")
+        );
+        // Corrupt name entries are named errors; every cut a clean prefix or an error.
+        let at = header_len as usize;
+        let mut long = named.clone();
+        long[at + 4..at + 8].copy_from_slice(&4096u32.to_le_bytes());
+        assert_eq!(
+            read_all(&long).unwrap_err(),
+            format!("t.kst: corrupted trace: thread name entry length 4096 at offset {at}")
+        );
+        let mut mismatch = named.clone();
+        mismatch[at + 16] = 40;
+        assert_eq!(
+            read_all(&mismatch).unwrap_err(),
+            format!("t.kst: corrupted trace: thread name of 40 bytes in 32 at offset {at}")
+        );
+        let mut utf = named.clone();
+        utf[at + 24] = 0xFF;
+        assert_eq!(
+            read_all(&utf).unwrap_err(),
+            format!("t.kst: corrupted trace: thread name is not UTF-8 at offset {at}")
+        );
+        assert_eq!(
+            read_all(&named[..at + 20]).unwrap_err(),
+            format!("t.kst: truncated trace: entry at offset {at} cut short")
+        );
+        for n in 0..named.len() {
+            let _ = read_all(&named[..n]);
+        }
+    }
+
     #[test]
     fn foreign_truncated_and_corrupted_files_are_named_errors() {
         let (bytes, _) = sample();
@@ -585,20 +794,19 @@ mod tests {
             read_all(&bytes[..40]).unwrap_err(),
             "t.kst: truncated trace: header cut short (40 of 72 bytes)"
         );
-        // A file of the previous version (88-byte records) and one of a
-        // future version.
+        // A file of version 1 (88-byte records) and one of a future version.
         let mut v1 = bytes.clone();
         v1[8] = 1;
         v1[16..20].copy_from_slice(&88u32.to_le_bytes());
         assert_eq!(
             read_all(&v1).unwrap_err(),
-            "t.kst: unsupported .kst version 1 (this tool reads version 2)"
+            "t.kst: unsupported .kst version 1 (this tool reads versions 2 to 3)"
         );
-        let mut v3 = bytes.clone();
-        v3[8] = 3;
+        let mut v4 = bytes.clone();
+        v4[8] = 4;
         assert_eq!(
-            read_all(&v3).unwrap_err(),
-            "t.kst: unsupported .kst version 3 (this tool reads version 2)"
+            read_all(&v4).unwrap_err(),
+            "t.kst: unsupported .kst version 4 (this tool reads versions 2 to 3)"
         );
         let header_len = u32_at(&bytes, 12) as usize;
         let cut = header_len + 50;

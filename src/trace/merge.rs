@@ -36,6 +36,9 @@
 //! a Recv until its client thread has moved past it (a later call of that
 //! thread, or the end of its file), at most a minute. Whatever found no
 //! partner is counted in the [`Report`].
+//!
+//! **Threads.** A thread's track is named `name[tid]` from the thread-name
+//! entries of its file (`.kst` version 3; `thread <tid>` for files without).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
@@ -180,6 +183,15 @@ impl Source {
                 Ok(None)
             }
         }
+    }
+
+    /// Name in `out` the threads whose names the reader met since the last call.
+    fn name_threads<W: ByteSink>(&mut self, out: &mut JsonWriter<W>) -> Result<(), String> {
+        for (tid, name) in self.reader.take_thread_names() {
+            out.thread_name_in(self.process, tid, &name)
+                .map_err(|e| format!("output: {e}"))?;
+        }
+        Ok(())
     }
 }
 
@@ -741,6 +753,7 @@ pub fn merge<W: ByteSink>(
         |s: &Source, e: &Entry| on_timeline(e.rec.start.saturating_add(e.rec.duration), s.shift);
     for (i, s) in srcs.iter_mut().enumerate() {
         let e = s.next(&mut linker.report.truncated)?;
+        s.name_threads(&mut out)?;
         if let Some(e) = &e {
             queue.push(Reverse((end_of(s, e), i)));
         }
@@ -785,7 +798,9 @@ pub fn merge<W: ByteSink>(
             )?;
         }
         let s = &mut srcs[i];
-        match s.next(&mut linker.report.truncated)? {
+        let next = s.next(&mut linker.report.truncated)?;
+        s.name_threads(&mut out)?;
+        match next {
             Some(next) => {
                 queue.push(Reverse((end_of(s, &next), i)));
                 heads[i] = Some(next);

@@ -54,6 +54,8 @@ pub mod merge;
 pub mod summary;
 #[cfg(feature = "clib")]
 pub mod text;
+#[cfg(feature = "clib")]
+pub mod threads;
 
 pub use capi::*;
 pub use record::KosShimTraceRecord;
@@ -331,23 +333,10 @@ pub fn lost() -> u64 {
 }
 
 /// Drain every ring, converting times to nanoseconds and emitting lost
-/// records for drops since the last drain. The caller serialises drains.
+/// records for drops since the last drain ([`pool::drain_rings`]: with the
+/// C library, in time order across the rings). The caller serialises drains.
 pub(crate) fn drain_all(deliver: &mut dyn FnMut(&KosShimTraceRecord, &[u8])) -> u64 {
-    let mut n = 0u64;
-    pool::for_each(&mut |ring, owner| {
-        ring.drain(usize::MAX, |r, p| {
-            let mut r = *r;
-            r.start = crate::clock::ticks_to_ns(r.start);
-            r.duration = crate::clock::ticks_to_ns(r.duration);
-            deliver(&r, p);
-            n += 1;
-        });
-        let lost = ring.take_lost();
-        if lost > 0 {
-            let at = crate::clock::ticks_to_ns(crate::clock::now());
-            deliver(&KosShimTraceRecord::lost(ring.id(), owner, at, lost), &[]);
-        }
-    });
+    let n = pool::drain_rings(deliver);
     let orphan = ORPHAN_LOST.load(Ordering::Relaxed);
     let before = ORPHAN_REPORTED.swap(orphan, Ordering::Relaxed);
     if orphan > before {

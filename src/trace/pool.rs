@@ -13,6 +13,11 @@
 //! size and payload room the environment asked for.
 //!
 //! no_std without the C library: no allocator, so the shards are static.
+//!
+//! A thread's name is registered when it claims a ring (std:
+//! [`super::threads`]). The drain ([`drain_rings`]) takes every ring's
+//! records in batches and merges them by start time (a k-way merge), so the
+//! outputs see one pass's records in time order across threads.
 
 use super::ring::Ring;
 #[cfg(feature = "clib")]
@@ -104,9 +109,11 @@ mod imp {
                     .is_ok()
             {
                 n.last.store(me, Ordering::Relaxed);
+                crate::trace::threads::note_current(me);
                 return n;
             }
         }
+        crate::trace::threads::note_current(me);
         let ring = super::leaked_ring(IDS.fetch_add(1, Ordering::Relaxed), true);
         let node: &'static mut Node = Box::leak(Box::new(Node {
             ring,
@@ -144,7 +151,7 @@ mod imp {
 
     pub fn init() {}
 
-    pub fn for_each(f: &mut dyn FnMut(&Ring<'static>, u64)) {
+    pub fn for_each(f: &mut dyn FnMut(&'static Ring<'static>, u64)) {
         for n in nodes() {
             f(&n.ring, n.last.load(Ordering::Relaxed));
         }
@@ -168,7 +175,7 @@ mod imp {
         Some(RINGS[h].call_once(|| super::leaked_ring(h as u32, false)))
     }
 
-    pub fn for_each(f: &mut dyn FnMut(&Ring<'static>, u64)) {
+    pub fn for_each(f: &mut dyn FnMut(&'static Ring<'static>, u64)) {
         for r in RINGS.iter().filter_map(|r| r.get()) {
             f(r, 0);
         }
@@ -204,7 +211,7 @@ mod imp {
         RINGS[h].get()
     }
 
-    pub fn for_each(f: &mut dyn FnMut(&Ring<'static>, u64)) {
+    pub fn for_each(f: &mut dyn FnMut(&'static Ring<'static>, u64)) {
         for r in RINGS.iter().filter_map(|r| r.get()) {
             f(r, 0);
         }
@@ -218,4 +225,215 @@ pub(crate) fn lost_total() -> u64 {
     let mut n = 0;
     for_each(&mut |r, _| n += r.lost());
     n
+}
+
+/// Records a pass takes from one ring at a time.
+#[cfg(feature = "clib")]
+const BATCH: usize = 256;
+
+/// The records of one ring waiting to be merged.
+#[cfg(feature = "clib")]
+struct Batch<'r> {
+    ring: &'r Ring<'r>,
+    owner: u64,
+    /// Records (times in ns) and where their payload is in `bytes`.
+    recs: alloc::collections::VecDeque<(super::record::KosShimTraceRecord, usize, usize)>,
+    bytes: alloc::vec::Vec<u8>,
+    /// Records taken from the ring in this pass.
+    taken: usize,
+    /// Whether the ring may hold more for this pass.
+    more: bool,
+}
+
+#[cfg(feature = "clib")]
+impl Batch<'_> {
+    /// Take the ring's next records (the batch is empty). A pass takes at
+    /// most one ring's capacity from it, so a thread that never stops
+    /// calling cannot hold the pass.
+    fn fill(&mut self) {
+        self.recs.clear();
+        self.bytes.clear();
+        let limit = BATCH.min(self.ring.capacity().saturating_sub(self.taken));
+        let (recs, bytes) = (&mut self.recs, &mut self.bytes);
+        let n = self
+            .ring
+            .drain(limit, |r, p| {
+                let mut r = *r;
+                r.start = crate::clock::ticks_to_ns(r.start);
+                r.duration = crate::clock::ticks_to_ns(r.duration);
+                recs.push_back((r, bytes.len(), p.len()));
+                bytes.extend_from_slice(p);
+            })
+            .unwrap_or(0);
+        self.taken += n;
+        self.more = n > 0 && n == limit;
+        // A ring shared by several threads (the shards) holds its records
+        // in the order the calls ended.
+        self.recs.make_contiguous().sort_by_key(|e| e.0.start);
+    }
+
+    fn head(&self) -> Option<u64> {
+        self.recs.front().map(|e| e.0.start)
+    }
+}
+
+/// Drain every ring to `deliver`, merged by start time: records that are in
+/// the rings when the pass reaches them come out in time order across
+/// threads (a record pushed while the pass runs may come after a later
+/// one; nothing is dropped). Then one lost record per ring that dropped
+/// records since the last pass. Returns the call records delivered.
+#[cfg(feature = "clib")]
+pub(crate) fn drain_rings(
+    deliver: &mut dyn FnMut(&super::record::KosShimTraceRecord, &[u8]),
+) -> u64 {
+    let mut rings = alloc::vec::Vec::new();
+    for_each(&mut |ring, owner| rings.push((ring, owner)));
+    merge_rings(&rings, deliver)
+}
+
+/// [`drain_rings`] of these rings (each with its owner).
+#[cfg(feature = "clib")]
+fn merge_rings(
+    rings: &[(&Ring<'_>, u64)],
+    deliver: &mut dyn FnMut(&super::record::KosShimTraceRecord, &[u8]),
+) -> u64 {
+    use alloc::collections::BinaryHeap;
+    use core::cmp::Reverse;
+    let mut batches: alloc::vec::Vec<Batch<'_>> = rings
+        .iter()
+        .map(|&(ring, owner)| Batch {
+            ring,
+            owner,
+            recs: Default::default(),
+            bytes: alloc::vec::Vec::new(),
+            taken: 0,
+            more: false,
+        })
+        .collect();
+    let mut queue = BinaryHeap::with_capacity(batches.len());
+    for (i, b) in batches.iter_mut().enumerate() {
+        b.fill();
+        if let Some(t) = b.head() {
+            queue.push(Reverse((t, i)));
+        }
+    }
+    let mut n = 0u64;
+    while let Some(Reverse((_, i))) = queue.pop() {
+        let b = &mut batches[i];
+        if let Some((r, at, len)) = b.recs.pop_front() {
+            deliver(&r, &b.bytes[at..at + len]);
+            n += 1;
+        }
+        if b.recs.is_empty() && b.more {
+            b.fill();
+        }
+        if let Some(t) = b.head() {
+            queue.push(Reverse((t, i)));
+        }
+    }
+    for b in &batches {
+        let lost = b.ring.take_lost();
+        if lost > 0 {
+            let at = crate::clock::ticks_to_ns(crate::clock::now());
+            deliver(
+                &super::record::KosShimTraceRecord::lost(b.ring.id(), b.owner, at, lost),
+                &[],
+            );
+        }
+    }
+    n
+}
+
+/// Drain every ring to `deliver`, ring after ring (no allocator to merge
+/// with), then a lost record per ring that dropped records.
+#[cfg(not(feature = "clib"))]
+pub(crate) fn drain_rings(
+    deliver: &mut dyn FnMut(&super::record::KosShimTraceRecord, &[u8]),
+) -> u64 {
+    let mut n = 0u64;
+    for_each(&mut |ring, owner| {
+        ring.drain(usize::MAX, |r, p| {
+            let mut r = *r;
+            r.start = crate::clock::ticks_to_ns(r.start);
+            r.duration = crate::clock::ticks_to_ns(r.duration);
+            deliver(&r, p);
+            n += 1;
+        });
+        let lost = ring.take_lost();
+        if lost > 0 {
+            let at = crate::clock::ticks_to_ns(crate::clock::now());
+            deliver(
+                &super::record::KosShimTraceRecord::lost(ring.id(), owner, at, lost),
+                &[],
+            );
+        }
+    });
+    n
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
+    use super::super::ring::Slot;
+    use super::*;
+
+    fn ring(id: u32, cap: usize) -> Ring<'static> {
+        let slots: &'static [Slot] = Vec::from_iter((0..cap).map(|_| Slot::new())).leak();
+        let payload: &'static [core::cell::UnsafeCell<u8>] =
+            Vec::from_iter((0..cap * 4).map(|_| core::cell::UnsafeCell::new(0))).leak();
+        let r = Ring::over(id, slots, payload, true);
+        r.init();
+        r
+    }
+
+    fn rec(thread: u64, start: u64) -> Record {
+        Record {
+            start,
+            thread,
+            kind: 1,
+            payload_const: 1,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_pass_merges_the_rings_by_start_time_and_keeps_every_record() {
+        // Thread 1's calls start at even ticks, thread 2's at odd ones:
+        // more than a batch each, and a payload byte that names the record.
+        let (a, b) = (ring(0, 1024), ring(1, 8));
+        let n = BATCH as u64 + 100;
+        for t in 0..n {
+            a.push(&rec(1, 2 * t), &[(t % 251) as u8], &[]).unwrap();
+        }
+        for t in 0..4 {
+            b.push(&rec(2, 2 * t * 50 + 1), &[7], &[]).unwrap();
+        }
+        for t in 0..12 {
+            // The ring holds 8: the rest are counted lost.
+            let _ = b.push(&rec(2, 1000 + t), &[7], &[]);
+        }
+        let mut got = Vec::new();
+        let calls = merge_rings(&[(&a, 1), (&b, 2)], &mut |r, p| got.push((*r, p.to_vec())));
+        assert_eq!(calls, n + 8);
+        let lost: Vec<_> = got
+            .iter()
+            .filter(|(r, _)| r.kind == KOS_SHIM_TRACE_KIND_LOST)
+            .map(|(r, _)| (r.ring, r.thread, r.dropped))
+            .collect();
+        assert_eq!(lost, [(1, 2, 8)]);
+        let starts: Vec<u64> = got
+            .iter()
+            .filter(|(r, _)| r.kind != KOS_SHIM_TRACE_KIND_LOST)
+            .map(|(r, _)| r.start)
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+        // Each record kept its own payload, and a thread's order.
+        let mine: Vec<Vec<u8>> = got
+            .iter()
+            .filter(|(r, _)| r.thread == 1)
+            .map(|(_, p)| p.clone())
+            .collect();
+        let pushed: Vec<Vec<u8>> = (0..n).map(|t| vec![(t % 251) as u8]).collect();
+        assert_eq!(mine, pushed);
+    }
 }

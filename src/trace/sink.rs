@@ -21,6 +21,7 @@ use super::ctf::CtfWriter;
 use super::json::JsonWriter;
 use super::kst::{Header, KstWriter};
 use super::record::KosShimTraceRecord as Record;
+use super::threads::Tracker;
 use super::{capi, parse_item, pool, text, SpecItem, MAX_PAYLOAD, OFF, ON, PAYLOAD, STATE};
 use crate::abi::{rcFail, Retcode};
 use crate::names::NameMap;
@@ -48,6 +49,7 @@ struct Session {
     sinks: Vec<Sink>,
     names: NameMap,
     origin_ns: u64,
+    threads: Tracker,
 }
 
 /// Waiting for the session lock sleeps: the holder may be writing files.
@@ -258,6 +260,7 @@ fn start_outputs(spec: &str, all: bool) -> Result<(), Retcode> {
         sinks,
         names,
         origin_ns: header.start_ns,
+        threads: Tracker::default(),
     });
     drop(g);
     // Records carry start/end: the pipeline must read the clock (stats may not).
@@ -269,15 +272,51 @@ fn start_outputs(spec: &str, all: bool) -> Result<(), Retcode> {
     Ok(())
 }
 
+/// Report a failed output once; its later records count as lost.
+fn failed(s: &mut Sink, e: super::bytes::WriteError) {
+    crate::say!(
+        Level::Error,
+        "{WHAT}: {}: {e}; its later records are counted as lost",
+        s.what
+    );
+    s.failed = true;
+}
+
+/// Tell the outputs that keep names that thread `tid` is called `name`
+/// (text lines look it up when written).
+fn announce(sinks: &mut [Sink], tid: u64, name: &str) {
+    for s in sinks.iter_mut().filter(|s| !s.failed) {
+        let r = match &mut s.out {
+            Out::Stderr => Ok(()),
+            Out::Kst(w) => w.write_thread_name(tid, name),
+            Out::Json(w) => w.thread_name(tid, name),
+            Out::Ctf(w) => {
+                w.thread_name(tid, name);
+                Ok(())
+            }
+        };
+        if let Err(e) = r {
+            failed(s, e);
+        }
+    }
+}
+
 fn deliver(session: &mut Session, cb: &capi::Callback, rec: &Record, payload: &[u8]) {
-    for s in session.sinks.iter_mut() {
+    let Session {
+        sinks,
+        names,
+        origin_ns,
+        threads,
+    } = session;
+    threads.on_record(rec.thread, &mut |tid, name| announce(sinks, tid, name));
+    for s in sinks.iter_mut() {
         if s.failed {
             super::count_sink_lost(1);
             continue;
         }
         let r = match &mut s.out {
             Out::Stderr => {
-                text::log_record(rec, payload, &session.names, session.origin_ns);
+                text::log_record(rec, payload, names, threads.names(), *origin_ns);
                 Ok(())
             }
             Out::Kst(w) => w.write(rec, payload),
@@ -285,19 +324,23 @@ fn deliver(session: &mut Session, cb: &capi::Callback, rec: &Record, payload: &[
             Out::Ctf(w) => w.write(rec, payload),
         };
         if let Err(e) = r {
-            crate::say!(
-                Level::Error,
-                "{WHAT}: {}: {e}; its later records are counted as lost",
-                s.what
-            );
-            s.failed = true;
+            failed(s, e);
             super::count_sink_lost(1);
         }
     }
     cb.deliver(rec, payload);
 }
 
-fn drain(session: &mut Session) -> u64 {
+/// Drain every ring to the outputs, in time order across threads within
+/// the pass ([`super::drain_all`]); first re-read the names of threads
+/// that had records (every [`super::threads::REFRESH_NS`]; with `last`,
+/// of every thread seen: the session ends).
+fn drain(session: &mut Session, last: bool) -> u64 {
+    let now = crate::clock::ticks_to_ns(crate::clock::now());
+    let sinks = &mut session.sinks;
+    session
+        .threads
+        .refresh(now, last, &mut |tid, name| announce(sinks, tid, name));
     let cb = capi::callback();
     super::drain_all(&mut |r, p| deliver(session, &cb, r, p))
 }
@@ -311,12 +354,7 @@ fn flush_sinks(session: &mut Session) {
             Out::Ctf(w) => w.flush(),
         };
         if let Err(e) = r {
-            crate::say!(
-                Level::Error,
-                "{WHAT}: {}: {e}; its later records are counted as lost",
-                s.what
-            );
-            s.failed = true;
+            failed(s, e);
         }
     }
 }
@@ -334,7 +372,7 @@ fn close(s: Sink) {
 }
 
 fn finish(mut session: Session) {
-    drain(&mut session);
+    drain(&mut session, true);
     for s in session.sinks {
         close(s);
     }
@@ -345,7 +383,7 @@ pub(super) fn flush() -> u64 {
     let mut g = SESSION.lock();
     match g.as_mut() {
         Some(s) => {
-            let n = drain(s);
+            let n = drain(s, false);
             flush_sinks(s);
             n
         }
@@ -396,7 +434,7 @@ fn drainer() {
             let mut g = SESSION.lock();
             match g.as_mut() {
                 Some(s) => {
-                    let n = drain(s);
+                    let n = drain(s, false);
                     if n > 0 {
                         flush_sinks(s);
                     }

@@ -2,13 +2,14 @@
 //! and `kos-ipc-trace export --format text`.
 //!
 //! ```text
-//! 0.000123456 tid=4242 call   h=3 Echo.Ping out=32+5 in=32+5 caps=0/0 rcOk 12.345us trace=0x00000000000000ab corr=7
+//! 0.000123456 client[4242] call   h=3 Echo.Ping out=32+5 in=32+5 caps=0/0 rcOk 12.345us trace=0x00000000000000ab corr=7
 //! 0.000124000 tid=4243 recv   h=4 Echo.Ping out=0+0 in=32+5 caps=0/0 rcOk 3.000us from task 1234 thread 4242 trace=0x00000000000000ab corr=7
-//! 0.000200000 tid=4242 lost=17 ring=0
+//! 0.000200000 client[4242] lost=17 ring=0
 //! ```
 //!
 //! Time is seconds since tracing started (negative for a call that was
-//! already in progress then); `out`/`in` are constant-part +
+//! already in progress then); the thread is `name[tid]`, or `tid=N` when
+//! its name is not known ([`super::threads`]); `out`/`in` are constant-part +
 //! arena bytes sent/received; a handle whose connection was learned from the
 //! service locator reads `h=3(echo_connection)`, and a learned endpoint names
 //! the interface (`Server.main.1`, see [`crate::locator`]); `caps` handles sent/received; the verdict is
@@ -30,6 +31,7 @@ use super::kst::split_payload;
 use super::record::{
     verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_CALL, KOS_SHIM_TRACE_KIND_LOST,
 };
+use super::threads::{Label, ThreadNames};
 use crate::idl::decode::{decode, Decoded, Part};
 use crate::intercept::Verdict;
 use crate::locator;
@@ -159,8 +161,16 @@ pub fn payload_hex(rec: &Record, payload: &[u8]) -> String {
     s
 }
 
-/// The text line of one record; times relative to `origin_ns`.
-pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> String {
+/// The text line of one record; times relative to `origin_ns`; the thread
+/// named by `threads` ([`Label`]).
+pub fn line(
+    rec: &Record,
+    payload: &[u8],
+    names: &NameMap,
+    threads: &ThreadNames,
+    origin_ns: u64,
+) -> String {
+    let who = Label(rec.thread, threads.get(rec.thread));
     // Calls already in progress when tracing started began before the origin.
     let t = if rec.start >= origin_ns {
         seconds(rec.start - origin_ns)
@@ -168,15 +178,11 @@ pub fn line(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) -> St
         format!("-{}", seconds(origin_ns - rec.start))
     };
     if rec.kind == KOS_SHIM_TRACE_KIND_LOST {
-        return format!(
-            "{t} tid={} lost={} ring={}",
-            rec.thread, rec.dropped, rec.ring
-        );
+        return format!("{t} {who} lost={} ring={}", rec.dropped, rec.ring);
     }
     let op = rec.op().map(|o| o.key()).unwrap_or("?");
     let mut s = format!(
-        "{t} tid={} {op:<6} h={}{} {} out={}+{} in={}+{} caps={}/{} {} {}",
-        rec.thread,
+        "{t} {who} {op:<6} h={}{} {} out={}+{} in={}+{} caps={}/{} {} {}",
         rec.handle,
         Connection(rec.handle),
         locator::method(names, rec.handle, rec.iid, rec.mid),
@@ -233,14 +239,20 @@ fn context(s: &mut String, rec: &Record) {
 
 /// Send one record to the `log` facade (target `kos_ipc`): calls at info
 /// level, lost records at warn level.
-pub fn log_record(rec: &Record, payload: &[u8], names: &NameMap, origin_ns: u64) {
+pub fn log_record(
+    rec: &Record,
+    payload: &[u8],
+    names: &NameMap,
+    threads: &ThreadNames,
+    origin_ns: u64,
+) {
     let level = if rec.kind == KOS_SHIM_TRACE_KIND_LOST {
         log::Level::Warn
     } else {
         log::Level::Info
     };
     if log::log_enabled!(target: "kos_ipc", level) {
-        log::log!(target: "kos_ipc", level, "{}", line(rec, payload, names, origin_ns));
+        log::log!(target: "kos_ipc", level, "{}", line(rec, payload, names, threads, origin_ns));
     }
 }
 
@@ -308,7 +320,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            line(&rec, b"\x01\xabZ", &names, 1_000_000_000),
+            line(&rec, b"\x01\xabZ", &names, &ThreadNames::default(), 1_000_000_000),
             "0.000123456 tid=4242 call   h=3 Echo.Ping out=32+5 in=32+4 caps=0/0 rcOk 12.345us verdict=log corr=7 payload=01ab|5a"
         );
         let failed = Record {
@@ -322,7 +334,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            line(&failed, &[], &names, 0),
+            line(&failed, &[], &names, &ThreadNames::default(), 0),
             "0.000000000 tid=0 reply  h=0 9.2 out=0+0 in=0+0 caps=0/0 rcSecurityDisallow 2.500ms verdict=deny"
         );
         let received = Record {
@@ -343,7 +355,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            line(&received, &[], &names, 1_000_000_000),
+            line(&received, &[], &names, &ThreadNames::default(), 1_000_000_000),
             "0.000124000 tid=4243 recvex h=4 Echo.Ping out=0+0 in=32+0 caps=0/0 rcOk 3.000us from task 1234 thread 4242 trace=0x00000000000000ab span=0x0102030405060708 corr=7"
         );
         let answered = Record {
@@ -352,7 +364,14 @@ mod tests {
             span_id: 9,
             ..received
         };
-        assert!(line(&answered, &[], &names, 1_000_000_000).ends_with(
+        assert!(line(
+            &answered,
+            &[],
+            &names,
+            &ThreadNames::default(),
+            1_000_000_000
+        )
+        .ends_with(
             "rcOk 3.000us to thread 4242 trace=0x00000000000000ab span=0x0000000000000009 corr=7"
         ));
         let sent = Record {
@@ -362,11 +381,28 @@ mod tests {
             trace_id: 0,
             ..received
         };
-        assert!(line(&sent, &[], &names, 1_000_000_000)
-            .ends_with("rcOk 3.000us span=0x0102030405060708 corr=7"));
+        assert!(
+            line(&sent, &[], &names, &ThreadNames::default(), 1_000_000_000)
+                .ends_with("rcOk 3.000us span=0x0102030405060708 corr=7")
+        );
         assert_eq!(
-            line(&Record::lost(3, 11, 5, 17), &[], &names, 0),
+            line(
+                &Record::lost(3, 11, 5, 17),
+                &[],
+                &names,
+                &ThreadNames::default(),
+                0
+            ),
             "0.000000005 tid=11 lost=17 ring=3"
+        );
+        let mut threads = ThreadNames::default();
+        threads.set(4243, "Server.main");
+        assert!(line(&received, &[], &names, &threads, 1_000_000_000)
+            .starts_with("0.000124000 Server.main[4243] recvex h=4 Echo.Ping "));
+        threads.set(11, "client");
+        assert_eq!(
+            line(&Record::lost(3, 11, 5, 17), &[], &names, &threads, 0),
+            "0.000000005 client[11] lost=17 ring=3"
         );
         assert_eq!(rc_name(0x7777), "rc=0x00007777");
         assert_eq!(duration(850), "850ns");
