@@ -146,7 +146,7 @@ fn check(records: &[KosShimTraceRecord], c: Handle, s: Handle, tids: &[u32]) -> 
                 let expected = (call.trace_id, call.span_id);
                 assert!((0..CALLS).any(|i| context_of(client, i) == expected));
                 assert_eq!((r.trace_id, r.span_id), expected, "the client's context");
-                let line = text::line(r, &[], &NameMap::new(), 0);
+                let line = text::line(r, &[], &NameMap::new(), &Default::default(), 0);
                 assert!(
                     line.contains(&format!(
                         " from task {pid} thread {} trace=0x{:016x} span=0x{:016x} ",

@@ -41,6 +41,7 @@ pub(crate) const MAGIC: [u8; 8] = *b"KOSTRACE";
 /// others are refused with [`KstError::Version`].
 pub(crate) const VERSION: u32 = 3;
 /// The oldest version read.
+#[cfg(feature = "std")]
 pub(crate) const OLDEST: u32 = 2;
 /// `sync` word at the start of every record entry ("KREC" in file byte order).
 pub(crate) const ENTRY_SYNC: u32 = u32::from_le_bytes(*b"KREC");
