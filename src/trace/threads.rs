@@ -6,10 +6,10 @@
 //! records of: from the registry, else as the system shows it
 //! ([`crate::sys::thread_name_of`]: Linux `/proc`). Programs often name a
 //! thread after it started, so the drainer re-reads the names of the
-//! threads that had records at most every [`REFRESH_NS`], and of every
+//! threads that had records at most every 250 ms, and of every
 //! thread it saw when the session ends: one read per thread then, never one
 //! per call. Each change is announced to the outputs before the records
-//! that follow it ([`Tracker`]).
+//! that follow it.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
@@ -77,7 +77,7 @@ impl fmt::Display for Label<'_> {
 }
 
 /// How often the drainer re-reads the names of threads that had records.
-pub const REFRESH_NS: u64 = 250_000_000;
+pub(crate) const REFRESH_NS: u64 = 250_000_000;
 
 /// Names read on the threads themselves (at their first traced call).
 static REGISTRY: spin::mutex::SpinMutex<ThreadNames> = spin::mutex::SpinMutex::new(ThreadNames {
@@ -104,7 +104,7 @@ const FINAL_MAX: usize = 4096;
 
 /// What one tracing session told its outputs about thread names.
 #[derive(Debug, Default)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     /// The names announced.
     told: ThreadNames,
     /// Threads whose name was looked for (named or not).
@@ -141,7 +141,7 @@ impl Tracker {
     }
 
     /// Re-read the names of the threads with records since the last
-    /// refresh, if [`REFRESH_NS`] passed since (`now_ns`); with `all`, of
+    /// refresh, if 250 ms passed since (`now_ns`); with `all`, of
     /// every thread seen (the session ends). Announces what changed.
     pub fn refresh(&mut self, now_ns: u64, all: bool, announce: &mut dyn FnMut(u64, &str)) {
         if !all && now_ns.saturating_sub(self.last_refresh_ns) < REFRESH_NS {
