@@ -522,6 +522,11 @@ pub fn thread_name() -> Option<alloc::string::String> {
 pub fn thread_name_of(tid: u64) -> Option<alloc::string::String> {
     #[cfg(target_os = "linux")]
     {
+        // Linux thread ids are positive `pid_t`s; builds without std name
+        // threads by `pthread_self` values, which /proc does not know.
+        if tid == 0 || tid > i32::MAX as u64 {
+            return None;
+        }
         let bytes = read_file(&alloc::format!("/proc/self/task/{tid}/comm")).ok()?;
         let text = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
         clean_thread_name(&text[..text.len().min(THREAD_NAME_MAX - 1)])

@@ -95,7 +95,8 @@ pub(crate) fn note_current(tid: u64) {
 
 /// `tid`'s name now: as the system shows it, else as registered.
 fn current(tid: u64) -> Option<String> {
-    crate::sys::thread_name_of(tid).or_else(|| REGISTRY.lock().get(tid).map(String::from))
+    let seen = crate::sys::thread_name_of(tid);
+    seen.or_else(|| REGISTRY.lock().get(tid).map(String::from))
 }
 
 /// Threads re-read at the end of a session at most (the rest keep the name
@@ -130,12 +131,9 @@ impl Tracker {
         if !self.seen.insert(tid) {
             return;
         }
-        if let Some(name) = REGISTRY
-            .lock()
-            .get(tid)
-            .map(String::from)
-            .or_else(|| current(tid))
-        {
+        // The registry's lock is let go before `current` takes it again.
+        let registered = REGISTRY.lock().get(tid).map(String::from);
+        if let Some(name) = registered.or_else(|| current(tid)) {
             self.tell(tid, &name, announce);
         }
     }
@@ -191,6 +189,23 @@ mod tests {
         assert!(names.set(1, "b"));
         assert_eq!(names.get(1), Some("b"));
         assert_eq!(names.iter().collect::<alloc::vec::Vec<_>>(), [(1, "b")]);
+    }
+
+    #[test]
+    fn a_thread_the_system_does_not_know_stays_unnamed() {
+        // As in the wrap build, whose thread ids are pthread_self values:
+        // neither registered nor in /proc (this once deadlocked on the
+        // registry's lock).
+        let tid = u64::MAX - 7;
+        let mut told = alloc::vec::Vec::new();
+        let mut tracker = Tracker::default();
+        tracker.on_record(tid, &mut |t, n| told.push((t, String::from(n))));
+        tracker.refresh(0, true, &mut |t, n| told.push((t, String::from(n))));
+        assert!(told.is_empty());
+        assert_eq!(tracker.names().get(tid), None);
+        REGISTRY.lock().set(tid, "registered");
+        tracker.refresh(1, true, &mut |t, n| told.push((t, String::from(n))));
+        assert_eq!(told, [(tid, String::from("registered"))]);
     }
 
     #[cfg(all(feature = "std", target_os = "linux"))]
