@@ -5,14 +5,18 @@
 //! Each stream file is one packet: packet header (magic, stream id), packet
 //! context (begin/end timestamps, content and packet size in bits, thread id),
 //! then events. Every field is byte-aligned little-endian, so the layout is
-//! exactly the bytes written in order. Event `kos_ipc:call` (id 0) carries
-//! every record field, the header context included (`peer_task`,
-//! `peer_thread`, `trace_id`, `span_id`; `connection`, the handle's
-//! connection learned from the service locator, empty when unknown, see
-//! [`crate::locator`]); `kos_ipc:lost` (id 1) the lost
-//! counts. The clock is
-//! the shim's monotonic clock in ns with an offset to wall-clock time, so
-//! babeltrace2 prints real times of day.
+//! exactly the bytes written in order. There is one event class per
+//! operation, so readers select by name: `kos_ipc:call`, `kos_ipc:callex`,
+//! `kos_ipc:recv`, `kos_ipc:recvex`, `kos_ipc:reply` (ids 0 to 4, the `op`
+//! values), each with the fields its operation has (a receive
+//! has no sent sizes, a reply no received ones; the header context
+//! `peer_task`, `peer_thread`, `trace_id`, `span_id`; `connection`, the
+//! handle's connection learned from the service locator, empty when
+//! unknown, see [`crate::locator`]), and `kos_ipc:lost` (id 5) with the
+//! lost counts. Every event's context is the thread's name
+//! (`thread_name`, [`CtfWriter::thread_name`]; empty when unknown). The
+//! clock is the shim's monotonic clock in ns with an offset to wall-clock
+//! time, so babeltrace2 prints real times of day.
 //!
 //! A stream file is a sequence of packets, each complete when written: the
 //! events of a thread are collected in memory and written as one packet
