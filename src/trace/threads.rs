@@ -89,9 +89,18 @@ static REGISTRY: spin::mutex::SpinMutex<ThreadNames> = spin::mutex::SpinMutex::n
 #[cfg(feature = "std")]
 pub(crate) fn note_current(tid: u64) {
     if let Some(name) = crate::sys::thread_name() {
-        REGISTRY.lock().set(tid, &name);
+        let mut r = REGISTRY.lock();
+        // Bounded: a program that starts threads forever drops the
+        // oldest ids (the drainer then asks the system, once per thread).
+        if r.len() >= MAX_THREADS {
+            r.map.pop_first();
+        }
+        r.set(tid, &name);
     }
 }
+
+/// Threads the registry and a session remember at most.
+const MAX_THREADS: usize = 1 << 14;
 
 /// `tid`'s name now: as the system shows it, else as registered.
 fn current(tid: u64) -> Option<String> {
@@ -128,9 +137,15 @@ impl Tracker {
             return;
         }
         self.recent.insert(tid);
-        if !self.seen.insert(tid) {
+        if self.seen.contains(&tid) {
             return;
         }
+        if self.seen.len() >= MAX_THREADS {
+            // Forget (and later announce again) rather than grow forever.
+            self.seen.clear();
+            self.told = ThreadNames::default();
+        }
+        self.seen.insert(tid);
         // The registry's lock is let go before `current` takes it again.
         let registered = REGISTRY.lock().get(tid).map(String::from);
         if let Some(name) = registered.or_else(|| current(tid)) {
