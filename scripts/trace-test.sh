@@ -150,6 +150,24 @@ expect_eq "threads: client lines" "$rounds" "$(grep -cE '^[0-9.]+ echo\.client\[
 expect_eq "threads: server lines" $((2 * rounds)) "$(grep -cE '^[0-9.]+ echo\.server\[[0-9]+\] (recv|reply) +h=' "$t/threads.txt")"
 expect_eq "threads: text export in time order" 0 \
     "$(awk 'NR > 1 && $1 < prev { n++ } { prev = $1 } END { print n + 0 }' "$t/threads.txt")"
+# The same entries in reverse order (as no drainer writes them): the
+# export sorts them back into time order, the same lines.
+python3 - "$t/threads.kst" "$t/reversed.kst" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+at = struct.unpack_from("<I", data, 12)[0]
+names, recs = [], []
+while at < len(data):
+    n = struct.unpack_from("<I", data, at + 4)[0]
+    (recs if data[at:at + 4] == b"KREC" else names).append(data[at:at + n])
+    at += n
+header = data[:struct.unpack_from("<I", data, 12)[0]]
+open(sys.argv[2], "wb").write(header + b"".join(names) + b"".join(reversed(recs)))
+PY
+"$tool" export --format text "$t/reversed.kst" "$t/reversed.txt"
+expect_eq "threads: reversed file exports the same lines" "" "$(cmp <(sort "$t/threads.txt") <(sort "$t/reversed.txt") 2>&1)"
+expect_eq "threads: reversed file exported in time order" 0 \
+    "$(awk 'NR > 1 && $1 < prev { n++ } { prev = $1 } END { print n + 0 }' "$t/reversed.txt")"
 # Not grouped by thread: each Reply starts within its Call, and the next
 # Call after it, so the thread changes at least twice per round trip.
 changes=$(awk '{ if (NR > 1 && $2 != prev) n++; prev = $2 } END { print n + 0 }' "$t/threads.txt")
