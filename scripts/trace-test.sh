@@ -174,7 +174,9 @@ changes=$(awk '{ if (NR > 1 && $2 != prev) n++; prev = $2 } END { print n + 0 }'
 [ "$changes" -ge $((2 * rounds - 1)) ] || fail "threads: text export changes thread $changes times, expected at least $((2 * rounds - 1))"
 expect_eq "threads: stderr lines" "$((rounds)) $((2 * rounds))" \
     "$(grep -c '^kos_ipc: [0-9.]* echo\.client\[' "$t/run.err") $(grep -c '^kos_ipc: [0-9.]* echo\.server\[' "$t/run.err")"
-for dir in "$t/ctf"; do
+"$tool" export --format ctf "$t/threads.kst" "$t/ctf-export"
+"$tool" export --format json "$t/threads.kst" "$t/exported.json"
+for dir in "$t/ctf" "$t/ctf-export"; do
     babeltrace2 "$dir" >"$dir.bt" 2>"$dir.bt.err" || { cat "$dir.bt.err" >&2; fail "babeltrace2 $dir failed"; }
     expect_eq "threads: ctf classes" "call=$rounds recv=$rounds reply=$rounds" \
         "$(for c in call recv reply; do printf '%s=%s ' $c "$(grep -c "kos_ipc:$c:" "$dir.bt")"; done | sed 's/ $//')"
@@ -183,7 +185,7 @@ for dir in "$t/ctf"; do
     expect_eq "threads: a recv has no sent sizes" 0 "$(grep 'kos_ipc:recv:' "$dir.bt" | grep -c 'const_out')"
 done
 "$tool" merge "$t/merged.json" "$t/threads.kst" >"$t/merge.out"
-for j in "$t/threads.json" "$t/merged.json"; do
+for j in "$t/threads.json" "$t/exported.json" "$t/merged.json"; do
     expect_eq "threads: $j track names" "echo.client echo.server" "$(python3 - "$j" <<'PY'
 import json, re, sys
 events = json.load(open(sys.argv[1]))
