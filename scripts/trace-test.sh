@@ -173,7 +173,7 @@ expect_eq "threads: reversed file exported in time order" 0 \
 changes=$(awk '{ if (NR > 1 && $2 != prev) n++; prev = $2 } END { print n + 0 }' "$t/threads.txt")
 [ "$changes" -ge $((2 * rounds - 1)) ] || fail "threads: text export changes thread $changes times, expected at least $((2 * rounds - 1))"
 expect_eq "threads: stderr lines" "$((rounds)) $((2 * rounds))" \
-    "$(grep -c '^kos_ipc: [0-9.]* echo\.client\[' "$t/run.err") $(grep -c '^kos_ipc: [0-9.]* echo\.server\[' "$t/run.err")"
+    "$(grep -c '^kos-ipc-shim trace: [0-9.]* echo\.client\[' "$t/run.err") $(grep -c '^kos-ipc-shim trace: [0-9.]* echo\.server\[' "$t/run.err")"
 "$tool" export --format ctf "$t/threads.kst" "$t/ctf-export"
 "$tool" export --format json "$t/threads.kst" "$t/exported.json"
 for dir in "$t/ctf" "$t/ctf-export"; do
