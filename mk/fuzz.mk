@@ -6,7 +6,9 @@
 #                      other, 0 crashes and 0 slow inputs allowed. Prints and
 #                      writes $(FUZZ_LONG)/summary.txt: per target the runs,
 #                      seconds, executions per second, coverage (libFuzzer's
-#                      cov/ft) and corpus size, with the commit and date.
+#                      cov/ft), corpus size and the commit of the code it
+#                      fuzzed (built just before its run; "+" when src/ or
+#                      fuzz/ had uncommitted changes), with the date.
 #                      The corpus grows in $(FUZZ_LONG)/corpus/<target>
 #                      across runs (the committed fuzz/corpus is only read).
 
@@ -19,12 +21,12 @@ fuzz-long:
 	    echo "fuzz-long: FAILED: cargo-fuzz is not installed; run scripts/setup.sh" >&2; exit 1; fi; \
 	mkdir -p $(FUZZ_LONG); \
 	summary=$(FUZZ_LONG)/summary.txt; \
-	{ echo "fuzz-long: $$(git rev-parse --short HEAD 2>/dev/null || echo unknown) on $$(date -u +%Y-%m-%d), $(FUZZ_RUNS) runs per target, $$(nproc) cores"; \
-	  printf '%-16s %12s %8s %10s %8s %8s %8s\n' target runs seconds exec/s cov ft corpus; } > $$summary; \
+	{ echo "fuzz-long: $$(date -u +%Y-%m-%d), $(FUZZ_RUNS) runs per target, $$(nproc) cores"; \
+	  printf '%-16s %12s %8s %10s %8s %8s %8s %s\n' target runs seconds exec/s cov ft corpus commit; } > $$summary; \
 	for t in $(POLICY_FUZZ_TARGETS); do \
 	    $(CARGO) +nightly fuzz build --fuzz-dir fuzz --target-dir $(CURDIR)/target/fuzz $$t || exit 1; \
-	done; \
-	for t in $(POLICY_FUZZ_TARGETS); do \
+	    commit=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
+	    [ -z "$$(git status --porcelain -- src fuzz 2>/dev/null)" ] || commit="$$commit+"; \
 	    echo "fuzz-long: $$t for $(FUZZ_RUNS) runs"; \
 	    mkdir -p $(FUZZ_LONG)/corpus/$$t $(FUZZ_LONG)/artifacts/$$t; \
 	    start=$$(date +%s); \
@@ -42,7 +44,7 @@ fuzz-long:
 	    corpus=$$(find $(FUZZ_LONG)/corpus/$$t -type f | wc -l); \
 	    if [ -z "$$runs" ] || [ "$$runs" -lt $(FUZZ_RUNS) ]; then \
 	        echo "fuzz-long: FAILED: $$t ran $${runs:-no} runs, fewer than $(FUZZ_RUNS); log $(FUZZ_LONG)/$$t.log" >&2; exit 1; fi; \
-	    printf '%-16s %12s %8s %10s %8s %8s %8s\n' $$t $$runs $$secs $$(( runs / (secs > 0 ? secs : 1) )) \
-	        "$${cov:-?}" "$${ft:-?}" $$corpus >> $$summary; \
+	    printf '%-16s %12s %8s %10s %8s %8s %8s %s\n' $$t $$runs $$secs $$(( runs / (secs > 0 ? secs : 1) )) \
+	        "$${cov:-?}" "$${ft:-?}" $$corpus $$commit >> $$summary; \
 	done; \
 	cat $$summary
