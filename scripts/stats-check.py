@@ -4,9 +4,14 @@
     stats-check.py TEXT_DUMP PATTERNS JSON_DUMP
         The dumps of ctests/stats_dump.c (`make stats-test`). TEXT_DUMP must
         have, for every pattern line of PATTERNS (extended regexes where H
-        stands for a handle and D for a duration), a line it matches, and
-        exactly one data row per key. JSON_DUMP must be schema version 1 and
-        carry the same numbers as the C test caused.
+        stands for a handle, D for a duration and P for a percentage), a line
+        it matches, and exactly one data row per key. Its total row must
+        hold the sums of the data rows; each row's %time must be its share
+        of the summed latency totals, redone here exactly from the JSON
+        dump's nanoseconds (rounded half up to 0.01), and the rows must be
+        sorted by total time. JSON_DUMP must be schema version 1, carry the
+        same numbers as the C test caused, and its totals the sums of its
+        keys.
 
     stats-check.py echo PROGRAM_STDOUT JSON_DUMP
         The dump of ctests/interpose/echo_prog.c (`make stats-wrap-test`):
@@ -24,6 +29,8 @@ import sys
 
 DURATION = r"[0-9]+(\.[0-9]+)?(ns|us|ms|s)"
 HANDLE = r"[0-9]+"
+PERCENT = r"[0-9]+\.[0-9]{2}"
+UNITS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 # (op, iid, mid) -> calls, ok, denied, rc name of the errors, bytes out/in
 EXPECTED = {
@@ -54,13 +61,68 @@ def check_text(path, patterns_path):
     for raw in open(patterns_path).read().splitlines():
         if not raw or raw.startswith("#"):
             continue
-        pat = re.sub(r"\bD\b", DURATION, re.sub(r"\bH\b", HANDLE, raw))
+        pat = re.sub(r"\bP\b", PERCENT, re.sub(r"\bD\b", DURATION, re.sub(r"\bH\b", HANDLE, raw)))
         if not any(re.search(pat, l) for l in lines):
             fail(f"{path}: no line matches {raw!r}")
     # The policy's section (lines starting with "policy") follows the table.
-    rows = [l for l in lines[3:] if l.strip() and not l.startswith("policy")]
+    table = [l.split() for l in lines[2:] if l.strip() and not l.startswith("policy")]
+    head, rows = table[0], table[1:]
+    if not rows or rows[-1][0] != "total":
+        fail(f"{path}: the last row is not the total row")
+        return None
+    total, rows = dict(zip(head, rows[-1])), [dict(zip(head, r)) for r in rows[:-1]]
     if len(rows) != 12:
         fail(f"{path}: {len(rows)} data rows, expected 12")
+    for col in ("calls", "errors", "denied", "out", "in"):
+        s = sum(int(r[col]) for r in rows)
+        if int(total[col]) != s:
+            fail(f"{path}: total row {col} = {total[col]}, the rows add up to {s}")
+    return head, rows, total
+
+
+def duration_ns(text):
+    m = re.fullmatch(r"([0-9.]+)(ns|us|ms|s)", text)
+    return float(m.group(1)) * UNITS[m.group(2)] if m else None
+
+
+def percent(part, whole):
+    """dump.rs's percent(): two decimals, rounded half up, in integers."""
+    bp = (part * 10000 + whole // 2) // whole
+    return f"{bp // 100}.{bp % 100:02d}"
+
+
+def check_shares(path, text, json_path):
+    """The text rows' %time, order and total row against the JSON's ns."""
+    head, rows, total = text
+    doc = json.load(open(json_path))
+    by_key = {(k["op"], k["handle"], f"{k['iid']}.{k['mid']}"): k for k in doc["keys"] if not k["overflow"]}
+    whole = sum(k["latency_ns"]["total"] for k in by_key.values() if k["latency_ns"])
+    last = None
+    for r in rows:
+        k = by_key.get((r["op"], int(r["handle"]), r["iid.mid"]))
+        if k is None or k["latency_ns"] is None:
+            fail(f"{path}: row {r} has no timed key in {json_path}")
+            continue
+        ns = k["latency_ns"]["total"]
+        if r["%time"] != percent(ns, whole):
+            fail(f"{path}: {r['op']} {r['iid.mid']}: %time {r['%time']}, "
+                 f"expected {percent(ns, whole)} ({ns} of {whole} ns)")
+        if last is not None and ns > last:
+            fail(f"{path}: {r['op']} {r['iid.mid']}: not sorted by total time ({ns} ns after {last} ns)")
+        last = ns
+    if total["%time"] != "100.00":
+        fail(f"{path}: total row %time {total['%time']}, expected 100.00")
+    got = duration_ns(total["total"])
+    # Three significant digits: within 0.5 %.
+    if got is None or abs(got - whole) > whole * 0.005:
+        fail(f"{path}: total row total {total['total']}, the rows' latencies add up to {whole} ns")
+    mx = max(k["latency_ns"]["max"] for k in by_key.values() if k["latency_ns"])
+    got = duration_ns(total["max"])
+    if got is None or abs(got - mx) > mx * 0.005:
+        fail(f"{path}: total row max {total['max']}, the largest row max is {mx} ns")
+    shares = sum(float(r["%time"]) for r in rows)
+    if abs(shares - 100) > 0.005 * len(rows):
+        fail(f"{path}: the rows' %time add up to {shares:.2f}")
 
 
 def check_json(path):
@@ -112,6 +174,17 @@ def check_json(path):
             fail(f"{path}: {key}: (calls, ok, denied, rc, out, in) = {got}, expected {(calls, ok, denied, rc, out, inn)}")
     if set(merged) != set(EXPECTED):
         fail(f"{path}: keys {sorted(merged)} != {sorted(EXPECTED)}")
+    t = doc.get("totals")
+    if t is None:
+        fail(f"{path}: no totals")
+        return
+    want = {c: sum(k[c] for k in doc["keys"]) for c in ("calls", "ok", "errors", "denied", "audit_denied")}
+    want["bytes"] = {b: sum(k["bytes"][b] for k in doc["keys"]) for b in t["bytes"]}
+    lats = [k["latency_ns"] for k in doc["keys"] if k["latency_ns"]]
+    want["latency_ns"] = {"count": sum(l["count"] for l in lats), "total": sum(l["total"] for l in lats),
+                          "max": max(l["max"] for l in lats)}
+    if t != want:
+        fail(f"{path}: totals {t}, the keys add up to {want}")
 
 
 OPS = ["call", "callex", "recv", "recvex", "reply"]
@@ -170,8 +243,10 @@ def check_echo(stdout_path, path):
 if len(sys.argv) == 4 and sys.argv[1] == "echo":
     check_echo(sys.argv[2], sys.argv[3])
 elif len(sys.argv) == 4:
-    check_text(sys.argv[1], sys.argv[2])
+    text = check_text(sys.argv[1], sys.argv[2])
     check_json(sys.argv[3])
+    if text:
+        check_shares(sys.argv[1], text, sys.argv[3])
     if not failures:
         print(f"stats-check: text and JSON dumps carry the expected numbers ({len(EXPECTED)} keys checked)")
 else:

@@ -1,14 +1,24 @@
 //! Text and JSON renderings of a [`Snapshot`] (builds with the C library).
 //!
 //! Text: an aligned table, one row per key sorted by total time (then by
-//! calls), the overflow row last. Columns: `op handle iid.mid [name] calls
-//! errors denied p50 p99 max total out in` — ids in decimal, names from
-//! `KOS_SHIM_NAMES` or learned from the service locator ([`crate::locator`])
-//! when any is known (then also a `connection` column after `handle`), durations with a unit (`ns`, `us`,
-//! `ms`, `s`), bytes as exact integers (constant part + arena). Latency
-//! columns show `-` at level `count`.
+//! calls), the overflow row last, then a `total` row. Columns: `op handle
+//! iid.mid [name] calls errors denied p50 p99 max total %time out in` — ids
+//! in decimal, names from `KOS_SHIM_NAMES` or learned from the service
+//! locator ([`crate::locator`]) when any is known (then also a `connection`
+//! column after `handle`), durations with a unit (`ns`, `us`, `ms`, `s`),
+//! bytes as exact integers (constant part + arena). Latency columns show `-`
+//! at level `count`.
 //!
-//! JSON: schema version 1, described in README ("Statistics").
+//! `%time` is a row's share of the summed total time of all rows, in
+//! percent with two decimals, rounded half up from the exact nanosecond sums
+//! (as `strace -c`'s `% time`); `-` for a row without measured latency, and
+//! everywhere when no time was measured (level `count`: rows are then
+//! sorted by calls). The `total` row adds up calls, errors, denied, total
+//! time and bytes of all rows (the overflow row included); its `max` is the
+//! largest of the rows', its `p50` and `p99` are `-`.
+//!
+//! JSON: schema version 1, described in README ("Statistics"); `totals`
+//! holds the same sums as the text's `total` row.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -82,6 +92,71 @@ fn connection_of(e: &Entry) -> String {
     }
 }
 
+/// The sums over all rows of a dump (the text's `total` row, the JSON's
+/// `totals`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Calls.
+    pub calls: u64,
+    /// Calls that returned rcOk.
+    pub ok: u64,
+    /// Calls that did not.
+    pub errors: u64,
+    /// Calls denied.
+    pub denied: u64,
+    /// Denials only audited.
+    pub audit_denied: u64,
+    /// Constant-part bytes sent.
+    pub out_const: u64,
+    /// Arena bytes sent.
+    pub out_arena: u64,
+    /// Constant-part bytes received.
+    pub in_const: u64,
+    /// Arena bytes received.
+    pub in_arena: u64,
+    /// Calls with a measured latency.
+    pub timed: u64,
+    /// Sum of the measured latencies, ns.
+    pub total_ns: u64,
+    /// Longest measured latency, ns.
+    pub max_ns: u64,
+}
+
+impl Totals {
+    /// The sums over `entries`.
+    pub fn of<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Totals {
+        let mut t = Totals::default();
+        for e in entries {
+            t.calls += e.calls;
+            t.ok += e.ok;
+            t.errors += e.errors;
+            t.denied += e.denied;
+            t.audit_denied += e.audit_denied;
+            t.out_const += e.out_const;
+            t.out_arena += e.out_arena;
+            t.in_const += e.in_const;
+            t.in_arena += e.in_arena;
+            if let Some(l) = e.latency {
+                t.timed += l.count;
+                t.total_ns = t.total_ns.saturating_add(l.total_ns);
+                t.max_ns = t.max_ns.max(l.max_ns);
+            }
+        }
+        t
+    }
+}
+
+/// `part` as a percentage of `whole` with two decimals, rounded half up
+/// (`"12.35"`); None when `whole` is 0. Integer arithmetic, so that a
+/// checker can redo it exactly.
+pub fn percent(part: u64, whole: u64) -> Option<String> {
+    if whole == 0 {
+        return None;
+    }
+    let bp = (part as u128 * 10_000 + whole as u128 / 2) / whole as u128;
+    Some(format!("{}.{:02}", bp / 100, bp % 100))
+}
+
 /// The text table.
 pub fn text(s: &Snapshot, names: &NameMap) -> String {
     let g = &s.global;
@@ -111,9 +186,11 @@ pub fn text(s: &Snapshot, names: &NameMap) -> String {
         head.push("name");
     }
     head.extend([
-        "calls", "errors", "denied", "p50", "p99", "max", "total", "out", "in",
+        "calls", "errors", "denied", "p50", "p99", "max", "total", "%time", "out", "in",
     ]);
     table.push(head.iter().map(|h| h.to_string()).collect());
+    let sums = Totals::of(rows.iter().copied());
+    let dash = || String::from("-");
     for e in rows {
         let mut r = match e.key {
             Some(k) => vec![k.op.key().to_string(), k.handle.to_string()],
@@ -133,13 +210,30 @@ pub fn text(s: &Snapshot, names: &NameMap) -> String {
         }
         r.extend([e.calls, e.errors, e.denied].map(|v| v.to_string()));
         match e.latency {
-            Some(l) => r.extend([l.p50_ns, l.p99_ns, l.max_ns, l.total_ns].map(duration)),
-            None => r.extend(["-", "-", "-", "-"].map(String::from)),
+            Some(l) => {
+                r.extend([l.p50_ns, l.p99_ns, l.max_ns, l.total_ns].map(duration));
+                r.push(percent(l.total_ns, sums.total_ns).unwrap_or_else(dash));
+            }
+            None => r.extend(["-", "-", "-", "-", "-"].map(String::from)),
         }
         r.push((e.out_const + e.out_arena).to_string());
         r.push((e.in_const + e.in_arena).to_string());
         table.push(r);
     }
+    // The total row: "-" in the id columns and where a sum means nothing.
+    let mut r = vec!["total".to_string()];
+    r.resize(head.iter().position(|&h| h == "calls").unwrap_or(1), dash());
+    r.extend([sums.calls, sums.errors, sums.denied].map(|v| v.to_string()));
+    r.extend([dash(), dash()]);
+    if sums.timed > 0 {
+        r.extend([duration(sums.max_ns), duration(sums.total_ns)]);
+    } else {
+        r.extend([dash(), dash()]);
+    }
+    r.push(percent(sums.total_ns, sums.total_ns).unwrap_or_else(dash));
+    r.push((sums.out_const + sums.out_arena).to_string());
+    r.push((sums.in_const + sums.in_arena).to_string());
+    table.push(r);
     let ncol = table[0].len();
     let width: Vec<usize> = (0..ncol)
         .map(|c| table.iter().map(|r| r[c].len()).max().unwrap_or(0))
@@ -190,9 +284,11 @@ pub fn json(s: &Snapshot, names: &NameMap) -> String {
     }
     let _ = write!(
         o,
-        "}},\"reentrant\":{},\"dropped\":{},\"keys\":{},\"capacity\":{}}},\n\"keys\":[",
+        "}},\"reentrant\":{},\"dropped\":{},\"keys\":{},\"capacity\":{}}},",
         g.reentrant, g.dropped, g.keys, g.capacity
     );
+    json_totals(&mut o, &Totals::of(&s.entries));
+    o.push_str(",\n\"keys\":[");
     for (i, e) in sorted(&s.entries).into_iter().enumerate() {
         o.push_str(if i > 0 { ",\n" } else { "\n" });
         o.push('{');
@@ -277,6 +373,26 @@ pub fn json(s: &Snapshot, names: &NameMap) -> String {
     }
     o.push_str("\n]}\n");
     o
+}
+
+/// `"totals":{...}`: the sums of [`Totals`], `latency_ns` null when no
+/// latency was measured.
+fn json_totals(o: &mut String, t: &Totals) {
+    let _ = write!(
+        o,
+        "\"totals\":{{\"calls\":{},\"ok\":{},\"errors\":{},\"denied\":{},\"audit_denied\":{},\
+         \"bytes\":{{\"out_const\":{},\"out_arena\":{},\"in_const\":{},\"in_arena\":{}}},\"latency_ns\":",
+        t.calls, t.ok, t.errors, t.denied, t.audit_denied, t.out_const, t.out_arena, t.in_const, t.in_arena
+    );
+    if t.timed > 0 {
+        let _ = write!(
+            o,
+            "{{\"count\":{},\"total\":{},\"max\":{}}}}}",
+            t.timed, t.total_ns, t.max_ns
+        );
+    } else {
+        o.push_str("null}");
+    }
 }
 
 /// Render the process's statistics now.

@@ -310,7 +310,7 @@ fn text_dump_is_an_aligned_table_sorted_by_total_time() {
         cols(lines[2]),
         [
             "op", "handle", "iid.mid", "name", "calls", "errors", "denied", "p50", "p99", "max",
-            "total", "out", "in"
+            "total", "%time", "out", "in"
         ]
     );
     // 7.2: 2 × 50 us = 100 us total, one denied (its bytes not sent).
@@ -318,7 +318,7 @@ fn text_dump_is_an_aligned_table_sorted_by_total_time() {
         cols(lines[3]),
         [
             "call", "11", "7.2", "Echo.2", "2", "1", "1", "50.0us", "50.0us", "50.0us", "100us",
-            "40", "0"
+            "96.90", "40", "0"
         ]
     );
     assert_eq!(
@@ -335,6 +335,7 @@ fn text_dump_is_an_aligned_table_sorted_by_total_time() {
             "1.00us",
             "1.00us",
             "3.00us",
+            "2.91",
             "120",
             "0"
         ]
@@ -342,11 +343,19 @@ fn text_dump_is_an_aligned_table_sorted_by_total_time() {
     assert_eq!(
         cols(lines[5]),
         [
-            "call", "11", "7.3", "Echo.3", "1", "0", "0", "200ns", "200ns", "200ns", "200ns", "40",
+            "call", "11", "7.3", "Echo.3", "1", "0", "0", "200ns", "200ns", "200ns", "200ns",
+            "0.19", "40", "0"
+        ]
+    );
+    // 103.2 us in all; the % column is each row's share of it, rounded half up.
+    assert_eq!(
+        cols(lines[6]),
+        [
+            "total", "-", "-", "-", "6", "1", "1", "-", "-", "50.0us", "103us", "100.00", "200",
             "0"
         ]
     );
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 7);
     // Aligned: numbers end under the right edge of their heading.
     let calls_end = lines[2].find("calls").unwrap() + "calls".len();
     for l in &lines[3..] {
@@ -399,6 +408,70 @@ fn json_dump_parses_and_carries_the_numbers() {
     assert_eq!(keys[1]["method"], "Ping");
     let sum: u64 = keys.iter().map(|k| k["calls"].as_u64().unwrap()).sum();
     assert_eq!(sum, 6);
+    // The totals: sums of the keys, as the text's total row.
+    let t = &j["totals"];
+    assert_eq!((t["calls"].as_u64(), t["ok"].as_u64()), (Some(6), Some(5)));
+    assert_eq!(
+        (t["errors"].as_u64(), t["denied"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(t["bytes"]["out_const"], 5 * 32);
+    assert_eq!(t["bytes"]["out_arena"], 5 * 8);
+    assert_eq!(t["latency_ns"]["count"], 6);
+    assert_eq!(t["latency_ns"]["total"], 103_200);
+    assert_eq!(t["latency_ns"]["max"], 50_000);
+}
+
+#[test]
+fn percentages_round_half_up_from_integers() {
+    assert_eq!(dump::percent(1, 0), None);
+    assert_eq!(dump::percent(0, 7).as_deref(), Some("0.00"));
+    assert_eq!(dump::percent(7, 7).as_deref(), Some("100.00"));
+    assert_eq!(dump::percent(1, 3).as_deref(), Some("33.33"));
+    assert_eq!(dump::percent(2, 3).as_deref(), Some("66.67"));
+    // 1/8 = 12.5 %, 1/16 = 6.25 %, 1/1600 = 0.0625 % -> 0.06, 1/800 -> 0.13
+    assert_eq!(dump::percent(1, 8).as_deref(), Some("12.50"));
+    assert_eq!(dump::percent(1, 16).as_deref(), Some("6.25"));
+    assert_eq!(dump::percent(1, 1600).as_deref(), Some("0.06"));
+    assert_eq!(dump::percent(1, 800).as_deref(), Some("0.13"));
+    assert_eq!(dump::percent(u64::MAX, u64::MAX).as_deref(), Some("100.00"));
+}
+
+#[test]
+fn text_dump_without_timing_has_no_time_shares_and_sorts_by_calls() {
+    let t = Table::alloc(4, 0, 1).unwrap();
+    for (mid, n) in [(1u16, 2u32), (2, 5)] {
+        for _ in 0..n {
+            t.record(&call(Op::Recv, 3, 9, mid), 0, false, false);
+        }
+    }
+    let mut g = no_global();
+    g.level = Level::Count;
+    let text = dump::text(&snapshot_of(&t, g, Scale::identity()), &NameMap::new());
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[3],
+        ["recv", "3", "9.2", "5", "0", "0", "-", "-", "-", "-", "-", "0", "200"]
+    );
+    assert_eq!(
+        lines[4],
+        ["recv", "3", "9.1", "2", "0", "0", "-", "-", "-", "-", "-", "0", "80"]
+    );
+    assert_eq!(
+        lines[5],
+        ["total", "-", "-", "7", "0", "0", "-", "-", "-", "-", "-", "0", "280"]
+    );
+    assert_eq!(lines.len(), 6);
+    let j: serde_json::Value = serde_json::from_str(&dump::json(
+        &snapshot_of(&t, g, Scale::identity()),
+        &NameMap::new(),
+    ))
+    .unwrap();
+    assert_eq!(j["totals"]["calls"], 7);
+    assert_eq!(j["totals"]["latency_ns"], serde_json::Value::Null);
 }
 
 #[test]
