@@ -182,6 +182,8 @@ pub enum Mode {
     Create,
     /// Create; fail if the file exists.
     CreateNew,
+    /// Create if missing, then write at the end.
+    Append,
 }
 
 /// Why a file operation failed: the C library's `errno` is not portable to
@@ -219,6 +221,7 @@ impl File {
             Mode::Read => c"rb",
             Mode::Create => c"wb",
             Mode::CreateNew => c"wbx",
+            Mode::Append => c"ab",
         };
         // SAFETY: both strings are NUL-terminated.
         let f = unsafe { fopen(path.as_ptr(), mode.as_ptr()) };

@@ -25,13 +25,15 @@
 //! `KOS_SHIM_STATS_SIGNAL=1` also dumps to the same destinations whenever
 //! the process receives `SIGUSR1` (see [`install_signal`]; Linux C
 //! libraries only).
+//! `KOS_SHIM_STATS_INTERVAL=SECONDS` (0.01 to 86400, e.g. `0.5`) also dumps
+//! every interval while the program runs, appending ([`super::periodic`]).
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use super::dump::{self, Format};
+use super::dump;
 use super::Level;
 use crate::say::Level::{Error, Warn};
 use crate::sys;
@@ -211,10 +213,38 @@ pub(crate) fn from_env() -> Level {
              (stderr, text:PATH, json:PATH); no dump on SIGUSR1"
         );
     }
+    // Unset or empty: no periodic statistics.
+    let interval = sys::env("KOS_SHIM_STATS_INTERVAL").filter(|v| !v.trim().is_empty());
+    let interval = interval.and_then(|v| match super::periodic::parse_interval(v) {
+        Ok(_) if sinks.is_empty() => {
+            crate::say!(
+                Warn,
+                "KOS_SHIM_STATS_INTERVAL={v:?}, but KOS_SHIM_STATS names no usable \
+                     destination (stderr, text:PATH, json:PATH); no periodic statistics"
+            );
+            None
+        }
+        Ok(ms) => Some(ms),
+        Err(e) => {
+            crate::say!(
+                Warn,
+                "KOS_SHIM_STATS_INTERVAL={v:?}: {e}; no periodic statistics"
+            );
+            None
+        }
+    });
     if !sinks.is_empty() {
         SINKS.call_once(|| sinks);
         if !sys::at_exit(at_exit) {
             crate::say!(Error, "KOS_SHIM_STATS: atexit failed; no dump at exit");
+        }
+        if let Some(ms) = interval {
+            if let Err(e) = super::periodic::start(ms, dump_to_sinks) {
+                crate::say!(
+                    Error,
+                    "KOS_SHIM_STATS_INTERVAL: {e}; no periodic statistics"
+                );
+            }
         }
         if signal {
             if let Err(e) = install_signal() {
@@ -247,11 +277,7 @@ pub fn dump_to_sinks() {
     let _inside = crate::guard::enter();
     let _one_at_a_time = DUMP_LOCK.lock();
     for sink in sinks {
-        let r = match sink {
-            Sink::Stderr => dump::write_fd(2, Format::Text),
-            Sink::Text(p) => dump::write_file(p, Format::Text),
-            Sink::Json(p) => dump::write_file(p, Format::Json),
-        };
+        let r = dump::write_sink(sink);
         if let Err(e) = r {
             let what = match sink {
                 Sink::Stderr => "stderr",

@@ -441,8 +441,57 @@ pub fn write_fd(fd: i32, fmt: Format) -> Result<(), WriteError> {
 
 /// Write the process's statistics to a file, replacing it.
 pub fn write_file(path: &str, fmt: Format) -> Result<(), WriteError> {
-    let text = render(fmt);
-    let mut f = sys::File::open(path, sys::Mode::Create).map_err(WriteError::File)?;
+    put_file(path, sys::Mode::Create, &render(fmt))
+}
+
+fn put_file(path: &str, mode: sys::Mode, text: &str) -> Result<(), WriteError> {
+    let mut f = sys::File::open(path, mode).map_err(WriteError::File)?;
     f.write_all(text.as_bytes()).map_err(WriteError::File)?;
     f.close().map_err(WriteError::File)
+}
+
+/// Write the process's statistics to a `KOS_SHIM_STATS` destination: the
+/// text table to stderr or a file, JSON to a file, each file rewritten.
+/// With `KOS_SHIM_STATS_INTERVAL` set ([`super::periodic`]), every dump is
+/// appended instead: a table after a header line, or one line of JSON with
+/// its `dump` member.
+#[cfg(feature = "clib")]
+pub fn write_sink(sink: &super::config::Sink) -> Result<(), WriteError> {
+    use super::config::Sink;
+    use super::periodic;
+    let kind = match periodic::current() {
+        None => {
+            return match sink {
+                Sink::Stderr => write_fd(2, Format::Text),
+                Sink::Text(p) => write_file(p, Format::Text),
+                Sink::Json(p) => write_file(p, Format::Json),
+            }
+        }
+        // The periodic thread, after the exit dump began: nothing more.
+        Some(None) => return Ok(()),
+        Some(Some(kind)) => kind,
+    };
+    let text = || periodic::text_header(kind) + &render(Format::Text);
+    match sink {
+        Sink::Stderr => {
+            if sys::write_fd(2, text().as_bytes()) {
+                Ok(())
+            } else {
+                Err(WriteError::Fd)
+            }
+        }
+        Sink::Text(p) => put_file(p, sys::Mode::Append, &text()),
+        Sink::Json(p) => {
+            let snap = super::snapshot();
+            let doc = json(&snap, crate::names::global());
+            // One line: the document's only newlines are between members
+            // (strings escape theirs).
+            let mut line = String::with_capacity(doc.len() + 160);
+            line.push('{');
+            line.push_str(&periodic::json_member(kind, snap.global.calls));
+            line.extend(doc[1..].chars().filter(|&c| c != '\n'));
+            line.push('\n');
+            put_file(p, sys::Mode::Append, &line)
+        }
+    }
 }

@@ -31,6 +31,8 @@ pub mod config;
 #[cfg(feature = "clib")]
 pub mod dump;
 pub mod ffi;
+#[cfg(feature = "clib")]
+pub mod periodic;
 
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 

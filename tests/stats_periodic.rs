@@ -1,0 +1,301 @@
+//! `KOS_SHIM_STATS_INTERVAL`: periodic statistics while a program runs.
+//!
+//! Each check runs this test binary again as the program (an `#[ignore]`d
+//! test selected by name), because the statistics read the environment
+//! once per process and the final dump happens at its exit. The program
+//! makes calls until its JSON destination holds three periodic dumps (so
+//! the checks never depend on how fast the machine is; 60 s bound), then
+//! exits; the checks read what it left.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use kos_ipc_shim::abi::*;
+use kos_ipc_shim::backend::{set_backend, Args, Backend};
+use kos_ipc_shim::op::Op;
+use kos_ipc_shim::stats;
+
+struct Refuser;
+impl Backend for Refuser {
+    fn forward(&self, _op: Op, _args: &mut Args<'_>) -> Retcode {
+        rcNotConnected
+    }
+    fn name(&self) -> &'static str {
+        "refuser"
+    }
+}
+static REFUSER: Refuser = Refuser;
+
+#[repr(C, align(8))]
+struct Buf([u8; 64]);
+
+fn reply(n: usize) {
+    let mut msg = Buf([0; 64]);
+    let m = nk_message::new(3, 4, 24);
+    // SAFETY: 8-aligned buffer larger than nk_message.
+    unsafe { (msg.0.as_mut_ptr() as *mut nk_message).write(m) };
+    let mut out = SMsgHdr::ZERO;
+    out.set_descs([
+        IndirDesc {
+            buf: msg.0.as_mut_ptr().cast(),
+            size: 24,
+        },
+        IndirDesc::NONE,
+    ]);
+    for _ in 0..n {
+        // SAFETY: a valid header whose buffer outlives the call.
+        assert_eq!(
+            unsafe { kos_ipc_shim::entry::Reply(77, &out) },
+            rcNotConnected
+        );
+    }
+}
+
+/// Periodic dumps in a JSON Lines file so far.
+fn periodic_lines(path: &str) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| {
+        t.lines()
+            .filter(|l| l.starts_with("{\"dump\":{\"kind\":\"periodic\""))
+            .count()
+    })
+}
+
+/// The program: calls until three periodic dumps are in `KOS_PERIODIC_JSON`,
+/// then prints how many it made and exits (the final dump follows).
+#[test]
+#[ignore = "run by periodic_dumps_while_the_program_runs as its program"]
+fn program_until_three_dumps() {
+    set_backend(&REFUSER).unwrap();
+    assert_eq!(stats::level(), stats::Level::Timing);
+    let json = std::env::var("KOS_PERIODIC_JSON").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut made = 0;
+    while periodic_lines(&json) < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "fewer than 3 periodic dumps in 60 s"
+        );
+        reply(10);
+        made += 10;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("made {made}");
+}
+
+/// The program for a bad value: a few calls, then exit.
+#[test]
+#[ignore = "run by bad_intervals_are_reported_and_ignored as its program"]
+fn program_few_calls() {
+    set_backend(&REFUSER).unwrap();
+    reply(3);
+}
+
+fn run(program: &str, envs: &[(&str, String)]) -> Output {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args([
+        "--ignored",
+        "--exact",
+        program,
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for v in [
+        "KOS_SHIM_STATS",
+        "KOS_SHIM_STATS_INTERVAL",
+        "KOS_SHIM_STATS_SIGNAL",
+        "KOS_SHIM_LOG",
+        "KOS_SHIM_TRACE",
+        "KOS_SHIM_POLICY",
+    ] {
+        c.env_remove(v);
+    }
+    c.envs(envs.iter().map(|(k, v)| (k, v)));
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn temp(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("kos-periodic-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+/// The `calls N,` of each table in a text log, with the header before it.
+fn text_tables(text: &str) -> Vec<(String, u64)> {
+    let mut v = Vec::new();
+    let mut header = None;
+    for l in text.lines() {
+        if l.starts_with("=== kos-ipc-shim statistics: ") {
+            assert!(header.is_none(), "two headers without a table:\n{text}");
+            header = Some(l.to_string());
+        } else if let Some(rest) = l.strip_prefix("calls ") {
+            let n = rest.split(',').next().unwrap().parse().unwrap();
+            let h = header
+                .take()
+                .unwrap_or_else(|| panic!("a table without header:\n{text}"));
+            v.push((h, n));
+        }
+    }
+    assert!(header.is_none(), "a header without a table:\n{text}");
+    v
+}
+
+/// A text log: at least 3 periodic tables numbered 1, 2, 3... with
+/// non-decreasing counts and times, then the final one with `made` calls, last.
+fn check_text_log(what: &str, text: &str, made: u64) {
+    let tables = text_tables(text);
+    assert!(
+        tables.len() >= 4,
+        "{what}: {} tables:\n{text}",
+        tables.len()
+    );
+    let (last, rest) = tables.split_last().unwrap();
+    assert!(
+        last.0.starts_with("=== kos-ipc-shim statistics: final at ")
+            && last.0.ends_with(" s (cumulative) ==="),
+        "{what}: last header {:?}",
+        last.0
+    );
+    assert_eq!(last.1, made, "{what}: the final table counts every call");
+    let mut prev = (0u64, 0.0f64);
+    for (i, (h, n)) in rest.iter().enumerate() {
+        let prefix = format!("=== kos-ipc-shim statistics: periodic {} at ", i + 1);
+        let secs: f64 = h
+            .strip_prefix(&prefix)
+            .and_then(|s| s.strip_suffix(" s (cumulative) ==="))
+            .unwrap_or_else(|| {
+                panic!("{what}: header {h:?}, expected {prefix}... s (cumulative) ===")
+            })
+            .parse()
+            .unwrap();
+        assert!(
+            *n >= prev.0 && secs >= prev.1,
+            "{what}: {h} {n} after {prev:?}"
+        );
+        prev = (*n, secs);
+    }
+    assert!(last.1 >= prev.0);
+    // The last table is the final one: a total row, then nothing but the
+    // table's lines (no periodic output after the final dump).
+    let tail = &text[text.rfind("=== kos-ipc-shim statistics: final").unwrap()..];
+    assert!(
+        tail.lines().any(|l| l.starts_with("total ")),
+        "{what}: {tail}"
+    );
+}
+
+#[test]
+fn periodic_dumps_while_the_program_runs() {
+    let json = temp("stats.jsonl");
+    let text = temp("stats.txt");
+    let out = run(
+        "program_until_three_dumps",
+        &[
+            (
+                "KOS_SHIM_STATS",
+                format!("stderr,text:{},json:{}", text.display(), json.display()),
+            ),
+            ("KOS_SHIM_STATS_INTERVAL", "0.2".into()),
+            ("KOS_PERIODIC_JSON", json.display().to_string()),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let made: u64 = stdout
+        .lines()
+        // The harness prints its "test NAME ... " before the program's line.
+        .find_map(|l| l.split_once("made ").map(|(_, n)| n))
+        .unwrap_or_else(|| panic!("no 'made N' line:\n{stdout}"))
+        .parse()
+        .unwrap();
+    assert!(made > 0);
+
+    // JSON Lines: periodic 1, 2, 3..., then final; cumulative counts that
+    // never go down, and the delta each periodic line carries.
+    let lines = std::fs::read_to_string(&json).unwrap();
+    let docs: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(docs.len() >= 4, "{lines}");
+    let (last, periodic) = docs.split_last().unwrap();
+    assert_eq!(last["dump"]["kind"], "final");
+    assert_eq!(last["global"]["calls"], made);
+    assert_eq!(last["totals"]["calls"], made);
+    let (mut calls, mut elapsed) = (0u64, 0u64);
+    for (i, d) in periodic.iter().enumerate() {
+        let dump = &d["dump"];
+        assert_eq!(dump["kind"], "periodic", "{d}");
+        assert_eq!(dump["seq"], i as u64 + 1);
+        assert_eq!(dump["interval_ns"], 200_000_000);
+        assert_eq!(d["version"], 1);
+        let c = d["global"]["calls"].as_u64().unwrap();
+        let e = dump["elapsed_ns"].as_u64().unwrap();
+        assert!(c >= calls && e >= elapsed, "{d}");
+        assert_eq!(dump["calls_since_last"].as_u64(), Some(c - calls), "{d}");
+        assert_eq!(d["totals"]["calls"].as_u64(), Some(c));
+        (calls, elapsed) = (c, e);
+    }
+    assert!(made >= calls);
+    assert!(last["dump"]["elapsed_ns"].as_u64().unwrap() >= elapsed);
+
+    check_text_log("text:PATH", &std::fs::read_to_string(&text).unwrap(), made);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("kos-ipc-shim:"),
+        "no message expected:\n{stderr}"
+    );
+    check_text_log("stderr", &stderr, made);
+    let _ = std::fs::remove_file(&json);
+    let _ = std::fs::remove_file(&text);
+}
+
+#[test]
+fn bad_intervals_are_reported_and_ignored() {
+    for bad in ["0", "-1", "abc", "1e3", "100000", "0.0001"] {
+        let text = temp("bad.txt");
+        let out = run(
+            "program_few_calls",
+            &[
+                ("KOS_SHIM_STATS", format!("text:{}", text.display())),
+                ("KOS_SHIM_STATS_INTERVAL", bad.into()),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let want = format!(
+            "kos-ipc-shim: KOS_SHIM_STATS_INTERVAL={bad:?}: not a number of seconds from 0.01 \
+             to 86400 (at most 3 decimals, e.g. 0.5 or 10); no periodic statistics\n"
+        );
+        assert_eq!(stderr, want, "value {bad:?}");
+        // The dump at exit as without the variable: one table, rewritten.
+        let t = std::fs::read_to_string(&text).unwrap();
+        assert!(
+            t.starts_with("kos-ipc-shim statistics: level timing"),
+            "{t}"
+        );
+        assert!(t.contains("\ncalls 3, "), "{t}");
+        let _ = std::fs::remove_file(&text);
+    }
+}
+
+#[test]
+fn an_interval_without_a_destination_is_reported() {
+    let out = run(
+        "program_few_calls",
+        &[
+            ("KOS_SHIM_STATS", "timing".into()),
+            ("KOS_SHIM_STATS_INTERVAL", "1".into()),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "kos-ipc-shim: KOS_SHIM_STATS_INTERVAL=\"1\", but KOS_SHIM_STATS names no usable \
+         destination (stderr, text:PATH, json:PATH); no periodic statistics\n"
+    );
+}
