@@ -4,6 +4,7 @@
 //! ```text
 //! kos-host-run [--define NAME=VALUE]... [--bin-dir DIR]... [--trace DIR] [--stats DIR]
 //!              [--timeout SECONDS] [--grace SECONDS] [--main ENTITY]... [--dry-run] INIT.yaml
+//! kos-host-run generate man DIR | completions SHELL DIR   (make install)
 //! ```
 //!
 //! Each entity gets, on top of the launcher's environment and its own
@@ -15,6 +16,9 @@
 //! status (128 + signal for a signal). See README "Running a solution:
 //! kos-host-run".
 
+// Man pages and completions: the same code as kos-ipc-trace's.
+#[path = "kos-ipc-trace/generate.rs"]
+mod generate;
 // The crate root's modules sit beside it in kos-host-run/.
 #[path = "kos-host-run/init.rs"]
 mod init;
@@ -28,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use kos_ipc_shim::trace::merge::{merge_to_file, Input};
 
 use init::{Entity, Lookup};
@@ -218,6 +222,14 @@ fn dry_run(cli: &Cli, world: &str, entities: &[Entity]) {
 }
 
 fn main() -> ExitCode {
+    // `generate man|completions ...`: not an option of a run (a first word
+    // `generate` followed by anything else is still an init file's name).
+    let mut args = std::env::args_os().skip(1);
+    if let (Some(g), Some(w)) = (args.next(), args.next()) {
+        if g == "generate" && (w == "man" || w == "completions") {
+            return generate::main_alone(Cli::command(), std::env::args_os().skip(2));
+        }
+    }
     let cli = Cli::parse();
     let entities = match load(&cli) {
         Ok(e) => e,

@@ -6,18 +6,27 @@
 //! kos-ipc-trace policy-from FILE.kst [-o POLICY]
 //! kos-ipc-trace merge OUT.json A.kst B.kst... [--name FILE=NAME]...
 //! kos-ipc-trace names ENTITY.edl... [-I DIR]... [-o NAMES]
+//! kos-ipc-trace check POLICY [--edl ENTITY]... [-I DIR]... [-q]
 //! kos-ipc-trace --names NAMES ...      (name map instead of the trace's own)
+//! kos-ipc-trace generate man DIR | completions SHELL DIR   (hidden; make install)
 //! ```
 //!
 //! Errors (foreign, truncated or corrupted files, I/O) are one line on
-//! stderr and exit code 1; the tool never panics on bad input.
+//! stderr and exit code 1; usage errors exit 2; the tool never panics on
+//! bad input. `check` exits 1 when the policy has errors, 2 when it could
+//! not be checked.
+
+#[path = "kos-ipc-trace/check.rs"]
+mod check;
+#[path = "kos-ipc-trace/generate.rs"]
+mod generate;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use kos_ipc_shim::names::NameMap;
 use kos_ipc_shim::op::Op;
 use kos_ipc_shim::policy::learn::Learner;
@@ -31,12 +40,47 @@ use kos_ipc_shim::trace::summary::Summary;
 use kos_ipc_shim::trace::text;
 use kos_ipc_shim::trace::threads::ThreadNames;
 
+const ABOUT: &str = "Read what kos-ipc-shim records about a program's IPC: summarise, \
+convert and merge its traces (.kst), learn and check policies, build name maps";
+
+const LONG_ABOUT: &str = "\
+Read what kos-ipc-shim records about a program's IPC (Call, CallEx, Recv, RecvEx, Reply).
+
+A program linked with kos-ipc-shim writes a trace when run with \
+KOS_SHIM_TRACE=file:app.kst. kos-ipc-trace turns such traces into a per-method \
+table (summary), text lines, a Perfetto/Chrome timeline or CTF (export), one \
+timeline of several processes (merge), and the policy that allows exactly what \
+the trace did (policy-from). It checks a policy file without running anything \
+(check), and writes the name map that turns ids into interface and method names \
+(names).";
+
+const EXAMPLES: &str = "\
+Examples:
+  kos-ipc-trace summary app.kst                      calls per method, by total time
+  kos-ipc-trace export --format text app.kst -       one line per call, to stdout
+  kos-ipc-trace export --format json app.kst app.json   open in ui.perfetto.dev
+  kos-ipc-trace merge all.json client.kst server.kst one timeline, calls linked
+  kos-ipc-trace policy-from app.kst -o app.policy    allow what the run did
+  kos-ipc-trace check --edl echo.Server -I idl app.policy   every error, line:col
+  kos-ipc-trace names echo/Server.edl -I idl -o echo.names
+
+Exit status: 0 success; 1 error (unreadable or damaged input, a policy with \
+errors); 2 usage error.
+Run `kos-ipc-trace COMMAND --help` for a command's options and examples.";
+
 /// Read kos-ipc-shim `.kst` traces: summarise, convert, merge, learn a policy.
 #[derive(Parser)]
-#[command(name = "kos-ipc-trace", version, about)]
+#[command(
+    name = "kos-ipc-trace",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES
+)]
 struct Cli {
     /// Name map (`iid <n> <Name>`, `mid <iid>.<mid> <Name>` lines) to use
-    /// instead of the one stored in the trace.
+    /// instead of the one stored in the trace; for check, the names the
+    /// policy may use (as `KOS_SHIM_NAMES`).
     #[arg(long, global = true, value_name = "FILE")]
     names: Option<PathBuf>,
     #[command(subcommand)]
@@ -45,13 +89,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Per-method table (calls, errors, denials, durations, bytes), the
-    /// client threads requests were received from, and lost counts.
+    /// Per-method table, sorted by total time, like strace -c.
+    ///
+    /// Calls, errors, denied, min/avg/max and total duration, % of the
+    /// time, bytes; a total row; then the client threads requests were
+    /// received from, and lost counts.
+    #[command(after_help = "Examples:\n  \
+        kos-ipc-trace summary app.kst\n  \
+        kos-ipc-trace --names echo.names summary app.kst   ids named by another map")]
     Summary {
         /// The trace.
         file: String,
     },
     /// Convert a trace: text lines, Chrome/Perfetto JSON, or a CTF 1.8 directory.
+    #[command(after_help = "Examples:\n  \
+        kos-ipc-trace export --format text app.kst - | less\n  \
+        kos-ipc-trace export --format json app.kst app.json   (ui.perfetto.dev)\n  \
+        kos-ipc-trace export --format ctf app.kst app-ctf/    (babeltrace2 app-ctf/)")]
     Export {
         /// Output format.
         #[arg(long, value_enum)]
@@ -61,10 +115,15 @@ enum Cmd {
         /// Output file (text, json; `-` for stdout) or directory (ctf).
         out: PathBuf,
     },
-    /// Write the name map of entities from their descriptions (EDL, CDL,
-    /// IDL or nk-driver JSON): RIIDs named `Entity.endpoint` by the first
-    /// entity, methods by their interfaces, with the signatures that decode
-    /// payloads. Use it as `KOS_SHIM_NAMES` or `--names`.
+    /// Write the name map of entities from their descriptions.
+    ///
+    /// The descriptions are EDL, CDL, IDL or nk-driver JSON; RIIDs are
+    /// named `Entity.endpoint` by the first entity, methods by their
+    /// interfaces, with the signatures that decode payloads. Use it as
+    /// `KOS_SHIM_NAMES` or `--names`.
+    #[command(after_help = "Examples:\n  \
+        kos-ipc-trace names echo/Server.edl -o echo.names\n  \
+        kos-ipc-trace names echo.Server echo.Client -I idl -I sdk/sysroot/include")]
     Names {
         /// EDL files, or qualified entity names (`echo.Server`) found under
         /// the include directories; the first one numbers the RIIDs.
@@ -78,10 +137,14 @@ enum Cmd {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// One Chrome/Perfetto JSON timeline of several processes' traces:
-    /// times aligned on the wall clock, arrows from each client Call to the
+    /// One Chrome/Perfetto JSON timeline of several processes' traces.
+    ///
+    /// Times aligned on the wall clock, arrows from each client Call to the
     /// server's Recv and from its Reply back (by correlation id, else by the
     /// client task and thread the server received); prints how many linked.
+    #[command(after_help = "Examples:\n  \
+        kos-ipc-trace merge all.json client.kst server.kst\n  \
+        kos-ipc-trace merge all.json c-1234.kst s-1235.kst --name c-1234.kst=client")]
     Merge {
         /// The JSON file to write.
         out: PathBuf,
@@ -93,14 +156,55 @@ enum Cmd {
         #[arg(long = "name", value_name = "FILE=NAME")]
         rename: Vec<String>,
     },
-    /// Print the learn-mode policy that allows exactly the messages in the
-    /// trace (endpoints and methods by name where the names have them).
+    /// Print the policy that allows exactly the messages in the trace.
+    ///
+    /// Endpoints and methods are named where the names have them (the
+    /// trace's, or --names).
+    #[command(after_help = "Examples:\n  \
+        kos-ipc-trace policy-from app.kst -o app.policy\n  \
+        kos-ipc-trace check app.policy                     then check it")]
     PolicyFrom {
         /// The trace.
         file: String,
         /// Write the policy here instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Check a policy file: every error with line:col, the rules understood.
+    ///
+    /// Parses the policy as a program would load it, without running one;
+    /// reports every error as FILE:LINE:COL (not only the first) and prints
+    /// the rules understood. Names in the policy (`Echo.Ping`, `iid=Server.main`) resolve against
+    /// `--names`, `--edl` and `-I`, as the library's `KOS_SHIM_NAMES`,
+    /// `KOS_SHIM_EDL` and `KOS_SHIM_IDL_PATH`; without `--names` and
+    /// `--edl`, those variables are read. Exit status: 0 clean, 1 errors,
+    /// 2 the check could not run.
+    #[command(after_help = "Examples:\n  \
+        kos-ipc-trace check app.policy\n  \
+        kos-ipc-trace check --names echo.names app.policy\n  \
+        kos-ipc-trace check --edl echo/Server.edl -I idl app.policy\n  \
+        KOS_SHIM_EDL=echo.Server KOS_SHIM_IDL_PATH=idl kos-ipc-trace check app.policy")]
+    Check {
+        /// The policy file.
+        policy: PathBuf,
+        /// An entity whose descriptions name the policy's endpoints and
+        /// methods: an EDL file or a qualified name found under `-I`
+        /// (as `KOS_SHIM_EDL`); repeatable.
+        #[arg(long, value_name = "ENTITY")]
+        edl: Vec<String>,
+        /// Directory searched for the descriptions `--edl` imports or
+        /// names (as `KOS_SHIM_IDL_PATH`); in order, repeatable.
+        #[arg(short = 'I', value_name = "DIR")]
+        include: Vec<PathBuf>,
+        /// Print only the errors, not the rules understood.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Write man pages or shell completions (for `make install`).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: generate::What,
     },
 }
 
@@ -421,9 +525,41 @@ fn names(entities: &[String], include: &[PathBuf], output: &Option<PathBuf>) -> 
     }
 }
 
+/// `check`: 0 clean, 1 errors, 2 when the check could not run.
+fn check_cmd(
+    cli: &Cli,
+    policy: &Path,
+    edl: &[String],
+    include: &[PathBuf],
+    quiet: bool,
+) -> ExitCode {
+    let source = check::NameSource {
+        names: cli.names.as_deref(),
+        edl,
+        include,
+    };
+    match check::run(policy, &source, quiet) {
+        Ok(check::Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(check::Outcome::Errors) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("kos-ipc-trace: check: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match &cli.cmd {
+        Cmd::Check {
+            policy,
+            edl,
+            include,
+            quiet,
+        } => return check_cmd(&cli, policy, edl, include, *quiet),
+        Cmd::Generate { what } => {
+            return generate::finish(generate::run(Cli::command(), what), "kos-ipc-trace")
+        }
         Cmd::Summary { file } => summary(&cli, file),
         Cmd::Export { format, file, out } => export(&cli, *format, file, out),
         Cmd::PolicyFrom { file, output } => policy_from(&cli, file, output),

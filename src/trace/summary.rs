@@ -1,6 +1,12 @@
 //! `kos-ipc-trace summary`: a per-method table of a trace, the clients whose
 //! requests were received (from the received headers' `sender` and
 //! `threadId`), how many calls carried a trace id, and the lost counts.
+//!
+//! The table reads like `top` or `strace -c`: rows sorted by total time
+//! (then calls), a `%time` column (each row's share of the summed time,
+//! as the statistics table computes it: [`crate::stats::dump::percent`]),
+//! and a `total` row. Each section of the report has its own function
+//! below; [`Summary::render`] puts them in order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -91,9 +97,17 @@ impl Summary {
         self.lost.values().map(|v| v.1).sum()
     }
 
-    /// The report text.
+    /// The report text: the head line, the table, then the other sections.
     pub fn render(&self, names: &NameMap) -> String {
         let mut s = String::new();
+        self.render_head(&mut s);
+        self.render_table(&mut s, names);
+        self.render_peers(&mut s);
+        self.render_lost(&mut s);
+        s
+    }
+
+    fn render_head(&self, s: &mut String) {
         let span = self.span.map(|(a, b)| b - a).unwrap_or(0);
         let _ = writeln!(
             s,
@@ -103,43 +117,91 @@ impl Summary {
             duration(span),
             self.lost_total()
         );
-        let _ = writeln!(
-            s,
-            "{:<7} {:<24} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>11} {:>11}",
-            "op",
-            "method",
-            "calls",
-            "errors",
-            "denied",
-            "min",
-            "avg",
-            "max",
-            "bytes out",
-            "bytes in"
-        );
-        for ((op, iid, mid), r) in &self.rows {
-            let op = Op::from_u8(*op).map(|o| o.key()).unwrap_or("?");
+    }
+
+    /// Rows by total time, then calls (descending), then key; the total row.
+    fn render_table(&self, s: &mut String, names: &NameMap) {
+        let line = |s: &mut String, c: [&str; 12]| {
             let _ = writeln!(
                 s,
-                "{:<7} {:<24} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>11} {:>11}",
-                op,
-                names.method(*iid, *mid).to_string(),
-                r.calls,
-                r.errors,
-                r.denied,
+                "{:<7} {:<24} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10} {:>7} {:>11} {:>11}",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11]
+            );
+        };
+        line(
+            s,
+            [
+                "op",
+                "method",
+                "calls",
+                "errors",
+                "denied",
+                "min",
+                "avg",
+                "max",
+                "total",
+                "%time",
+                "bytes out",
+                "bytes in",
+            ],
+        );
+        let mut rows: Vec<_> = self.rows.iter().collect();
+        rows.sort_by(|(ka, a), (kb, b)| {
+            b.total_ns
+                .cmp(&a.total_ns)
+                .then(b.calls.cmp(&a.calls))
+                .then(ka.cmp(kb))
+        });
+        let mut all = Row::default();
+        for (_, r) in &rows {
+            if all.calls == 0 || r.min_ns < all.min_ns {
+                all.min_ns = r.min_ns;
+            }
+            all.max_ns = all.max_ns.max(r.max_ns);
+            all.calls += r.calls;
+            all.errors += r.errors;
+            all.denied += r.denied;
+            all.bytes_out += r.bytes_out;
+            all.bytes_in += r.bytes_in;
+            all.total_ns += r.total_ns;
+        }
+        let cells = |op: &str, method: String, r: &Row| {
+            let pct = crate::stats::dump::percent(r.total_ns, all.total_ns);
+            [
+                op.to_string(),
+                method,
+                r.calls.to_string(),
+                r.errors.to_string(),
+                r.denied.to_string(),
                 duration(r.min_ns),
                 duration(r.total_ns / r.calls.max(1)),
                 duration(r.max_ns),
-                r.bytes_out,
-                r.bytes_in
-            );
+                duration(r.total_ns),
+                pct.unwrap_or_else(|| "-".into()),
+                r.bytes_out.to_string(),
+                r.bytes_in.to_string(),
+            ]
+        };
+        let mut put = |c: [String; 12]| line(s, c.each_ref().map(String::as_str));
+        for ((op, iid, mid), r) in rows {
+            let op = Op::from_u8(*op).map(|o| o.key()).unwrap_or("?");
+            put(cells(op, names.method(*iid, *mid).to_string(), r));
         }
+        if all.calls > 0 {
+            put(cells("total", "-".into(), &all));
+        }
+    }
+
+    fn render_peers(&self, s: &mut String) {
         for ((task, thread), n) in &self.peers {
             let _ = writeln!(s, "received from task {task} thread {thread}: {n}");
         }
         if self.with_trace_id > 0 {
             let _ = writeln!(s, "calls with a trace id: {}", self.with_trace_id);
         }
+    }
+
+    fn render_lost(&self, s: &mut String) {
         if self.lost.is_empty() {
             let _ = writeln!(s, "lost records: none");
         } else {
@@ -151,7 +213,6 @@ impl Summary {
                 }
             }
         }
-        s
     }
 }
 
@@ -188,9 +249,57 @@ mod tests {
         assert_eq!(
             sum.render(&names),
             "3 calls, 2 threads, 2.300us traced, 7 lost\n\
-             op      method                      calls  errors  denied        min        avg        max   bytes out    bytes in\n\
-             call    Echo.Ping                       3       1       1      100ns      200ns      300ns          75          72\n\
+             op      method                      calls  errors  denied        min        avg        max      total   %time   bytes out    bytes in\n\
+             call    Echo.Ping                       3       1       1      100ns      200ns      300ns      600ns  100.00          75          72\n\
+             total   -                               3       1       1      100ns      200ns      300ns      600ns  100.00          75          72\n\
              lost records: 7 in ring 2 (last thread 6)\n"
+        );
+    }
+
+    #[test]
+    fn rows_sort_by_total_time_with_shares_and_a_total_row() {
+        let names = NameMap::new();
+        let mut sum = Summary::default();
+        // (op, mid, durations): reply 1 has the most calls, recv 2 the most time.
+        for (op, mid, durs) in [
+            (4u8, 1u16, &[10u64, 10, 10, 10][..]),
+            (2, 2, &[500, 1500]),
+            (0, 3, &[960]),
+        ] {
+            for &d in durs {
+                sum.add(&Record {
+                    op,
+                    iid: 9,
+                    mid,
+                    duration: d,
+                    kind: KOS_SHIM_TRACE_KIND_CALL,
+                    ..Default::default()
+                });
+            }
+        }
+        let text = sum.render(&names);
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .skip(2)
+            .take(4)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        // 3000 ns in all: 2000 (66.67 %), 960 (32.00 %), 40 (1.33 %).
+        assert_eq!(
+            rows[0][..10],
+            ["recv", "9.2", "2", "0", "0", "500ns", "1.000us", "1.500us", "2.000us", "66.67"]
+        );
+        assert_eq!(
+            rows[1][..10],
+            ["call", "9.3", "1", "0", "0", "960ns", "960ns", "960ns", "960ns", "32.00"]
+        );
+        assert_eq!(
+            rows[2][..10],
+            ["reply", "9.1", "4", "0", "0", "10ns", "10ns", "10ns", "40ns", "1.33"]
+        );
+        assert_eq!(
+            rows[3][..10],
+            ["total", "-", "7", "0", "0", "10ns", "428ns", "1.500us", "3.000us", "100.00"]
         );
     }
 
