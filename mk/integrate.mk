@@ -45,6 +45,7 @@ INT_CHECK_ARCHES = $(if $(filter-out $(CROSS_ARCH),$(INT_OTHER_ARCHES)),$(error 
     $(filter-out $(CROSS_ARCH),$(INT_OTHER_ARCHES)) cannot be built here; the host's ($(HOST_ARCH)) \
     is always installed, and $(CROSS_ARCH) can be added))
 INT_CLI := target/release/kos-ipc-trace
+INT_HOST_RUN := target/release/kos-host-run
 
 TEST_TARGETS += doc install-test cmake-test pkgconfig-test native-libs-check
 
@@ -54,18 +55,18 @@ INSTALL_ARGS = 'PREFIX=$(PREFIX)' 'DESTDIR=$(DESTDIR)' 'LIBDIR=$(LIBDIR)' 'INCLU
 # (mk/interpose.mk) are not yet defined while this file's prerequisite lists
 # are read: the files are built by a sub-make with the Makefile's and
 # interpose.mk's own rules and named only in recipes.
-INT_ARCHIVES = $(MAKE) --no-print-directory lib $(WRAP_LIB_HOST) preload $(INT_CLI) \
+INT_ARCHIVES = $(MAKE) --no-print-directory lib $(WRAP_LIB_HOST) preload $(INT_CLI) $(INT_HOST_RUN) \
     $(if $(INT_OTHER_ARCHES),$(WRAP_LIB_CROSS))
 
-# The kos-ipc-trace tool (feature cli, on by default).
-$(INT_CLI): FORCE
-	$(CARGO) build --release --bin kos-ipc-trace
+# The kos-ipc-trace and kos-host-run tools (feature cli, on by default).
+$(INT_CLI) $(INT_HOST_RUN): FORCE
+	$(CARGO) build --release --bin kos-ipc-trace --bin kos-host-run
 
 install:
 	$(INT_CHECK_ARCHES)
 	+$(INT_ARCHIVES)
 	bash scripts/install.sh install $(INSTALL_ARGS) 'VERSION=$(SHIM_VERSION)' 'HOST_ARCH=$(HOST_ARCH)' \
-	    'HOST_LIB=$(LIB_RELEASE)' 'WRAP_LIB=$(WRAP_LIB_HOST)' 'PRELOAD_LIB=$(PRELOAD_LIB)' 'CLI=$(INT_CLI)' \
+	    'HOST_LIB=$(LIB_RELEASE)' 'WRAP_LIB=$(WRAP_LIB_HOST)' 'PRELOAD_LIB=$(PRELOAD_LIB)' 'CLI=$(INT_CLI)' 'HOST_RUN=$(INT_HOST_RUN)' \
 	    $(foreach a,$(INT_OTHER_ARCHES),'WRAP_LIB_$(a)=$(WRAP_LIB_CROSS)') \
 	    'HEADER=include/kos_ipc_shim.h' 'COMPAT_DIR=include/kos' 'TEMPLATES=dist' \
 	    'HOST_LIBS=$(NATIVE_LIBS)' 'WRAP_LIBS=$(WRAP_NATIVE_LIBS)' 'WRAP_FLAGS=$(WRAP_FLAGS)'

@@ -10,13 +10,18 @@
 # LIBDIR, INCLUDEDIR, BINDIR (absolute; default PREFIX/lib, PREFIX/include,
 # PREFIX/bin), and for install: VERSION, HOST_ARCH, HOST_LIB, WRAP_LIB,
 # PRELOAD_LIB (installed when given), CLI (the kos-ipc-trace executable,
-# installed when given), WRAP_LIB_<arch> (the wrap archive of another
+# installed when given), HOST_RUN (the kos-host-run executable, installed
+# when given), WRAP_LIB_<arch> (the wrap archive of another
 # architecture, any number), HEADER, COMPAT_DIR, TEMPLATES, HOST_LIBS,
 # WRAP_LIBS, WRAP_FLAGS.
 #
 # Layout under PREFIX, libraries per architecture (x86_64, aarch64), so that
 # an archive never lands beside one of another architecture:
-#   BINDIR/kos-ipc-trace
+#   BINDIR/kos-ipc-trace, BINDIR/kos-host-run
+#   PREFIX/share/man/man1/kos-ipc-trace.1, kos-ipc-trace-<command>.1, kos-host-run.1
+#   PREFIX/share/bash-completion/completions/<tool>, PREFIX/share/zsh/site-functions/_<tool>,
+#   PREFIX/share/fish/vendor_completions.d/<tool>.fish
+#       (man pages and completions made by each tool's hidden `generate`)
 #   LIBDIR/kos-ipc-shim/<host arch>/libkos_ipc_shim.a, libkos_ipc_shim_wrap.a,
 #                                   libkos_ipc_shim_preload.so
 #   LIBDIR/kos-ipc-shim/<host arch>/pkgconfig/kos-ipc-shim.pc, kos-ipc-shim-wrap.pc
@@ -45,12 +50,12 @@ action=${1:-}
 [ "$action" = install ] || [ "$action" = uninstall ] || die "usage: install.sh install|uninstall KEY=VALUE..."
 shift
 PREFIX='' DESTDIR='' LIBDIR='' INCLUDEDIR='' BINDIR='' VERSION='' HOST_ARCH='' HOST_LIB='' WRAP_LIB=''
-PRELOAD_LIB='' CLI='' HEADER='' COMPAT_DIR='' TEMPLATES='' HOST_LIBS='' WRAP_LIBS='' WRAP_FLAGS=''
+PRELOAD_LIB='' CLI='' HOST_RUN='' HEADER='' COMPAT_DIR='' TEMPLATES='' HOST_LIBS='' WRAP_LIBS='' WRAP_FLAGS=''
 declare -A other_wrap=()
 for kv in "$@"; do
     key=${kv%%=*} value=${kv#*=}
     case $key in
-        PREFIX|DESTDIR|LIBDIR|INCLUDEDIR|BINDIR|VERSION|HOST_ARCH|HOST_LIB|WRAP_LIB|PRELOAD_LIB|CLI|HEADER|COMPAT_DIR|TEMPLATES|HOST_LIBS|WRAP_LIBS|WRAP_FLAGS)
+        PREFIX|DESTDIR|LIBDIR|INCLUDEDIR|BINDIR|VERSION|HOST_ARCH|HOST_LIB|WRAP_LIB|PRELOAD_LIB|CLI|HOST_RUN|HEADER|COMPAT_DIR|TEMPLATES|HOST_LIBS|WRAP_LIBS|WRAP_FLAGS)
             printf -v "$key" '%s' "$value" ;;
         WRAP_LIB_*)
             [[ ${key#WRAP_LIB_} =~ ^[a-z0-9_]+$ ]] || die "bad architecture in '$key'"
@@ -118,7 +123,7 @@ for key in VERSION HOST_ARCH HOST_LIB WRAP_LIB HEADER COMPAT_DIR TEMPLATES WRAP_
     [ -n "${!key}" ] || die "$key is empty"
 done
 [ -z "${other_wrap[$HOST_ARCH]+x}" ] || die "WRAP_LIB_$HOST_ARCH: $HOST_ARCH is the host architecture (WRAP_LIB)"
-for f in "$HOST_LIB" "$WRAP_LIB" "$HEADER" ${PRELOAD_LIB:+"$PRELOAD_LIB"} ${CLI:+"$CLI"} "${other_wrap[@]}"; do
+for f in "$HOST_LIB" "$WRAP_LIB" "$HEADER" ${PRELOAD_LIB:+"$PRELOAD_LIB"} ${CLI:+"$CLI"} ${HOST_RUN:+"$HOST_RUN"} "${other_wrap[@]}"; do
     [ -f "$f" ] || die "$f does not exist (build it first: make lib wrap preload)"
 done
 [ -f "$COMPAT_DIR/coresrv/syscalls.h" ] || die "$COMPAT_DIR does not hold the compatibility headers"
@@ -156,7 +161,7 @@ for a in "${!other_wrap[@]}"; do wrap_of[$a]=${other_wrap[$a]}; done
 for a in "${arches[@]}"; do
     sizeof_void_p[$a]=$(check_arch "${wrap_of[$a]}" "$a")
 done
-for f in "$HOST_LIB" ${PRELOAD_LIB:+"$PRELOAD_LIB"} ${CLI:+"$CLI"}; do
+for f in "$HOST_LIB" ${PRELOAD_LIB:+"$PRELOAD_LIB"} ${CLI:+"$CLI"} ${HOST_RUN:+"$HOST_RUN"}; do
     size=$(check_arch "$f" "$HOST_ARCH")
     [ "$size" = "${sizeof_void_p[$HOST_ARCH]}" ] || die "$f: pointer size $size, $WRAP_LIB's is ${sizeof_void_p[$HOST_ARCH]}"
 done
@@ -221,7 +226,32 @@ shim_inc=$INCLUDEDIR/kos-ipc-shim
 cmakedir=$LIBDIR/cmake/KosIpcShim
 archdir() { printf '%s/kos-ipc-shim/%s' "$LIBDIR" "$1"; }
 
-[ -z "$CLI" ] || install_file "$CLI" "$BINDIR/kos-ipc-trace" 755
+# install_tool EXECUTABLE NAME: the tool, its man pages and its bash, zsh
+# and fish completions, which it writes itself (`NAME generate ...`, from
+# the definitions its --help comes from).
+gen_dir=''
+install_tool() {
+    local exe=$1 name=$2 f shell dest
+    install_file "$exe" "$BINDIR/$name" 755
+    [ -n "$gen_dir" ] || { gen_dir=$(mktemp -d); trap 'rm -rf -- "$gen_dir"' EXIT; }
+    "$exe" generate man "$gen_dir/$name-man" >"$gen_dir/$name.list" || die "$name generate man failed"
+    for shell in bash zsh fish; do
+        "$exe" generate completions "$shell" "$gen_dir/$name-$shell" >>"$gen_dir/$name.list" \
+            || die "$name generate completions $shell failed"
+    done
+    while IFS= read -r f; do
+        case $f in
+            *-man/*.1) dest=$PREFIX/share/man/man1/${f##*/} ;;
+            *-bash/"$name".bash) dest=$PREFIX/share/bash-completion/completions/$name ;;
+            *-zsh/_"$name") dest=$PREFIX/share/zsh/site-functions/_$name ;;
+            *-fish/"$name".fish) dest=$PREFIX/share/fish/vendor_completions.d/$name.fish ;;
+            *) die "$name generate wrote an unexpected file: $f" ;;
+        esac
+        install_file "$f" "$dest" 644
+    done <"$gen_dir/$name.list"
+}
+[ -z "$CLI" ] || install_tool "$CLI" kos-ipc-trace
+[ -z "$HOST_RUN" ] || install_tool "$HOST_RUN" kos-host-run
 hostdir=$(archdir "$HOST_ARCH")
 install_file "$HOST_LIB" "$hostdir/libkos_ipc_shim.a" 644
 preload_path=''

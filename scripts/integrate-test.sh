@@ -54,7 +54,12 @@ run_expect() {
 expected_files() {
     local h=lib/kos-ipc-shim/$HOST_ARCH a
     {
-        printf '%s\n' bin/kos-ipc-trace \
+        printf '%s\n' bin/kos-ipc-trace bin/kos-host-run \
+            share/man/man1/kos-ipc-trace.1 share/man/man1/kos-host-run.1 \
+            share/man/man1/kos-ipc-trace-{summary,export,names,merge,policy-from,check}.1 \
+            share/bash-completion/completions/{kos-ipc-trace,kos-host-run} \
+            share/zsh/site-functions/{_kos-ipc-trace,_kos-host-run} \
+            share/fish/vendor_completions.d/{kos-ipc-trace,kos-host-run}.fish \
             $h/libkos_ipc_shim.a $h/libkos_ipc_shim_wrap.a $h/libkos_ipc_shim_preload.so \
             $h/pkgconfig/kos-ipc-shim.pc $h/pkgconfig/kos-ipc-shim-wrap.pc \
             include/kos-ipc-shim/kos_ipc_shim.h \
@@ -103,6 +108,9 @@ test_install() {
     "$prefix/bin/kos-ipc-trace" --help >"$tmp/help.out" 2>&1 || { cat "$tmp/help.out" >&2; fail "kos-ipc-trace --help exited with an error"; }
     grep -q '^Usage: kos-ipc-trace ' "$tmp/help.out" || { cat "$tmp/help.out" >&2; fail "kos-ipc-trace --help: no usage line"; }
     ok "bin/kos-ipc-trace --help exits 0 and prints its usage"
+    bash -n "$prefix/share/bash-completion/completions/kos-ipc-trace" || fail "kos-ipc-trace's bash completion: bash -n"
+    grep -q '^\.TH kos-ipc-trace-check 1' "$prefix/share/man/man1/kos-ipc-trace-check.1" || fail "kos-ipc-trace-check.1: no .TH line"
+    ok "man pages and bash/zsh/fish completions of both tools; the bash one passes bash -n"
     local f
     for f in "$lib"/*.a "$lib"/*.so "$prefix/bin/kos-ipc-trace"; do
         [ "$(machines "$f")" = "$(machine_of "$HOST_ARCH")" ] || fail "$f: ELF machine '$(machines "$f")'"
