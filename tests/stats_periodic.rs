@@ -148,8 +148,9 @@ fn text_tables(text: &str) -> Vec<(String, u64)> {
 }
 
 /// A text log: at least 3 periodic tables numbered 1, 2, 3... with
-/// non-decreasing counts and times, then the final one with `made` calls, last.
-fn check_text_log(what: &str, text: &str, made: u64) {
+/// non-decreasing counts and times, then the final one with `made` calls,
+/// last. Returns the number of periodic tables.
+fn check_text_log(what: &str, text: &str, made: u64) -> usize {
     let tables = text_tables(text);
     assert!(
         tables.len() >= 4,
@@ -189,6 +190,7 @@ fn check_text_log(what: &str, text: &str, made: u64) {
         tail.lines().any(|l| l.starts_with("total ")),
         "{what}: {tail}"
     );
+    rest.len()
 }
 
 #[test]
@@ -245,13 +247,16 @@ fn periodic_dumps_while_the_program_runs() {
     assert!(made >= calls);
     assert!(last["dump"]["elapsed_ns"].as_u64().unwrap() >= elapsed);
 
-    check_text_log("text:PATH", &std::fs::read_to_string(&text).unwrap(), made);
+    let in_text = check_text_log("text:PATH", &std::fs::read_to_string(&text).unwrap(), made);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.contains("kos-ipc-shim:"),
         "no message expected:\n{stderr}"
     );
-    check_text_log("stderr", &stderr, made);
+    let in_stderr = check_text_log("stderr", &stderr, made);
+    // A periodic dump goes to every destination or, when the exit came
+    // first, to none: never to some.
+    assert_eq!((in_text, in_stderr), (periodic.len(), periodic.len()));
     let _ = std::fs::remove_file(&json);
     let _ = std::fs::remove_file(&text);
 }

@@ -39,6 +39,9 @@ static THREAD: AtomicU64 = AtomicU64::new(0);
 static SEQ: AtomicU64 = AtomicU64::new(0);
 /// Set at exit, before the final dump: the thread writes nothing more.
 static STOPPED: AtomicBool = AtomicBool::new(false);
+/// The periodic dump whose writing began (its first destination written):
+/// it is finished even if the exit comes meanwhile.
+static BEGUN: AtomicU64 = AtomicU64::new(0);
 /// Global calls in the last periodic dump written (for `calls_since_last`).
 static LAST_CALLS: AtomicU64 = AtomicU64::new(0);
 /// Calls of the periodic dump before it: the base of `calls_since_last`.
@@ -65,9 +68,12 @@ impl Kind {
     }
 }
 
-/// What the dump being written now is: None without an interval (dumps
-/// then rewrite their destination, as always); `Some(None)` for a dump of
-/// the periodic thread after the exit dump began (it must not be written).
+/// What the dump being written to one destination now is (called under
+/// the dump lock, once per destination): None without an interval (dumps
+/// then rewrite their destination, as always); `Some(None)` for a periodic
+/// dump not yet begun when the exit came (it is not written at all). A
+/// periodic dump that has begun is written to every destination: the exit
+/// dump, which waits for the lock, comes after it whole.
 pub(super) fn current() -> Option<Option<Kind>> {
     if INTERVAL_MS.load(Acquire) == 0 {
         return None;
@@ -75,8 +81,17 @@ pub(super) fn current() -> Option<Option<Kind>> {
     let periodic = THREAD.load(Acquire) == crate::guard::thread_id();
     let stopped = STOPPED.load(Acquire);
     Some(match (periodic, stopped) {
-        (true, true) => None,
-        (true, false) => Some(Kind::Periodic(SEQ.load(Acquire))),
+        (true, _) => {
+            let seq = SEQ.load(Acquire);
+            if BEGUN.load(Acquire) == seq {
+                Some(Kind::Periodic(seq))
+            } else if stopped {
+                None
+            } else {
+                BEGUN.store(seq, Release);
+                Some(Kind::Periodic(seq))
+            }
+        }
         (false, true) => Some(Kind::Final),
         (false, false) => Some(Kind::Signal),
     })
