@@ -12,7 +12,10 @@
 #                     every build must give ctests/interpose/expect-stats-wrap.txt
 #                     (scripts/stats-wrap-test.sh); then KOS_SHIM_STATS_SIGNAL=1:
 #                     ctests/interpose/stats_signal.c (wrap archive, x86-64 and
-#                     aarch64) sees SIGUSR1 rewrite its dump while it runs
+#                     aarch64) sees SIGUSR1 rewrite its dump while it runs; then
+#                     KOS_SHIM_STATS_INTERVAL=0.05: ctests/interpose/stats_periodic.c
+#                     (wrap archive, x86-64 and aarch64) leaves periodic dumps
+#                     and the final one, checked by scripts/stats-check.py periodic
 #   make tsan-stats   the Rust 8-thread exact-count test (tests/stats_exact.rs)
 #                     under ThreadSanitizer (nightly -Zsanitizer=thread
 #                     -Zbuild-std, target dir target/tsan); part of make test
@@ -44,7 +47,8 @@ stats-test: $(BUILD)/ctests/stats_dump
 # each (the wrap archive is no_std with the C-library layer; the host archive
 # and the preload library are std).
 stats-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(IP_BUILD)/echo_wrap_aarch64 $(IP_BUILD)/echo_host \
-                 $(IP_BUILD)/echo_dyn $(PRELOAD_LIB) $(IP_BUILD)/stats_signal $(IP_BUILD)/stats_signal_aarch64
+                 $(IP_BUILD)/echo_dyn $(PRELOAD_LIB) $(IP_BUILD)/stats_signal $(IP_BUILD)/stats_signal_aarch64 \
+                 $(IP_BUILD)/stats_periodic $(IP_BUILD)/stats_periodic_aarch64
 	@echo "== statistics: --wrap + wrap archive + stand-in (x86-64)"
 	scripts/stats-wrap-test.sh $(STATS_BUILD)/wrap-$(HOST_TRIPLE) ctests/interpose/expect-stats-wrap.txt \
 	    $(IP_BUILD)/echo_wrap
@@ -59,6 +63,15 @@ stats-wrap-test: $(SETUP_STAMP) $(IP_BUILD)/echo_wrap $(IP_BUILD)/echo_wrap_aarc
 	@echo "== statistics: KOS_SHIM_STATS_SIGNAL=1, wrap archive (x86-64; aarch64 under $(QEMU_AARCH64))"
 	$(call stats_signal_run,$(IP_BUILD)/stats_signal,$(STATS_BUILD)/signal-$(HOST_TRIPLE))
 	$(call stats_signal_run,$(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/stats_signal_aarch64,$(STATS_BUILD)/signal-$(CROSS_TRIPLE))
+	@echo "== statistics: KOS_SHIM_STATS_INTERVAL=0.05, wrap archive (x86-64; aarch64 under $(QEMU_AARCH64))"
+	$(call stats_periodic_run,$(IP_BUILD)/stats_periodic,$(STATS_BUILD)/periodic-$(HOST_TRIPLE))
+	$(call stats_periodic_run,$(QEMU_AARCH64) -L $(CROSS_SYSROOT) $(IP_BUILD)/stats_periodic_aarch64,$(STATS_BUILD)/periodic-$(CROSS_TRIPLE))
+
+$(IP_BUILD)/stats_periodic: ctests/interpose/stats_periodic.c $(STANDIN) $(HEADERS) $(WRAP_LIB_HOST)
+	$(CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $< $(STANDIN) $(WRAP_LIB_HOST) $(WRAP_NATIVE_LIBS)
+
+$(IP_BUILD)/stats_periodic_aarch64: ctests/interpose/stats_periodic.c $(STANDIN) $(HEADERS) $(WRAP_LIB_CROSS)
+	$(CROSS_CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $< $(STANDIN) $(WRAP_LIB_CROSS) $(WRAP_NATIVE_LIBS)
 
 $(IP_BUILD)/stats_signal: ctests/interpose/stats_signal.c $(STANDIN) $(HEADERS) $(WRAP_LIB_HOST)
 	$(CC) $(IP_CFLAGS) $(WRAP_FLAGS) -o $@ $< $(STANDIN) $(WRAP_LIB_HOST) $(WRAP_NATIVE_LIBS)
@@ -77,6 +90,19 @@ define stats_signal_run
 	@diff -u ctests/interpose/expect-stats-signal.txt $(2)/out.txt && [ ! -s $(2)/err.txt ] && \
 	    grep -q '"global":{"calls":12,' $(2)/signal-*.json || \
 	    { cat $(2)/err.txt >&2; echo "FAIL stats-signal: $(1): see $(2)" >&2; exit 1; }
+	@sed 's/^/  | /' $(2)/out.txt
+endef
+
+# $(call stats_periodic_run,<command>,<dir>): the program must see three
+# periodic dumps and exit 0 with nothing on stderr; its JSON Lines and text
+# logs are then checked (scripts/stats-check.py periodic).
+define stats_periodic_run
+	@rm -rf $(2) && mkdir -p $(2)
+	@$(IP_ENV) -u KOS_SHIM_LOG -u KOS_SHIM_STATS_CAP -u KOS_SHIM_STATS_SIGNAL \
+	    KOS_SHIM_STATS=json:$(2)/periodic-%p.jsonl,text:$(2)/periodic-%p.txt KOS_SHIM_STATS_INTERVAL=0.05 \
+	    timeout 120 $(1) $(2) >$(2)/out.txt 2>$(2)/err.txt && [ ! -s $(2)/err.txt ] || \
+	    { cat $(2)/out.txt $(2)/err.txt >&2; echo "FAIL stats-periodic: $(1)" >&2; exit 1; }
+	@python3 scripts/stats-check.py periodic $(2)/out.txt $(2)/periodic-*.jsonl $(2)/periodic-*.txt
 	@sed 's/^/  | /' $(2)/out.txt
 endef
 

@@ -21,6 +21,15 @@
         with a latency per call (level timing), and the rows are exactly the
         ones the program's loop makes.
 
+    stats-check.py periodic PROGRAM_STDOUT JSONL_LOG TEXT_LOG
+        The logs of ctests/interpose/stats_periodic.c with
+        KOS_SHIM_STATS_INTERVAL (`make stats-wrap-test`): JSONL_LOG holds
+        periodic dumps 1, 2, 3... (at least 3) whose cumulative counts and
+        times never go down and whose calls_since_last is the difference,
+        then the final dump with the calls the program says it made, last;
+        TEXT_LOG holds as many periodic tables, then the final one, with
+        the same counts.
+
 Prints one line per failed check and exits 1 if any failed.
 """
 import json
@@ -240,7 +249,58 @@ def check_echo(stdout_path, path):
               f"({', '.join(f'{op} {n}' for op, n in made.items())}), in {len(rows)} rows")
 
 
-if len(sys.argv) == 4 and sys.argv[1] == "echo":
+def check_periodic(stdout_path, jsonl_path, text_path):
+    m = re.search(r"made ([0-9]+) calls", open(stdout_path).read())
+    if not m:
+        fail(f"{stdout_path}: no 'made N calls' line")
+        return
+    made = int(m.group(1))
+    docs = []
+    for n, line in enumerate(open(jsonl_path).read().splitlines(), 1):
+        try:
+            docs.append(json.loads(line))
+        except ValueError as e:
+            fail(f"{jsonl_path}:{n}: not one JSON document: {e}")
+            return
+    if len(docs) < 4:
+        fail(f"{jsonl_path}: {len(docs)} dumps, expected at least 3 periodic and the final one")
+        return
+    *periodic, final = docs
+    calls = elapsed = 0
+    for i, d in enumerate(periodic, 1):
+        dump, c = d.get("dump", {}), d["global"]["calls"]
+        if dump.get("kind") != "periodic" or dump.get("seq") != i:
+            fail(f"{jsonl_path}:{i}: dump {dump}, expected periodic {i}")
+        if c < calls or dump.get("elapsed_ns", -1) < elapsed:
+            fail(f"{jsonl_path}:{i}: calls {c} or time {dump.get('elapsed_ns')} went down")
+        if dump.get("calls_since_last") != c - calls:
+            fail(f"{jsonl_path}:{i}: calls_since_last {dump.get('calls_since_last')}, expected {c - calls}")
+        if d["totals"]["calls"] != c:
+            fail(f"{jsonl_path}:{i}: totals.calls {d['totals']['calls']} != global.calls {c}")
+        calls, elapsed = c, dump.get("elapsed_ns", 0)
+    if final.get("dump", {}).get("kind") != "final" or final["global"]["calls"] != made:
+        fail(f"{jsonl_path}: last dump {final.get('dump')} with {final['global']['calls']} calls, "
+             f"expected the final one with {made}")
+    headers, counts = [], []
+    for line in open(text_path).read().splitlines():
+        h = re.fullmatch(r"=== kos-ipc-shim statistics: (periodic [0-9]+|final) at [0-9]+\.[0-9]{3} s \(cumulative\) ===", line)
+        if h:
+            headers.append(h.group(1))
+        elif line.startswith("calls "):
+            counts.append(int(line.split()[1].rstrip(",")))
+    want = [f"periodic {i}" for i in range(1, len(periodic) + 1)] + ["final"]
+    if headers != want or len(counts) != len(want):
+        fail(f"{text_path}: dumps {headers} ({len(counts)} tables), expected {want}")
+    elif counts != sorted(counts) or counts[-1] != made:
+        fail(f"{text_path}: calls per dump {counts}: must not go down and end at {made}")
+    if not failures:
+        print(f"stats-check: {len(periodic)} periodic dumps and the final one ({made} calls) "
+              f"in {jsonl_path} and {text_path}")
+
+
+if len(sys.argv) == 5 and sys.argv[1] == "periodic":
+    check_periodic(sys.argv[2], sys.argv[3], sys.argv[4])
+elif len(sys.argv) == 4 and sys.argv[1] == "echo":
     check_echo(sys.argv[2], sys.argv[3])
 elif len(sys.argv) == 4:
     text = check_text(sys.argv[1], sys.argv[2])
