@@ -52,15 +52,6 @@ fn reply(n: usize) {
     }
 }
 
-/// Periodic dumps in a JSON Lines file so far.
-fn periodic_lines(path: &str) -> usize {
-    std::fs::read_to_string(path).map_or(0, |t| {
-        t.lines()
-            .filter(|l| l.starts_with("{\"dump\":{\"kind\":\"periodic\""))
-            .count()
-    })
-}
-
 /// The program: calls until three periodic dumps are in `KOS_PERIODIC_JSON`,
 /// then prints how many it made and exits (the final dump follows).
 #[test]
@@ -71,7 +62,7 @@ fn program_until_three_dumps() {
     let json = std::env::var("KOS_PERIODIC_JSON").unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut made = 0;
-    while periodic_lines(&json) < 3 {
+    while lines_of_kind(&json, "periodic") < 3 {
         assert!(
             Instant::now() < deadline,
             "fewer than 3 periodic dumps in 60 s"
@@ -81,6 +72,37 @@ fn program_until_three_dumps() {
         std::thread::sleep(Duration::from_millis(20));
     }
     println!("made {made}");
+}
+
+/// Lines of kind `kind` in a JSON Lines file so far.
+fn lines_of_kind(path: &str, kind: &str) -> usize {
+    let prefix = format!("{{\"dump\":{{\"kind\":\"{kind}\"");
+    std::fs::read_to_string(path)
+        .map_or(0, |t| t.lines().filter(|l| l.starts_with(&prefix)).count())
+}
+
+/// Wait (at most 60 s) until `path` holds a line of `kind`.
+fn wait_for_kind(path: &str, kind: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines_of_kind(path, kind) == 0 {
+        assert!(Instant::now() < deadline, "no {kind} dump in 60 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The program: 5 calls, a periodic dump, SIGUSR1 and its dump, 2 more
+/// calls, exit.
+#[test]
+#[ignore = "run by a_signal_dump_joins_the_periodic_log as its program"]
+fn program_with_a_signal() {
+    set_backend(&REFUSER).unwrap();
+    let json = std::env::var("KOS_PERIODIC_JSON").unwrap();
+    reply(5);
+    wait_for_kind(&json, "periodic");
+    // SAFETY: raise has no memory preconditions; the handler is installed.
+    assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
+    wait_for_kind(&json, "signal");
+    reply(2);
 }
 
 /// The program for a bad value: a few calls, then exit.
@@ -303,4 +325,52 @@ fn an_interval_without_a_destination_is_reported() {
         "kos-ipc-shim: KOS_SHIM_STATS_INTERVAL=\"1\", but KOS_SHIM_STATS names no usable \
          destination (stderr, text:PATH, json:PATH); no periodic statistics\n"
     );
+}
+
+#[test]
+fn a_signal_dump_joins_the_periodic_log() {
+    let json = temp("signal.jsonl");
+    let text = temp("signal.txt");
+    run(
+        "program_with_a_signal",
+        &[
+            (
+                "KOS_SHIM_STATS",
+                format!("text:{},json:{}", text.display(), json.display()),
+            ),
+            ("KOS_SHIM_STATS_INTERVAL", "0.2".into()),
+            ("KOS_SHIM_STATS_SIGNAL", "1".into()),
+            ("KOS_PERIODIC_JSON", json.display().to_string()),
+        ],
+    );
+    let docs: Vec<serde_json::Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = docs
+        .iter()
+        .map(|d| d["dump"]["kind"].as_str().unwrap())
+        .collect();
+    let signal: Vec<_> = docs
+        .iter()
+        .filter(|d| d["dump"]["kind"] == "signal")
+        .collect();
+    assert_eq!(signal.len(), 1, "{kinds:?}");
+    assert_eq!(signal[0]["global"]["calls"], 5);
+    assert_eq!(kinds.last(), Some(&"final"));
+    assert_eq!(docs.last().unwrap()["global"]["calls"], 7);
+    let t = std::fs::read_to_string(&text).unwrap();
+    let headers: Vec<&str> = t.lines().filter(|l| l.starts_with("=== ")).collect();
+    assert_eq!(headers.len(), docs.len(), "{t}");
+    assert_eq!(
+        headers
+            .iter()
+            .filter(|h| h.starts_with("=== kos-ipc-shim statistics: on SIGUSR1 at "))
+            .count(),
+        1,
+        "{headers:?}"
+    );
+    let _ = std::fs::remove_file(&json);
+    let _ = std::fs::remove_file(&text);
 }
