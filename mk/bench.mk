@@ -51,6 +51,11 @@ $(BENCH_BUILD)/call_loop_direct: bench/call_loop.c $(STANDIN) $(HEADERS)
 $(BENCH_BUILD)/call_loop_shim: bench/call_loop.c $(STANDIN) $(HEADERS) $(BENCH_WRAP_LIB)
 	$(CC) $(BENCH_CFLAGS) -DBENCH_SHIM $(WRAP_FLAGS) -o $@ bench/call_loop.c $(STANDIN) $(BENCH_WRAP_LIB) $(NATIVE_LIBS)
 
+# The first policy report of a process against the later ones (issue 16):
+# linked as call_loop_shim.
+$(BENCH_BUILD)/first_report: bench/first_report.c $(STANDIN) $(HEADERS) $(BENCH_WRAP_LIB)
+	$(CC) $(BENCH_CFLAGS) $(WRAP_FLAGS) -o $@ bench/first_report.c $(STANDIN) $(BENCH_WRAP_LIB) $(NATIVE_LIBS)
+
 # The host emulator (host archive) and the OS baselines in one program.
 $(BENCH_BUILD)/roundtrip: bench/roundtrip.c $(HEADERS) $(LIB_RELEASE)
 	@mkdir -p $(@D)
@@ -68,7 +73,7 @@ $(BENCH_BUILD)/primitives: bench/primitives.c
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 BENCH_PROGS := $(BENCH_BUILD)/call_loop_direct $(BENCH_BUILD)/call_loop_shim $(BENCH_BUILD)/roundtrip $(BENCH_BUILD)/xproc \
-               $(BENCH_BUILD)/primitives
+               $(BENCH_BUILD)/primitives $(BENCH_BUILD)/first_report
 
 bench-build: $(BENCH_PROGS)
 

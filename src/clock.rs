@@ -16,10 +16,15 @@
 //! bare core (no C library) always uses `auto`.
 //!
 //! Ticks are converted to nanoseconds only on read ([`ticks_to_ns`]), never
-//! per call. The TSC's rate is measured once, lazily, against
-//! `CLOCK_MONOTONIC` (a ~5 ms busy wait on the first conversion, or earlier
-//! through [`calibrate`]); the generic timer's rate is read from
-//! `CNTFRQ_EL0`.
+//! per call. The TSC's rate is measured once against `CLOCK_MONOTONIC` (a
+//! ~5 ms busy wait). So that no call waits for it, the measurement starts on
+//! a thread of its own as soon as a part declares it needs time ([`need`]:
+//! statistics `timing`, the trace, an interceptor; builds with the C
+//! library), and nothing on the call path converts ticks: what a call needs
+//! in seconds (the policy's report budget) comes from [`seconds`], which
+//! reads `CLOCK_MONOTONIC` and needs no calibration. A conversion asked for
+//! before the measurement finished (a dump in the first milliseconds) waits
+//! for it. The generic timer's rate is read from `CNTFRQ_EL0`.
 //!
 //! The pipeline reads the clock only when some part needs time
 //! ([`needed`]): statistics at level `timing`, the trace, or a registered
@@ -264,6 +269,36 @@ pub fn calibrate() {
     let _ = scale();
 }
 
+/// Whether the scale is known, so that a conversion returns at once.
+pub fn calibrated() -> bool {
+    SCALE.is_completed()
+}
+
+/// Start the calibration on a thread of its own, once; without the C
+/// library's threads (or when none can start) it stays lazy.
+fn calibrate_in_background() {
+    #[cfg(feature = "clib")]
+    {
+        use core::sync::atomic::AtomicBool;
+        static STARTED: AtomicBool = AtomicBool::new(false);
+        if SCALE.is_completed() || STARTED.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if source() != Source::Tsc {
+            // Nothing to measure: the scale is a constant or a register.
+            calibrate();
+        } else {
+            let _ = crate::sys::spawn(calibrate);
+        }
+    }
+}
+
+/// Whole seconds of `CLOCK_MONOTONIC`: for what the call path measures in
+/// seconds (the policy's reports per second). Never calibrates.
+pub fn seconds() -> u64 {
+    monotonic_ns() / 1_000_000_000
+}
+
 /// Convert a tick difference to nanoseconds.
 #[inline]
 pub fn ticks_to_ns(ticks: u64) -> u64 {
@@ -335,6 +370,9 @@ static NEEDED: AtomicU32 = AtomicU32::new(User::Stats as u32);
 pub fn need(who: User, on: bool) {
     if on {
         NEEDED.fetch_or(who as u32, Ordering::Relaxed);
+        // Who stamps calls converts the stamps later: measure the rate now,
+        // off the call path.
+        calibrate_in_background();
     } else {
         NEEDED.fetch_and(!(who as u32), Ordering::Relaxed);
     }
