@@ -16,8 +16,8 @@
 //! bare core (no C library) always uses `auto`.
 //!
 //! Ticks are converted to nanoseconds only on read ([`ticks_to_ns`]), never
-//! per call. The TSC's rate is measured once against `CLOCK_MONOTONIC` (a
-//! ~5 ms busy wait). So that no call waits for it, the measurement starts on
+//! per call. The TSC's rate is measured once against `CLOCK_MONOTONIC` over
+//! ~5 ms (asleep in between, with the C library). So that no call waits for it, the measurement starts on
 //! a thread of its own as soon as a part declares it needs time ([`need`]:
 //! statistics `timing`, the trace, an interceptor; builds with the C
 //! library), and nothing on the call path converts ticks: what a call needs
@@ -340,6 +340,11 @@ fn calibrate_against_monotonic() -> Scale {
         if m1.saturating_sub(m0) >= CALIBRATION_NS && t1 > t0 {
             return Scale::from_ratio(m1 - m0, t1 - t0);
         }
+        // Asleep, not spinning: on a busy machine a spinning calibration
+        // takes a CPU from the threads making calls.
+        #[cfg(feature = "clib")]
+        crate::sys::sleep_ms(1);
+        #[cfg(not(feature = "clib"))]
         core::hint::spin_loop();
     }
 }
