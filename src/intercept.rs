@@ -284,6 +284,41 @@ pub(crate) fn after(info: &CallInfo) {
     }
 }
 
+/// [`before`] on the pipeline's lean path: the policy if it is on in `on`
+/// (a value of [`crate::layers::on`]); no interceptor is registered there.
+#[inline(always)]
+pub(crate) fn before_layers(info: &CallInfo, on: u32) -> Verdict {
+    if on & crate::layers::POLICY != 0 {
+        crate::policy::before(info)
+    } else {
+        Verdict::Allow
+    }
+}
+
+/// [`after`] on the pipeline's lean path: the always-on count, then only
+/// the layers on in `on`, in [`after`]'s order.
+#[inline(always)]
+pub(crate) fn after_layers(info: &CallInfo, on: u32) {
+    use crate::layers::{POLICY, STATS, TRACE};
+    match crate::lease::held_now() {
+        Some(lease) => crate::calls::record_held(lease, info.op),
+        None => crate::calls::record(info.op),
+    }
+    let judged;
+    let info = if info.op.sends() || on & POLICY == 0 {
+        info
+    } else {
+        judged = crate::policy::after(info);
+        &judged
+    };
+    if on & STATS != 0 {
+        crate::stats::record(info);
+    }
+    if on & TRACE != 0 {
+        crate::trace::record(info);
+    }
+}
+
 pub(crate) fn stricter(a: Verdict, b: Verdict) -> Verdict {
     fn rank(v: Verdict) -> u8 {
         match v {

@@ -26,8 +26,14 @@ pub const POLICY: u32 = 1 << 2;
 pub const INTERCEPT: u32 = 1 << 3;
 /// A backend installed at run time (its contract promises validated headers).
 pub const BACKEND: u32 = 1 << 4;
+/// The trace captures message bytes (`KOS_SHIM_TRACE_PAYLOAD`).
+pub(crate) const PAYLOAD: u32 = 1 << 5;
 /// The layers have not all read their configuration yet.
 const UNCONFIGURED: u32 = 1 << 31;
+/// What only the full path serves: interceptors (they see the whole
+/// [`crate::CallInfo`]), a backend installed at run time (it takes
+/// validated views), payload capture, and the first configuration.
+const FULL: u32 = INTERCEPT | BACKEND | PAYLOAD | UNCONFIGURED;
 
 static ON: AtomicU32 = AtomicU32::new(UNCONFIGURED);
 static CONFIGURED: spin::Once<()> = spin::Once::new();
@@ -39,8 +45,16 @@ pub fn idle() -> bool {
 }
 
 /// The layers that are on, as the bits above.
+#[inline(always)]
 pub fn on() -> u32 {
     ON.load(Ordering::Relaxed)
+}
+
+/// Whether the layers in `on` (a value of [`on`]) are all served by the
+/// pipeline's lean path: statistics, trace (without payloads) and policy.
+#[inline(always)]
+pub fn lean(on: u32) -> bool {
+    on & FULL == 0
 }
 
 /// The layers' own state, read afresh.
@@ -63,6 +77,9 @@ fn compute() -> u32 {
     }
     if crate::backend::installed() {
         v |= BACKEND;
+    }
+    if crate::trace::payload_wanted() {
+        v |= PAYLOAD;
     }
     v
 }

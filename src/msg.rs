@@ -257,20 +257,29 @@ pub(crate) mod raw {
     pub(crate) unsafe fn in_info(hdr: *const SMsgHdr) -> MsgInfo {
         // SAFETY: validated header (the callee may have rewritten the
         // descriptor sizes, so they are checked again).
-        let h = unsafe { &*hdr };
-        let Ok(b) = buffers_of(h) else {
-            return MsgInfo::default();
-        };
-        // SAFETY: checked buffers, valid per the caller's contract.
+        unsafe { received(hdr) }.map_or(MsgInfo::default(), |(m, _)| m)
+    }
+
+    /// [`in_info`] and the context fields of a receive header, checked
+    /// here (not known to have passed [`check_in`]); `None` if it fails.
+    ///
+    /// # Safety
+    /// `hdr` is NULL or points to an `SMsgHdr` whose buffers are readable.
+    pub(crate) unsafe fn received(hdr: *const SMsgHdr) -> Option<(MsgInfo, super::HdrContext)> {
+        // SAFETY: the caller's contract.
+        let h = unsafe { header(hdr) }.ok()?;
+        let b = buffers_of(h).ok()?;
+        // SAFETY: checked buffers, readable per the caller's contract.
         let m = unsafe { message(&b) };
-        MsgInfo {
+        let info = MsgInfo {
             iid: m.iid,
             mid: m.mid,
             err: m.err(),
             ncaps: m.ncaps(),
             const_size: (m.size_ex() as usize).min(b.msg_size) as u32,
             arena_size: b.arena_size as u32,
-        }
+        };
+        Some((info, super::HdrContext::of(h)))
     }
 
     /// Where a validated header's buffers are.
@@ -300,6 +309,51 @@ pub(crate) mod raw {
         d[0].size = const_size as u32;
         d[1].size = arena_size as u32;
         h.set_descs(d);
+    }
+}
+
+/// The reads of the pipeline's lean path ([`crate::pipeline`]), which keeps
+/// no views: the same checks as [`MsgOut::from_raw`] and [`MsgIn::from_raw`],
+/// and only the fields the active layers use.
+pub(crate) mod peek {
+    use super::{raw, HdrContext, MsgInfo};
+    use crate::abi::SMsgHdr;
+
+    /// Ids and sizes of an outgoing header that passes [`MsgOut::from_raw`]'s
+    /// checks; `None` when it does not.
+    ///
+    /// # Safety
+    /// As for [`MsgOut::from_raw`].
+    ///
+    /// [`MsgOut::from_raw`]: super::MsgOut::from_raw
+    #[inline(always)]
+    pub(crate) unsafe fn sent(hdr: *const SMsgHdr) -> Option<MsgInfo> {
+        // SAFETY: the caller's contract.
+        unsafe { raw::check_out(hdr) }.ok()
+    }
+
+    /// Ids and sizes of what a receive header holds after a successful
+    /// receive, and its context fields; `None` when the header fails
+    /// [`MsgIn::from_raw`]'s checks (the lower layer checked it, not the shim).
+    ///
+    /// # Safety
+    /// As for [`MsgIn::from_raw`].
+    ///
+    /// [`MsgIn::from_raw`]: super::MsgIn::from_raw
+    #[inline(always)]
+    pub(crate) unsafe fn received(hdr: *const SMsgHdr) -> Option<(MsgInfo, HdrContext)> {
+        // SAFETY: the caller's contract.
+        unsafe { raw::received(hdr) }
+    }
+
+    /// The context fields of a header that passed [`sent`].
+    ///
+    /// # Safety
+    /// `hdr` passed [`sent`] and is still valid.
+    #[inline(always)]
+    pub(crate) unsafe fn context(hdr: *const SMsgHdr) -> HdrContext {
+        // SAFETY: a checked header is non-NULL, aligned and readable.
+        HdrContext::of(unsafe { &*hdr })
     }
 }
 

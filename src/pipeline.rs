@@ -1,21 +1,58 @@
 //! The one path every intercepted call takes:
 //! validate → policy (may deny Call/CallEx/Reply) → forward → statistics → trace.
 //!
-//! While no layer is on ([`crate::layers`]) and the backend's lower layer
-//! checks its own arguments (the kernel), calls skip all of it: they are
-//! counted ([`crate::calls`]) and forwarded unchanged.
+//! Which code runs it is chosen by the layers word ([`crate::layers`]), set
+//! when a layer turns on or off, not by the call:
+//!
+//! - nothing on, and the backend's lower layer checks its own arguments
+//!   (the kernel, the next library): the idle fast path. Calls are counted
+//!   ([`crate::calls`]) and forwarded unchanged.
+//! - only statistics, trace (without payloads) and policy on, same backends:
+//!   the lean path ([`dispatch_lean`]). The same header checks, but only the
+//!   fields the active layers use are read, only those layers are asked,
+//!   and the call goes straight to the lower layer.
+//! - otherwise (the host emulator, a backend installed at run time, Rust
+//!   interceptors, payload capture, the first call): the full path, which
+//!   builds the validated views the backends and interceptors take.
+//!
+//! Both paths turn a verdict into an action at one point, [`settle`].
 //!
 //! The five exported entry points only convert their C arguments and call
 //! [`dispatch`]. A call made while the same thread is already inside the shim
 //! (the shim's own output is IPC on KasperskyOS) skips everything and goes
 //! straight to the backend.
 
-use crate::abi::{rcSecurityDisallow, Handle, Retcode, SMsgHdr};
+use crate::abi::{rcOk, rcSecurityDisallow, Handle, Retcode, SMsgHdr};
 use crate::backend::{self, Args};
 use crate::intercept::{self, CallInfo, Verdict};
-use crate::msg::{HdrContext, MsgIn, MsgOut};
+use crate::msg::{peek, HdrContext, MsgIn, MsgInfo, MsgOut};
 use crate::op::Op;
 use crate::{calls, clock, guard, layers, lease};
+
+/// What the pipeline does with a call once the policy and interceptors
+/// judged it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// Hand the call to the backend.
+    Forward,
+    /// Return this code without reaching the backend.
+    Refuse(Retcode),
+}
+
+/// The one place a verdict becomes an action. The kernel never denies a
+/// receive, so a denied Recv/RecvEx is recorded as an audit (`verdict` is
+/// rewritten to [`Verdict::AuditDeny`]) and forwarded.
+#[inline(always)]
+fn settle(op: Op, verdict: &mut Verdict) -> Action {
+    match *verdict {
+        Verdict::Deny if op.sends() => Action::Refuse(rcSecurityDisallow),
+        Verdict::Deny => {
+            *verdict = Verdict::AuditDeny;
+            Action::Forward
+        }
+        Verdict::Allow | Verdict::Log | Verdict::AuditDeny => Action::Forward,
+    }
+}
 
 /// Run one system call through the pipeline.
 ///
@@ -34,19 +71,126 @@ pub unsafe fn dispatch(
     mdelay: u32,
     sync: Handle,
 ) -> Retcode {
-    if backend::HAS_UNCHECKED && layers::idle() {
-        // Counted on entry, so that the kernel call is the last thing done
-        // (a tail call: the shim adds no stack frame).
-        let Some(lease) = lease::held_now() else {
+    if backend::HAS_UNCHECKED {
+        let on = layers::on();
+        if on == 0 {
+            // Counted on entry, so that the kernel call is the last thing done
+            // (a tail call: the shim adds no stack frame).
+            let Some(lease) = lease::held_now() else {
+                // SAFETY: the caller's contract.
+                return unsafe { fast_first(handle, out, inp, mdelay, sync, op) };
+            };
+            calls::record_held(lease, op);
+            // SAFETY: forwarded unchanged under the caller's contract.
+            return unsafe { backend::forward_unchecked(op, handle, out, inp, mdelay, sync) };
+        }
+        if layers::lean(on) {
+            // One copy per operation, each with its constant `op`.
             // SAFETY: the caller's contract.
-            return unsafe { fast_first(handle, out, inp, mdelay, sync, op) };
-        };
-        calls::record_held(lease, op);
-        // SAFETY: forwarded unchanged under the caller's contract.
-        return unsafe { backend::forward_unchecked(op, handle, out, inp, mdelay, sync) };
+            return unsafe {
+                match op {
+                    Op::Call => dispatch_lean::<0>(handle, out, inp, mdelay, sync, on),
+                    Op::CallEx => dispatch_lean::<1>(handle, out, inp, mdelay, sync, on),
+                    Op::Recv => dispatch_lean::<2>(handle, out, inp, mdelay, sync, on),
+                    Op::RecvEx => dispatch_lean::<3>(handle, out, inp, mdelay, sync, on),
+                    Op::Reply => dispatch_lean::<4>(handle, out, inp, mdelay, sync, on),
+                }
+            };
+        }
     }
     // SAFETY: the caller's contract.
     unsafe { dispatch_full(handle, out, inp, mdelay, sync, op) }
+}
+
+/// The operation numbered `v` (`Op as u8`), for [`dispatch_lean`]'s copies.
+#[inline(always)]
+const fn op_numbered(v: u8) -> Op {
+    match Op::from_u8(v) {
+        Some(op) => op,
+        None => Op::Call,
+    }
+}
+
+/// The lean path: the layers in `on` are statistics, trace and policy only
+/// ([`layers::lean`]), and the backend is the build's lower layer
+/// ([`backend::HAS_UNCHECKED`]), which checks the headers itself, takes
+/// them as they are and reports no correlation. A message to send gets the
+/// full path's checks, since the layers read it (one that fails them is left
+/// to the full path, which refuses and records it); a receive header is
+/// read only after a successful receive, with those checks, and before it
+/// only the lower layer looks at it, as on the idle fast path. Only what
+/// the active layers use is read; the verdict is settled as on the full
+/// path (the lower layer tracks no requests, so a refusal needs no
+/// telling).
+///
+/// # Safety
+/// As for [`dispatch`].
+#[inline(never)]
+unsafe fn dispatch_lean<const OP: u8>(
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+    on: u32,
+) -> Retcode {
+    let op = op_numbered(OP);
+    let sent = if op.sends() {
+        // SAFETY: the caller's contract.
+        match unsafe { peek::sent(out) } {
+            Some(m) => m,
+            // SAFETY: the caller's contract.
+            None => return unsafe { dispatch_full(handle, out, inp, mdelay, sync, op) },
+        }
+    } else {
+        MsgInfo::default()
+    };
+    let Some(_inside) = guard::enter() else {
+        // SAFETY: forwarded unchanged under the caller's contract.
+        return unsafe { passthrough(op, handle, out, inp, mdelay, sync) };
+    };
+    let timed = clock::needed();
+    let mut info = CallInfo::new(op, handle);
+    info.start = clock::now_if(timed);
+    info.sent = sent;
+    let traced = on & layers::TRACE != 0;
+    if op.sends() && traced {
+        // SAFETY: `out` passed the checks above.
+        let ctx = unsafe { peek::context(out) };
+        info.context = sent_context(op, ctx);
+    }
+    info.verdict = intercept::before_layers(&info, on);
+    let rc = match settle(op, &mut info.verdict) {
+        // SAFETY: checked headers, forwarded unchanged under the caller's contract.
+        Action::Forward => unsafe {
+            backend::forward_unchecked(op, handle, out, inp, mdelay, sync)
+        },
+        Action::Refuse(rc) => rc,
+    };
+    info.end = clock::now_if(timed);
+    info.rc = rc;
+    if op.receives() && rc == rcOk {
+        // SAFETY: the caller's contract.
+        if let Some((m, ctx)) = unsafe { peek::received(inp) } {
+            info.received = m;
+            if !op.sends() {
+                info.context = ctx;
+            }
+        }
+    }
+    intercept::after_layers(&info, on);
+    rc
+}
+
+/// What a sender's header says: its trace context, and for Reply the
+/// client thread it answers (`sender` means nothing in a sent header).
+#[inline(always)]
+fn sent_context(op: Op, ctx: HdrContext) -> HdrContext {
+    HdrContext {
+        sender: 0,
+        thread: if op == Op::Reply { ctx.thread } else { 0 },
+        ..ctx
+    }
 }
 
 /// The fast path for a thread that holds no lease yet (its first call) or
@@ -104,42 +248,32 @@ unsafe fn dispatch_full(
     };
     if let Some(m) = &args.out {
         info.sent = m.info();
-        // What a sender's header says: its trace context, and for Reply the
-        // client thread it answers (`sender` means nothing in a sent header).
-        let ctx = m.context();
-        info.context = HdrContext {
-            sender: 0,
-            thread: if op == Op::Reply { ctx.thread } else { 0 },
-            ..ctx
-        };
+        info.context = sent_context(op, m.context());
         if crate::trace::payload_wanted() {
             info.payload = crate::msg::MsgBytes::of(m.constant(), m.arena());
         }
     }
 
     info.verdict = intercept::before(&info);
-    if info.verdict.denies() && !op.sends() {
-        // The kernel never denies a receive: record the denial as an audit.
-        info.verdict = Verdict::AuditDeny;
-    }
-    if info.verdict.denies() {
-        backend::current().refused(op, &mut args, rcSecurityDisallow);
-        info.correlation = args.correlation;
-        info.context.thread = answered(&info, &args);
-        info.rc = rcSecurityDisallow;
-        info.end = clock::now_if(timed);
-        intercept::after(&info);
-        return rcSecurityDisallow;
-    }
-
-    let rc = backend::forward(op, &mut args);
+    let rc = match settle(op, &mut info.verdict) {
+        Action::Forward => backend::forward(op, &mut args),
+        Action::Refuse(rc) => {
+            backend::current().refused(op, &mut args, rc);
+            info.correlation = args.correlation;
+            info.context.thread = answered(&info, &args);
+            info.rc = rc;
+            info.end = clock::now_if(timed);
+            intercept::after(&info);
+            return rc;
+        }
+    };
 
     info.rc = rc;
     info.end = clock::now_if(timed);
     info.correlation = args.correlation;
     info.context.thread = answered(&info, &args);
     if let Some(m) = &args.inp {
-        if rc == crate::abi::rcOk {
+        if rc == rcOk {
             info.received = m.info();
             if !op.sends() {
                 info.context = m.context();

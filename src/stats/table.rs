@@ -455,12 +455,10 @@ impl Table {
             iid: m.iid,
             mid: m.mid,
         };
-        let (b, kept) = match memo.block_of(&key).or_else(|| self.find_or_insert(&key)) {
-            Some(b) => {
-                memo.keep(&key, b);
-                (b, true)
-            }
-            None => (self.cap, false),
+        // The memo usually has it: then it stays as it is.
+        let (b, kept) = match memo.block_of(&key) {
+            Some(b) => (b, true),
+            None => self.look_up(&key, memo),
         };
         if !kept {
             bump(&g.dropped, 1, EXCL);
@@ -485,6 +483,19 @@ impl Table {
             record_latency(blk, info.end - info.start, EXCL);
         }
         kept
+    }
+
+    /// The block of `key` from the index (inserted if new), remembered in
+    /// `memo`; the overflow block and false when the table is full.
+    #[inline(never)]
+    fn look_up(&self, key: &Key, memo: &Memo) -> (usize, bool) {
+        match self.find_or_insert(key) {
+            Some(b) => {
+                memo.keep(key, b);
+                (b, true)
+            }
+            None => (self.cap, false),
+        }
     }
 
     /// Zero shard `s`: its blocks and its global counters.
