@@ -10,6 +10,12 @@
 //! [`crate::calls`] count. That keeps a linked-in but idle shim within a few
 //! nanoseconds of the direct call.
 //!
+//! With the same backends, while only statistics, the trace (without
+//! payload capture) and the policy are on ([`lean`]), the pipeline takes
+//! its lean path: each call runs only the work of the layers in the word.
+//! Interceptors, a backend installed at run time, payload capture and the
+//! first, configuring call take the full path.
+//!
 //! The word is a cache of the layers' own state. Every layer calls
 //! [`refresh`] after it turns on or off; until all of them read their
 //! configuration ([`configure`]), the word says "not idle".

@@ -86,6 +86,12 @@ impl MsgBytes {
         arena_len: 0,
     };
 
+    /// Whether it holds no bytes (nothing was captured).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.const_len == 0 && self.arena_len == 0
+    }
+
     /// Remember where `constant` and `arena` are.
     pub(crate) fn of(constant: &[u8], arena: &[u8]) -> Self {
         MsgBytes {

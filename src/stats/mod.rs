@@ -364,20 +364,21 @@ mod nostd {
 /// Count one finished call (the `intercept::after` hook).
 #[inline]
 pub fn record(info: &CallInfo) {
-    let lvl = match LEVEL.load(Relaxed) {
-        0 => return,
+    // One load of the level: count (1) or timing (2); off and unknown values return.
+    let timing = match LEVEL.load(Relaxed) {
+        1 => false,
+        2 => true,
         UNINIT => {
             configure();
-            current_level()
+            match current_level() {
+                Level::Off => return,
+                l => l == Level::Timing,
+            }
         }
-        _ => current_level(),
+        _ => return,
     };
-    if lvl == Level::Off {
-        return;
-    }
     let t = table();
     let (shard, excl) = my_shard(t, info.thread);
-    let timing = lvl == Level::Timing;
     #[cfg(feature = "std")]
     if owned::MEMO
         .try_with(|m| t.record_memo(info, shard, excl, timing, m))

@@ -104,6 +104,7 @@ pub fn payload_wanted() -> bool {
     PAYLOAD.load(Ordering::Relaxed) != 0 && STATE.load(Ordering::Relaxed) == ON
 }
 
+#[inline]
 fn record_on(info: &CallInfo) {
     #[cfg(feature = "clib")]
     if carries_message(info) && !filter::keeps(info.iid(), info.message().mid) {
@@ -114,11 +115,15 @@ fn record_on(info: &CallInfo) {
         return;
     };
     let rec = KosShimTraceRecord::from_call(info);
-    // SAFETY: we run inside the call that filled `info.payload` and
-    // `info.response` (called from intercept::after during dispatch), so
-    // their bytes are still valid.
-    let ((c, a), (rc, ra)) = unsafe { (info.payload.get(), info.response.get()) };
-    let _pos = ring.push_parts(&rec, &[c, a, rc, ra]);
+    let _pos = if info.payload.is_empty() && info.response.is_empty() {
+        ring.push_record(rec)
+    } else {
+        // SAFETY: we run inside the call that filled `info.payload` and
+        // `info.response` (called from intercept::after during dispatch), so
+        // their bytes are still valid.
+        let ((c, a), (rc, ra)) = unsafe { (info.payload.get(), info.response.get()) };
+        ring.push_parts(&rec, &[c, a, rc, ra])
+    };
     // Every quarter ring, see whether the drainer should come early (reading
     // the consumer's position costs a cache miss, so not on every call).
     #[cfg(feature = "clib")]

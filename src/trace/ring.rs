@@ -223,6 +223,32 @@ impl<'s> Ring<'s> {
     /// message's constant part and arena, then (Call/CallEx) the response's;
     /// each is cut to a quarter of the slot's payload bytes.
     pub fn push_parts(&self, rec: &Record, parts: &[&[u8]; 4]) -> Option<u64> {
+        self.claim(|slot, pos| self.fill(slot, pos, rec, parts))
+    }
+
+    /// [`Ring::push`] of a record without payload (its `payload_*` lengths
+    /// are 0): the record is written once, straight into the slot.
+    #[inline]
+    pub fn push_record(&self, rec: Record) -> Option<u64> {
+        self.claim(|slot, _| {
+            let r = Record {
+                ring: self.id,
+                payload_const: 0,
+                payload_arena: 0,
+                payload_resp_const: 0,
+                payload_resp_arena: 0,
+                ..rec
+            };
+            // SAFETY: this producer won the slot's position (see the Sync
+            // impl): nobody else touches it until the Release store of seq.
+            slot.rec.with_mut(|p| unsafe { p.write(r) });
+        })
+    }
+
+    /// Take the next position, `fill` its slot and publish it; `None` (and
+    /// the record counted lost) when the ring is full.
+    #[inline(always)]
+    fn claim(&self, fill: impl FnOnce(&Slot, u64)) -> Option<u64> {
         let mut pos = self.head.0.load(Ordering::Relaxed);
         if self.single {
             let slot = &self.slots[(pos & self.mask) as usize];
@@ -231,7 +257,7 @@ impl<'s> Ring<'s> {
                 return None;
             }
             self.head.0.store(pos + 1, Ordering::Relaxed);
-            self.fill(slot, pos, rec, parts);
+            fill(slot, pos);
             slot.seq.store(pos + 1, Ordering::Release);
             return Some(pos);
         }
@@ -247,7 +273,7 @@ impl<'s> Ring<'s> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        self.fill(slot, pos, rec, parts);
+                        fill(slot, pos);
                         slot.seq.store(pos + 1, Ordering::Release);
                         return Some(pos);
                     }
