@@ -8,14 +8,14 @@
 //!   (the kernel, the next library): the idle fast path. Calls are counted
 //!   ([`crate::calls`]) and forwarded unchanged.
 //! - only statistics, trace (without payloads) and policy on, same backends:
-//!   the lean path ([`dispatch_lean`]). The same header checks, but only the
+//!   the lean path (`dispatch_lean`). The same header checks, but only the
 //!   fields the active layers use are read, only those layers are asked,
 //!   and the call goes straight to the lower layer.
 //! - otherwise (the host emulator, a backend installed at run time, Rust
 //!   interceptors, payload capture, the first call): the full path, which
 //!   builds the validated views the backends and interceptors take.
 //!
-//! Both paths turn a verdict into an action at one point, [`settle`].
+//! Both paths turn a verdict into an action at one point, `settle`.
 //!
 //! The five exported entry points only convert their C arguments and call
 //! [`dispatch`]. A call made while the same thread is already inside the shim
