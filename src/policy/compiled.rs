@@ -201,11 +201,17 @@ fn direct_table(
     }
 }
 
-/// The last of `levels` whose start is at most `v`.
+/// The last of `levels` whose start is at most `v`. Short levels (most of
+/// them: a level longer than [`DIRECT_MIN`] usually has a direct table) are
+/// scanned, which costs fewer instructions than a binary search's set-up.
 #[inline]
 fn find<T>(levels: &[T], v: u32, start: impl Fn(&T) -> u32) -> Option<&T> {
-    let i = levels.partition_point(|l| start(l) <= v).checked_sub(1)?;
-    levels.get(i)
+    let i = if levels.len() <= DIRECT_MIN {
+        levels.iter().take_while(|l| start(l) <= v).count()
+    } else {
+        levels.partition_point(|l| start(l) <= v)
+    };
+    levels.get(i.checked_sub(1)?)
 }
 
 impl Index {
