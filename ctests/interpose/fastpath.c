@@ -69,12 +69,30 @@ int main(void) {
     bad += Call(h, NULL, NULL) != rcInvalidArgument;
     printf("off:    standin=%llu shim=%llu stats=%llu\n", standin_calls(0), shim_calls(),
            stats_calls());
-    /* 2. Statistics on: the full path counts per key. */
+    /* 2. Statistics on: the lean path counts per key. */
     bad += kos_shim_stats_set_level(KOS_SHIM_STATS_LEVEL_COUNT) != rcOk;
     bad += calls(50, 1, rcOk);
     printf("count:  standin=%llu shim=%llu stats=%llu\n", standin_calls(0), shim_calls(),
            stats_calls());
-    /* 3. Statistics off, a policy denying method 2: the full path again; the
+    /* 2b. The lean path's checks: a request that fails them is refused
+     *     before the stand-in; a bad receive header beside a good request
+     *     is the kernel's to reject (as on the idle fast path). Both counted. */
+    {
+        msg_t req;
+        SMsgHdr out;
+        memset(&req, 0, sizeof req);
+        nk_req_reset(&req);
+        nk_msg_set_method_id(&req, 7, 1);
+        bad += PackOutMsg(&out, &req.base_, NULL) != rcOk;
+        unsigned long long s0 = standin_calls(0);
+        bad += Call(h, NULL, NULL) != rcInvalidArgument;
+        bad += standin_calls(0) != s0;
+        bad += Call(h, &out, NULL) != rcInvalidArgument;
+        bad += standin_calls(0) != s0 + 1;
+    }
+    printf("lean:   standin=%llu shim=%llu stats=%llu\n", standin_calls(0), shim_calls(),
+           stats_calls());
+    /* 3. Statistics off, a policy denying method 2: the lean path again; the
      *    denied calls never reach the stand-in. */
     bad += kos_shim_stats_set_level(KOS_SHIM_STATS_LEVEL_OFF) != rcOk;
     static const char policy[] = "deny call mid=2\nallow any\n";
@@ -82,7 +100,7 @@ int main(void) {
     bad += kos_shim_policy_load(policy, sizeof policy - 1, err, sizeof err) != rcOk;
     bad += calls(10, 2, rcSecurityDisallow);
     bad += calls(10, 1, rcOk);
-    /* The full path validates: a NULL header never reaches the stand-in. */
+    /* A NULL request is refused by the shim: it never reaches the stand-in. */
     bad += Call(h, NULL, NULL) != rcInvalidArgument;
     printf("policy: standin=%llu shim=%llu stats=%llu\n", standin_calls(0), shim_calls(),
            stats_calls());
