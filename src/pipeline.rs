@@ -169,7 +169,10 @@ unsafe fn dispatch_lean<const OP: u8>(
     };
     info.end = clock::now_if(timed);
     info.rc = rc;
-    if op.receives() && rc == rcOk {
+    // What a Call/CallEx received is read for statistics and the trace only
+    // (the policy judged the request); what Recv/RecvEx received, always.
+    let wanted = !op.sends() || on & (layers::STATS | layers::TRACE) != 0;
+    if op.receives() && rc == rcOk && wanted {
         // SAFETY: the caller's contract.
         if let Some((m, ctx)) = unsafe { peek::received(inp) } {
             info.received = m;
