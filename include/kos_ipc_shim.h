@@ -169,6 +169,16 @@ typedef struct kos_shim_policy_stats_t {
   uint32_t failed_closed;
   // 1 when learn mode is on.
   uint32_t learning;
+  // Fault rules (`fail`, `delay`) in the active policy, as written (a
+  // name standing for several (iid, mid) counts once).
+  uint32_t fault_rules;
+  // Faults injected since the process started (failed or delayed
+  // messages, every policy loaded).
+  uint64_t faults_injected;
+  // The seed the fault rules draw from (`KOS_SHIM_FAULT_SEED`, or the
+  // one chosen at random when it is unset): run again with it set to
+  // this value to get the same faults.
+  uint64_t fault_seed;
 } kos_shim_policy_stats_t;
 
 // Statistics of one key: operation × handle × interface id × method id.
@@ -274,7 +284,8 @@ typedef struct KosShimTraceRecord {
   uint16_t mid;
   // Operation: 0 Call, 1 CallEx, 2 Recv, 3 RecvEx, 4 Reply.
   uint8_t op;
-  // Policy verdict: 0 allow, 1 log, 2 deny, 3 audit-deny.
+  // Policy verdict: 0 allow, 1 log, 2 deny, 3 audit-deny, 4 fault
+  // (a fault rule failed or delayed the call).
   uint8_t verdict;
   // `KOS_SHIM_TRACE_KIND_CALL` or `KOS_SHIM_TRACE_KIND_LOST`.
   uint8_t kind;
@@ -829,6 +840,30 @@ Retcode kos_shim_policy_stats(struct kos_shim_policy_stats_t *out);
 // `out` is NULL or valid for writes of `cap` counts; `n` is NULL or valid
 // for one write.
 Retcode kos_shim_policy_rule_hits(uint64_t *out, size_t cap, size_t *n);
+
+// Copy the active policy's per-fault-rule counters, in text order, into
+// `seen[0..cap]` (messages the rule was offered: matching ones that the
+// access rules allowed and no earlier fault rule took) and
+// `injected[0..cap]` (faults it injected), and set `*n` to the number of
+// fault rules (0 without a policy). Either array may be NULL (then it is
+// not written); both may be NULL when `cap` is 0 (to ask for the count).
+// A name that stands for several (iid, mid) is one fault rule here.
+// Counts restart at 0 with each load.
+//
+// Returns rcOk; rcBufferTooSmall when `cap < *n` (the first `cap` counts
+// are written); rcInvalidArgument when `n` is NULL.
+//
+// # Safety
+// `seen` and `injected` are each NULL or valid for writes of `cap`
+// counts; `n` is NULL or valid for one write.
+Retcode kos_shim_policy_fault_counts(uint64_t *seen, uint64_t *injected, size_t cap, size_t *n);
+
+// Set the seed the fault rules draw from, for this process, instead of
+// `KOS_SHIM_FAULT_SEED` (the same seed gives the same faults: the
+// `n`-th message a fault rule is offered fires or not by the seed, the
+// rule's number and `n` alone). Takes effect at once; counts are not reset.
+// Returns rcOk.
+Retcode kos_shim_policy_fault_seed(uint64_t seed);
 
 // Start learn mode (idempotent): from now on every message's (operation,
 // iid, mid) is recorded for `kos_shim_policy_learn_write`. Setting

@@ -69,6 +69,10 @@ pub enum Verdict {
     /// Would have been denied, but the policy is in audit mode (or the
     /// operation is Recv/RecvEx, which the kernel never denies).
     AuditDeny = 3,
+    /// Allowed, and a fault rule of the policy injected a fault: the call
+    /// failed with the rule's code without reaching the backend, or was
+    /// delayed (see `crate::fault`).
+    Fault = 4,
 }
 
 /// Everything the pipeline knows about one call, borrowed by hooks.
@@ -324,8 +328,9 @@ pub(crate) fn stricter(a: Verdict, b: Verdict) -> Verdict {
         match v {
             Verdict::Allow => 0,
             Verdict::Log => 1,
-            Verdict::AuditDeny => 2,
-            Verdict::Deny => 3,
+            Verdict::Fault => 2,
+            Verdict::AuditDeny => 3,
+            Verdict::Deny => 4,
         }
     }
     if rank(b) > rank(a) {

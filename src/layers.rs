@@ -13,8 +13,9 @@
 //! With the same backends, while only statistics, the trace (without
 //! payload capture) and the policy are on ([`lean`]), the pipeline takes
 //! its lean path: each call runs only the work of the layers in the word.
-//! Interceptors, a backend installed at run time, payload capture and the
-//! first, configuring call take the full path.
+//! Interceptors, a backend installed at run time, payload capture, a
+//! policy with fault rules and the first, configuring call take the full
+//! path.
 //!
 //! The word is a cache of the layers' own state. Every layer calls
 //! [`refresh`] after it turns on or off; until all of them read their
@@ -34,12 +35,16 @@ pub const INTERCEPT: u32 = 1 << 3;
 pub const BACKEND: u32 = 1 << 4;
 /// The trace captures message bytes (`KOS_SHIM_TRACE_PAYLOAD`).
 pub(crate) const PAYLOAD: u32 = 1 << 5;
+/// The active policy has fault rules (`fail`, `delay`): applied on the full
+/// path only, where the validated arguments they may shorten are.
+pub(crate) const FAULTS: u32 = 1 << 6;
 /// The layers have not all read their configuration yet.
 const UNCONFIGURED: u32 = 1 << 31;
 /// What only the full path serves: interceptors (they see the whole
 /// [`crate::CallInfo`]), a backend installed at run time (it takes
-/// validated views), payload capture, and the first configuration.
-const FULL: u32 = INTERCEPT | BACKEND | PAYLOAD | UNCONFIGURED;
+/// validated views), payload capture, fault rules, and the first
+/// configuration.
+const FULL: u32 = INTERCEPT | BACKEND | PAYLOAD | FAULTS | UNCONFIGURED;
 
 static ON: AtomicU32 = AtomicU32::new(UNCONFIGURED);
 static CONFIGURED: spin::Once<()> = spin::Once::new();
@@ -86,6 +91,9 @@ fn compute() -> u32 {
     }
     if crate::trace::payload_wanted() {
         v |= PAYLOAD;
+    }
+    if crate::policy::faults_on() {
+        v |= FAULTS;
     }
     v
 }

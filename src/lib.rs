@@ -266,6 +266,7 @@ pub mod backend;
 pub mod calls;
 pub mod clock;
 pub mod entry;
+mod fault;
 mod ffi;
 pub mod guard;
 #[cfg(feature = "host")]

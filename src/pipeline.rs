@@ -258,7 +258,16 @@ unsafe fn dispatch_full(
     }
 
     info.verdict = intercept::before(&info);
-    let rc = match settle(op, &mut info.verdict) {
+    // A fault rule may fail or delay what the policy allows (crate::fault;
+    // only here: a policy with fault rules keeps calls off the lean path).
+    let action = match settle(op, &mut info.verdict) {
+        Action::Forward => match crate::fault::inject(&mut info, &mut args) {
+            Some(rc) => Action::Refuse(rc),
+            None => Action::Forward,
+        },
+        refuse => refuse,
+    };
+    let rc = match action {
         Action::Forward => backend::forward(op, &mut args),
         Action::Refuse(rc) => {
             backend::current().refused(op, &mut args, rc);

@@ -136,6 +136,16 @@ pub fn sleep_ms(ms: u64) {
     unsafe { nanosleep(&ts, core::ptr::null_mut()) };
 }
 
+/// Sleep for `ns` nanoseconds (less if a signal interrupts it).
+pub fn sleep_ns(ns: u64) {
+    let ts = Timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as c_long,
+    };
+    // SAFETY: `ts` is valid; no remainder is wanted.
+    unsafe { nanosleep(&ts, core::ptr::null_mut()) };
+}
+
 /// Run `f` when the process exits normally; false if the C library's table
 /// of exit functions is full.
 pub fn at_exit(f: extern "C" fn()) -> bool {

@@ -66,7 +66,7 @@ mod names;
 pub mod pack;
 mod receiver;
 mod server;
-mod sync;
+pub(crate) mod sync;
 mod thread;
 pub mod transport;
 mod txn;

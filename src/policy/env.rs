@@ -157,3 +157,45 @@ mod tests {
         assert_eq!(parse_on_error("Allow"), None);
     }
 }
+
+/// The fault seed from `KOS_SHIM_FAULT_SEED` (decimal or `0x` hex), or,
+/// unset, one from the clock and the process id; a value that is no number
+/// is reported and replaced the same way. The statistics show the seed
+/// used, so a run can be repeated.
+pub(super) fn fault_seed() -> u64 {
+    let word = sys::env("KOS_SHIM_FAULT_SEED").map(str::trim);
+    if let Some(seed) = word.and_then(parse_seed) {
+        return seed;
+    }
+    let seed = super::fault::splitmix64(
+        sys::wall_ns() ^ crate::clock::now() ^ (u64::from(sys::pid()) << 40),
+    );
+    if let Some(w) = word.filter(|w| !w.is_empty()) {
+        let _inside = crate::guard::enter();
+        crate::say!(
+            Level::Error,
+            "KOS_SHIM_FAULT_SEED={w:?} is not a number (decimal or 0x hex); using seed {seed}"
+        );
+    }
+    seed
+}
+
+/// A seed word: decimal or `0x` hex, 64 bits.
+fn parse_seed(w: &str) -> Option<u64> {
+    match w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => w.parse().ok(),
+    }
+    .filter(|_| !w.starts_with('+') && !w.contains("0x+"))
+}
+
+#[cfg(test)]
+#[test]
+fn seed_words() {
+    assert_eq!(parse_seed("42"), Some(42));
+    assert_eq!(parse_seed("0x2A"), Some(42));
+    assert_eq!(parse_seed("+42"), None);
+    assert_eq!(parse_seed("0x+2a"), None);
+    assert_eq!(parse_seed("forty"), None);
+    assert_eq!(parse_seed("18446744073709551616"), None);
+}

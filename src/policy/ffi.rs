@@ -51,6 +51,16 @@ pub struct PolicyStats {
     pub failed_closed: u32,
     /// 1 when learn mode is on.
     pub learning: u32,
+    /// Fault rules (`fail`, `delay`) in the active policy, as written (a
+    /// name standing for several (iid, mid) counts once).
+    pub fault_rules: u32,
+    /// Faults injected since the process started (failed or delayed
+    /// messages, every policy loaded).
+    pub faults_injected: u64,
+    /// The seed the fault rules draw from (`KOS_SHIM_FAULT_SEED`, or the
+    /// one chosen at random when it is unset): run again with it set to
+    /// this value to get the same faults.
+    pub fault_seed: u64,
 }
 
 /// Writes a message into a C buffer, always NUL-terminated, truncated at a
@@ -256,6 +266,69 @@ pub unsafe extern "C" fn kos_shim_policy_rule_hits(
         } else {
             rcOk
         }
+    })
+}
+
+/// Copy the active policy's per-fault-rule counters, in text order, into
+/// `seen[0..cap]` (messages the rule was offered: matching ones that the
+/// access rules allowed and no earlier fault rule took) and
+/// `injected[0..cap]` (faults it injected), and set `*n` to the number of
+/// fault rules (0 without a policy). Either array may be NULL (then it is
+/// not written); both may be NULL when `cap` is 0 (to ask for the count).
+/// A name that stands for several (iid, mid) is one fault rule here.
+/// Counts restart at 0 with each load.
+///
+/// Returns rcOk; rcBufferTooSmall when `cap < *n` (the first `cap` counts
+/// are written); rcInvalidArgument when `n` is NULL.
+///
+/// # Safety
+/// `seen` and `injected` are each NULL or valid for writes of `cap`
+/// counts; `n` is NULL or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn kos_shim_policy_fault_counts(
+    seen: *mut u64,
+    injected: *mut u64,
+    cap: usize,
+    n: *mut usize,
+) -> Retcode {
+    boundary(|| {
+        if n.is_null() || cap > isize::MAX as usize / 8 {
+            return rcInvalidArgument;
+        }
+        let counts = super::fault_counts(|i, s, j| {
+            if i < cap {
+                // SAFETY: i < cap and each array is NULL or writable for cap
+                // counts per the caller's contract; NULL ones are skipped.
+                unsafe {
+                    if !seen.is_null() {
+                        seen.add(i).write(s);
+                    }
+                    if !injected.is_null() {
+                        injected.add(i).write(j);
+                    }
+                }
+            }
+        });
+        // SAFETY: n checked non-NULL; writable per the caller's contract.
+        unsafe { write_out(n, counts) };
+        if cap < counts {
+            rcBufferTooSmall
+        } else {
+            rcOk
+        }
+    })
+}
+
+/// Set the seed the fault rules draw from, for this process, instead of
+/// `KOS_SHIM_FAULT_SEED` (the same seed gives the same faults: the
+/// `n`-th message a fault rule is offered fires or not by the seed, the
+/// rule's number and `n` alone). Takes effect at once; counts are not reset.
+/// Returns rcOk.
+#[no_mangle]
+pub extern "C" fn kos_shim_policy_fault_seed(seed: u64) -> Retcode {
+    boundary(|| {
+        super::set_fault_seed(seed);
+        rcOk
     })
 }
 

@@ -26,6 +26,7 @@
 mod compiled;
 #[cfg(feature = "clib")]
 mod env;
+pub mod fault;
 mod ffi;
 mod hits;
 #[cfg(feature = "clib")]
@@ -38,12 +39,15 @@ mod store;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_faults;
+#[cfg(test)]
 mod tests_names;
 
 use core::fmt;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 pub use compiled::Index;
+pub use fault::{Effect, Fault};
 pub use ffi::PolicyStats;
 pub use parse::{ErrorKind, PolicyError, Snippet};
 pub use rules::{verdict_of, Action, Class, Key, Mode, OpSet, Rule, Span};
@@ -80,6 +84,7 @@ pub struct Policy {
     /// Line of the `default` statement (0: implicit).
     pub default_line: u32,
     rules: Store<Rule, MAX_RULES>,
+    faults: Store<Fault, { fault::MAX_FAULTS }>,
 }
 
 impl Default for Policy {
@@ -96,20 +101,53 @@ impl Policy {
             default: Action::Deny,
             default_line: 0,
             rules: Store::new(),
+            faults: Store::new(),
         }
     }
 
     fn reset(&mut self) {
         *self = Policy {
             rules: core::mem::take(&mut self.rules),
+            faults: core::mem::take(&mut self.faults),
             ..Policy::new()
         };
         self.rules.clear();
+        self.faults.clear();
     }
 
     /// The rules, in text order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The fault rules (`fail`, `delay`), in text order; a name's
+    /// expansions are consecutive and share [`Fault::group`].
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// Number of fault rules as written (a name's expansions count once).
+    pub fn fault_groups(&self) -> usize {
+        self.faults.last().map_or(0, |f| f.group as usize + 1)
+    }
+
+    /// Reference evaluation of the fault rules for `k` under `seed`, given
+    /// each group's count of messages seen so far (`seen`, bumped here):
+    /// the index of the fault rule that fires, if one does.
+    pub fn inject(&self, k: &Key, seed: u64, mut seen: impl FnMut(u32) -> u64) -> Option<usize> {
+        let mut skip = u32::MAX;
+        for (i, f) in self.faults.iter().enumerate() {
+            if f.group == skip || !f.when.matches(k) {
+                continue;
+            }
+            // One expansion of a name matched: the rest of its group are
+            // other (iid, mid) pairs, and it counts once.
+            skip = f.group;
+            if f.fires(seed, f.group, seen(f.group)) {
+                return Some(i);
+            }
+        }
+        None
     }
 
     /// Reference evaluation: a linear first-match scan. Returns the index of
@@ -312,13 +350,15 @@ fn count(d: &Decision) {
             Verdict::Log => Counter::PolicyLog,
             Verdict::Deny => Counter::PolicyDeny,
             Verdict::AuditDeny => Counter::PolicyAudit,
+            // Never a decision's verdict: the fault rules run after it.
+            Verdict::Fault => Counter::PolicyAllow,
         }
     });
 }
 
 /// Counters since the process started, and facts about the active policy.
 pub fn stats() -> PolicyStats {
-    let (active, rules, default_hits, generation, audit, failed_closed) =
+    let (active, rules, default_hits, generation, audit, failed_closed, fault_rules) =
         reload::read(|a| match a {
             Some(a) => (
                 1,
@@ -327,8 +367,9 @@ pub fn stats() -> PolicyStats {
                 a.generation,
                 (a.policy.mode == Mode::Audit) as u32,
                 a.failed_closed as u32,
+                a.policy.fault_groups() as u32,
             ),
-            None => (0, 0, 0, 0, 0, 0),
+            None => (0, 0, 0, 0, 0, 0, 0),
         });
     PolicyStats {
         allowed: tally::sum(Counter::PolicyAllow),
@@ -347,6 +388,9 @@ pub fn stats() -> PolicyStats {
         audit,
         failed_closed,
         learning: learning() as u32,
+        fault_rules,
+        faults_injected: FAULTS_INJECTED.load(Ordering::Relaxed),
+        fault_seed: fault_seed(),
     }
 }
 
@@ -419,8 +463,128 @@ pub fn write_stats(w: &mut dyn fmt::Write) -> fmt::Result {
                 a.policy.default.key(),
                 a.default_hits()
             )?;
+            write_faults(w, a)?;
         }
         Ok(())
+    })
+}
+
+/// The `faults` lines of the statistics dump: the seed, then per fault rule
+/// (as written: a name's expansions once) its text, messages seen and
+/// faults injected.
+fn write_faults(w: &mut dyn fmt::Write, a: &reload::Active) -> fmt::Result {
+    let faults = a.policy.faults();
+    if faults.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "faults: rules={} injected={} seed={}",
+        a.policy.fault_groups(),
+        FAULTS_INJECTED.load(Ordering::Relaxed),
+        fault_seed()
+    )?;
+    let mut last = u32::MAX;
+    for f in faults
+        .iter()
+        .filter(|f| core::mem::replace(&mut last, f.group) != f.group)
+    {
+        let (seen, injected) = a.faults.get(f.group as usize);
+        writeln!(
+            w,
+            "faults rule line {}: {} seen={seen} injected={injected}",
+            f.when.line, f
+        )?;
+    }
+    Ok(())
+}
+
+// ---- fault injection --------------------------------------------------------
+
+/// A fault the active policy injects into one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Injection {
+    /// Fail with a code, or delay.
+    pub effect: Effect,
+    /// The fault rule's line.
+    pub line: u32,
+    /// The fault rule's number (0-based, in text order; [`Fault::group`]).
+    pub rule: u32,
+}
+
+static FAULTS_INJECTED: AtomicU64 = AtomicU64::new(0);
+static SEED: spin::Once<u64> = spin::Once::new();
+static SEED_SET: AtomicBool = AtomicBool::new(false);
+static SEED_VALUE: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the active policy has fault rules (the pipeline's layers word).
+#[inline]
+pub(crate) fn faults_on() -> bool {
+    reload::has_faults()
+}
+
+/// The fault the active policy's fault rules inject into the message
+/// `info` sends, if one fires (counted). Only Call/CallEx/Reply, only in
+/// enforce mode, and only for a message the access rules allowed (the
+/// pipeline asks after [`before`]). Lock-free; one policy read, and none
+/// while the active policy has no fault rules.
+#[inline]
+pub(crate) fn injection(info: &CallInfo) -> Option<Injection> {
+    if !reload::has_faults() || !info.op.sends() {
+        return None;
+    }
+    let key = Key::of(info);
+    let seed = fault_seed();
+    let injected = reload::read(|a| {
+        let a = a.filter(|a| a.policy.mode == Mode::Enforce)?;
+        a.inject(&key, seed).map(|f| Injection {
+            effect: f.effect,
+            line: f.when.line,
+            rule: f.group,
+        })
+    })?;
+    FAULTS_INJECTED.fetch_add(1, Ordering::Relaxed);
+    Some(injected)
+}
+
+/// The seed fault rules draw from: [`set_fault_seed`]'s, else
+/// `KOS_SHIM_FAULT_SEED` (builds with the C library; a random one when it
+/// is unset), else 0 (the bare core).
+pub fn fault_seed() -> u64 {
+    if SEED_SET.load(Ordering::Acquire) {
+        return SEED_VALUE.load(Ordering::Relaxed);
+    }
+    *SEED.call_once(|| {
+        #[cfg(feature = "clib")]
+        {
+            env::fault_seed()
+        }
+        #[cfg(not(feature = "clib"))]
+        {
+            0
+        }
+    })
+}
+
+/// Use `seed` for the fault rules from now on (see [`fault_seed`]).
+pub fn set_fault_seed(seed: u64) {
+    SEED_VALUE.store(seed, Ordering::Relaxed);
+    SEED_SET.store(true, Ordering::Release);
+}
+
+/// Call `each(i, seen, injected)` for every fault rule of the active
+/// policy (as written, in text order); returns their number.
+pub fn fault_counts(mut each: impl FnMut(usize, u64, u64)) -> usize {
+    reload::read(|a| match a {
+        Some(a) => {
+            let n = a.policy.fault_groups();
+            for i in 0..n {
+                let (s, j) = a.faults.get(i);
+                each(i, s, j);
+            }
+            n
+        }
+        None => 0,
     })
 }
 
@@ -588,6 +752,6 @@ fn report(info: &CallInfo, d: &Decision) {
             "{op} handle={h} {iid} bytes={bytes}: denied by {src} \
              (rcSecurityDisallow)"
         )),
-        Verdict::Allow => {}
+        Verdict::Allow | Verdict::Fault => {}
     }
 }

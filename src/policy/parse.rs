@@ -6,6 +6,7 @@
 
 use core::fmt;
 
+use super::fault::{self, DurationError, Effect, Fault, RetcodeNames, CERTAIN, MAX_FAULTS};
 use super::resolve::{self, Names};
 use super::rules::{Action, Class, Mode, OpSet, Rule, Span};
 use super::Policy;
@@ -123,6 +124,27 @@ pub enum ErrorKind {
     MethodWithIds(Snippet),
     /// The text is not UTF-8 (C API).
     InvalidUtf8,
+    /// A fault rule (`fail`, `delay`) names `recv` or `any`.
+    FaultOnRecv(&'static str),
+    /// `fail` without `rc=`.
+    ExpectedRetcode,
+    /// An `rc=` value that is no return code other than rcOk.
+    UnknownRetcode(Snippet),
+    /// A `p=` value that is no number from 0 to 1.
+    ExpectedProbability,
+    /// `delay` without a duration.
+    ExpectedDelay,
+    /// A duration without a known unit.
+    DelayUnit(Snippet),
+    /// A duration past [`fault::MAX_DELAY_NS`].
+    DelayTooLong,
+    /// A fault word on the other kind of fault rule (`rc=` on `delay`, a
+    /// duration on `fail`): the word and the rule's keyword.
+    NotForThisRule(Snippet, &'static str),
+    /// Fault rules in a policy in audit mode (the `mode` line).
+    FaultsNeedEnforce(u32),
+    /// More fault rules than the build holds.
+    TooManyFaults(usize),
 }
 
 impl fmt::Display for ErrorKind {
@@ -130,7 +152,7 @@ impl fmt::Display for ErrorKind {
         match self {
             ErrorKind::UnknownStatement(s) => write!(
                 f,
-                "unknown statement '{s}' (expected allow, deny, log, mode or default)"
+                "unknown statement '{s}' (expected allow, deny, log, fail, delay, mode or default)"
             ),
             ErrorKind::ExpectedMode => f.write_str("expected 'enforce' or 'audit' after 'mode'"),
             ErrorKind::ExpectedDefault => f.write_str("expected 'allow' or 'deny' after 'default'"),
@@ -200,6 +222,43 @@ impl fmt::Display for ErrorKind {
                 "method name '{s}' and iid=/mid= in one rule: use one or the other"
             ),
             ErrorKind::InvalidUtf8 => f.write_str("the policy text is not valid UTF-8"),
+            ErrorKind::FaultOnRecv(what) => write!(
+                f,
+                "'{what}' applies to call and reply only: a request already received cannot be \
+                 failed or held without leaving its client waiting (fault the client's call instead)"
+            ),
+            ErrorKind::ExpectedRetcode => f.write_str(
+                "'fail' needs rc=CODE: the return code the call gets (e.g. rc=rcTimeout)",
+            ),
+            ErrorKind::UnknownRetcode(s) => write!(
+                f,
+                "unknown return code '{s}' (expected a non-zero number or one of {RetcodeNames})"
+            ),
+            ErrorKind::ExpectedProbability => f.write_str(
+                "expected a probability from 0 to 1 after 'p=' (at most 9 decimals, e.g. p=0.01)",
+            ),
+            ErrorKind::ExpectedDelay => {
+                f.write_str("'delay' needs a duration (e.g. 5ms; units ns, us, ms, s)")
+            }
+            ErrorKind::DelayUnit(s) => write!(
+                f,
+                "expected a duration with a unit ns, us, ms or s, not '{s}'"
+            ),
+            ErrorKind::DelayTooLong => write!(
+                f,
+                "delay too long (at most {})",
+                fault::Duration(fault::MAX_DELAY_NS)
+            ),
+            ErrorKind::NotForThisRule(s, kind) => {
+                write!(f, "'{s}' does not belong in a '{kind}' rule")
+            }
+            ErrorKind::FaultsNeedEnforce(line) => write!(
+                f,
+                "fault rules need enforce mode ('mode audit' on line {line} never changes a call)"
+            ),
+            ErrorKind::TooManyFaults(max) => {
+                write!(f, "too many fault rules (this build holds {max})")
+            }
         }
     }
 }
@@ -624,6 +683,10 @@ pub(super) fn parse_into(
             "allow" => Action::Allow,
             "deny" => Action::Deny,
             "log" => Action::Log,
+            "fail" | "delay" => {
+                fault_rule(&cx, first, w, out, names)?;
+                continue;
+            }
             other => return Err(cx.err(first.col, ErrorKind::UnknownStatement(Snippet::of(other)))),
         };
         let end_col = first.col + first.text.chars().count() as u32;
@@ -644,5 +707,175 @@ pub(super) fn parse_into(
             out.rules.push(rule).map_err(|_| too_many)?;
         }
     }
+    if mode_line != 0 && out.mode == Mode::Audit {
+        if let Some(f) = out.faults.first() {
+            let cx = Cx { line: f.when.line };
+            return Err(cx.err(1, ErrorKind::FaultsNeedEnforce(mode_line)));
+        }
+    }
     Ok(())
+}
+
+/// The fault words of one `fail`/`delay` line, checked once the line is read.
+struct FaultWords {
+    effect: Option<Effect>,
+    p: Option<u32>,
+    every: Option<u64>,
+    after: Option<u64>,
+}
+
+/// A `fail`/`delay` word (`rc=`, `p=`, `every=`, `after=`, a duration):
+/// `Ok(false)` when `t` is none of them (then it is a matcher).
+fn fault_word(
+    cx: &Cx,
+    t: Tok<'_>,
+    kind: &'static str,
+    w: &mut FaultWords,
+) -> Result<bool, PolicyError> {
+    let s = t.text;
+    let dup = |name| cx.err(t.col, ErrorKind::DuplicateMatcher(name));
+    let wrong = || cx.err(t.col, ErrorKind::NotForThisRule(Snippet::of(s), kind));
+    if let Some(v) = s.strip_prefix("rc=") {
+        if kind != "fail" {
+            return Err(wrong());
+        }
+        if w.effect.is_some() {
+            return Err(dup("rc="));
+        }
+        let rc = fault::retcode(v)
+            .ok_or_else(|| cx.err(col_at(t, 3), ErrorKind::UnknownRetcode(Snippet::of(v))))?;
+        w.effect = Some(Effect::Fail(rc));
+    } else if let Some(v) = s.strip_prefix("p=") {
+        if w.p.is_some() {
+            return Err(dup("p="));
+        }
+        let p = fault::probability(v)
+            .ok_or_else(|| cx.err(col_at(t, 2), ErrorKind::ExpectedProbability))?;
+        w.p = Some(p);
+    } else if s.starts_with("every=") {
+        if w.every.is_some() {
+            return Err(dup("every="));
+        }
+        let (v, end) = num_at(cx, t, 6, "every=", u32::MAX as u64)?;
+        end_of_token(cx, t, end)?;
+        if v == 0 {
+            return Err(cx.err(col_at(t, 6), ErrorKind::NeverMatches("every=")));
+        }
+        w.every = Some(v);
+    } else if s.starts_with("after=") {
+        if w.after.is_some() {
+            return Err(dup("after="));
+        }
+        let (v, end) = num_at(cx, t, 6, "after=", u64::MAX - 1)?;
+        end_of_token(cx, t, end)?;
+        w.after = Some(v);
+    } else if s.starts_with(|c: char| c.is_ascii_digit()) {
+        if kind != "delay" {
+            return Err(wrong());
+        }
+        if w.effect.is_some() {
+            return Err(dup("duration"));
+        }
+        let ns = fault::duration(s).map_err(|e| match e {
+            DurationError::Unit => cx.err(t.col, ErrorKind::DelayUnit(Snippet::of(s))),
+            DurationError::TooLong => cx.err(t.col, ErrorKind::DelayTooLong),
+        })?;
+        w.effect = Some(Effect::Delay(ns));
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Operations of a fault rule: `call`, `reply` or both (never receives).
+fn fault_ops(cx: &Cx, t: Tok<'_>, kind: &'static str) -> Result<OpSet, PolicyError> {
+    let mut set = OpSet(0);
+    let mut off = 0usize;
+    for (i, part) in t.text.split(',').enumerate() {
+        let col = col_at(t, off);
+        set.0 |= match part {
+            "call" => OpSet::only(Class::Call).0,
+            "reply" => OpSet::only(Class::Reply).0,
+            "recv" | "any" => return Err(cx.err(col, ErrorKind::FaultOnRecv(kind))),
+            "" => {
+                let after = if i == 0 { kind } else { "," };
+                return Err(cx.err(col, ErrorKind::ExpectedOperation(after)));
+            }
+            other => return Err(cx.err(col, ErrorKind::UnknownOperation(Snippet::of(other)))),
+        };
+        off += part.len() + 1;
+    }
+    Ok(set)
+}
+
+/// `fail OPERATIONS rc=CODE [MATCHERS] [p=P] [every=N] [after=N]` or
+/// `delay OPERATIONS DURATION [MATCHERS] [p=P] [every=N] [after=N]`: one
+/// fault rule, appended to `out.faults` (a name expands as for other rules).
+fn fault_rule<'a>(
+    cx: &Cx,
+    first: Tok<'a>,
+    mut w: impl Iterator<Item = Tok<'a>>,
+    out: &mut Policy,
+    names: Names<'_>,
+) -> Result<(), PolicyError> {
+    let kind = if first.text == "fail" {
+        "fail"
+    } else {
+        "delay"
+    };
+    let end_col = first.col + first.text.chars().count() as u32;
+    let op_tok = w
+        .next()
+        .ok_or(cx.err(end_col, ErrorKind::ExpectedOperation(kind)))?;
+    let mut when = Rule::new(Action::Allow, fault_ops(cx, op_tok, kind)?, cx.line);
+    let mut words = FaultWords {
+        effect: None,
+        p: None,
+        every: None,
+        after: None,
+    };
+    let mut seen = 0u8;
+    let mut named = Named::default();
+    let mut last_col = op_tok.col + op_tok.text.chars().count() as u32;
+    for t in w {
+        last_col = t.col + t.text.chars().count() as u32;
+        if !fault_word(cx, t, kind, &mut words)? {
+            matcher(cx, t, &mut when, &mut named, &mut seen)?;
+        }
+    }
+    let Some(effect) = words.effect else {
+        let missing = if kind == "fail" {
+            ErrorKind::ExpectedRetcode
+        } else {
+            ErrorKind::ExpectedDelay
+        };
+        return Err(cx.err(last_col, missing));
+    };
+    let group = out.fault_groups() as u32;
+    let fault = |when| Fault {
+        when,
+        effect,
+        p: words.p.unwrap_or(CERTAIN),
+        every: words.every.unwrap_or(0),
+        after: words.after.unwrap_or(0),
+        group,
+    };
+    let too_many = cx.err(first.col, ErrorKind::TooManyFaults(MAX_FAULTS));
+    if !named.any() {
+        return out.faults.push(fault(when)).map_err(|_| too_many);
+    }
+    // Expand the names among the ordinary rules, then move the expansions.
+    check_named(cx, &named, seen)?;
+    let start = out.rules.len();
+    let rules_full = cx.err(first.col, ErrorKind::TooManyRules(super::MAX_RULES));
+    resolve::expand(cx, names, when, &named, &mut out.rules, rules_full)?;
+    let mut result = Ok(());
+    for r in out.rules[start..].iter() {
+        if out.faults.push(fault(*r)).is_err() {
+            result = Err(too_many);
+            break;
+        }
+    }
+    out.rules.truncate(start);
+    result
 }

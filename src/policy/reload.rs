@@ -21,7 +21,7 @@
 //! the slot that is not active (free once the previous writer's wait
 //! finished).
 
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use super::compiled::Index;
 use super::hits::Hits;
@@ -35,6 +35,8 @@ pub(crate) struct Active {
     pub index: Index,
     /// Hits per rule; index `rules().len()` counts the default.
     pub hits: Hits,
+    /// Per fault rule: messages seen, faults injected.
+    pub faults: super::fault::Counters,
     pub generation: u64,
     pub failed_closed: bool,
 }
@@ -45,6 +47,7 @@ impl Active {
             policy: Policy::new(),
             index: Index::new(),
             hits: Hits::new(),
+            faults: super::fault::Counters::new(),
             generation: 0,
             failed_closed: false,
         }
@@ -54,6 +57,17 @@ impl Active {
     pub fn compile(&mut self) {
         self.index.build(self.policy.rules());
         self.hits.reset(self.policy.rules().len());
+        self.faults.reset(self.policy.fault_groups());
+    }
+
+    /// The fault rule that fires on `k` under `seed`, counted (see
+    /// [`Policy::inject`]).
+    #[inline]
+    pub fn inject(&self, k: &Key, seed: u64) -> Option<&super::Fault> {
+        let i = self.policy.inject(k, seed, |g| self.faults.see(g))?;
+        let f = &self.policy.faults()[i];
+        self.faults.inject(f.group);
+        Some(f)
     }
 
     /// Hits of the default so far.
@@ -104,6 +118,15 @@ static EPOCH: AtomicUsize = AtomicUsize::new(0);
 static CURRENT: AtomicPtr<Active> = AtomicPtr::new(core::ptr::null_mut());
 static WRITER: spin::Mutex<()> = spin::Mutex::new(());
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Whether the active policy has fault rules (a hint that spares calls
+/// the read when it has none; the read itself decides).
+static FAULTS: AtomicBool = AtomicBool::new(false);
+
+/// Whether the active policy (probably) has fault rules.
+#[inline]
+pub(crate) fn has_faults() -> bool {
+    FAULTS.load(Ordering::Relaxed)
+}
 
 struct Leave<'a>(&'a AtomicUsize);
 
@@ -212,7 +235,8 @@ fn pause() {
 }
 
 /// Swap in `new`, wait out readers of the old policy, return the old one.
-fn publish(new: *mut Active) -> *mut Active {
+fn publish(new: *mut Active, faults: bool) -> *mut Active {
+    FAULTS.store(faults, Ordering::SeqCst);
     let old = CURRENT.swap(new, Ordering::SeqCst);
     crate::layers::refresh();
     synchronize();
@@ -234,7 +258,8 @@ pub(crate) fn replace<E>(
         a.failed_closed = failed_closed;
         a.generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
         let generation = a.generation;
-        let old = publish(alloc::boxed::Box::into_raw(a));
+        let faults = !a.policy.faults().is_empty();
+        let old = publish(alloc::boxed::Box::into_raw(a), faults);
         free(old);
         Ok(generation)
     }
@@ -255,7 +280,8 @@ pub(crate) fn replace<E>(
         a.failed_closed = failed_closed;
         a.generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
         let generation = a.generation;
-        publish(slot.0.get());
+        let faults = !a.policy.faults().is_empty();
+        publish(slot.0.get(), faults);
         Ok(generation)
     }
 }
@@ -263,7 +289,7 @@ pub(crate) fn replace<E>(
 /// Remove the active policy (every call allowed from now on).
 pub(crate) fn clear() {
     let _w = WRITER.lock();
-    let old = publish(core::ptr::null_mut());
+    let old = publish(core::ptr::null_mut(), false);
     #[cfg(feature = "clib")]
     free(old);
     #[cfg(not(feature = "clib"))]

@@ -242,7 +242,15 @@ fn fmt_size(f: &mut fmt::Formatter<'_>, name: &str, s: Span) -> fmt::Result {
 /// are always numbers: names in the text were resolved when it was parsed.
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.action.key(), self.ops)?;
+        write!(f, "{} ", self.action.key())?;
+        self.fmt_matchers(f)
+    }
+}
+
+impl Rule {
+    /// The rule's text after the action: operations and matchers.
+    pub fn fmt_matchers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.ops)?;
         if let Some(h) = self.handle {
             write!(f, " handle={h}")?;
         }

@@ -163,11 +163,11 @@ fn every_error_names_line_column_and_expectation() {
         ),
         (
             "permit call",
-            "policy:1:1: unknown statement 'permit' (expected allow, deny, log, mode or default)",
+            "policy:1:1: unknown statement 'permit' (expected allow, deny, log, fail, delay, mode or default)",
         ),
         (
             "Allow call",
-            "policy:1:1: unknown statement 'Allow' (expected allow, deny, log, mode or default)",
+            "policy:1:1: unknown statement 'Allow' (expected allow, deny, log, fail, delay, mode or default)",
         ),
         ("mode", "policy:1:5: expected 'enforce' or 'audit' after 'mode'"),
         ("mode strict", "policy:1:6: expected 'enforce' or 'audit' after 'mode'"),

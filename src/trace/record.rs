@@ -46,7 +46,8 @@ pub struct KosShimTraceRecord {
     pub mid: u16,
     /// Operation: 0 Call, 1 CallEx, 2 Recv, 3 RecvEx, 4 Reply.
     pub op: u8,
-    /// Policy verdict: 0 allow, 1 log, 2 deny, 3 audit-deny.
+    /// Policy verdict: 0 allow, 1 log, 2 deny, 3 audit-deny, 4 fault
+    /// (a fault rule failed or delayed the call).
     pub verdict: u8,
     /// `KOS_SHIM_TRACE_KIND_CALL` or `KOS_SHIM_TRACE_KIND_LOST`.
     pub kind: u8,
@@ -238,6 +239,7 @@ pub fn verdict_from_u8(v: u8) -> Option<Verdict> {
         1 => Some(Verdict::Log),
         2 => Some(Verdict::Deny),
         3 => Some(Verdict::AuditDeny),
+        4 => Some(Verdict::Fault),
         _ => None,
     }
 }
@@ -249,6 +251,7 @@ pub fn verdict_key(v: Verdict) -> &'static str {
         Verdict::Log => "log",
         Verdict::Deny => "deny",
         Verdict::AuditDeny => "audit-deny",
+        Verdict::Fault => "fault",
     }
 }
 

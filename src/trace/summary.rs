@@ -56,6 +56,9 @@ pub struct Summary {
     pub peers: BTreeMap<(u32, u32), u64>,
     /// Call records whose header carried a trace id.
     pub with_trace_id: u64,
+    /// Faults a policy's fault rule injected (verdict fault), per (op, iid,
+    /// mid, rc): a failure's code, or the delayed call's own result.
+    pub faults: BTreeMap<(u8, u16, u16, i32), u64>,
 }
 
 impl Summary {
@@ -87,6 +90,9 @@ impl Summary {
         row.calls += 1;
         row.errors += (r.rc != crate::abi::rcOk) as u64;
         row.denied += matches!(r.verdict(), Some(Verdict::Deny | Verdict::AuditDeny)) as u64;
+        if r.verdict() == Some(Verdict::Fault) {
+            *self.faults.entry((r.op, r.iid, r.mid, r.rc)).or_default() += 1;
+        }
         row.bytes_out += r.const_out as u64 + r.arena_out as u64;
         row.bytes_in += r.const_in as u64 + r.arena_in as u64;
         row.total_ns += r.duration;
@@ -102,6 +108,7 @@ impl Summary {
         let mut s = String::new();
         self.render_head(&mut s);
         self.render_table(&mut s, names);
+        self.render_faults(&mut s, names);
         self.render_peers(&mut s);
         self.render_lost(&mut s);
         s
@@ -189,6 +196,16 @@ impl Summary {
         }
         if all.calls > 0 {
             put(cells("total", "-".into(), &all));
+        }
+    }
+
+    fn render_faults(&self, s: &mut String, names: &NameMap) {
+        for ((op, iid, mid, rc), n) in &self.faults {
+            let op = Op::from_u8(*op).map(|o| o.key()).unwrap_or("?");
+            let rc =
+                crate::abi::retcode_name(*rc).map_or_else(|| format!("{rc:#x}"), str::to_string);
+            let method = names.method(*iid, *mid);
+            let _ = writeln!(s, "injected faults: {op} {method} {rc}: {n}");
         }
     }
 
