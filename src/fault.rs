@@ -62,9 +62,10 @@ fn delay(op: Op, args: &mut Args<'_>, ns: u64) -> Option<Retcode> {
     if ns > budget {
         return Some(rcTimeout);
     }
-    // Forwarded with the rest of the timeout, never more than was asked.
+    // Forwarded with the rest of the timeout, rounded up to whole
+    // milliseconds: the call as a whole never times out before its mdelay.
     let spent = now_ns().saturating_sub(start);
-    args.mdelay = (budget.saturating_sub(spent) / NS_PER_MS) as u32;
+    args.mdelay = budget.saturating_sub(spent).div_ceil(NS_PER_MS) as u32;
     None
 }
 
