@@ -268,6 +268,8 @@ pub mod clock;
 pub mod entry;
 mod fault;
 mod ffi;
+#[cfg(feature = "clib")]
+mod fork;
 pub mod guard;
 #[cfg(feature = "host")]
 pub mod host;

@@ -109,6 +109,18 @@ fn owner(lock: &str) -> Option<u32> {
     text.trim().parse().ok()
 }
 
+/// In a forked child (`crate::fork`): the lock files held so far are the
+/// parent's; the child forgets them (its exit must not remove them) and
+/// claims its own paths anew.
+pub(crate) fn fork_child() {
+    if LOCKS.is_locked() {
+        // SAFETY: the child has one thread, this one, which is not inside a
+        // claim; the holder was a thread of the parent and is gone.
+        unsafe { LOCKS.force_unlock() };
+    }
+    LOCKS.lock().clear();
+}
+
 extern "C" fn release_locks() {
     let _inside = crate::guard::enter();
     for lock in LOCKS.lock().drain(..) {

@@ -53,6 +53,11 @@ extern "C" {
         arg: *mut c_void,
     ) -> c_int;
     fn pthread_detach(t: u64) -> c_int;
+    fn pthread_atfork(
+        prepare: Option<extern "C" fn()>,
+        parent: Option<extern "C" fn()>,
+        child: Option<extern "C" fn()>,
+    ) -> c_int;
     fn nanosleep(req: *const Timespec, rem: *mut Timespec) -> c_int;
     fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
     fn malloc(size: usize) -> *mut c_void;
@@ -153,6 +158,13 @@ pub fn at_exit(f: extern "C" fn()) -> bool {
     unsafe { atexit(f) == 0 }
 }
 
+/// Run `child` in the child process after every `fork()` (in the only
+/// thread the child has); false if the C library refused.
+pub fn at_fork_child(child: extern "C" fn()) -> bool {
+    // SAFETY: a plain function pointer with the C calling convention.
+    unsafe { pthread_atfork(None, None, Some(child)) == 0 }
+}
+
 /// Start a detached thread running `entry`; false if it could not start.
 pub fn spawn(entry: fn()) -> bool {
     extern "C" fn trampoline(arg: *mut c_void) -> *mut c_void {
@@ -227,6 +239,15 @@ impl File {
     pub fn open(path: &str, mode: Mode) -> Result<File, FileError> {
         let mut buf = [0u8; 4096];
         let path = c_str(path, &mut buf).ok_or(FileError::BadPath)?;
+        // `e`: close on exec (O_CLOEXEC), so a program that forks and execs
+        // leaks none of the shim's files into the new image (glibc, musl).
+        #[cfg(target_os = "linux")]
+        let mode: &CStr = match mode {
+            Mode::Read => c"rbe",
+            Mode::Create => c"wbe",
+            Mode::CreateNew => c"wbxe",
+        };
+        #[cfg(not(target_os = "linux"))]
         let mode: &CStr = match mode {
             Mode::Read => c"rb",
             Mode::Create => c"wb",

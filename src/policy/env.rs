@@ -97,6 +97,7 @@ fn on_error_setting() -> OnError {
 }
 
 fn init() {
+    crate::fork::install();
     // Reading the file and writing to stderr are IPC on KasperskyOS; they
     // must bypass the shim (and not re-enter this once-only init).
     let _inside = crate::guard::enter();
@@ -137,6 +138,16 @@ fn fail(reason: &str, on_error: OnError) {
         }
     }
     *LAST_ERROR.lock() = Some(reason.to_string());
+}
+
+/// In a forked child: the last-error lock may be held by a thread that
+/// no longer exists.
+pub(super) fn fork_child() {
+    if LAST_ERROR.is_locked() {
+        // SAFETY: the child has one thread, this one, which does not hold
+        // the lock (it is not inside the shim's load); the holder is gone.
+        unsafe { LAST_ERROR.force_unlock() };
+    }
 }
 
 /// Why `KOS_SHIM_POLICY` could not be loaded, if it could not.

@@ -222,6 +222,16 @@ static GLOBAL: spin::Once<Learner> = spin::Once::new();
 /// Where the learned policy goes at exit (already claimed).
 static EXIT_PATH: spin::Mutex<Option<String>> = spin::Mutex::new(None);
 
+/// In a forked child: the exit path's lock may be held by a thread that no
+/// longer exists.
+pub(super) fn fork_child() {
+    if EXIT_PATH.is_locked() {
+        // SAFETY: the child has one thread, this one, which is not inside
+        // learn mode's code; the holder is gone.
+        unsafe { EXIT_PATH.force_unlock() };
+    }
+}
+
 /// Start in-process learning (idempotent): every later message is observed.
 pub fn start() -> &'static Learner {
     let l = GLOBAL.call_once(Learner::new);

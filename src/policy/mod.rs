@@ -302,6 +302,16 @@ fn init_from_env() {
     env::init_once();
 }
 
+/// In a forked child (`crate::fork`): free what threads that no longer
+/// exist may hold (the reload lock, their reader announcements, the
+/// environment's last error, learn mode's exit path).
+#[cfg(feature = "clib")]
+pub(crate) fn fork_child() {
+    reload::fork_child();
+    env::fork_child();
+    learn::fork_child();
+}
+
 /// Configured, no policy, not learning: nothing to judge. Counts the message
 /// as unpoliced and says so.
 #[inline]

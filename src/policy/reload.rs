@@ -206,6 +206,23 @@ fn read_striped<R>(f: impl FnOnce(Option<&Active>) -> R) -> R {
     }
 }
 
+/// In a forked child: the threads announced as readers and a writer
+/// holding the lock are gone; a later load would wait for them forever.
+/// The child's one thread is not inside a read or a load (it called
+/// `fork()` from the program), so every announcement is cleared and the
+/// lock freed. The active policy stays: a writer that was between its swap
+/// and its free leaves the old policy allocated in the child, never freed.
+pub(crate) fn fork_child() {
+    for c in READERS.iter().flatten().chain(LEASED.iter()) {
+        c.0.store(0, Ordering::SeqCst);
+    }
+    if WRITER.is_locked() {
+        // SAFETY: the holder was another thread of the parent, which does
+        // not exist in the child; this thread does not hold it.
+        unsafe { WRITER.force_unlock() };
+    }
+}
+
 /// Wait until no reader can hold a pointer loaded before the last swap.
 fn synchronize() {
     let e = EPOCH.fetch_add(1, Ordering::SeqCst);

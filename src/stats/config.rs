@@ -255,6 +255,35 @@ pub(crate) fn from_env() -> Level {
     spec.level
 }
 
+/// A forked child's destinations, claimed again (see [`fork_child`]); when
+/// set, dumps go here instead of [`SINKS`], which are the parent's.
+static CHILD_SINKS: spin::Mutex<Option<Vec<Sink>>> = spin::Mutex::new(None);
+
+/// In a forked child (`crate::fork`): free the dump lock a thread that no
+/// longer exists may hold, and claim the destinations of `KOS_SHIM_STATS`
+/// again, so the child's dumps go to files of its own (`%p` is now the
+/// child's id; a path without one becomes `<path>.<pid>` while the parent
+/// lives, see [`crate::outpath`]) and never overwrite the parent's.
+pub(crate) fn fork_child() {
+    if DUMP_LOCK.is_locked() {
+        // SAFETY: the child has one thread, this one, which is not dumping;
+        // the holder was a thread of the parent and is gone.
+        unsafe { DUMP_LOCK.force_unlock() };
+    }
+    if CHILD_SINKS.is_locked() {
+        // SAFETY: as above.
+        unsafe { CHILD_SINKS.force_unlock() };
+    }
+    if SINKS.get().is_none() {
+        return;
+    }
+    let sinks = sys::env("KOS_SHIM_STATS")
+        .and_then(|v| parse(v).ok())
+        .map(|spec| spec.sinks.into_iter().filter_map(claim).collect())
+        .unwrap_or_default();
+    *CHILD_SINKS.lock() = Some(sinks);
+}
+
 /// A destination with its path claimed ([`crate::outpath::claim`]:
 /// placeholders expanded, the file created); None, after saying why, when
 /// the path cannot be written.
@@ -276,7 +305,8 @@ pub fn dump_to_sinks() {
     // The shim's own output must not be intercepted (on KasperskyOS it is IPC).
     let _inside = crate::guard::enter();
     let _one_at_a_time = DUMP_LOCK.lock();
-    for sink in sinks {
+    let child = CHILD_SINKS.lock().clone();
+    for sink in child.as_ref().unwrap_or(sinks) {
         let r = dump::write_sink(sink);
         if let Err(e) = r {
             let what = match sink {

@@ -448,6 +448,15 @@ pub fn global() -> Global {
     g
 }
 
+/// In a forked child (`crate::fork`): the child's statistics start at zero
+/// (what it inherited are the parent's calls, in the parent's dump) and
+/// its dumps go to paths of its own ([`config`]).
+#[cfg(feature = "clib")]
+pub(crate) fn fork_child() {
+    reset();
+    config::fork_child();
+}
+
 /// Zero every counter (keys stay in the table; rows with no calls are not
 /// reported). A call in flight during the reset may be counted in full,
 /// partly or not at all; calls after it are counted exactly.

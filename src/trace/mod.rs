@@ -312,6 +312,12 @@ pub fn stop() {
     flush();
 }
 
+/// In a forked child (`crate::fork`): see `sink::fork_child`.
+#[cfg(feature = "clib")]
+pub(crate) fn fork_child() {
+    sink::fork_child();
+}
+
 /// Whether tracing is on.
 pub fn is_on() -> bool {
     STATE.load(Ordering::Acquire) == ON

@@ -46,6 +46,8 @@ struct Sink {
 }
 
 struct Session {
+    /// The spec it was started with (a forked child starts its own from it).
+    spec: String,
     sinks: Vec<Sink>,
     names: NameMap,
     origin_ns: u64,
@@ -257,6 +259,7 @@ fn start_outputs(spec: &str, all: bool) -> Result<(), Retcode> {
         return Err(rcFail);
     }
     *g = Some(Session {
+        spec: String::from(spec),
         sinks,
         names,
         origin_ns: header.start_ns,
@@ -450,6 +453,37 @@ fn drainer() {
                 break;
             }
         }
+    }
+}
+
+/// In a forked child (`crate::fork`): the parent's session is the
+/// parent's (its files, with bytes it has not written yet, and its drainer,
+/// which the child does not have). The child forgets it without a write,
+/// leaves the records its rings held at the fork to the parent (they are
+/// dropped here, not counted as lost), and starts a session of its own from
+/// the same spec: paths are claimed again (`%p` is the child's id; a path
+/// without one becomes `<path>.<pid>`), with a drainer thread of its own.
+pub(super) fn fork_child() {
+    if SESSION.is_locked() {
+        // SAFETY: the child has one thread, this one, which is not inside a
+        // drain (it called fork() from the program); the holder, the
+        // drainer or another consumer of the parent, is gone.
+        unsafe { SESSION.force_unlock() };
+    }
+    let Some(old) = SESSION.lock().take() else {
+        return;
+    };
+    let spec = old.spec.clone();
+    // Not finished or closed: that would write the parent's buffered bytes
+    // (and a trailer) into the parent's files.
+    core::mem::forget(old);
+    STATE.store(OFF, Ordering::Release);
+    super::drain_all(&mut |_, _| {});
+    if start_outputs(&spec, false).is_ok() && DRAINER.get() == Some(&true) && !sys::spawn(drainer) {
+        crate::say!(
+            Level::Error,
+            "{WHAT}: the forked child's drainer thread could not start; records move only on kos_shim_trace_flush() and at exit"
+        );
     }
 }
 

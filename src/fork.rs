@@ -1,0 +1,49 @@
+//! Fork safety: what a child process sets right after `fork()`, before it
+//! makes its first call (one handler, registered through the C library's
+//! `pthread_atfork` at the shim's first use, see [`install`]).
+//!
+//! The child has one thread, the one that called `fork()`; every other
+//! thread of the parent (the trace drainer, a thread that was inside the
+//! shim) is gone, with whatever lock it held. The handler:
+//!
+//! - policy: frees the reload lock and the reader announcements of threads
+//!   that no longer exist (a later load would wait for them forever); the
+//!   policy and its counters (fault rules' `n` too) continue as they were;
+//! - output paths: forgets the parent's lock files (they are the parent's;
+//!   the child's exit must not remove them);
+//! - statistics: the table starts at zero and the dump paths are claimed
+//!   again, so the child's exit dump holds the child's calls alone, in a
+//!   file of its own (`%p` is the child's id; a path without `%p` becomes
+//!   `<path>.<pid>`, as for any second process);
+//! - trace: the parent's session (its files, its drainer) is forgotten
+//!   without a write, the records the rings held at the fork are left to
+//!   the parent, and the child starts its own session from the same spec,
+//!   with a drainer thread of its own.
+//!
+//! Every file the shim opens is close-on-exec, so after `exec` nothing of
+//! it is left in the new program.
+
+/// Register the child handler once (builds with the C library).
+pub(crate) fn install() {
+    static ONCE: spin::Once<()> = spin::Once::new();
+    ONCE.call_once(|| {
+        if !crate::sys::at_fork_child(child) {
+            crate::say!(
+                crate::say::Level::Error,
+                "pthread_atfork failed: a forked child may find the shim's locks held"
+            );
+        }
+    });
+}
+
+extern "C" fn child() {
+    // No panic may leave this handler: it runs inside the C library's fork.
+    let _ = crate::ffi::boundary(|| {
+        let _inside = crate::guard::enter();
+        crate::policy::fork_child();
+        crate::outpath::fork_child();
+        crate::stats::fork_child();
+        crate::trace::fork_child();
+        crate::abi::rcOk
+    });
+}
