@@ -212,6 +212,7 @@ fn read_striped<R>(f: impl FnOnce(Option<&Active>) -> R) -> R {
 /// `fork()` from the program), so every announcement is cleared and the
 /// lock freed. The active policy stays: a writer that was between its swap
 /// and its free leaves the old policy allocated in the child, never freed.
+#[cfg(feature = "clib")]
 pub(crate) fn fork_child() {
     for c in READERS.iter().flatten().chain(LEASED.iter()) {
         c.0.store(0, Ordering::SeqCst);
