@@ -74,6 +74,9 @@ bench-policy:
 #               reaches the stand-in (standin: call=1, the quit request), the
 #               program sees rcSecurityDisallow for that call only, and the
 #               denial is reported on stderr;
+#     fault     fault rules (issue 18): the echo method fails with rcTimeout
+#               and never reaches the stand-in (standin: call=1, the quit
+#               request, which a delay rule holds 20 ms and then forwards);
 #     broken    a policy with a syntax error fails closed (path:line:col on
 #               stderr; nothing reaches the stand-in);
 #     missing   a missing policy file fails closed;
@@ -131,6 +134,7 @@ endef
 
 policy-wrap-test: $(PW_PROG)
 	$(call pw_case,deny,$(PW_PROG),KOS_SHIM_POLICY=ctests/interpose/policy-deny.policy,1,$(PW_EXPECT)-deny.txt,$(PW_EXPECT)-deny.err)
+	$(call pw_case,fault,$(PW_PROG),KOS_SHIM_POLICY=ctests/interpose/policy-fault.policy,1,$(PW_EXPECT)-fault.txt,$(PW_EXPECT)-fault.err)
 	$(call pw_case,broken,$(PW_PROG),KOS_SHIM_POLICY=ctests/interpose/policy-broken.policy,3,$(PW_EXPECT)-closed.txt,$(PW_EXPECT)-broken.err)
 	$(call pw_case,missing,$(PW_PROG),KOS_SHIM_POLICY=$(PW_DIR)/missing/app.policy,3,$(PW_EXPECT)-closed.txt,$(PW_EXPECT)-missing.err)
 	$(call pw_case,words,$(PW_PROG),KOS_SHIM_POLICY=ctests/interpose/policy-broken.policy KOS_SHIM_POLICY_ON_ERROR=yes KOS_SHIM_CLOCK=bogus,3,$(PW_EXPECT)-closed.txt,$(PW_EXPECT)-words.err)
@@ -144,7 +148,7 @@ policy-wrap-test: $(PW_PROG)
 	$(call pw_case,replay,$(PW_PROG),KOS_SHIM_POLICY=$$(echo $(PW_DIR)/learn/learned-*.policy),0,$(PW_EXPECT)-replay.txt,/dev/null)
 	$(call pw_case,learn-bad,$(PW_PROG),KOS_SHIM_POLICY_LEARN=$(PW_DIR)/learn-bad/missing/x.policy,0,$(PW_EXPECT)-open.txt,$(PW_EXPECT)-learn-bad.err)
 	$(MAKE) --no-print-directory policy-preload policy-wrap-cross
-	@echo "policy-wrap-test: passed (wrap archive, x86-64: 8 cases; preload: 1; aarch64 under qemu: 2)"
+	@echo "policy-wrap-test: passed (wrap archive, x86-64: 9 cases; preload: 1; aarch64 under qemu: 2)"
 
 policy-preload: $(IP_BUILD)/echo_dyn $(PRELOAD_LIB)
 	$(call pw_case,deny-preload,$(IP_BUILD)/echo_dyn,LD_PRELOAD=$(abspath $(PRELOAD_LIB)) KOS_SHIM_POLICY=ctests/interpose/policy-deny.policy,1,$(PW_EXPECT)-deny-preload.txt,$(PW_EXPECT)-deny.err)
