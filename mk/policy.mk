@@ -46,6 +46,7 @@ fuzz-policy:
 	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
 	    if ! $(CARGO) +nightly fuzz run --fuzz-dir fuzz --target-dir $(CURDIR)/target/fuzz $$t \
 	            $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	            $$(test -f fuzz/$$t.dict && echo -dict=$(CURDIR)/fuzz/$$t.dict) \
 	            -artifact_prefix=$(CURDIR)/$(FUZZ_BUILD)/artifacts/$$t/ > $(FUZZ_BUILD)/$$t.log 2>&1; then \
 	        tail -n 40 $(FUZZ_BUILD)/$$t.log >&2; \
 	        echo "fuzz-policy: FAILED: $$t found a crash or slow input; full log $(FUZZ_BUILD)/$$t.log; inputs:" >&2; \

@@ -1,6 +1,6 @@
 //! Fuzz the policy parser and compiler: any input either parses or gives an
-//! error with a position; a parsed policy's rules print back to text that
-//! parses to the same rules; the compiled index agrees with the linear
+//! error with a position; a parsed policy's rules (fault rules too) print
+//! back to text that parses to the same rules; the compiled index agrees with the linear
 //! first-match reference on keys drawn from the input.
 #![no_main]
 
@@ -27,6 +27,14 @@ fuzz_target!(|data: &[u8]| {
         let mut r2 = again.rules()[0];
         r2.line = r.line;
         assert_eq!(&r2, r);
+    }
+    for f in p.faults() {
+        let text = f.to_string();
+        let again = policy::parse(&text).expect("a printed fault rule parses");
+        let mut f2 = again.faults()[0];
+        f2.when.line = f.when.line;
+        f2.group = f.group;
+        assert_eq!(&f2, f, "{text}");
     }
     let mut ix = Index::new();
     ix.build(p.rules());
