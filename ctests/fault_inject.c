@@ -8,7 +8,9 @@
  *   here, independently of the shim); the server never sees them; a second
  *   run (the policy loaded again: counters restart) fails exactly the same
  *   calls; the policy counters, the statistics (rcTimeout per method) and
- *   the trace (records with verdict 4, "fault") count them.
+ *   the trace (records with verdict 4, "fault") count them. With
+ *   FAULT_INJECT_TRACE set (a trace spec, e.g. "sink,file:f.kst"), the
+ *   trace also goes there (`make faults-test`, mk/faults.mk).
  * - `every=` and `after=` are exact; a `fail reply` answers the client
  *   with the rule's code and the server's Reply gets it too.
  */
@@ -108,7 +110,9 @@ int main(void)
     CHECK_EQ(0, setenv("KOS_SHIM_FAULT_SEED", seed, 1));
     CHECK_RC(rcOk, kos_shim_stats_set_level(KOS_SHIM_STATS_LEVEL_COUNT));
     CHECK_RC(rcOk, kos_shim_trace_set_sink(sink, NULL));
-    CHECK_RC(rcOk, kos_shim_trace_start("sink"));
+    /* `make faults-test` adds files that kos-ipc-trace and babeltrace2 read. */
+    const char *spec = getenv("FAULT_INJECT_TRACE");
+    CHECK_RC(rcOk, kos_shim_trace_start(spec ? spec : "sink"));
 
     /* The expected failures, from the generator alone. */
     static unsigned char want[FAULT_CALLS], first[FAULT_CALLS], second[FAULT_CALLS];
