@@ -288,6 +288,8 @@ pub fn start(spec: &str) -> Result<(), Retcode> {
     pool::init();
     #[cfg(feature = "clib")]
     {
+        // A session has a drainer thread: a forked child must replace it.
+        crate::fork::install();
         sink::start(spec)
     }
     #[cfg(not(feature = "clib"))]
