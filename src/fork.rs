@@ -41,6 +41,7 @@ extern "C" fn child() {
     let _ = crate::ffi::boundary(|| {
         let _inside = crate::guard::enter();
         crate::policy::fork_child();
+        crate::locator::fork_child();
         crate::outpath::fork_child();
         crate::stats::fork_child();
         crate::trace::fork_child();

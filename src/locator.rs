@@ -120,6 +120,18 @@ static TABLE: spin::Mutex<Table> = spin::Mutex::new(Table {
     connections: [None; CONNECTIONS],
     endpoints: [None; RIIDS],
 });
+/// In a forked child (`crate::fork`): a thread of the parent that no
+/// longer exists may have held the table's lock (the table stays: the
+/// child inherited the parent's connections).
+#[cfg(feature = "clib")]
+pub(crate) fn fork_child() {
+    if TABLE.is_locked() {
+        // SAFETY: the child has one thread, this one, which is not inside
+        // the locator's code; the holder is gone.
+        unsafe { TABLE.force_unlock() };
+    }
+}
+
 /// Whether anything was ever learned: until then lookups take no lock.
 static ANY: AtomicBool = AtomicBool::new(false);
 /// The "table full" message was said.

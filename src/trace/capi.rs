@@ -49,6 +49,17 @@ impl Callback {
 
 static CALLBACK: spin::Mutex<Callback> = spin::Mutex::new(Callback { f: None, ctx: 0 });
 
+/// In a forked child (`crate::fork`): a drain pass of the parent's may
+/// have held the sink's lock while taking its snapshot.
+#[cfg(feature = "clib")]
+pub(crate) fn fork_child() {
+    if CALLBACK.is_locked() {
+        // SAFETY: the child has one thread, this one, which is not taking a
+        // snapshot; the holder was a thread of the parent and is gone.
+        unsafe { CALLBACK.force_unlock() };
+    }
+}
+
 /// The C sink now (a snapshot for one drain pass).
 pub(crate) fn callback() -> Callback {
     *CALLBACK.lock()

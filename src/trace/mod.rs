@@ -317,6 +317,7 @@ pub fn stop() {
 /// In a forked child (`crate::fork`): see `sink::fork_child`.
 #[cfg(feature = "clib")]
 pub(crate) fn fork_child() {
+    capi::fork_child();
     sink::fork_child();
 }
 
