@@ -22,9 +22,22 @@
 //!
 //! Every file the shim opens is close-on-exec, so after `exec` nothing of
 //! it is left in the new program.
+//!
+//! Host builds (std: the host archive, the preload library) only: the wrap
+//! archive is built for KasperskyOS, which has neither `fork()` nor
+//! `pthread_atfork()` (the SDK's POSIX limitations list both as not
+//! implemented), and its files are opened without the `e` mode flag.
 
-/// Register the child handler once (builds with the C library).
+/// Register the child handler once (host builds: std, Linux). The wrap
+/// archive (no_std) does not: it is built for KasperskyOS, which has no
+/// `fork()`, and whose C library has no `pthread_atfork()`.
 pub(crate) fn install() {
+    #[cfg(feature = "std")]
+    install_handler();
+}
+
+#[cfg(feature = "std")]
+fn install_handler() {
     static ONCE: spin::Once<()> = spin::Once::new();
     ONCE.call_once(|| {
         if !crate::sys::at_fork_child(child) {
@@ -36,6 +49,7 @@ pub(crate) fn install() {
     });
 }
 
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 extern "C" fn child() {
     // No panic may leave this handler: it runs inside the C library's fork.
     let _ = crate::ffi::boundary(|| {

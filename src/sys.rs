@@ -53,6 +53,10 @@ extern "C" {
         arg: *mut c_void,
     ) -> c_int;
     fn pthread_detach(t: u64) -> c_int;
+    // Host builds only: KasperskyOS's C library has no fork() and no
+    // pthread_atfork() (its documentation's POSIX limitations: "not
+    // implemented"), so the wrap archive must not reference it.
+    #[cfg(feature = "std")]
     fn pthread_atfork(
         prepare: Option<extern "C" fn()>,
         parent: Option<extern "C" fn()>,
@@ -159,7 +163,9 @@ pub fn at_exit(f: extern "C" fn()) -> bool {
 }
 
 /// Run `child` in the child process after every `fork()` (in the only
-/// thread the child has); false if the C library refused.
+/// thread the child has); false if the C library refused. Host builds
+/// (std) only: KasperskyOS has no `fork()`.
+#[cfg(feature = "std")]
 pub fn at_fork_child(child: extern "C" fn()) -> bool {
     // SAFETY: a plain function pointer with the C calling convention.
     unsafe { pthread_atfork(None, None, Some(child)) == 0 }
@@ -241,13 +247,15 @@ impl File {
         let path = c_str(path, &mut buf).ok_or(FileError::BadPath)?;
         // `e`: close on exec (O_CLOEXEC), so a program that forks and execs
         // leaks none of the shim's files into the new image (glibc, musl).
-        #[cfg(target_os = "linux")]
+        // Host builds only: the wrap archive's C library may be
+        // KasperskyOS's, which has no exec and is not known to accept `e`.
+        #[cfg(all(target_os = "linux", feature = "std"))]
         let mode: &CStr = match mode {
             Mode::Read => c"rbe",
             Mode::Create => c"wbe",
             Mode::CreateNew => c"wbxe",
         };
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(all(target_os = "linux", feature = "std")))]
         let mode: &CStr = match mode {
             Mode::Read => c"rb",
             Mode::Create => c"wb",
