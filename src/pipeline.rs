@@ -50,7 +50,8 @@ fn settle(op: Op, verdict: &mut Verdict) -> Action {
             *verdict = Verdict::AuditDeny;
             Action::Forward
         }
-        Verdict::Allow | Verdict::Log | Verdict::AuditDeny => Action::Forward,
+        // (Fault is set after this, by crate::fault, on the full path.)
+        Verdict::Allow | Verdict::Log | Verdict::AuditDeny | Verdict::Fault => Action::Forward,
     }
 }
 

@@ -254,6 +254,7 @@ impl File {
             Mode::Read => c"rbe",
             Mode::Create => c"wbe",
             Mode::CreateNew => c"wbxe",
+            Mode::Append => c"abe",
         };
         #[cfg(not(all(target_os = "linux", feature = "std")))]
         let mode: &CStr = match mode {

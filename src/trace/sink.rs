@@ -310,6 +310,7 @@ fn deliver(session: &mut Session, cb: &capi::Callback, rec: &Record, payload: &[
         names,
         origin_ns,
         threads,
+        ..
     } = session;
     threads.on_record(rec.thread, &mut |tid, name| announce(sinks, tid, name));
     for s in sinks.iter_mut() {
