@@ -170,7 +170,9 @@ fn event_classes() -> String {
                 Ty::Op => {
                     "enum : uint8_t { Call = 0, CallEx = 1, Recv = 2, RecvEx = 3, Reply = 4 }"
                 }
-                Ty::Verdict => "enum : uint8_t { allow = 0, log = 1, deny = 2, audit_deny = 3, fault = 4 }",
+                Ty::Verdict => {
+                    "enum : uint8_t { allow = 0, log = 1, deny = 2, audit_deny = 3, fault = 4 }"
+                }
                 Ty::U16 => "uint16_t",
                 Ty::U32 => "uint32_t",
                 Ty::U64 => "uint64_t",
