@@ -41,6 +41,7 @@ case_() {
         -u KOS_SHIM_TRACE -u KOS_SHIM_TRACE_BUF -u KOS_SHIM_TRACE_PAYLOAD -u KOS_SHIM_LOG \
         -u KOS_SHIM_NAMES -u KOS_SHIM_CLOCK -u KOS_SHIM_POLICY_ON_ERROR -u KOS_SHIM_POLICY_LEARN \
         -u KOS_SHIM_EDL -u KOS_SHIM_IDL_PATH -u KOS_SHIM_TRACE_FILTER \
+        -u KOS_SHIM_STATS_INTERVAL -u KOS_SHIM_FAULT_SEED \
         "$@" timeout 120 "$prog" >"$out/$name.out" 2>"$out/$name.err" ||
         { cat "$out/$name.out" "$out/$name.err" >&2; fail "$name: the program failed"; }
     grep -q '^echo_prog: ' "$out/$name.out" || fail "$name: the program did not complete"
@@ -75,6 +76,13 @@ case_ stats-signal 'KOS_SHIM_STATS_SIGNAL="yes" is not one of 0, 1; no dump on S
     "KOS_SHIM_STATS=json:$out/s.json" KOS_SHIM_STATS_SIGNAL=yes
 case_ stats-signal-nowhere 'KOS_SHIM_STATS_SIGNAL=1, but KOS_SHIM_STATS names no usable destination \(stderr, text:PATH, json:PATH\); no dump on SIGUSR1' \
     KOS_SHIM_STATS=count KOS_SHIM_STATS_SIGNAL=1
+# KOS_SHIM_STATS_INTERVAL: a bad interval, or one without a destination,
+# gives no periodic dumps (the dump at exit still comes).
+case_ stats-interval 'KOS_SHIM_STATS_INTERVAL="0": not a number of seconds from 0\.01 to 86400 \(at most 3 decimals, e\.g\. 0\.5 or 10\); no periodic statistics' \
+    "KOS_SHIM_STATS=json:$out/si.json" KOS_SHIM_STATS_INTERVAL=0
+[ -s "$out/si.json" ] || fail "stats-interval: the dump at exit is missing"
+case_ stats-interval-nowhere 'KOS_SHIM_STATS_INTERVAL="0\.5", but KOS_SHIM_STATS names no usable destination \(stderr, text:PATH, json:PATH\); no periodic statistics' \
+    KOS_SHIM_STATS=count KOS_SHIM_STATS_INTERVAL=0.5
 # KOS_SHIM_TRACE: the same for outputs.
 case_ trace-word "KOS_SHIM_TRACE=\"bogus\": \"bogus\" is not an output; valid outputs: $trace_words \(comma separated\); tracing is off" \
     KOS_SHIM_TRACE=bogus
@@ -111,6 +119,11 @@ case_ on-error-maybe 'KOS_SHIM_POLICY_ON_ERROR="maybe" is not one of allow, deny
     KOS_SHIM_POLICY_ON_ERROR=maybe
 case_ clock 'KOS_SHIM_CLOCK="bogus" is not one of auto, monotonic, os; using auto' KOS_SHIM_CLOCK=bogus
 case_ log 'KOS_SHIM_LOG="loud" is not one of quiet, error, warn, info; using warn' KOS_SHIM_LOG=loud
+# KOS_SHIM_FAULT_SEED: read when a policy with fault rules meets its first
+# call; a word that is no number is replaced by a random seed.
+printf 'allow call\nallow recv\nallow reply\nfail call iid=999 rc=rcTimeout\n' >"$out/fault.policy"
+case_ fault-seed 'KOS_SHIM_FAULT_SEED="seven" is not a number \(decimal or 0x hex\); using seed [0-9]+' \
+    "KOS_SHIM_POLICY=$out/fault.policy" KOS_SHIM_FAULT_SEED=seven
 case_ learn-path "KOS_SHIM_POLICY_LEARN: cannot write $o/no/dir/learned\.policy \(cannot open\); this output is off" \
     "KOS_SHIM_POLICY_LEARN=$out/no/dir/learned.policy"
 # Files the names come from.
