@@ -56,6 +56,31 @@ fn expect_errors(out: &Output, want: &[(&str, &str)]) {
 }
 
 #[test]
+fn fault_rules_are_listed_with_the_access_rules_in_line_order() {
+    let d = dir("faults");
+    std::fs::write(
+        d.join("p.policy"),
+        "allow call\nfail call iid=3 rc=rcTimeout p=0.1\nallow recv\ndelay reply 5ms every=3\n",
+    )
+    .unwrap();
+    let out = run(&d, &["check", "p.policy"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "p.policy: 2 rules and 2 fault rules, mode enforce, default deny (implicit); no names (ids only)\n\
+         line 1: allow call\n\
+         line 2: fail call iid=3 rc=rcTimeout p=0.1\n\
+         line 3: allow recv\n\
+         line 4: delay reply 5ms every=3\n"
+    );
+    // A fault rule's own error is reported like any other.
+    std::fs::write(d.join("p.policy"), "allow call\nfail call rc=rcBogus\n").unwrap();
+    let out = run(&d, &["check", "p.policy"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    expect_errors(&out, &[("p.policy:2:", "rcBogus")]);
+}
+
+#[test]
 fn a_clean_policy_prints_its_rules_and_exits_0() {
     let d = dir("good");
     std::fs::write(

@@ -13,8 +13,8 @@
 //! `KOS_HOST_ENTITY` (its name) and `KOS_HOST_CONNECTIONS` (`id=target,...`,
 //! its client connections). Output lines are prefixed `[entity] `. The
 //! first entity to fail stops the others; the launcher exits with its
-//! status (128 + signal for a signal). See README "Running a solution:
-//! kos-host-run".
+//! status (128 + signal for a signal). See docs/emulator.md "Running a
+//! solution: kos-host-run".
 
 // Man pages and completions: the same code as kos-ipc-trace's.
 #[path = "kos-ipc-trace/generate.rs"]
@@ -38,10 +38,26 @@ use kos_ipc_shim::trace::merge::{merge_to_file, Input};
 use init::{Entity, Lookup};
 use launch::{Options, Outcome};
 
+const EXAMPLES: &str = "Examples:
+  kos-host-run --bin-dir build/solutions/echo examples/solutions/echo/init.yaml
+  kos-host-run --trace out/ --stats out/ --timeout 30 init.yaml   # out/ENTITY.kst, out/merged.json
+  kos-host-run -D BUILD=build --main Client --dry-run init.yaml.in
+
+Exit status: that of the first entity to fail (128 + signal for a signal), 0
+when all succeed; 124 after --timeout; 2 for a bad command line or init file.
+Output lines are prefixed [entity]. More: docs/emulator.md (Running a
+solution: kos-host-run).";
+
 /// Run a KasperskyOS solution's entities (init.yaml) as Linux processes
 /// connected by the host emulator.
 #[derive(Parser)]
-#[command(name = "kos-host-run", version, about)]
+#[command(
+    name = "kos-host-run",
+    version,
+    about = "Run a KasperskyOS solution's entities (init.yaml) as Linux processes, \
+connected by the host emulator, each traced, counted and policed by kos-ipc-shim",
+    after_help = EXAMPLES
+)]
 struct Cli {
     /// The init description (`init.yaml`, or a template `init.yaml.in`).
     init: PathBuf,

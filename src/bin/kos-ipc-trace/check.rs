@@ -172,9 +172,14 @@ pub fn run(path: &Path, source: &NameSource<'_>, quiet: bool) -> Result<Outcome,
     }
     let mut out = std::io::stdout().lock();
     if let (Some(p), false) = (&policy, quiet) {
+        let faults = match p.fault_groups() {
+            0 => String::new(),
+            1 => " and 1 fault rule".to_string(),
+            n => format!(" and {n} fault rules"),
+        };
         let _ = writeln!(
             out,
-            "{file}: {} rules, mode {}, default {}{}; {names_from}",
+            "{file}: {} rules{faults}, mode {}, default {}{}; {names_from}",
             p.rules().len(),
             match p.mode {
                 policy::Mode::Enforce => "enforce",
@@ -189,8 +194,16 @@ pub fn run(path: &Path, source: &NameSource<'_>, quiet: bool) -> Result<Outcome,
         if !errors.is_empty() {
             let _ = writeln!(out, "(the rules of the lines without errors)");
         }
-        for r in p.rules() {
-            let _ = writeln!(out, "line {}: {r}", r.line);
+        // Access and fault rules together, in the order of their lines.
+        let mut listed: Vec<(u32, String)> = p
+            .rules()
+            .iter()
+            .map(|r| (r.line, r.to_string()))
+            .chain(p.faults().iter().map(|f| (f.when.line, f.to_string())))
+            .collect();
+        listed.sort_by_key(|(line, _)| *line);
+        for (line, text) in listed {
+            let _ = writeln!(out, "line {line}: {text}");
         }
     }
     if errors.is_empty() {
