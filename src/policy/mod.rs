@@ -31,6 +31,7 @@ mod ffi;
 mod hits;
 #[cfg(feature = "clib")]
 pub mod learn;
+mod memo;
 mod parse;
 mod reload;
 mod resolve;
@@ -251,8 +252,8 @@ pub fn decide_detail(info: &CallInfo) -> Decision {
     // registration (two atomic read-modify-writes fewer per call).
     let d = if reload::is_set() {
         let key = Key::of(info);
-        reload::read(|a| match a {
-            Some(a) => a.decide(&key),
+        reload::read_as(|a, lease| match a {
+            Some(a) => a.decide_as(&key, lease),
             None => NO_POLICY,
         })
     } else {

@@ -25,6 +25,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering
 
 use super::compiled::Index;
 use super::hits::Hits;
+use super::memo::Memo;
 use super::rules::{verdict_of, Key};
 use super::{Decision, Policy};
 
@@ -37,6 +38,8 @@ pub(crate) struct Active {
     pub hits: Hits,
     /// Per fault rule: messages seen, faults injected.
     pub faults: super::fault::Counters,
+    /// Each lease holder's last decision (see [`Active::decide_as`]).
+    memo: Memo,
     pub generation: u64,
     pub failed_closed: bool,
 }
@@ -48,6 +51,7 @@ impl Active {
             index: Index::new(),
             hits: Hits::new(),
             faults: super::fault::Counters::new(),
+            memo: Memo::new(),
             generation: 0,
             failed_closed: false,
         }
@@ -58,6 +62,7 @@ impl Active {
         self.index.build(self.policy.rules());
         self.hits.reset(self.policy.rules().len());
         self.faults.reset(self.policy.fault_groups());
+        self.memo.clear();
     }
 
     /// The fault rule that fires on `k` under `seed`, counted (see
@@ -75,15 +80,27 @@ impl Active {
         self.hits.get(self.policy.rules().len())
     }
 
-    /// Decide for `k` and count the hit.
+    /// Decide for `k` and count the hit. With `lease` (the caller's, inside
+    /// its leased read: [`read_as`]) the rule of the lease holder's last key
+    /// is remembered and reused (see `memo.rs`).
     #[inline]
-    pub fn decide(&self, k: &Key) -> Decision {
+    pub fn decide_as(&self, k: &Key, lease: Option<usize>) -> Decision {
         let p = &self.policy;
         let rules = p.rules();
-        match self.index.first_match(rules, k) {
-            Some(i) => {
+        let found = match lease {
+            Some(l) => match self.memo.get(l, k) {
+                Some(found) => found,
+                None => {
+                    let found = self.index.first_match(rules, k);
+                    self.memo.put(l, k, found);
+                    found
+                }
+            },
+            None => self.index.first_match(rules, k),
+        };
+        match found.and_then(|i| Some((i, rules.get(i)?))) {
+            Some((i, r)) => {
                 self.hits.bump(i);
-                let r = &rules[i];
                 Decision {
                     verdict: verdict_of(r.action, p.mode, k.class),
                     rule: Some(i as u32),
@@ -148,14 +165,25 @@ pub(crate) fn is_set() -> bool {
 /// load a policy: writers wait for it.
 #[inline]
 pub(crate) fn read<R>(f: impl FnOnce(Option<&Active>) -> R) -> R {
-    if let Some(slot) = crate::lease::mine().and_then(|i| LEASED.get(i)) {
-        // A nested read (f reading again) uses the striped counters: one
-        // slot announces one read.
-        if slot.0.load(Ordering::Relaxed) == 0 {
-            return read_leased(&slot.0, f);
+    read_as(|a, _| f(a))
+}
+
+/// [`read`], also telling `f` the caller's lease when the read is its
+/// leased one (not nested in another read of the same thread, which
+/// includes a signal handler's read during it): `f` may then use the
+/// lease's slots of the policy alone.
+#[inline]
+pub(crate) fn read_as<R>(f: impl FnOnce(Option<&Active>, Option<usize>) -> R) -> R {
+    if let Some(lease) = crate::lease::mine() {
+        if let Some(slot) = LEASED.get(lease) {
+            // A nested read (f reading again) uses the striped counters: one
+            // slot announces one read.
+            if slot.0.load(Ordering::Relaxed) == 0 {
+                return read_leased(&slot.0, |a| f(a, Some(lease)));
+            }
         }
     }
-    read_striped(f)
+    read_striped(|a| f(a, None))
 }
 
 /// The read of a thread holding a lease: its own slot on its own cache line,
