@@ -67,13 +67,25 @@ impl Hits {
     }
 
     /// Count a hit of rule `i` (`i == n`: the default).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn bump(&self, i: usize) {
+        self.bump_as(i, None);
+    }
+
+    /// [`Hits::bump`] by the holder of `lease` (`None`: the caller's lease,
+    /// looked up, if it has one).
+    #[inline(always)]
+    pub(crate) fn bump_as(&self, i: usize, lease: Option<usize>) {
         if i > self.n {
             return;
         }
+        #[cfg(not(feature = "std"))]
+        let _ = lease; // no leases without thread-locals
         #[cfg(feature = "std")]
-        if let Some(row) = crate::lease::mine().filter(|&l| l < OWNED_ROWS) {
+        if let Some(row) = lease
+            .or_else(crate::lease::mine)
+            .filter(|&l| l < OWNED_ROWS)
+        {
             if let Some(c) = self.cells.get((row + 1) * self.stride + i) {
                 // Only the lease holder writes this row.
                 c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);

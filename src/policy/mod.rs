@@ -242,6 +242,12 @@ pub fn decide(info: &CallInfo) -> Verdict {
 /// Like [`decide`], also telling which rule and which policy generation decided.
 pub fn decide_detail(info: &CallInfo) -> Decision {
     init_from_env();
+    judge(info)
+}
+
+/// [`decide_detail`] once the environment was read.
+#[inline(always)]
+fn judge(info: &CallInfo) -> Decision {
     const NO_POLICY: Decision = Decision {
         verdict: Verdict::Allow,
         rule: None,
@@ -278,7 +284,7 @@ pub(crate) fn before(info: &CallInfo) -> Verdict {
     init_from_env(); // before observing: it may start learn mode
     #[cfg(feature = "clib")]
     learn::observe_global(info.op, info.sent.iid, info.sent.mid);
-    decide(info)
+    judge(info).verdict
 }
 
 /// Pipeline hook after the call: judges what Recv/RecvEx received (audit
@@ -293,7 +299,7 @@ pub(crate) fn after(info: &CallInfo) -> CallInfo {
         init_from_env();
         #[cfg(feature = "clib")]
         learn::observe_global(info.op, info.received.iid, info.received.mid);
-        out.verdict = crate::intercept::stricter(out.verdict, decide(info));
+        out.verdict = crate::intercept::stricter(out.verdict, judge(info).verdict);
     }
     out
 }
@@ -724,6 +730,9 @@ impl fmt::Display for Ids {
     }
 }
 
+// Out of line: its formatting would otherwise widen every decision's frame.
+#[cold]
+#[inline(never)]
 fn report(info: &CallInfo, d: &Decision) {
     match admit() {
         Admit::Yes => {}

@@ -83,7 +83,7 @@ impl Active {
     /// Decide for `k` and count the hit. With `lease` (the caller's, inside
     /// its leased read: [`read_as`]) the rule of the lease holder's last key
     /// is remembered and reused (see `memo.rs`).
-    #[inline]
+    #[inline(always)]
     pub fn decide_as(&self, k: &Key, lease: Option<usize>) -> Decision {
         let p = &self.policy;
         let rules = p.rules();
@@ -100,7 +100,7 @@ impl Active {
         };
         match found.and_then(|i| Some((i, rules.get(i)?))) {
             Some((i, r)) => {
-                self.hits.bump(i);
+                self.hits.bump_as(i, lease);
                 Decision {
                     verdict: verdict_of(r.action, p.mode, k.class),
                     rule: Some(i as u32),
@@ -109,7 +109,7 @@ impl Active {
                 }
             }
             None => {
-                self.hits.bump(rules.len());
+                self.hits.bump_as(rules.len(), lease);
                 Decision {
                     verdict: verdict_of(p.default, p.mode, k.class),
                     rule: None,
