@@ -172,7 +172,7 @@ pub(crate) fn read<R>(f: impl FnOnce(Option<&Active>) -> R) -> R {
 /// leased one (not nested in another read of the same thread, which
 /// includes a signal handler's read during it): `f` may then use the
 /// lease's slots of the policy alone.
-#[inline]
+#[inline(always)]
 pub(crate) fn read_as<R>(f: impl FnOnce(Option<&Active>, Option<usize>) -> R) -> R {
     if let Some(lease) = crate::lease::mine() {
         if let Some(slot) = LEASED.get(lease) {
@@ -188,7 +188,7 @@ pub(crate) fn read_as<R>(f: impl FnOnce(Option<&Active>, Option<usize>) -> R) ->
 
 /// The read of a thread holding a lease: its own slot on its own cache line,
 /// one locked instruction (the announcing swap) and a plain store to leave.
-#[inline]
+#[inline(always)]
 fn read_leased<R>(slot: &AtomicUsize, f: impl FnOnce(Option<&Active>) -> R) -> R {
     loop {
         let e = EPOCH.load(Ordering::SeqCst);
@@ -216,6 +216,7 @@ impl Drop for LeaveSlot<'_> {
 
 /// The read of a thread without a lease (or a nested read): striped
 /// counters shared by threads, two locked read-modify-writes.
+#[inline(never)]
 fn read_striped<R>(f: impl FnOnce(Option<&Active>) -> R) -> R {
     let stripe = (crate::guard::thread_id() as usize) % STRIPES;
     loop {
