@@ -548,3 +548,34 @@ fn names_resolve_against_the_process_map_and_expand_per_endpoint() {
         "the named policy is still in force"
     );
 }
+
+/// A thread's repeated message reuses its last decision (the memo): every
+/// fact a rule reads still decides — the handle, the sizes — and a reload
+/// decides anew for the same message. Hits stay exact.
+#[test]
+fn a_repeated_message_is_decided_by_the_policy_of_the_moment() {
+    let _g = setup();
+    policy::load("deny call handle=7 iid=3\nallow call iid=3 mid=1 bytes<=32\ndeny call iid=3\n")
+        .unwrap();
+    let decide = |handle: u32, size: u32| {
+        let mut info = CallInfo::new(Op::Call, handle);
+        (info.sent.iid, info.sent.mid, info.sent.const_size) = (3, 1, size);
+        let d = policy::decide_detail(&info);
+        (d.verdict, d.rule)
+    };
+    let (allow, deny) = (Verdict::Allow, Verdict::Deny);
+    assert_eq!(decide(1, 24), (allow, Some(1)));
+    assert_eq!(decide(1, 24), (allow, Some(1)), "the same message again");
+    assert_eq!(decide(1, 40), (deny, Some(2)), "only the size differs");
+    assert_eq!(decide(1, 24), (allow, Some(1)));
+    assert_eq!(decide(7, 24), (deny, Some(0)), "only the handle differs");
+    assert_eq!(decide(7, 24), (deny, Some(0)));
+    let mut hits = [0u64; 8];
+    assert_eq!(policy::rule_hits(&mut hits), 3);
+    assert_eq!(&hits[..3], &[2, 3, 1]);
+    policy::load("deny call iid=3 mid=1\n").unwrap();
+    assert_eq!(decide(1, 24), (deny, Some(0)), "a reload decides anew");
+    assert_eq!(decide(1, 24), (deny, Some(0)));
+    assert_eq!(policy::rule_hits(&mut hits), 1);
+    assert_eq!(hits[0], 2);
+}
