@@ -7,7 +7,7 @@
  * The KasperskyOS types it uses (Handle, Retcode, SMsgHdr, nk_arena, ...)
  * come from <coresrv/syscalls.h> and <nk/arena.h>: on Linux this project's
  * headers under include/kos (add -I<prefix>/include/kos), in an SDK build
- * the SDK's own. Both have the KasperskyOS CE layout (README, "ABI").
+ * the SDK's own. Both have the KasperskyOS CE layout (docs/abi.md).
  */
 
 #ifndef KOS_IPC_SHIM_H
@@ -107,7 +107,7 @@ typedef enum kos_shim_stats_level {
 typedef enum kos_shim_format {
   // An aligned table for people.
   KOS_SHIM_FORMAT_TEXT = 0,
-  // JSON, schema version 1 (README, "Statistics").
+  // JSON, schema version 1 (docs/statistics.md).
   KOS_SHIM_FORMAT_JSON = 1,
 } kos_shim_format;
 
@@ -524,7 +524,7 @@ Retcode kos_host_channel_create(Handle *client, Handle *server);
 //
 // With `KOS_HOST_WORLD` set, `name` is a connection id and the channel
 // (`KOS_HOST_ENTITY`, `name`) is opened in that world, shared with other
-// processes (README, "Processes: a world in shared memory"): the same
+// processes (docs/emulator.md, "Processes: a world in shared memory"): the same
 // codes, rcInvalidArgument also for a name longer than 63 bytes or not
 // UTF-8, rcBusy only while a live process holds the name, rcOutOfMemory
 // also when the world's 256 channels are taken, rcFail when the world
@@ -672,7 +672,7 @@ Retcode PackOutMsg(SMsgHdr *hdr, const nk_message *msg, const nk_arena *arena);
 // set to 0.
 //
 // A receive through the header stores what arrived in the descriptors'
-// sizes (this project's convention, see README): pack the header again
+// sizes (this project's convention, see docs/abi.md): pack the header again
 // before the next receive, as the NK transport does.
 //
 // Returns rcOk, or rcInvalidArgument under the same conditions as

@@ -1,6 +1,6 @@
 # Performance (issue 7): what the shim adds to a system call, and the host
 # emulator's round trip beside OS baselines, measured in one run.
-# See README "Performance".
+# See docs/performance.md.
 #
 #   make bench        release builds, then bench/run.py: the table of ns per
 #                     Call by configuration, the round-trip table, the targets'

@@ -1,6 +1,6 @@
 # Integration for SDK projects (issue 8): make install / uninstall, the
 # pkg-config and CMake packages, the tests that consume an installed prefix,
-# and the Rust API docs. See README "Use it in your SDK project".
+# and the Rust API docs. See docs/sdk-integration.md "Use it in your SDK project".
 #
 #   make install PREFIX=/opt/kos-ipc-shim [DESTDIR=/stage] [LIBDIR=..] [INCLUDEDIR=..] [BINDIR=..]
 #                [INSTALL_ARCHES="x86_64 aarch64"]

@@ -1,6 +1,6 @@
 # Interposition: wrap archives (host and aarch64), the LD_PRELOAD library,
 # the C stand-in kernel, the three link modes, the aarch64 cross test under
-# qemu, symbol hygiene and the no_std build. See README "Interposition".
+# qemu, symbol hygiene and the no_std build. See docs/sdk-integration.md "Interposition".
 #
 #   make wrap            $(IP_BUILD)/<host triple>/libkos_ipc_shim_wrap.a
 #   make wrap-aarch64    $(IP_BUILD)/aarch64-unknown-linux-gnu/libkos_ipc_shim_wrap.a
@@ -10,7 +10,7 @@
 #   make symbols-check   C-visible symbols of each library == ctests/symbols/*.txt
 #   make nostd-check     the no_std core builds for aarch64-unknown-none, no allocator
 #
-# Against a real SDK (README "Building the wrap archive against a KasperskyOS SDK"):
+# Against a real SDK (docs/sdk-integration.md "Building the wrap archive against a KasperskyOS SDK"):
 #   make wrap WRAP_TARGET=aarch64-unknown-linux-gnu KOS_SDK_SYSROOT=/path/to/sysroot \
 #        CC_aarch64_unknown_linux_gnu=<SDK gcc>
 # (the build checks every fact of the KCE profile against that SDK's headers
@@ -220,7 +220,7 @@ nostd-check: $(FAKE_SYSROOT)/kos_ipc_shim.h
 	    --no-default-features --features wrap,sdk-profile --target aarch64-unknown-none && \
 	    scripts/nostd-check.sh target/aarch64-unknown-none/debug/libkos_ipc_shim.a'
 
-# Names without files (README "Interposition", "Names from the service
+# Names without files (docs/sdk-integration.md "Interposition", "Names from the service
 # locator"): ctests/interpose/locator_prog.c, linked with the wrap archive
 # and the stand-in libkos (which has a stand-in locator), with the three
 # opt-in --wrap=ServiceLocator* flags (statistics and traces name the

@@ -1,5 +1,5 @@
 # Tracing (issue 6): the kos-ipc-trace tool, the end-to-end trace test, the
-# ring's model test and the traced demo. See README "Tracing".
+# ring's model test and the traced demo. See docs/tracing.md.
 #
 #   make trace-tool   target/debug/kos-ipc-trace
 #   make trace-test   ctests/trace_echo traced to .kst, JSON and CTF, read back

@@ -150,7 +150,7 @@ grep -q ' call   h=[0-9]* Server\.main:Echo\.Upper .* Upper(text: "' "$out/descr
 if grep -q 'Echo\.Quit' "$out/described.err"; then fail "described: the filter let Echo.Quit through"; fi
 if grep '^kos-ipc-shim: ' "$out/described.err"; then fail "described: the shim complained"; fi
 
-# README "Policy" / "Names": the echo example denies exactly Echo.Upper.
+# docs/policy.md "Names" / docs/names.md: the echo example denies exactly Echo.Upper.
 printf 'deny  call Echo.Upper\nallow call\nallow recv\nallow reply\n' >"$out/app.policy"
 rc=0
 env -u KOS_SHIM_NAMES KOS_SHIM_EDL=echo.Server KOS_SHIM_IDL_PATH=examples/idl KOS_SHIM_POLICY="$out/app.policy" \

@@ -2,7 +2,7 @@
 //!
 //! Every layout and value here is the SDK's, taken from public material and
 //! cited per item with the tag of its source (the full list, with how sure
-//! each fact is, is in `shared/kos-abi.md` and README "ABI: the KasperskyOS
+//! each fact is, is in `shared/kos-abi.md` and docs/abi.md "ABI: the KasperskyOS
 //! CE profile"):
 //!
 //! - **\[H\]** the text of the SDK headers `coresrv/syscalls.h` and

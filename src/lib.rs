@@ -24,7 +24,7 @@
 //! C and CMake projects take the library from an installed prefix
 //! (`make install PREFIX=...`): `find_package(KosIpcShim)` and
 //! `kos_ipc_shim_interpose(app)`, or `pkg-config --libs kos-ipc-shim-wrap`
-//! (see the README, "Use it in your SDK project").
+//! (see the docs/sdk-integration.md, "Use it in your SDK project").
 //!
 //! The examples below use the host build (default features). The five calls
 //! are the C ABI's, so Rust reaches them through `unsafe` calls whose

@@ -18,7 +18,7 @@
  * a static libkos.)
  *
  * Types: Handle is a 32-bit unsigned integer and nk_iid_t a 16-bit one in
- * the KasperskyOS CE profile (README "ABI"; checked against an SDK with
+ * the KasperskyOS CE profile (docs/abi.md "ABI"; checked against an SDK with
  * feature sdk-profile). The locator's second and third Register arguments
  * (the service list and its length) and the ServiceId out-pointer are
  * passed on as pointer-sized values without being read: their exact C types

@@ -11,7 +11,7 @@
 //! never make the reader run past them.
 //!
 //! The SDK's own implementation is not public: the alignment rule and the
-//! result codes are this project's (README, "ABI").
+//! result codes are this project's (docs/abi.md).
 
 use core::ffi::c_void;
 use core::mem::align_of;

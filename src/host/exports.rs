@@ -107,7 +107,7 @@ pub unsafe extern "C" fn kos_host_channel_create(
 ///
 /// With `KOS_HOST_WORLD` set, `name` is a connection id and the channel
 /// (`KOS_HOST_ENTITY`, `name`) is opened in that world, shared with other
-/// processes (README, "Processes: a world in shared memory"): the same
+/// processes (docs/emulator.md, "Processes: a world in shared memory"): the same
 /// codes, rcInvalidArgument also for a name longer than 63 bytes or not
 /// UTF-8, rcBusy only while a live process holds the name, rcOutOfMemory
 /// also when the world's 256 channels are taken, rcFail when the world

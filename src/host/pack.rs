@@ -168,7 +168,7 @@ pub unsafe extern "C" fn PackOutMsg(
 /// set to 0.
 ///
 /// A receive through the header stores what arrived in the descriptors'
-/// sizes (this project's convention, see README): pack the header again
+/// sizes (this project's convention, see docs/abi.md): pack the header again
 /// before the next receive, as the NK transport does.
 ///
 /// Returns rcOk, or rcInvalidArgument under the same conditions as

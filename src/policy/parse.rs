@@ -1,5 +1,5 @@
-//! Hand-written, line-based parser of the policy language (see the README's
-//! "Policy" section). Errors name the line and column (1-based, in
+//! Hand-written, line-based parser of the policy language (see
+//! docs/policy.md, "The language"). Errors name the line and column (1-based, in
 //! characters) and what was expected; they are plain values (no allocation),
 //! so the parser also runs without `std`. Names (`iid=Server.main`,
 //! `Echo.Ping`) are collected per line and resolved by [`super::resolve`].

@@ -63,7 +63,7 @@ impl Report {
         let mut s = format!(
             "sdk-profile: {} of {} facts of the KasperskyOS CE profile differ in {headers} \
              (the shim reads messages with the KCE layout, so it cannot be built for these \
-             headers; README \"ABI\"):",
+             headers; docs/abi.md):",
             self.mismatches.len(),
             self.facts
         );

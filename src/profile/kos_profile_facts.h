@@ -11,7 +11,7 @@
  *
  * Field and type names go through the KOS_F_* / KOS_T_* macros of
  * kos_profile_check.c, so an SDK version that spells a name differently is
- * checked with an override header (KOS_SDK_PROFILE_FIELDS, README).
+ * checked with an override header (KOS_SDK_PROFILE_FIELDS, docs/sdk-integration.md).
  */
 #define KOS_PROFILE_OFF(type, field) offsetof(type, field)
 

@@ -17,7 +17,7 @@
 //! time and bytes of all rows (the overflow row included); its `max` is the
 //! largest of the rows', its `p50` and `p99` are `-`.
 //!
-//! JSON: schema version 1, described in README ("Statistics"); `totals`
+//! JSON: schema version 1, described in docs/statistics.md; `totals`
 //! holds the same sums as the text's `total` row.
 
 use alloc::string::{String, ToString};

@@ -49,7 +49,7 @@ pub enum kos_shim_stats_level {
 pub enum kos_shim_format {
     /// An aligned table for people.
     Text = 0,
-    /// JSON, schema version 1 (README, "Statistics").
+    /// JSON, schema version 1 (docs/statistics.md).
     Json = 1,
 }
 

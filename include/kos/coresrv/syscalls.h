@@ -1,5 +1,5 @@
 /*
- * <coresrv/syscalls.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <coresrv/syscalls.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * The IPC system calls Call, CallEx, Recv, RecvEx and Reply with the SDK's
  * C signatures [H], and what they need: Handle, Retcode, SMsgHdr and

@@ -1,5 +1,5 @@
 /*
- * <handle/handletype.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <handle/handletype.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * Handle (32-bit unsigned [D]) and INVALID_HANDLE (all bits set [B]).
  */

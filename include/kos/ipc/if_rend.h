@@ -1,5 +1,5 @@
 /*
- * <ipc/if_rend.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <ipc/if_rend.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * SMsgHdr, the header the IPC system calls take. Field names and order
  * from the SDK header's text [H] (KCE 1.3); sizes and offsets from KCE 1.2

@@ -1,10 +1,10 @@
 /*
- * <nk/arena.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <nk/arena.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * The arena: the variable-size part of a message, a caller-owned buffer
  * [start, end) of which [start, current) is in use (struct nk_arena, three
  * pointers [D]). The macro names and argument orders are the ones the SDK's
- * examples use; what they do is this project's (README):
+ * examples use; what they do is this project's (docs/abi.md):
  *
  *   struct nk_arena a = NK_ARENA_INITIALIZER(buf, buf + sizeof(buf));
  *   nk_arena_store(nk_char_t, &a, &req.value, text, strlen(text) + 1);

@@ -1,5 +1,5 @@
 /*
- * <nk/errno.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <nk/errno.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * The NK runtime's error codes, values from KCE 1.2 binaries [B]; nk_err_t
  * is in <nk/types.h>.

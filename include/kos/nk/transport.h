@@ -1,5 +1,5 @@
 /*
- * <nk/transport.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <nk/transport.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * The generic NK transport every NK-generated header includes: a transport
  * is one pointer to a table of operations (struct nk_transport and

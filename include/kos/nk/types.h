@@ -1,5 +1,5 @@
 /*
- * <nk/types.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <nk/types.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * The NK runtime's types and the message header every IPC message starts
  * with. Sources (shared/kos-abi.md): struct nk_message, nk_handle_desc_t,

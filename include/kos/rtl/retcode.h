@@ -1,5 +1,5 @@
 /*
- * <rtl/retcode.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <rtl/retcode.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * Retcode and the rc* codes with the SDK's values. Sources (see
  * shared/kos-abi.md and src/abi.rs): Retcode is `int` [D]; rcOk is 0 and

@@ -1,5 +1,5 @@
 /*
- * <rtl/retcode_hr.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <rtl/retcode_hr.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * Printing a Retcode the way the SDK's examples do:
  *     rtl_printf("failed: " RETCODE_HR_FMT "\n", RETCODE_HR_PARAMS(rc));

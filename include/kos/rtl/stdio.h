@@ -1,5 +1,5 @@
 /*
- * <rtl/stdio.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <rtl/stdio.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * The runtime library's printing functions, as the SDK's examples call
  * them; on Linux they are the C library's.

@@ -1,5 +1,5 @@
 /*
- * <rtl/types.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <rtl/types.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * The runtime library's fixed-width types (rtl_uint32_t, rtl_size_t, ...)
  * and RTL_NULL, which the other SDK-path headers here use. The rtl_* names

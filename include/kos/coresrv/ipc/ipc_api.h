@@ -1,5 +1,5 @@
 /*
- * <coresrv/ipc/ipc_api.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <coresrv/ipc/ipc_api.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * The IPC synchronization objects that interrupt CallEx / RecvEx, as the
  * SDK names them: KnIpcCreateSyncObject, KnIpcSetInterrupt,

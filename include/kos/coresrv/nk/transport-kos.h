@@ -1,6 +1,6 @@
 /*
  * <coresrv/nk/transport-kos.h> -- kos-ipc-shim's KasperskyOS CE headers
- * (README, "ABI" and "Host emulator").
+ * (docs/abi.md and docs/emulator.md).
  *
  * NkKosTransport: the NK transport over the IPC system calls. Its layout is
  * the SDK's (DWARF of KCE 1.2 programs [D], 40 bytes on 64-bit targets):
@@ -20,7 +20,7 @@
  * NkKosTransport_Set* functions below are this project's names (or set the
  * fields). The functions behind the operations, and which NK_E* code each
  * system call result becomes, are described in kos_ipc_shim.h
- * (kos_host_transport_call, _recv, _reply) and the README.
+ * (kos_host_transport_call, _recv, _reply) and docs/emulator.md.
  */
 #ifndef KOS_SHIM_KOS_CORESRV_NK_TRANSPORT_KOS_H
 #define KOS_SHIM_KOS_CORESRV_NK_TRANSPORT_KOS_H

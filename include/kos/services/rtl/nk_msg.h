@@ -1,5 +1,5 @@
 /*
- * <services/rtl/nk_msg.h> -- kos-ipc-shim's KasperskyOS CE headers (README, "ABI").
+ * <services/rtl/nk_msg.h> -- kos-ipc-shim's KasperskyOS CE headers (docs/abi.md).
  *
  * PackOutMsg / PackInMsg, which point an SMsgHdr at a message's constant
  * part and arena (the SDK's semantics [B]: descriptor 0 is the constant
