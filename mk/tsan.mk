@@ -19,7 +19,10 @@ TSAN_LIB = $(TSAN_LIB_DIR)/$(HOST_TRIPLE)/debug/libkos_ipc_shim.a
 TSAN_RT = $(shell rustc +nightly --print sysroot 2>/dev/null)/lib/rustlib/$(HOST_TRIPLE)/lib/librustc-nightly_rt.tsan.a
 TSAN_CFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_LDLIBS = -Wl,--whole-archive $(TSAN_RT) -Wl,--no-whole-archive -lstdc++ $(NATIVE_LIBS)
-TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+# die_after_fork=0: ctests/fork.c's children start threads (the trace
+# drainer) after a fork of a threaded parent, which ThreadSanitizer refuses
+# by default; it then keeps checking the child as any process.
+TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0
 CTEST_TSAN_BINS := $(addprefix $(BUILD)/ctests-tsan/,$(CTEST_NAMES))
 
 TEST_TARGETS += ctests-tsan
