@@ -153,7 +153,7 @@ fn my_shard(t: &'static Table, thread: u64) -> (usize, bool) {
 mod owned {
     use core::cell::Cell;
 
-    use super::table::{Memo, Table};
+    use super::table::{Line, Memo, Table};
 
     /// Owns the exclusive shard: gives it back when the thread ends.
     /// 0: not tried yet; s + 1: owns shard s; usize::MAX: none free.
@@ -165,6 +165,7 @@ mod owned {
             if v != 0 && v != usize::MAX {
                 // Calls later in this thread's teardown must not use it.
                 let _ = SHARD.try_with(|s| s.set(0));
+                let _ = LINE.try_with(Line::cut);
                 if let Some(t) = super::TABLE.get() {
                     t.release(v - 1);
                 }
@@ -179,6 +180,8 @@ mod owned {
         pub(super) static SHARD: Cell<usize> = const { Cell::new(0) };
         /// The last key this thread counted (see [`Memo`]).
         pub(super) static MEMO: Memo = const { Memo::new() };
+        /// The owned shard's line (see [`Line`]); no destructor either.
+        pub(super) static LINE: Line = const { Line::new() };
     }
 
     #[cold]
@@ -361,7 +364,8 @@ mod nostd {
     }
 }
 
-/// Count one finished call (the `intercept::after` hook).
+/// Count one finished call (the `intercept::after` hook); what is not on
+/// the owner's line goes out of line.
 #[inline]
 pub fn record(info: &CallInfo) {
     // One load of the level: count (1) or timing (2); off and unknown values return.
@@ -377,11 +381,24 @@ pub fn record(info: &CallInfo) {
         }
         _ => return,
     };
+    // The owner's line: a repeated key straight to its counters.
+    #[cfg(feature = "std")]
+    if owned::LINE.with(|l| table::count_on_line(l, info, timing)) {
+        return;
+    }
+    record_long(info, timing);
+}
+
+/// [`record`] when the line did not have the call: the table's index
+/// (through the memo), then the line connected for the next call.
+#[cold]
+#[inline(never)]
+fn record_long(info: &CallInfo, timing: bool) {
     let t = table();
     let (shard, excl) = my_shard(t, info.thread);
     #[cfg(feature = "std")]
     if owned::MEMO
-        .try_with(|m| t.record_memo(info, shard, excl, timing, m))
+        .try_with(|m| owned::LINE.with(|l| t.record_lined(info, shard, excl, timing, m, l)))
         .is_ok()
     {
         return;

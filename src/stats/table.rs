@@ -151,6 +151,19 @@ pub struct Key {
 }
 
 impl Key {
+    /// The key a call is counted under.
+    #[inline(always)]
+    fn of(info: &CallInfo) -> Key {
+        let m = info.message();
+        Key {
+            op: info.op,
+            handle: info.handle,
+            iid: m.iid,
+            mid: m.mid,
+        }
+    }
+
+    #[inline(always)]
     fn word(&self) -> u64 {
         (self.handle as u64) << 32 | (self.iid as u64) << 16 | self.mid as u64
     }
@@ -190,6 +203,85 @@ impl Memo {
     #[inline(always)]
     fn keep(&self, key: &Key, block: usize) {
         self.0[key.op as usize].set((key.word(), block as u64 + 1));
+    }
+}
+
+/// A thread's direct line to the exclusive shard it owns: that shard's
+/// own counters and reset flag, and per operation the key it counted last
+/// with that key's block in the shard. A repeated key is then counted
+/// without the table: no index, no shard arithmetic, no bounds checks
+/// ([`count_on_line`]). Filled by [`Table::connect`] after a call went the
+/// long way; emptied ([`Line::cut`]) when the thread gives the shard back.
+/// Exact for the same reason as [`Memo`]: a key keeps its block for the
+/// table's life, and the one process table is never replaced.
+#[derive(Default)]
+pub(crate) struct Line {
+    shard: core::cell::Cell<Option<(&'static GlobalShard, &'static AtomicBool)>>,
+    last: [core::cell::Cell<(u64, Option<&'static Block>)>; 5],
+}
+
+impl Line {
+    /// A line to no shard.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) const fn new() -> Line {
+        Line {
+            shard: core::cell::Cell::new(None),
+            last: [const { core::cell::Cell::new((0, None)) }; 5],
+        }
+    }
+
+    /// Forget the shard (its owner gives it back).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn cut(&self) {
+        self.shard.set(None);
+        for l in &self.last {
+            l.set((0, None));
+        }
+    }
+}
+
+/// Count `info` straight on the owner's `line`, when the line has a shard,
+/// no reset waits on it and its last key of the operation is `info`'s.
+/// Returns false, having counted nothing, otherwise: then the call goes
+/// the long way (which does the reset, finds the key and connects the line).
+#[inline(always)]
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+pub(crate) fn count_on_line(line: &Line, info: &CallInfo, timing: bool) -> bool {
+    let Some((g, pending)) = line.shard.get() else {
+        return false;
+    };
+    let (word, blk) = line.last[info.op as usize].get();
+    match blk {
+        Some(blk) if word == Key::of(info).word() && !pending.load(Acquire) => {
+            count::<true>(g, blk, info, timing);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The counters of one call in its key's block `blk` and shard counters
+/// `g` (owned by the caller when `EXCL`).
+#[inline(always)]
+fn count<const EXCL: bool>(g: &GlobalShard, blk: &Block, info: &CallInfo, timing: bool) {
+    bump(&g.by_op[info.op as usize], 1, EXCL);
+    bump(&blk.rc[rc_slot(info.rc)], 1, EXCL);
+    match info.verdict {
+        Verdict::Deny => bump(&blk.denied, 1, EXCL),
+        Verdict::AuditDeny => bump(&blk.audit_denied, 1, EXCL),
+        _ => {}
+    }
+    // Bytes out: what was handed on (a denied message never left).
+    if !(info.verdict.denies() && info.op.sends()) {
+        add(&blk.out_const, info.sent.const_size, EXCL);
+        add(&blk.out_arena, info.sent.arena_size, EXCL);
+    }
+    add(&blk.in_const, info.received.const_size, EXCL);
+    add(&blk.in_arena, info.received.arena_size, EXCL);
+    // `start == 0`: the clock was not read for this call (level changed
+    // while it ran, or nothing needed time when it started).
+    if timing && info.start != 0 && info.end >= info.start {
+        record_latency(blk, info.end - info.start, EXCL);
     }
 }
 
@@ -447,14 +539,7 @@ impl Table {
             self.pending[shard].store(false, Release);
         }
         let g = &self.globals[shard];
-        bump(&g.by_op[info.op as usize], 1, EXCL);
-        let m = info.message();
-        let key = Key {
-            op: info.op,
-            handle: info.handle,
-            iid: m.iid,
-            mid: m.mid,
-        };
+        let key = Key::of(info);
         // The memo usually has it: then it stays as it is.
         let (b, kept) = match memo.block_of(&key) {
             Some(b) => (b, true),
@@ -463,24 +548,31 @@ impl Table {
         if !kept {
             bump(&g.dropped, 1, EXCL);
         }
-        let blk = self.block(shard, b);
-        bump(&blk.rc[rc_slot(info.rc)], 1, EXCL);
-        match info.verdict {
-            Verdict::Deny => bump(&blk.denied, 1, EXCL),
-            Verdict::AuditDeny => bump(&blk.audit_denied, 1, EXCL),
-            _ => {}
-        }
-        // Bytes out: what was handed on (a denied message never left).
-        if !(info.verdict.denies() && info.op.sends()) {
-            add(&blk.out_const, info.sent.const_size, EXCL);
-            add(&blk.out_arena, info.sent.arena_size, EXCL);
-        }
-        add(&blk.in_const, info.received.const_size, EXCL);
-        add(&blk.in_arena, info.received.arena_size, EXCL);
-        // `start == 0`: the clock was not read for this call (level changed
-        // while it ran, or nothing needed time when it started).
-        if timing && info.start != 0 && info.end >= info.start {
-            record_latency(blk, info.end - info.start, EXCL);
+        count::<EXCL>(g, self.block(shard, b), info, timing);
+        kept
+    }
+
+    /// [`Table::record_memo`] for a call that was not on the owner's
+    /// `line` ([`count_on_line`]); then, when the shard is the caller's own
+    /// and the key got a block of its own, the line is given the shard and
+    /// that block. (A call counted in the overflow block is not put on the
+    /// line: each of those must count as dropped too.)
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn record_lined(
+        &'static self,
+        info: &CallInfo,
+        shard: usize,
+        excl: bool,
+        timing: bool,
+        memo: &Memo,
+        line: &Line,
+    ) -> bool {
+        let kept = self.record_memo(info, shard, excl, timing, memo);
+        let key = Key::of(info);
+        if let (true, Some(b)) = (kept && excl, memo.block_of(&key)) {
+            line.shard
+                .set(Some((&self.globals[shard], &self.pending[shard])));
+            line.last[key.op as usize].set((key.word(), Some(self.block(shard, b))));
         }
         kept
     }
@@ -746,9 +838,11 @@ enum Claim {
     Lost,
 }
 
-#[inline]
+/// Add a size: the owner adds always (a plain add of 0 is cheaper than the
+/// branch); a shared shard skips the locked add of 0.
+#[inline(always)]
 fn add(c: &AtomicU64, n: u32, excl: bool) {
-    if n != 0 {
+    if excl || n != 0 {
         bump(c, n as u64, excl);
     }
 }

@@ -594,3 +594,60 @@ fn memo_of_the_last_key_keeps_counts_exact() {
         want.values().sum::<u64>()
     );
 }
+
+/// The owner's line ([`table::count_on_line`]) counts exactly what the
+/// table's long way counts: keys one field apart in runs and switches, every
+/// return code and verdict, timed calls, a reset waiting on the owner, a
+/// full table (overflow calls never go on the line), and a cut line.
+#[test]
+fn the_owners_line_counts_what_the_long_way_counts() {
+    let lined: &'static Table = Box::leak(Box::new(Table::alloc(4, 2, 1).unwrap()));
+    let plain = Table::alloc(4, 2, 1).unwrap();
+    let (a, pa) = (lined.claim().unwrap(), plain.claim().unwrap());
+    let (memo, line) = (table::Memo::new(), table::Line::new());
+    let mut on_line = 0;
+    let mut record = |c: &CallInfo, line: &table::Line| {
+        if table::count_on_line(line, c, true) {
+            on_line += 1;
+        } else {
+            lined.record_lined(c, a, true, true, &memo, line);
+        }
+        plain.record(c, pa, true, true);
+    };
+    let verdicts = [
+        Verdict::Allow,
+        Verdict::Deny,
+        Verdict::AuditDeny,
+        Verdict::Log,
+    ];
+    for round in 0..60usize {
+        for (n, &(op, h, i, m)) in KEYS_ONE_FIELD_APART.iter().enumerate() {
+            for k in 0..=(round + n) % 3 {
+                let mut c = call(op, h, i, m);
+                c.rc = [rcOk, rcTimeout, rcSecurityDisallow][(round + k) % 3];
+                c.verdict = verdicts[(round + n + k) % 4];
+                c.received.const_size = (round * 7 + k) as u32;
+                (c.start, c.end) = (100, 100 + (round * 13 + n) as u64);
+                record(&c, &line);
+            }
+        }
+        if round == 20 {
+            // The owner holds shard `a`: the reset waits for its next call,
+            // made with a key that is on the line (the last Call key with a
+            // block: the fifth went to the overflow key).
+            lined.reset();
+            plain.reset();
+            let (op, h, i, m) = KEYS_ONE_FIELD_APART[3];
+            record(&call(op, h, i, m), &line);
+        }
+        if round == 40 {
+            line.cut();
+        }
+    }
+    assert!(on_line > 100, "the line served repeated keys ({on_line})");
+    assert_eq!(
+        entries(lined, Scale::identity()),
+        entries(&plain, Scale::identity())
+    );
+    assert_eq!(lined.global_sums(), plain.global_sums());
+}
