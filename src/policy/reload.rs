@@ -25,7 +25,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering
 
 use super::compiled::Index;
 use super::hits::Hits;
-use super::memo::Memo;
+use super::memo::{Memo, Outcome};
 use super::rules::{verdict_of, Key};
 use super::{Decision, Policy};
 
@@ -85,38 +85,47 @@ impl Active {
     /// is remembered and reused (see `memo.rs`).
     #[inline(always)]
     pub fn decide_as(&self, k: &Key, lease: Option<usize>) -> Decision {
-        let p = &self.policy;
-        let rules = p.rules();
-        let found = match lease {
+        let o = match lease {
             Some(l) => match self.memo.get(l, k) {
-                Some(found) => found,
+                Some(o) => o,
                 None => {
-                    let found = self.index.first_match(rules, k);
-                    self.memo.put(l, k, found);
-                    found
+                    let o = self.outcome(k);
+                    self.memo.put(l, k, o);
+                    o
                 }
             },
-            None => self.index.first_match(rules, k),
+            None => self.outcome(k),
         };
-        match found.and_then(|i| Some((i, rules.get(i)?))) {
-            Some((i, r)) => {
-                self.hits.bump_as(i, lease);
-                Decision {
-                    verdict: verdict_of(r.action, p.mode, k.class),
-                    rule: Some(i as u32),
-                    line: r.line,
-                    generation: self.generation,
-                }
-            }
-            None => {
-                self.hits.bump_as(rules.len(), lease);
-                Decision {
-                    verdict: verdict_of(p.default, p.mode, k.class),
-                    rule: None,
-                    line: p.default_line,
-                    generation: self.generation,
-                }
-            }
+        self.hits.bump_as(o.counter as usize, lease);
+        Decision {
+            verdict: o.verdict,
+            rule: o.rule,
+            line: o.line,
+            generation: self.generation,
+        }
+    }
+
+    /// What deciding `k` comes to, from the index.
+    fn outcome(&self, k: &Key) -> Outcome {
+        let p = &self.policy;
+        let rules = p.rules();
+        match self
+            .index
+            .first_match(rules, k)
+            .and_then(|i| Some((i, rules.get(i)?)))
+        {
+            Some((i, r)) => Outcome {
+                counter: i as u32,
+                rule: Some(i as u32),
+                line: r.line,
+                verdict: verdict_of(r.action, p.mode, k.class),
+            },
+            None => Outcome {
+                counter: rules.len() as u32,
+                rule: None,
+                line: p.default_line,
+                verdict: verdict_of(p.default, p.mode, k.class),
+            },
         }
     }
 }
