@@ -105,6 +105,44 @@ fn program_with_a_signal() {
     reply(2);
 }
 
+/// The program for a fork: a periodic dump of the parent, then a fork;
+/// the child calls until its own destination (`%p`: its pid) holds three
+/// periodic dumps and exits through `exit` (its final dump); the parent,
+/// having waited for it, makes its last calls. Prints both pids.
+#[test]
+#[ignore = "run by a_forked_child_dumps_periodically_on_its_own as its program"]
+fn program_that_forks() {
+    set_backend(&REFUSER).unwrap();
+    let pattern = std::env::var("KOS_PERIODIC_JSON").unwrap();
+    let mine = |pid: u32| pattern.replace("%p", &pid.to_string());
+    reply(5);
+    wait_for_kind(&mine(std::process::id()), "periodic");
+    // SAFETY: fork has no memory preconditions; the child only calls the
+    // shim, reads files and exits.
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0, "fork failed");
+    if child == 0 {
+        let json = mine(std::process::id());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut made = 0;
+        while lines_of_kind(&json, "periodic") < 3 && Instant::now() < deadline {
+            reply(3);
+            made += 3;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        println!("child made {made}");
+        // SAFETY: ends the child through the C library's exit, which runs
+        // the exit handlers (the final dump).
+        unsafe { libc::exit(0) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just forked; `status` is writable.
+    assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    reply(2);
+    println!("pids {} {child}", std::process::id());
+}
+
 /// The program for a bad value: a few calls, then exit.
 #[test]
 #[ignore = "run by bad_intervals_are_reported_and_ignored as its program"]
@@ -373,4 +411,65 @@ fn a_signal_dump_joins_the_periodic_log() {
     );
     let _ = std::fs::remove_file(&json);
     let _ = std::fs::remove_file(&text);
+}
+
+/// fork() with periodic statistics on: the child writes periodic dumps of
+/// its own (numbered from 1, its calls only: it starts at zero) to its own
+/// file, and its final dump; the parent's file holds only the parent's.
+#[test]
+fn a_forked_child_dumps_periodically_on_its_own() {
+    let dir = temp("fork");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pattern = dir.join("stats-%p.jsonl").display().to_string();
+    let out = run(
+        "program_that_forks",
+        &[
+            ("KOS_SHIM_STATS", format!("json:{pattern}")),
+            ("KOS_SHIM_STATS_INTERVAL", "0.05".into()),
+            ("KOS_PERIODIC_JSON", pattern.clone()),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let number = |prefix: &str| -> Vec<u64> {
+        stdout
+            .lines()
+            .find_map(|l| l.split_once(prefix).map(|(_, n)| n.to_string()))
+            .unwrap_or_else(|| panic!("no '{prefix}' line:\n{stdout}"))
+            .split(' ')
+            .map(|n| n.parse().unwrap())
+            .collect()
+    };
+    let child_made = number("child made ")[0];
+    let pids = number("pids ");
+    let docs = |pid: u64| -> Vec<serde_json::Value> {
+        let path = pattern.replace("%p", &pid.to_string());
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let child = docs(pids[1]);
+    let (last, periodic) = child.split_last().unwrap();
+    assert!(periodic.len() >= 3, "{child:?}");
+    for (i, d) in periodic.iter().enumerate() {
+        assert_eq!(d["dump"]["kind"], "periodic", "{d}");
+        assert_eq!(
+            d["dump"]["seq"],
+            i as u64 + 1,
+            "numbered from the fork: {d}"
+        );
+        assert!(d["global"]["calls"].as_u64().unwrap() <= child_made, "{d}");
+    }
+    assert_eq!(last["dump"]["kind"], "final");
+    assert_eq!(
+        last["global"]["calls"], child_made,
+        "the child's calls only"
+    );
+    let parent = docs(pids[0]);
+    let (last, periodic) = parent.split_last().unwrap();
+    assert!(!periodic.is_empty());
+    assert_eq!(last["dump"]["kind"], "final");
+    assert_eq!(last["global"]["calls"], 5 + 2, "the parent's calls only");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -472,6 +472,12 @@ pub fn global() -> Global {
 pub(crate) fn fork_child() {
     reset();
     config::fork_child();
+    if !periodic::fork_child() {
+        crate::say!(
+            crate::say::Level::Error,
+            "KOS_SHIM_STATS_INTERVAL: the forked child's statistics thread could not start; no periodic statistics in it"
+        );
+    }
 }
 
 /// Zero every counter (keys stay in the table; rows with no calls are not

@@ -166,7 +166,6 @@ impl core::fmt::Display for StartError {
 /// every destination, one dump at a time). Call after the exit dump's
 /// handler is registered, so that [`stop`] runs before it.
 pub(super) fn start(ms: u64, dump: fn()) -> Result<(), StartError> {
-    static DUMP: spin::Once<fn()> = spin::Once::new();
     if DUMP.is_completed() {
         return Err(StartError::Twice);
     }
@@ -176,28 +175,53 @@ pub(super) fn start(ms: u64, dump: fn()) -> Result<(), StartError> {
     }
     START_NS.store(sys::monotonic_ns(), Relaxed);
     INTERVAL_MS.store(ms, Release);
-    fn run() {
-        THREAD.store(crate::guard::thread_id(), Release);
-        let ms = INTERVAL_MS.load(Acquire);
-        let dump = DUMP.get().copied();
-        let mut deadline = START_NS.load(Relaxed);
-        while !STOPPED.load(Acquire) {
-            deadline = sleep_until(deadline.saturating_add(ms * 1_000_000), ms);
-            if STOPPED.load(Acquire) {
-                break;
-            }
-            SEQ.fetch_add(1, AcqRel);
-            if let Some(d) = dump {
-                d();
-            }
-            BASE_CALLS.store(LAST_CALLS.load(Relaxed), Relaxed);
-        }
-    }
     if !sys::spawn(run) {
         INTERVAL_MS.store(0, Release);
         return Err(StartError::Thread);
     }
     Ok(())
+}
+
+/// What [`start`] dumps through.
+static DUMP: spin::Once<fn()> = spin::Once::new();
+
+/// The statistics thread: a dump every interval until the exit.
+fn run() {
+    THREAD.store(crate::guard::thread_id(), Release);
+    let ms = INTERVAL_MS.load(Acquire);
+    let dump = DUMP.get().copied();
+    let mut deadline = START_NS.load(Relaxed);
+    while !STOPPED.load(Acquire) {
+        deadline = sleep_until(deadline.saturating_add(ms * 1_000_000), ms);
+        if STOPPED.load(Acquire) {
+            break;
+        }
+        SEQ.fetch_add(1, AcqRel);
+        if let Some(d) = dump {
+            d();
+        }
+        BASE_CALLS.store(LAST_CALLS.load(Relaxed), Relaxed);
+    }
+}
+
+/// In a forked child (after its statistics were zeroed and its
+/// destinations claimed): the statistics thread was the parent's and did
+/// not come along, so the child gets one of its own, its dumps numbered
+/// and timed from the fork (the exit handler that stops it was inherited).
+/// Returns false when the thread could not start.
+pub(super) fn fork_child() -> bool {
+    if INTERVAL_MS.load(Acquire) == 0 || STOPPED.load(Acquire) {
+        return true;
+    }
+    for c in [&SEQ, &BEGUN, &LAST_CALLS, &BASE_CALLS, &THREAD] {
+        c.store(0, Relaxed);
+    }
+    START_NS.store(sys::monotonic_ns(), Relaxed);
+    if sys::spawn(run) {
+        return true;
+    }
+    INTERVAL_MS.store(0, Release);
+    false
 }
 
 /// Sleep until the monotonic clock reaches `deadline` (a signal may cut a
