@@ -6,10 +6,12 @@ Instruction counts do not depend on what else the machine is doing, so they
 say where the time goes even on a loaded machine, and they show what a change
 to the hot path saved. Each configuration runs twice (N and 2N calls); the
 difference divided by N is the cost of one call, without start-up (policy
-compilation, table set-up, trace files). The calling thread's count is
-repeatable, except in the traced configurations (within a few percent: the
-final drain at exit runs on it); the trace drainer's, shown beside it,
-depends on how often it woke up.
+compilation, table set-up, trace files). Only the call loop and the trace
+drainer are counted (callgrind's --toggle-collect), not the exit's final
+drain or dump, and the traced configurations get rings that hold every
+record, so each traced call pushes one: the calling thread's count is
+repeatable in every configuration. The trace drainer's, shown beside it,
+depends on how often it woke up during the loop.
 
   bench/instructions.py --build build/bench --out target/bench/instructions.json
 """
@@ -25,14 +27,28 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (the configurations and their environment)
 
 
+# Trace ring size (records per thread) for the traced configurations: more
+# than the 2N + N/10 calls of the longer run at the default N.
+RING_RECORDS = 65536
+
+
 def instructions(prog, env, calls, tmp):
     """(calling thread's instructions, other threads' instructions, calls)."""
     out = os.path.join(tmp, "callgrind.out")
     for f in os.listdir(tmp):
         if f.startswith("callgrind.out"):
             os.remove(os.path.join(tmp, f))
+    # Counted only inside the call loop (`run` in bench/call_loop.c, warm-up
+    # included) and the trace drainer: start-up and the exit (the final
+    # drain, statistics dump) do not blur the difference of the two runs.
+    # Rings large enough for every record of the longer run: each call
+    # pushes its record (a full ring would turn some calls into cheaper drops).
+    env = dict(env)
+    if "KOS_SHIM_TRACE" in env:
+        env.setdefault("KOS_SHIM_TRACE_BUF", str(RING_RECORDS))
     p = subprocess.run(
         ["valgrind", "--tool=callgrind", "--separate-threads=yes",
+         "--toggle-collect=run", "--toggle-collect=*drainer*",
          f"--callgrind-out-file={out}", prog, str(calls)],
         env=env, capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
@@ -59,6 +75,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--calls", type=int, default=20_000)
     a = ap.parse_args()
+    if 2 * a.calls + a.calls // 5 > RING_RECORDS:
+        sys.exit(f"instructions: --calls {a.calls} overflows the {RING_RECORDS}-record trace rings")
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         cfgs, _ = run.configurations(a.build, tmp)
