@@ -114,24 +114,19 @@ fn record_on(info: &CallInfo) {
         ORPHAN_LOST.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let rec = KosShimTraceRecord::from_call(info);
     let _pos = if info.payload.is_empty() && info.response.is_empty() {
-        ring.push_record(rec)
+        ring.push_record(|| KosShimTraceRecord::from_call(info))
     } else {
+        let rec = KosShimTraceRecord::from_call(info);
         // SAFETY: we run inside the call that filled `info.payload` and
         // `info.response` (called from intercept::after during dispatch), so
         // their bytes are still valid.
         let ((c, a), (rc, ra)) = unsafe { (info.payload.get(), info.response.get()) };
         ring.push_parts(&rec, &[c, a, rc, ra])
     };
-    // Every quarter ring, see whether the drainer should come early (reading
-    // the consumer's position costs a cache miss, so not on every call).
     #[cfg(feature = "clib")]
-    if let Some(pos) = _pos {
-        let quarter = (ring.capacity() as u64 / 4).max(1);
-        if pos % quarter == 0 && ring.len() * 2 >= ring.capacity() as u64 {
-            sink::wake();
-        }
+    if _pos.is_some_and(|pos| ring.wants_drain(pos)) {
+        sink::wake();
     }
 }
 

@@ -198,6 +198,16 @@ impl<'s> Ring<'s> {
         self.lost.load(Ordering::Relaxed)
     }
 
+    /// Whether the record pushed at `pos` begins a quarter of the ring and
+    /// the ring is at least half full: then the drainer should come early.
+    /// (Reading the consumer's position costs a cache miss, so it is read
+    /// only at quarter points; the capacity is a power of two, so a mask
+    /// finds them, no division.)
+    #[inline(always)]
+    pub fn wants_drain(&self, pos: u64) -> bool {
+        pos & (self.mask >> 2) == 0 && self.len() * 2 >= self.slots.len() as u64
+    }
+
     /// Records pushed and not yet drained (approximate while producers run).
     pub fn len(&self) -> u64 {
         let h = self.head.0.load(Ordering::Relaxed);
@@ -227,9 +237,11 @@ impl<'s> Ring<'s> {
     }
 
     /// [`Ring::push`] of a record without payload (its `payload_*` lengths
-    /// are 0): the record is written once, straight into the slot.
-    #[inline]
-    pub fn push_record(&self, rec: Record) -> Option<u64> {
+    /// are 0): `make` builds the record only once a slot is won, written
+    /// straight into it (inlined, the fields go from the caller's values to
+    /// the slot with no record on the stack in between).
+    #[inline(always)]
+    pub fn push_record(&self, make: impl FnOnce() -> Record) -> Option<u64> {
         self.claim(|slot, _| {
             let r = Record {
                 ring: self.id,
@@ -237,7 +249,7 @@ impl<'s> Ring<'s> {
                 payload_arena: 0,
                 payload_resp_const: 0,
                 payload_resp_arena: 0,
-                ..rec
+                ..make()
             };
             // SAFETY: this producer won the slot's position (see the Sync
             // impl): nobody else touches it until the Release store of seq.
