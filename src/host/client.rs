@@ -58,7 +58,9 @@ pub(crate) fn call(args: &mut Args<'_>, ex: bool) -> Retcode {
 
 /// Block until the call `(txn, gen)` completes, times out or (while still
 /// queued) is interrupted. Returns only when no server can touch the
-/// caller's buffers any more.
+/// caller's buffers any more. Not inlined: the waiting loop is one
+/// function a profile can leave out.
+#[inline(never)]
 fn wait_for_reply(
     ch: &Arc<Channel>,
     txn: &Arc<Txn>,

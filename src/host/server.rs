@@ -8,7 +8,7 @@ use crate::msg::{HdrContext, MsgIn, MsgOut};
 
 use super::channel::Channel;
 use super::handles::End;
-use super::receiver::{self, Handed, Request};
+use super::receiver::{self, Handed, Receiver, Request};
 use super::sync::{self, SyncObject};
 use super::thread::{self, Held, Pending, ThreadState, Via};
 use super::txn::{Txn, RECEIVED, REPLYING};
@@ -105,20 +105,7 @@ fn wait_for_request(
         }
         // Listed as waiting: a caller posting a request (or the closing of
         // the channel) unlists us and sets `notified` under the lock.
-        let mut backoff = Backoff::new(me.rx.owner());
-        let gave_up = loop {
-            if me.rx.notified() {
-                break None;
-            }
-            if sync.is_some_and(SyncObject::is_set) {
-                break Some(rcIpcInterrupt);
-            }
-            if deadline.passed() {
-                break Some(rcTimeout);
-            }
-            backoff.pause(deadline, || me.rx.notified());
-        };
-        let handed = match gave_up {
+        let handed = match wait_notified(&me.rx, deadline, sync) {
             None => me.rx.take_handed(),
             Some(rc) => match ch.withdraw_receiver(&me.rx) {
                 None => return Err(rc),
@@ -129,6 +116,26 @@ fn wait_for_request(
             return Ok(Incoming::Handed(h));
         }
         // Woken for a queued request (or by the closing): look again.
+    }
+}
+
+/// Wait, listed, until a caller (or the channel's closing) notifies `rx`
+/// (`None`), or the wait is interrupted or times out (that code).
+/// Not inlined: the waiting loop is one function a profile can leave out.
+#[inline(never)]
+fn wait_notified(rx: &Receiver, deadline: Deadline, sync: Option<&SyncObject>) -> Option<Retcode> {
+    let mut backoff = Backoff::new(rx.owner());
+    loop {
+        if rx.notified() {
+            return None;
+        }
+        if sync.is_some_and(SyncObject::is_set) {
+            return Some(rcIpcInterrupt);
+        }
+        if deadline.passed() {
+            return Some(rcTimeout);
+        }
+        backoff.pause(deadline, || rx.notified());
     }
 }
 
