@@ -34,10 +34,29 @@ const WAITING_ROOM: usize = 8;
 struct Waiting {
     /// The oldest; `None` only when `rest` is empty too.
     first: Option<Arc<Receiver>>,
+    /// The reference of the receiver a caller took off the list last (and
+    /// found spinning, so it needed no reference for an unpark after
+    /// unlocking), kept for that receiver's next listing: in the common
+    /// case of one server thread, listing and unlisting change no
+    /// reference count (whose cache line would travel between the two
+    /// threads twice per round trip).
+    spare: Option<Arc<Receiver>>,
     rest: VecDeque<Arc<Receiver>>,
 }
 
 impl Waiting {
+    /// List `rx` (the listing thread's own reference) at the tail.
+    fn list(&mut self, rx: &Arc<Receiver>) {
+        let listed = match self.spare.take() {
+            Some(spare) if Arc::ptr_eq(&spare, rx) => spare,
+            other => {
+                self.spare = other;
+                Arc::clone(rx)
+            }
+        };
+        self.push(listed);
+    }
+
     fn push(&mut self, rx: Arc<Receiver>) {
         if self.first.is_none() {
             self.first = Some(rx);
@@ -88,6 +107,18 @@ impl Queues {
         rx.notify();
         Some(rx)
     }
+
+    /// Under the lock, on a receiver just notified: the reference to unpark
+    /// it with after unlocking if it sleeps or is about to; else none is
+    /// needed (it sees `notified` before it parks) and the reference is
+    /// kept as the spare for its next listing.
+    fn unpark_after(&mut self, rx: Arc<Receiver>) -> Option<Arc<Receiver>> {
+        if rx.owner().sleeping() {
+            return Some(rx);
+        }
+        self.receivers.spare = Some(rx);
+        None
+    }
 }
 
 /// One IPC channel (any number of client handles, one server handle).
@@ -117,6 +148,7 @@ impl Channel {
             queues: Mutex::new(Queues {
                 receivers: Waiting {
                     first: None,
+                    spare: None,
                     rest: VecDeque::with_capacity(WAITING_ROOM),
                 },
                 requests: VecDeque::with_capacity(REQUEST_ROOM),
@@ -152,16 +184,18 @@ impl Channel {
             }
             if q.requests.is_empty() && out.info().total_size() <= HANDOFF_MAX {
                 if let Some(rx) = q.receivers.pop() {
-                    rx.hand_over(txn, gen, out);
+                    // SAFETY: taken off the list under the lock we hold,
+                    // not notified yet.
+                    unsafe { rx.hand_over(txn, gen, out) };
                     rx.notify();
-                    Some(rx)
+                    q.unpark_after(rx)
                 } else {
                     q.requests.push_back((Arc::clone(txn), gen));
                     None
                 }
             } else {
                 q.requests.push_back((Arc::clone(txn), gen));
-                q.pop_receiver()
+                q.pop_receiver().and_then(|rx| q.unpark_after(rx))
             }
         };
         if let Some(rx) = woken {
@@ -189,7 +223,7 @@ impl Channel {
         }
         if let Some((rx, inp)) = rx {
             rx.prepare(inp);
-            q.receivers.push(Arc::clone(rx));
+            q.receivers.list(rx);
         }
         Ok(None)
     }
@@ -205,7 +239,9 @@ impl Channel {
             if q.receivers.remove(rx) {
                 return None;
             }
-            if let Some(handed) = rx.take_handed() {
+            // SAFETY: off the list (not found there), under the lock of
+            // the channel it was listed on.
+            if let Some(handed) = unsafe { rx.take_handed() } {
                 return Some(handed);
             }
             if q.requests.is_empty() {

@@ -1,13 +1,14 @@
 //! A server thread waiting in Recv/RecvEx, and the direct hand-off of a
 //! request into its buffers.
 
+use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use crate::abi::{rcOk, Retcode, SMsgHdr};
 use crate::msg::{HdrContext, MsgIn, MsgOut};
 
-use super::txn::{Txn, QUEUED, RECEIVED};
+use super::txn::{Txn, QUEUED};
 use super::wait::Sleeper;
 
 /// A request: the caller's transaction and the generation of this call.
@@ -33,12 +34,23 @@ pub(crate) struct Handed {
 /// possibly after handing a request over), by the channel's closing, or by
 /// itself when it gives up.
 ///
+/// `handed` and `spare` need no lock of their own: they change hands with
+/// the listing. While the thread is listed, only the caller that takes it
+/// off the list (under the channel lock) touches them; the thread itself
+/// reads them only once it is off the list: after `notified` (set after
+/// them, `SeqCst`) reads true, or under the channel lock.
+///
 /// Exactly one cache line: a caller hands over, notifies and checks the
 /// sleep flag; the receiver reads them all right after.
-#[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Receiver {
-    handed: spin::Mutex<Option<(Request, u64)>>,
+    /// The request a caller handed over, with its correlation id.
+    handed: UnsafeCell<Option<(Request, u64)>>,
+    /// A caller's transaction reference the thread kept after answering
+    /// it: the next hand-over from that caller reuses it instead of taking
+    /// a new one, so a round trip changes no reference count (whose cache
+    /// line would travel between caller and server twice).
+    spare: UnsafeCell<Option<Arc<Txn>>>,
     notified: AtomicBool,
     handed_rc: AtomicI32,
     /// A waker sets `notified`, then reads the sleep flag in here.
@@ -48,6 +60,22 @@ pub(crate) struct Receiver {
 
 const _: () = assert!(core::mem::size_of::<Receiver>() == 64);
 
+// SAFETY: the atomics are shared freely; `handed` and `spare` are touched
+// by one thread at a time, which the listing protocol orders (see the
+// struct documentation and each accessor's contract).
+unsafe impl Sync for Receiver {}
+
+impl core::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // `handed` and `spare` belong to whichever thread holds the
+        // listing: not readable from here.
+        f.debug_struct("Receiver")
+            .field("notified", &self.notified)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Receiver {
     /// The calling thread's receiver record.
     pub(crate) fn for_current_thread() -> Arc<Receiver> {
@@ -55,7 +83,8 @@ impl Receiver {
             notified: AtomicBool::new(false),
             owner: Sleeper::current(),
             inp: AtomicPtr::new(core::ptr::null_mut()),
-            handed: spin::Mutex::new(None),
+            handed: UnsafeCell::new(None),
+            spare: UnsafeCell::new(None),
             handed_rc: AtomicI32::new(rcOk),
         })
     }
@@ -90,8 +119,16 @@ impl Receiver {
     }
 
     /// The request a caller handed over, if any.
-    pub(crate) fn take_handed(&self) -> Option<Handed> {
-        let (request, correlation) = self.handed.lock().take()?;
+    ///
+    /// # Safety
+    /// Called by the owning thread once off the list: after
+    /// [`Receiver::notified`] read true, or under the lock of the channel it
+    /// was listed on.
+    pub(crate) unsafe fn take_handed(&self) -> Option<Handed> {
+        // SAFETY: the caller's contract: the thread that took us off the
+        // list wrote `handed` before `notified` (or before unlocking), and
+        // no one else touches it until we are listed again.
+        let (request, correlation) = unsafe { &mut *self.handed.get() }.take()?;
         Some(Handed {
             request,
             rc: self.handed_rc.load(Ordering::Relaxed),
@@ -99,11 +136,29 @@ impl Receiver {
         })
     }
 
+    /// Keep `txn`, a caller's transaction this thread just answered, for
+    /// that caller's next hand-over (replacing an older one).
+    ///
+    /// # Safety
+    /// Called by the owning thread while it is not listed (outside
+    /// Recv/RecvEx).
+    pub(crate) unsafe fn keep_spare(&self, txn: Arc<Txn>) {
+        // SAFETY: the caller's contract: no caller can take us off a list,
+        // so no other thread touches `spare` now; listing publishes it
+        // under the channel lock.
+        let old = unsafe { &mut *self.spare.get() }.replace(txn);
+        drop(old);
+    }
+
     /// Under the channel lock, on a receiver just taken off the list: copy
     /// the `QUEUED` request `(txn, gen)` straight into its buffers. The
     /// request becomes `RECEIVED`, or, when it does not fit, `DONE` with
     /// rcBufferTooSmall for both sides; either way the receiver gets it.
-    pub(crate) fn hand_over(&self, txn: &Arc<Txn>, gen: u64, out: &MsgOut<'_>) {
+    ///
+    /// # Safety
+    /// The caller holds the lock of the channel this receiver was listed
+    /// on and took it off the list, and has not set `notified` yet.
+    pub(crate) unsafe fn hand_over(&self, txn: &Arc<Txn>, gen: u64, out: &MsgOut<'_>) {
         // SAFETY: the receiver was listed until the caller took it off under
         // the channel lock it still holds, so its thread is blocked in
         // Recv/RecvEx (it cannot leave without that lock) and `inp` is the
@@ -112,7 +167,7 @@ impl Receiver {
             .and_then(|mut inp| deliver(txn, out, &mut inp));
         let rc = match copied {
             Ok(_) => {
-                txn.claim(gen, QUEUED, RECEIVED);
+                txn.handed(gen);
                 rcOk
             }
             Err(rc) => {
@@ -121,7 +176,17 @@ impl Receiver {
             }
         };
         self.handed_rc.store(rc, Ordering::Relaxed);
-        *self.handed.lock() = Some(((Arc::clone(txn), gen), txn.correlation(gen)));
+        // SAFETY: the caller's contract: until it sets `notified` no other
+        // thread touches `handed` or `spare` (the struct documentation).
+        let (handed, spare) = unsafe { (&mut *self.handed.get(), &mut *self.spare.get()) };
+        let reference = match spare.take() {
+            Some(kept) if Arc::ptr_eq(&kept, txn) => kept,
+            other => {
+                *spare = other;
+                Arc::clone(txn)
+            }
+        };
+        *handed = Some(((reference, gen), txn.correlation(gen)));
     }
 }
 

@@ -106,7 +106,8 @@ fn wait_for_request(
         // Listed as waiting: a caller posting a request (or the closing of
         // the channel) unlists us and sets `notified` under the lock.
         let handed = match wait_notified(&me.rx, deadline, sync) {
-            None => me.rx.take_handed(),
+            // SAFETY: our own receiver, and `notified` read true.
+            None => unsafe { me.rx.take_handed() },
             Some(rc) => match ch.withdraw_receiver(&me.rx) {
                 None => return Err(rc),
                 handed => handed, // a request arrived as we gave up
@@ -209,6 +210,10 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
         Err(rc) => rc,
     };
     txn.finish(gen, rc);
+    if let Held::Local { txn, .. } = p.held {
+        // SAFETY: our own receiver, and we are in Reply, not listed.
+        let _ = thread::with(|me| unsafe { me.rx.keep_spare(txn) });
+    }
     rc
 }
 

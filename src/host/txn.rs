@@ -131,6 +131,16 @@ impl Txn {
             .is_ok()
     }
 
+    /// The owner, under the channel lock, on its own `QUEUED` request it
+    /// just copied into a receiver's buffers: the request is `RECEIVED`.
+    /// `QUEUED` changes only under that lock and this thread is the one
+    /// that set it, so no compare-and-swap is needed; no one waits for
+    /// this change but the owner, so no wake-up either.
+    pub(crate) fn handed(&self, gen: u64) {
+        debug_assert_eq!(self.load(), (gen, QUEUED));
+        self.word.store(word(gen, RECEIVED), Ordering::Release);
+    }
+
     /// Holder of `RECEIVING`: the request is now held by the server.
     /// Unparks the caller, which may be waiting for the copy to end.
     pub(crate) fn mark_received(&self, gen: u64) {

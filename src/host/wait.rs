@@ -183,9 +183,16 @@ impl Sleeper {
     /// Wake the thread if it parks or is about to. Call after storing (with
     /// `SeqCst`) the state change it waits for.
     pub(crate) fn wake(&self) {
-        if self.sleeping.load(Ordering::SeqCst) {
+        if self.sleeping() {
             self.thread.unpark();
         }
+    }
+
+    /// Whether the thread parks or is about to, so that a waker must
+    /// unpark it. Read after storing (with `SeqCst`) the state change it
+    /// waits for.
+    pub(crate) fn sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::SeqCst)
     }
 
     /// The thread itself (for wakers that unpark unconditionally).
