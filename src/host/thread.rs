@@ -128,9 +128,14 @@ impl PendingSet {
     }
 
     /// Remove and return entry `i`, keeping the others in order.
+    #[inline]
     fn remove(&mut self, i: usize) -> Pending {
         let p = self.slots[i].take().expect("slots[..len] are filled");
-        self.slots[i..self.len].rotate_left(1);
+        // The newest entry (a server holding one request: the only one)
+        // leaves no gap to close.
+        if i + 1 < self.len {
+            self.slots[i..self.len].rotate_left(1);
+        }
         self.len -= 1;
         p
     }
@@ -141,10 +146,17 @@ impl PendingSet {
 
     /// Room for one more entry: drop dead entries if the set is full;
     /// rcOutOfMemory if every entry is still awaited.
+    #[inline]
     fn make_room(&mut self) -> Result<(), Retcode> {
         if self.len < PENDING_MAX {
             return Ok(());
         }
+        self.make_room_full()
+    }
+
+    /// [`PendingSet::make_room`] for a full set.
+    #[cold]
+    fn make_room_full(&mut self) -> Result<(), Retcode> {
         let mut i = 0;
         while i < self.len {
             if self.slots[i].as_ref().is_some_and(Pending::live) {
