@@ -37,8 +37,9 @@ pub(crate) struct Handed {
 /// `handed` and `spare` need no lock of their own: they change hands with
 /// the listing. While the thread is listed, only the caller that takes it
 /// off the list (under the channel lock) touches them; the thread itself
-/// reads them only once it is off the list: after `notified` (set after
-/// them, `SeqCst`) reads true, or under the channel lock.
+/// touches them only while it is not listed, and once a caller took it
+/// off, only after `notified` (set after them, `SeqCst`) read true or
+/// under the channel lock.
 ///
 /// Exactly one cache line: a caller hands over, notifies and checks the
 /// sleep flag; the receiver reads them all right after.
