@@ -170,49 +170,48 @@ pub(crate) fn reply(args: &mut Args<'_>) -> Retcode {
     let Some(out) = args.out.as_ref() else {
         return rcInvalidArgument;
     };
-    let client = out.context().thread;
-    let found = thread::with(|me| {
-        let p = me.take_pending(args.handle, client);
-        let is_server = me.with_channel(args.handle, End::Server, |_| rcOk) == rcOk;
-        (p, is_server)
-    });
-    let (pending, is_server) = match found {
-        Ok(found) => found,
-        Err(rc) => return rc,
-    };
-    let Some(p) = pending.filter(|_| is_server) else {
-        return rcInvalidArgument;
-    };
-    args.correlation = p.correlation;
-    args.answered = p.client();
-    let (txn, gen) = match &p.held {
-        Held::Local { txn, gen } => (txn, *gen),
-        Held::World(held) => return world::reply(held, out),
-    };
-    if !txn.claim(gen, RECEIVED, REPLYING) {
-        return rcNotConnected; // the caller timed out or the channel closed
-    }
-    // SAFETY: we hold REPLYING of generation `gen`: the caller is blocked in
-    // Call/CallEx until we finish, and its response header (validated by its
-    // Call) and buffers stay valid until then.
-    let written = unsafe { MsgIn::from_raw(txn.inp_ptr()) }.and_then(|mut inp| {
-        inp.write(out.constant(), out.arena())?;
-        // The response's sender is the server's task (this process).
-        let ctx = inp.context();
-        inp.set_context(&HdrContext {
-            sender: super::task_id(),
-            ..ctx
+    let (handle, client) = (args.handle, out.context().thread);
+    let mut answered = None;
+    let rc = thread::with(|me| {
+        let p = me.take_pending(handle, client);
+        let is_server = me.with_channel(handle, End::Server, |_| rcOk) == rcOk;
+        let Some(p) = p.filter(|_| is_server) else {
+            return rcInvalidArgument;
+        };
+        answered = Some((p.correlation, p.client()));
+        let (txn, gen) = match p.held {
+            Held::Local { txn, gen } => (txn, gen),
+            Held::World(held) => return world::reply(&held, out),
+        };
+        if !txn.claim(gen, RECEIVED, REPLYING) {
+            return rcNotConnected; // the caller timed out or the channel closed
+        }
+        // SAFETY: we hold REPLYING of generation `gen`: the caller is blocked
+        // in Call/CallEx until we finish, and its response header (validated
+        // by its Call) and buffers stay valid until then.
+        let written = unsafe { MsgIn::from_raw(txn.inp_ptr()) }.and_then(|mut inp| {
+            inp.write(out.constant(), out.arena())?;
+            // The response's sender is the server's task (this process).
+            let ctx = inp.context();
+            inp.set_context(&HdrContext {
+                sender: super::task_id(),
+                ..ctx
+            });
+            Ok(())
         });
-        Ok(())
-    });
-    let rc = match written {
-        Ok(()) => rcOk,
-        Err(rc) => rc,
-    };
-    txn.finish(gen, rc);
-    if let Held::Local { txn, .. } = p.held {
+        let rc = match written {
+            Ok(()) => rcOk,
+            Err(rc) => rc,
+        };
+        txn.finish(gen, rc);
         // SAFETY: our own receiver, and we are in Reply, not listed.
-        let _ = thread::with(|me| unsafe { me.rx.keep_spare(txn) });
+        unsafe { me.rx.keep_spare(txn) };
+        rc
+    })
+    .unwrap_or_else(|rc| rc);
+    if let Some((correlation, client)) = answered {
+        args.correlation = correlation;
+        args.answered = client;
     }
     rc
 }
