@@ -47,13 +47,7 @@ struct Waiting {
 impl Waiting {
     /// List `rx` (the listing thread's own reference) at the tail.
     fn list(&mut self, rx: &Arc<Receiver>) {
-        let listed = match self.spare.take() {
-            Some(spare) if Arc::ptr_eq(&spare, rx) => spare,
-            other => {
-                self.spare = other;
-                Arc::clone(rx)
-            }
-        };
+        let listed = super::spare_or_clone(&mut self.spare, rx);
         self.push(listed);
     }
 

@@ -50,7 +50,7 @@
 //! `KOS_HOST_WORLD` is set).
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use crate::abi::{Retcode, TaskId};
 use crate::backend::{Args, Backend};
@@ -107,6 +107,21 @@ impl Backend for Emulator {
 /// it unusable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A reference to `wanted`: the one kept in `spare` when it is to the same
+/// object (taken from there), else a new one (`spare` keeps what it held).
+/// The hand-off keeps such spares so that a round trip between the same
+/// two threads changes no reference count, whose cache line would travel
+/// between them.
+fn spare_or_clone<T>(spare: &mut Option<Arc<T>>, wanted: &Arc<T>) -> Arc<T> {
+    match spare.take() {
+        Some(kept) if Arc::ptr_eq(&kept, wanted) => kept,
+        other => {
+            *spare = other;
+            Arc::clone(wanted)
+        }
+    }
 }
 
 /// This process's id, cached (0: not read yet).

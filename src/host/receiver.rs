@@ -180,14 +180,10 @@ impl Receiver {
         // SAFETY: the caller's contract: until it sets `notified` no other
         // thread touches `handed` or `spare` (the struct documentation).
         let (handed, spare) = unsafe { (&mut *self.handed.get(), &mut *self.spare.get()) };
-        let reference = match spare.take() {
-            Some(kept) if Arc::ptr_eq(&kept, txn) => kept,
-            other => {
-                *spare = other;
-                Arc::clone(txn)
-            }
-        };
-        *handed = Some(((reference, gen), txn.correlation(gen)));
+        *handed = Some((
+            (super::spare_or_clone(spare, txn), gen),
+            txn.correlation(gen),
+        ));
     }
 }
 
