@@ -210,7 +210,7 @@ impl Memo {
 /// own counters and reset flag, and per operation the key it counted last
 /// with that key's block in the shard. A repeated key is then counted
 /// without the table: no index, no shard arithmetic, no bounds checks
-/// ([`count_on_line`]). Filled by [`Table::connect`] after a call went the
+/// ([`count_on_line`]). Filled by [`Table::record_lined`] after a call went the
 /// long way; emptied ([`Line::cut`]) when the thread gives the shard back.
 /// Exact for the same reason as [`Memo`]: a key keeps its block for the
 /// table's life, and the one process table is never replaced.
