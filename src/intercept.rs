@@ -75,6 +75,20 @@ pub enum Verdict {
     Fault = 4,
 }
 
+impl Verdict {
+    /// The verdict with this numeric value (`Verdict as u8`), if any.
+    pub const fn from_u8(v: u8) -> Option<Verdict> {
+        match v {
+            0 => Some(Verdict::Allow),
+            1 => Some(Verdict::Log),
+            2 => Some(Verdict::Deny),
+            3 => Some(Verdict::AuditDeny),
+            4 => Some(Verdict::Fault),
+            _ => None,
+        }
+    }
+}
+
 /// Everything the pipeline knows about one call, borrowed by hooks.
 #[derive(Debug, Clone, Copy)]
 pub struct CallInfo {

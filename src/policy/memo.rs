@@ -54,13 +54,8 @@ impl Outcome {
             counter,
             rule: (w[1] & 1 << 8 != 0).then_some(counter),
             line: (w[0] >> 32) as u32,
-            verdict: match w[1] as u8 {
-                0 => Verdict::Allow,
-                1 => Verdict::Log,
-                2 => Verdict::Deny,
-                3 => Verdict::AuditDeny,
-                _ => Verdict::Fault,
-            },
+            // Only verdicts are stored: the fallback is never taken.
+            verdict: Verdict::from_u8(w[1] as u8).unwrap_or(Verdict::Fault),
         }
     }
 }

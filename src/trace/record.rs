@@ -234,14 +234,7 @@ impl KosShimTraceRecord {
 
 /// The verdict with this numeric value.
 pub fn verdict_from_u8(v: u8) -> Option<Verdict> {
-    match v {
-        0 => Some(Verdict::Allow),
-        1 => Some(Verdict::Log),
-        2 => Some(Verdict::Deny),
-        3 => Some(Verdict::AuditDeny),
-        4 => Some(Verdict::Fault),
-        _ => None,
-    }
+    Verdict::from_u8(v)
 }
 
 /// Lower-case name of a verdict for text outputs.
