@@ -81,6 +81,16 @@ fn lines_of_kind(path: &str, kind: &str) -> usize {
         .map_or(0, |t| t.lines().filter(|l| l.starts_with(&prefix)).count())
 }
 
+/// The documents of a JSON Lines file, each line parsed.
+fn json_lines(path: impl AsRef<std::path::Path>) -> Vec<serde_json::Value> {
+    let path = path.as_ref();
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 /// Wait (at most 60 s) until `path` holds a line of `kind`.
 fn wait_for_kind(path: &str, kind: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -280,12 +290,8 @@ fn periodic_dumps_while_the_program_runs() {
 
     // JSON Lines: periodic 1, 2, 3..., then final; cumulative counts that
     // never go down, and the delta each periodic line carries.
-    let lines = std::fs::read_to_string(&json).unwrap();
-    let docs: Vec<serde_json::Value> = lines
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    assert!(docs.len() >= 4, "{lines}");
+    let docs = json_lines(&json);
+    assert!(docs.len() >= 4, "{docs:?}");
     let (last, periodic) = docs.split_last().unwrap();
     assert_eq!(last["dump"]["kind"], "final");
     assert_eq!(last["global"]["calls"], made);
@@ -381,11 +387,7 @@ fn a_signal_dump_joins_the_periodic_log() {
             ("KOS_PERIODIC_JSON", json.display().to_string()),
         ],
     );
-    let docs: Vec<serde_json::Value> = std::fs::read_to_string(&json)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let docs = json_lines(&json);
     let kinds: Vec<&str> = docs
         .iter()
         .map(|d| d["dump"]["kind"].as_str().unwrap())
@@ -441,14 +443,7 @@ fn a_forked_child_dumps_periodically_on_its_own() {
     };
     let child_made = number("child made ")[0];
     let pids = number("pids ");
-    let docs = |pid: u64| -> Vec<serde_json::Value> {
-        let path = pattern.replace("%p", &pid.to_string());
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let docs = |pid: u64| json_lines(pattern.replace("%p", &pid.to_string()));
     let child = docs(pids[1]);
     let (last, periodic) = child.split_last().unwrap();
     assert!(periodic.len() >= 3, "{child:?}");
