@@ -15,10 +15,14 @@
 //!   again, so the child's exit dump holds the child's calls alone, in a
 //!   file of its own (`%p` is the child's id; a path without `%p` becomes
 //!   `<path>.<pid>`, as for any second process);
-//! - trace: the parent's session (its files, its drainer) is forgotten
-//!   without a write, the records the rings held at the fork are left to
-//!   the parent, and the child starts its own session from the same spec,
-//!   with a drainer thread of its own.
+//! - thread id: the calling thread's cached id is the parent's thread's;
+//!   it is read again (the child's records carry the child's id);
+//! - trace: the rings are emptied (their records, and any push or drain a
+//!   parent's thread was in the middle of, are the parent's); the rings of
+//!   the parent's other threads go to the child's new threads; the
+//!   parent's session (its files, its drainer) is forgotten without a
+//!   write, and the child starts its own session from the same spec, with
+//!   a drainer thread of its own.
 //!
 //! Every file the shim opens is close-on-exec, so after `exec` nothing of
 //! it is left in the new program.
@@ -54,6 +58,8 @@ extern "C" fn child() {
     // No panic may leave this handler: it runs inside the C library's fork.
     let _ = crate::ffi::boundary(|| {
         let _inside = crate::guard::enter();
+        #[cfg(feature = "std")]
+        crate::guard::fork_child();
         crate::policy::fork_child();
         crate::locator::fork_child();
         crate::outpath::fork_child();

@@ -33,6 +33,11 @@ mod imp {
         })
     }
 
+    /// The calling thread's id is read again on its next use.
+    pub fn forget_thread_id() {
+        let _ = TID.try_with(|c| c.set(0));
+    }
+
     #[cfg(target_os = "linux")]
     fn os_thread_id() -> u64 {
         // SAFETY: gettid has no arguments and cannot fail.
@@ -132,4 +137,13 @@ pub fn enter() -> Option<Inside> {
 #[inline]
 pub fn thread_id() -> u64 {
     imp::thread_id()
+}
+
+/// In a forked child (`crate::fork`): the one thread it has is a new OS
+/// thread (Linux: its id is the child's process id), but its thread-local
+/// copy of the id is the forking thread's in the parent. Read it again, so
+/// the child's records, statistics and ring ownership carry the child's id.
+#[cfg(feature = "std")]
+pub fn fork_child() {
+    imp::forget_thread_id();
 }

@@ -309,9 +309,19 @@ pub fn stop() {
     flush();
 }
 
-/// In a forked child (`crate::fork`): see `sink::fork_child`.
+/// In a forked child (`crate::fork`): the rings start empty (their records
+/// are the parent's, see `pool::fork_child`), losses are counted from zero,
+/// the thread names the parent's threads were registering are forgotten if
+/// one was caught mid-way, and the child gets a session of its own (see
+/// `sink::fork_child`).
 #[cfg(feature = "clib")]
 pub(crate) fn fork_child() {
+    pool::fork_child();
+    pool::fork_child_merger();
+    ORPHAN_LOST.store(0, Ordering::Relaxed);
+    ORPHAN_REPORTED.store(0, Ordering::Relaxed);
+    SINK_LOST.store(0, Ordering::Relaxed);
+    threads::fork_child();
     capi::fork_child();
     sink::fork_child();
 }

@@ -156,6 +156,26 @@ mod imp {
             f(&n.ring, n.last.load(Ordering::Relaxed));
         }
     }
+
+    /// In a forked child: every ring is emptied (see [`Ring::reset`]); the
+    /// calling thread keeps its ring, now under its new id; the rings of
+    /// the parent's other threads, which the child does not have, are free
+    /// for the child's new threads, which so make none (the less a child
+    /// allocates the better: a thread of the parent may have held an
+    /// allocator's lock at the fork).
+    pub fn fork_child() {
+        let mine = MINE.try_with(|m| m.0.get()).unwrap_or(core::ptr::null());
+        let me = crate::guard::thread_id().max(1);
+        for n in nodes() {
+            n.ring.reset();
+            if core::ptr::eq(n, mine) {
+                n.last.store(me, Ordering::Relaxed);
+                n.owner.store(me, Ordering::Release);
+            } else {
+                n.owner.store(0, Ordering::Release);
+            }
+        }
+    }
 }
 
 #[cfg(all(feature = "clib", not(feature = "std")))]
@@ -178,6 +198,13 @@ mod imp {
     pub fn for_each(f: &mut dyn FnMut(&'static Ring<'static>, u64)) {
         for r in RINGS.iter().filter_map(|r| r.get()) {
             f(r, 0);
+        }
+    }
+
+    /// In a forked child: every ring is emptied (see [`Ring::reset`]).
+    pub fn fork_child() {
+        for r in RINGS.iter().filter_map(|r| r.get()) {
+            r.reset();
         }
     }
 }
@@ -218,6 +245,8 @@ mod imp {
     }
 }
 
+#[cfg(feature = "clib")]
+pub(crate) use imp::fork_child;
 pub(crate) use imp::{for_each, init, mine};
 
 /// Sum of all rings' lost counters.
@@ -233,8 +262,8 @@ const BATCH: usize = 256;
 
 /// The records of one ring waiting to be merged.
 #[cfg(feature = "clib")]
-struct Batch<'r> {
-    ring: &'r Ring<'r>,
+struct Batch {
+    ring: &'static Ring<'static>,
     owner: u64,
     /// Records (times in ns) and where their payload is in `bytes`.
     recs: alloc::collections::VecDeque<(super::record::KosShimTraceRecord, usize, usize)>,
@@ -246,7 +275,7 @@ struct Batch<'r> {
 }
 
 #[cfg(feature = "clib")]
-impl Batch<'_> {
+impl Batch {
     /// Take the ring's next records (the batch is empty). A pass takes at
     /// most one ring's capacity from it, so a thread that never stops
     /// calling cannot hold the pass.
@@ -268,12 +297,128 @@ impl Batch<'_> {
         self.taken += n;
         self.more = n > 0 && n == limit;
         // A ring shared by several threads (the shards) holds its records
-        // in the order the calls ended.
-        self.recs.make_contiguous().sort_by_key(|e| e.0.start);
+        // in the order the calls ended; one thread's ring is in start order
+        // already (and a stable sort would want a buffer).
+        let recs = self.recs.make_contiguous();
+        if !recs.is_sorted_by_key(|e| e.0.start) {
+            recs.sort_by_key(|e| e.0.start);
+        }
     }
 
     fn head(&self) -> Option<u64> {
         self.recs.front().map(|e| e.0.start)
+    }
+}
+
+/// What a pass needs besides the rings: a batch per ring (indexed by ring
+/// id) and the merge queue, kept from pass to pass. Their buffers grow to
+/// what the busiest pass needed and are then reused: a pass allocates only
+/// when a ring appears or a batch outgrows its buffers. (A drainer that
+/// allocated on every pass, every millisecond, would also hold the
+/// allocator's locks often; in a forked child, a sanitizer's allocator
+/// without fork handlers stays locked if it did so at the fork.)
+#[cfg(feature = "clib")]
+pub(crate) struct Merger {
+    batches: alloc::vec::Vec<Option<Batch>>,
+    /// Ids of the rings in this pass.
+    live: alloc::vec::Vec<usize>,
+    queue: alloc::collections::BinaryHeap<core::cmp::Reverse<(u64, usize)>>,
+}
+
+#[cfg(feature = "clib")]
+impl Merger {
+    pub(crate) const fn new() -> Merger {
+        Merger {
+            batches: alloc::vec::Vec::new(),
+            live: alloc::vec::Vec::new(),
+            queue: alloc::collections::BinaryHeap::new(),
+        }
+    }
+
+    /// Take part `ring` (of `owner`) in the next pass.
+    fn add(&mut self, ring: &'static Ring<'static>, owner: u64) {
+        let id = ring.id() as usize;
+        if self.batches.len() <= id {
+            self.batches.resize_with(id + 1, || None);
+        }
+        let b = self.batches[id].get_or_insert_with(|| Batch {
+            ring,
+            owner,
+            recs: Default::default(),
+            bytes: alloc::vec::Vec::new(),
+            taken: 0,
+            more: false,
+        });
+        b.ring = ring;
+        b.owner = owner;
+        b.taken = 0;
+        b.more = false;
+        self.live.push(id);
+    }
+
+    /// Merge the added rings' records by start time to `deliver`, then one
+    /// lost record per ring that dropped records since the last pass. The
+    /// call records delivered.
+    fn merge(&mut self, deliver: &mut dyn FnMut(&super::record::KosShimTraceRecord, &[u8])) -> u64 {
+        use core::cmp::Reverse;
+        let Merger {
+            batches,
+            live,
+            queue,
+        } = self;
+        queue.clear();
+        for &i in live.iter() {
+            let b = batches[i].as_mut().expect("added");
+            b.fill();
+            if let Some(t) = b.head() {
+                queue.push(Reverse((t, i)));
+            }
+        }
+        let mut n = 0u64;
+        while let Some(Reverse((_, i))) = queue.pop() {
+            let b = batches[i].as_mut().expect("added");
+            if let Some((r, at, len)) = b.recs.pop_front() {
+                deliver(&r, &b.bytes[at..at + len]);
+                n += 1;
+            }
+            if b.recs.is_empty() && b.more {
+                b.fill();
+            }
+            if let Some(t) = b.head() {
+                queue.push(Reverse((t, i)));
+            }
+        }
+        for &i in live.iter() {
+            let b = batches[i].as_ref().expect("added");
+            let lost = b.ring.take_lost();
+            if lost > 0 {
+                let at = crate::clock::ticks_to_ns(crate::clock::now());
+                deliver(
+                    &super::record::KosShimTraceRecord::lost(b.ring.id(), b.owner, at, lost),
+                    &[],
+                );
+            }
+        }
+        live.clear();
+        n
+    }
+}
+
+/// The drain's buffers; the callers serialise drains, so it is never
+/// waited for (except by a forked child, see [`fork_child_merger`]).
+#[cfg(feature = "clib")]
+static MERGER: spin::Mutex<Merger> = spin::Mutex::new(Merger::new());
+
+/// In a forked child: the parent's drainer may have held the buffers at
+/// the fork, perhaps halfway through growing one; the child starts with
+/// new ones (the old are leaked, not dropped).
+#[cfg(feature = "clib")]
+pub(crate) fn fork_child_merger() {
+    if MERGER.is_locked() {
+        // SAFETY: the child has one thread, this one, which is not inside
+        // a drain (it called fork() from the program); the holder is gone.
+        unsafe { MERGER.force_unlock() };
+        core::mem::forget(core::mem::replace(&mut *MERGER.lock(), Merger::new()));
     }
 }
 
@@ -286,62 +431,9 @@ impl Batch<'_> {
 pub(crate) fn drain_rings(
     deliver: &mut dyn FnMut(&super::record::KosShimTraceRecord, &[u8]),
 ) -> u64 {
-    let mut rings = alloc::vec::Vec::new();
-    for_each(&mut |ring, owner| rings.push((ring, owner)));
-    merge_rings(&rings, deliver)
-}
-
-/// [`drain_rings`] of these rings (each with its owner).
-#[cfg(feature = "clib")]
-fn merge_rings(
-    rings: &[(&Ring<'_>, u64)],
-    deliver: &mut dyn FnMut(&super::record::KosShimTraceRecord, &[u8]),
-) -> u64 {
-    use alloc::collections::BinaryHeap;
-    use core::cmp::Reverse;
-    let mut batches: alloc::vec::Vec<Batch<'_>> = rings
-        .iter()
-        .map(|&(ring, owner)| Batch {
-            ring,
-            owner,
-            recs: Default::default(),
-            bytes: alloc::vec::Vec::new(),
-            taken: 0,
-            more: false,
-        })
-        .collect();
-    let mut queue = BinaryHeap::with_capacity(batches.len());
-    for (i, b) in batches.iter_mut().enumerate() {
-        b.fill();
-        if let Some(t) = b.head() {
-            queue.push(Reverse((t, i)));
-        }
-    }
-    let mut n = 0u64;
-    while let Some(Reverse((_, i))) = queue.pop() {
-        let b = &mut batches[i];
-        if let Some((r, at, len)) = b.recs.pop_front() {
-            deliver(&r, &b.bytes[at..at + len]);
-            n += 1;
-        }
-        if b.recs.is_empty() && b.more {
-            b.fill();
-        }
-        if let Some(t) = b.head() {
-            queue.push(Reverse((t, i)));
-        }
-    }
-    for b in &batches {
-        let lost = b.ring.take_lost();
-        if lost > 0 {
-            let at = crate::clock::ticks_to_ns(crate::clock::now());
-            deliver(
-                &super::record::KosShimTraceRecord::lost(b.ring.id(), b.owner, at, lost),
-                &[],
-            );
-        }
-    }
-    n
+    let mut m = MERGER.lock();
+    for_each(&mut |ring, owner| m.add(ring, owner));
+    m.merge(deliver)
 }
 
 /// Drain every ring to `deliver`, ring after ring (no allocator to merge
@@ -377,13 +469,24 @@ mod tests {
     use super::super::ring::Slot;
     use super::*;
 
-    fn ring(id: u32, cap: usize) -> Ring<'static> {
+    fn ring(id: u32, cap: usize) -> &'static Ring<'static> {
         let slots: &'static [Slot] = Vec::from_iter((0..cap).map(|_| Slot::new())).leak();
         let payload: &'static [core::cell::UnsafeCell<u8>] =
             Vec::from_iter((0..cap * 4).map(|_| core::cell::UnsafeCell::new(0))).leak();
-        let r = Ring::over(id, slots, payload, true);
+        let r = Box::leak(Box::new(Ring::over(id, slots, payload, true)));
         r.init();
         r
+    }
+
+    fn merge_rings(
+        m: &mut Merger,
+        rings: &[(&'static Ring<'static>, u64)],
+        deliver: &mut dyn FnMut(&Record, &[u8]),
+    ) -> u64 {
+        for &(r, owner) in rings {
+            m.add(r, owner);
+        }
+        m.merge(deliver)
     }
 
     fn rec(thread: u64, start: u64) -> Record {
@@ -413,7 +516,10 @@ mod tests {
             let _ = b.push(&rec(2, 1000 + t), &[7], &[]);
         }
         let mut got = Vec::new();
-        let calls = merge_rings(&[(&a, 1), (&b, 2)], &mut |r, p| got.push((*r, p.to_vec())));
+        let mut m = Merger::new();
+        let calls = merge_rings(&mut m, &[(a, 1), (b, 2)], &mut |r, p| {
+            got.push((*r, p.to_vec()))
+        });
         assert_eq!(calls, n + 8);
         let lost: Vec<_> = got
             .iter()
@@ -435,5 +541,39 @@ mod tests {
             .collect();
         let pushed: Vec<Vec<u8>> = (0..n).map(|t| vec![(t % 251) as u8]).collect();
         assert_eq!(mine, pushed);
+
+        // The next pass reuses the buffers: the same load grows none.
+        let sizes = |m: &Merger| {
+            let b = m.batches[0].as_ref().unwrap();
+            (m.batches.len(), b.recs.capacity(), b.bytes.capacity())
+        };
+        let before = sizes(&m);
+        for t in 0..n {
+            a.push(&rec(1, 10_000 + t), &[1], &[]).unwrap();
+        }
+        let calls = merge_rings(&mut m, &[(b, 2), (a, 1)], &mut |_, _| {});
+        assert_eq!((calls, sizes(&m)), (n, before));
+    }
+
+    #[test]
+    fn a_shared_rings_records_are_put_in_start_order() {
+        // A ring several threads write holds records in the order the calls
+        // ended, not started.
+        let r = ring(5, 8);
+        for (thread, start) in [(1, 50), (2, 10), (3, 30), (4, 30)] {
+            r.push(&rec(thread, start), &[thread as u8], &[]).unwrap();
+        }
+        let mut got = Vec::new();
+        merge_rings(&mut Merger::new(), &[(r, 0)], &mut |r, p| {
+            got.push((r.start, r.thread, p[0]))
+        });
+        let ns = crate::clock::ticks_to_ns;
+        let want = [
+            (ns(10), 2, 2),
+            (ns(30), 3, 3),
+            (ns(30), 4, 4),
+            (ns(50), 1, 1),
+        ];
+        assert_eq!(got, want);
     }
 }

@@ -178,6 +178,19 @@ impl<'s> Ring<'s> {
         self.tail.0.store(0, Ordering::Relaxed);
     }
 
+    /// Empty the ring and zero its counters, as [`Ring::init`] left it. For
+    /// a forked child (`crate::fork`), whose copy of the ring holds the
+    /// parent's records and may have been caught mid-way by a thread the
+    /// child does not have: a producer's won slot never published, a
+    /// consumer's `consuming` flag never cleared (every later drain would
+    /// be turned away). Only while no other thread can reach the ring.
+    pub fn reset(&self) {
+        self.init();
+        self.lost.store(0, Ordering::Relaxed);
+        self.reported.store(0, Ordering::Relaxed);
+        self.consuming.store(false, Ordering::Release);
+    }
+
     /// The ring's index (reported in lost records).
     pub fn id(&self) -> u32 {
         self.id
@@ -470,6 +483,36 @@ mod tests {
         assert!(r.push(&rec(1), &[], &[]).is_some());
         let inner = r.drain(1, |_, _| assert_eq!(r.drain(1, |_, _| {}), None));
         assert_eq!(inner, Some(1));
+    }
+
+    #[test]
+    fn a_reset_ring_is_as_new_whatever_a_vanished_thread_left() {
+        for single in [false, true] {
+            let r = ring_for(4, 8, single);
+            for i in 0..6 {
+                let _ = r.push(&rec(i), b"p", &[]);
+            }
+            assert_eq!(r.lost(), 2);
+            // A fork caught a consumer inside a drain and a producer that had
+            // won a slot and not published it: in the child neither finishes.
+            r.consuming.store(true, Ordering::Relaxed);
+            assert_eq!(r.drain(usize::MAX, |_, _| {}), None);
+            r.head
+                .0
+                .store(r.head.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            r.reset();
+            assert_eq!((r.lost(), r.take_lost(), r.len()), (0, 0, 0));
+            let mut got = vec![];
+            for i in 10..14 {
+                assert_eq!(r.push(&rec(i), b"q", &[]), Some(i - 10));
+            }
+            assert_eq!(r.push(&rec(14), &[], &[]), None);
+            let n = r.drain(usize::MAX, |x, p| got.push((x.correlation, p.to_vec())));
+            assert_eq!(n, Some(4));
+            let want: Vec<_> = (10..14).map(|i| (i, b"q".to_vec())).collect();
+            assert_eq!(got, want);
+            assert_eq!(r.take_lost(), 1);
+        }
     }
 
     /// 16 producers share 4 small rings (the no_std shard layout, so CASes

@@ -457,12 +457,11 @@ fn drainer() {
     }
 }
 
-/// In a forked child (`crate::fork`): the parent's session is the
-/// parent's (its files, with bytes it has not written yet, and its drainer,
-/// which the child does not have). The child forgets it without a write,
-/// leaves the records its rings held at the fork to the parent (they are
-/// dropped here, not counted as lost), and starts a session of its own from
-/// the same spec: paths are claimed again (`%p` is the child's id; a path
+/// In a forked child (`crate::fork`, after the rings were emptied): the
+/// parent's session is the parent's (its files, with bytes it has not
+/// written yet, and its drainer, which the child does not have). The child
+/// forgets it without a write and starts a session of its own from the
+/// same spec: paths are claimed again (`%p` is the child's id; a path
 /// without one becomes `<path>.<pid>`), with a drainer thread of its own.
 pub(super) fn fork_child() {
     if SESSION.is_locked() {
@@ -479,7 +478,6 @@ pub(super) fn fork_child() {
     // (and a trailer) into the parent's files.
     core::mem::forget(old);
     STATE.store(OFF, Ordering::Release);
-    super::drain_all(&mut |_, _| {});
     if start_outputs(&spec, false).is_ok() && DRAINER.get() == Some(&true) && !sys::spawn(drainer) {
         crate::say!(
             Level::Error,

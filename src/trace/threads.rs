@@ -99,6 +99,21 @@ pub(crate) fn note_current(tid: u64) {
     }
 }
 
+/// In a forked child (`crate::fork`): a thread of the parent may have held
+/// the registry's lock at the fork, perhaps halfway through changing the
+/// map. The child then starts with an empty registry (the old map is
+/// leaked, not dropped: it may be inconsistent); the drainer reads names
+/// from the system instead.
+pub(crate) fn fork_child() {
+    if REGISTRY.is_locked() {
+        // SAFETY: the child has one thread, this one, which is not inside
+        // the registry (it called fork() from the program); the holder is
+        // gone with the parent's other threads.
+        unsafe { REGISTRY.force_unlock() };
+        core::mem::forget(core::mem::take(&mut *REGISTRY.lock()));
+    }
+}
+
 /// Threads the registry and a session remember at most.
 const MAX_THREADS: usize = 1 << 14;
 
