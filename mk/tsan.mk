@@ -16,7 +16,7 @@
 
 TSAN_LIB_DIR := target/tsan-lib
 TSAN_LIB = $(TSAN_LIB_DIR)/$(HOST_TRIPLE)/debug/libkos_ipc_shim.a
-TSAN_RT = $(shell rustc +nightly --print sysroot 2>/dev/null)/lib/rustlib/$(HOST_TRIPLE)/lib/librustc-nightly_rt.tsan.a
+TSAN_RT = $(NIGHTLY_RT_DIR)/librustc-nightly_rt.tsan.a
 TSAN_CFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_LDLIBS = -Wl,--whole-archive $(TSAN_RT) -Wl,--no-whole-archive -lstdc++ $(NATIVE_LIBS)
 # die_after_fork=0: ctests/fork.c's children start threads (the trace
