@@ -103,6 +103,20 @@ static uint64_t stats_rc(uint32_t op, nk_iid_t iid, nk_mid_t mid, Retcode rc)
     return sum;
 }
 
+/* Constant-part bytes of (op, iid, mid) on every handle: sent (`out`) or
+ * received. */
+static uint64_t stats_bytes(uint32_t op, nk_iid_t iid, nk_mid_t mid, int out)
+{
+    static struct kos_shim_stats_entry e[64];
+    size_t n = 0;
+    uint64_t sum = 0;
+    CHECK_RC(rcOk, kos_shim_stats_snapshot(e, 64, &n));
+    for (size_t i = 0; i < n; i++)
+        if (e[i].op == op && e[i].iid == iid && e[i].mid == mid)
+            sum += out ? e[i].out_const : e[i].in_const;
+    return sum;
+}
+
 int main(void)
 {
     char seed[32];
@@ -136,6 +150,10 @@ int main(void)
     CHECK_EQ(2 * expected, s.faults_injected);
     CHECK_EQ(0, s.denied);
     CHECK_EQ(2 * expected, stats_rc(KOS_SHIM_OP_CALL, 7, 1, rcTimeout));
+    /* A failed request never left: the clients sent what the servers got. */
+    uint64_t sent = stats_bytes(KOS_SHIM_OP_CALL, 7, 1, 1);
+    CHECK(sent > 0);
+    CHECK_EQ(sent, stats_bytes(KOS_SHIM_OP_RECV, 7, 1, 0));
     CHECK_RC(rcOk, kos_shim_trace_flush());
     CHECK_EQ(2 * expected, atomic_load(&traced_faults));
     CHECK_EQ(0, atomic_load(&traced_other_faults));

@@ -210,9 +210,10 @@ typedef struct kos_shim_stats_entry {
   uint64_t audit_denied;
   // Calls per return code (see `KOS_SHIM_STATS_RC_SLOTS`).
   uint64_t rc[KOS_SHIM_STATS_RC_SLOTS];
-  // Constant-part bytes sent (denied messages not counted).
+  // Constant-part bytes sent (messages denied or failed by a fault rule
+  // never left: not counted).
   uint64_t out_const;
-  // Arena bytes sent.
+  // Arena bytes sent (as `out_const`).
   uint64_t out_arena;
   // Constant-part bytes received (successful calls).
   uint64_t in_const;

@@ -111,6 +111,11 @@ pub struct CallInfo {
     pub rc: Retcode,
     /// The decision taken in `before`.
     pub verdict: Verdict,
+    /// The shim answered the call itself, without reaching the backend: the
+    /// policy denied it, a fault rule failed it (`rc` is the rule's code),
+    /// or its headers were invalid. Its message never left (statistics
+    /// count no bytes sent). False in `before`.
+    pub refused: bool,
     /// Correlation id set by the backend (0: unknown).
     pub correlation: u64,
     /// The message header's context fields. Recv/RecvEx: what the kernel
@@ -141,6 +146,7 @@ impl CallInfo {
             end: 0,
             rc: rcOk,
             verdict: Verdict::Allow,
+            refused: false,
             correlation: 0,
             context: HdrContext::EMPTY,
             payload: MsgBytes::EMPTY,

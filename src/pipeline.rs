@@ -166,7 +166,10 @@ unsafe fn dispatch_lean<const OP: u8>(
         Action::Forward => unsafe {
             backend::forward_unchecked(op, handle, out, inp, mdelay, sync)
         },
-        Action::Refuse(rc) => rc,
+        Action::Refuse(rc) => {
+            info.refused = true;
+            rc
+        }
     };
     info.end = clock::now_if(timed);
     info.rc = rc;
@@ -256,6 +259,7 @@ unsafe fn dispatch_full(
         Ok(args) => args,
         Err(rc) => {
             info.rc = rc;
+            info.refused = true;
             info.end = clock::now_if(timed);
             intercept::after(&info);
             return rc;
@@ -283,6 +287,7 @@ unsafe fn dispatch_full(
         Action::Forward => backend::forward(op, &mut args),
         Action::Refuse(rc) => {
             backend::current().refused(op, &mut args, rc);
+            info.refused = true;
             info.correlation = args.correlation;
             info.context.thread = answered(&info, &args);
             info.rc = rc;

@@ -84,9 +84,10 @@ pub struct kos_shim_stats_entry {
     pub audit_denied: u64,
     /// Calls per return code (see `KOS_SHIM_STATS_RC_SLOTS`).
     pub rc: [u64; KOS_SHIM_STATS_RC_SLOTS],
-    /// Constant-part bytes sent (denied messages not counted).
+    /// Constant-part bytes sent (messages denied or failed by a fault rule
+    /// never left: not counted).
     pub out_const: u64,
-    /// Arena bytes sent.
+    /// Arena bytes sent (as `out_const`).
     pub out_arena: u64,
     /// Constant-part bytes received (successful calls).
     pub in_const: u64,

@@ -271,8 +271,8 @@ fn count<const EXCL: bool>(g: &GlobalShard, blk: &Block, info: &CallInfo, timing
         Verdict::AuditDeny => bump(&blk.audit_denied, 1, EXCL),
         _ => {}
     }
-    // Bytes out: what was handed on (a denied message never left).
-    if !(info.verdict.denies() && info.op.sends()) {
+    // Bytes out: what was handed on (a denied or failed message never left).
+    if !info.refused {
         add(&blk.out_const, info.sent.const_size, EXCL);
         add(&blk.out_arena, info.sent.arena_size, EXCL);
     }

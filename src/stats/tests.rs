@@ -74,7 +74,8 @@ fn rc_slots_follow_retcode_names() {
 #[test]
 fn counts_every_outcome_of_one_key() {
     let t = Table::alloc(8, 0, 2).unwrap();
-    // 5 successes on two shards, 2 backend errors, 3 denials, 1 audit, 1 odd code.
+    // 5 successes on two shards, 2 backend errors, 3 denials, 2 faults,
+    // 1 audit, 1 odd code.
     for i in 0..5 {
         let mut c = call(Op::Call, 9, 3, 1);
         c.received = MsgInfo {
@@ -95,8 +96,16 @@ fn counts_every_outcome_of_one_key() {
         let mut c = call(Op::Call, 9, 3, 1);
         c.rc = rcSecurityDisallow;
         c.verdict = Verdict::Deny;
+        c.refused = true;
         t.record(&c, 1, false, false);
     }
+    // A fault rule failed one (it never left) and delayed one (it was sent).
+    let mut c = call(Op::Call, 9, 3, 1);
+    (c.rc, c.verdict, c.refused) = (rcTimeout, Verdict::Fault, true);
+    t.record(&c, 1, false, false);
+    let mut c = call(Op::Call, 9, 3, 1);
+    (c.rc, c.verdict) = (rcTimeout, Verdict::Fault);
+    t.record(&c, 1, false, false);
     let mut c = call(Op::Call, 9, 3, 1);
     c.verdict = Verdict::AuditDeny;
     t.record(&c, 0, false, false);
@@ -116,17 +125,18 @@ fn counts_every_outcome_of_one_key() {
             mid: 1
         })
     );
-    assert_eq!(e.calls, 12);
+    assert_eq!(e.calls, 14);
     assert_eq!(e.ok, 6);
-    assert_eq!(e.errors, 6);
+    assert_eq!(e.errors, 8);
     assert_eq!(e.denied, 3);
     assert_eq!(e.audit_denied, 1);
     assert_eq!(e.rc[rc_slot(rcNotConnected)], 2);
     assert_eq!(e.rc[rc_slot(rcSecurityDisallow)], 3);
+    assert_eq!(e.rc[rc_slot(rcTimeout)], 2);
     assert_eq!(e.rc[RC_OTHER], 1);
-    // Denied messages never left: 9 of 12 count as sent.
-    assert_eq!(e.out_const, 9 * 32);
-    assert_eq!(e.out_arena, 9 * 8);
+    // Denied and failed messages never left: 10 of 14 count as sent.
+    assert_eq!(e.out_const, 10 * 32);
+    assert_eq!(e.out_arena, 10 * 8);
     assert_eq!(e.in_const, 5 * 40);
     assert_eq!(e.in_arena, 0);
     // Level count: no latency at all.
@@ -283,6 +293,7 @@ fn sample_snapshot() -> Snapshot {
             if mid == 2 && i == 0 {
                 c.rc = rcSecurityDisallow;
                 c.verdict = Verdict::Deny;
+                c.refused = true;
             }
             t.record(&c, 0, false, true);
         }
@@ -626,6 +637,7 @@ fn the_owners_line_counts_what_the_long_way_counts() {
                 let mut c = call(op, h, i, m);
                 c.rc = [rcOk, rcTimeout, rcSecurityDisallow][(round + k) % 3];
                 c.verdict = verdicts[(round + n + k) % 4];
+                c.refused = c.verdict == Verdict::Deny;
                 c.received.const_size = (round * 7 + k) as u32;
                 (c.start, c.end) = (100, 100 + (round * 13 + n) as u64);
                 record(&c, &line);
