@@ -15,7 +15,8 @@
  * deadlocked.
  *
  * A last child execs a shell that finds none of the shim's files among its
- * open descriptors (close-on-exec).
+ * open descriptors (close-on-exec); and it leaves no file behind (a child
+ * claims its output paths when it first has something to write).
  *
  * The parent then checks each child's dump says exactly the child's calls,
  * that its trace file exists, that its own statistics and trace records are
@@ -170,6 +171,23 @@ static void check_child_files(pid_t pid)
     CHECK_EQ(0, unlink(path));
 }
 
+/* No file in the output directory is named after `pid`. */
+static void check_no_files_of(pid_t pid)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "fork-%d.", (int)pid);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+            fprintf(stderr, "fork: the exec'd child left %s/%s behind\n", dir, e->d_name);
+            exit(1);
+        }
+    }
+    closedir(d);
+}
+
 static void empty_dir(void)
 {
     mkdir("build", 0777);
@@ -239,6 +257,7 @@ int main(void)
         _exit(127);
     }
     wait_child(ex);
+    check_no_files_of(ex);
     atomic_store(&busy_stop, 1);
     CHECK_EQ(0, pthread_join(t, NULL));
     CHECK_RC(rcSecurityDisallow, call_method(p.client, 7, 2));

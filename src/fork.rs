@@ -12,20 +12,21 @@
 //! - output paths: forgets the parent's lock files (they are the parent's;
 //!   the child's exit must not remove them);
 //! - statistics: the table starts at zero and the dump paths are claimed
-//!   again, so the child's exit dump holds the child's calls alone, in a
-//!   file of its own (`%p` is the child's id; a path without `%p` becomes
-//!   `<path>.<pid>`, as for any second process);
+//!   again at the child's first dump, so its dumps hold the child's calls
+//!   alone, in a file of its own (`%p` is the child's id; a path without
+//!   `%p` becomes `<path>.<pid>`, as for any second process);
 //! - thread id: the calling thread's cached id is the parent's thread's;
 //!   it is read again (the child's records carry the child's id);
 //! - trace: the rings are emptied (their records, and any push or drain a
 //!   parent's thread was in the middle of, are the parent's); the rings of
 //!   the parent's other threads go to the child's new threads; the
 //!   parent's session (its files, its drainer) is forgotten without a
-//!   write, and the child starts its own session from the same spec, with
-//!   a drainer thread of its own.
+//!   write; the child's session, from the same spec, is opened when it
+//!   first has records, and it gets a drainer thread of its own.
 //!
 //! Every file the shim opens is close-on-exec, so after `exec` nothing of
-//! it is left in the new program.
+//! it is left in the new program; and as a child claims its output paths
+//! only when it writes, one that execs leaves no file behind.
 //!
 //! Host builds (std: the host archive, the preload library) only: the wrap
 //! archive is built for KasperskyOS, which has neither `fork()` nor

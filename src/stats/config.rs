@@ -255,15 +255,24 @@ pub(crate) fn from_env() -> Level {
     spec.level
 }
 
-/// A forked child's destinations, claimed again (see [`fork_child`]); when
-/// set, dumps go here instead of [`SINKS`], which are the parent's.
-static CHILD_SINKS: spin::Mutex<Option<Vec<Sink>>> = spin::Mutex::new(None);
+/// A forked child's destinations (see [`fork_child`]); when set, dumps go
+/// here instead of [`SINKS`], which are the parent's.
+static CHILD_SINKS: spin::Mutex<Option<ChildSinks>> = spin::Mutex::new(None);
+
+/// The destinations of `KOS_SHIM_STATS` in a forked child: as written
+/// (templates) until its first dump claims them, so that a child that
+/// execs or dies before dumping leaves no file behind.
+struct ChildSinks {
+    claimed: bool,
+    sinks: Vec<Sink>,
+}
 
 /// In a forked child (`crate::fork`): free the dump lock a thread that no
-/// longer exists may hold, and claim the destinations of `KOS_SHIM_STATS`
-/// again, so the child's dumps go to files of its own (`%p` is now the
-/// child's id; a path without one becomes `<path>.<pid>` while the parent
-/// lives, see [`crate::outpath`]) and never overwrite the parent's.
+/// longer exists may hold, and take the destinations of `KOS_SHIM_STATS`
+/// again, to be claimed at the child's first dump, so the child's dumps go
+/// to files of its own (`%p` is then the child's id; a path without one
+/// becomes `<path>.<pid>` while the parent lives, see [`crate::outpath`])
+/// and never overwrite the parent's.
 pub(crate) fn fork_child() {
     if DUMP_LOCK.is_locked() {
         // SAFETY: the child has one thread, this one, which is not dumping;
@@ -279,9 +288,12 @@ pub(crate) fn fork_child() {
     }
     let sinks = sys::env("KOS_SHIM_STATS")
         .and_then(|v| parse(v).ok())
-        .map(|spec| spec.sinks.into_iter().filter_map(claim).collect())
+        .map(|spec| spec.sinks)
         .unwrap_or_default();
-    *CHILD_SINKS.lock() = Some(sinks);
+    *CHILD_SINKS.lock() = Some(ChildSinks {
+        claimed: false,
+        sinks,
+    });
 }
 
 /// A destination with its path claimed ([`crate::outpath::claim`]:
@@ -305,7 +317,16 @@ pub fn dump_to_sinks() {
     // The shim's own output must not be intercepted (on KasperskyOS it is IPC).
     let _inside = crate::guard::enter();
     let _one_at_a_time = DUMP_LOCK.lock();
-    let child = CHILD_SINKS.lock().clone();
+    let child = CHILD_SINKS.lock().as_mut().map(|c| {
+        if !c.claimed {
+            c.sinks = core::mem::take(&mut c.sinks)
+                .into_iter()
+                .filter_map(claim)
+                .collect();
+            c.claimed = true;
+        }
+        c.sinks.clone()
+    });
     for sink in child.as_ref().unwrap_or(sinks) {
         let r = dump::write_sink(sink);
         if let Err(e) = r {

@@ -6,7 +6,8 @@
 //! drainer, `flush`, `start`, `stop`); producers never touch it. Output
 //! paths are claimed when the session starts (`outpath`: `%p`/`%t`/`%n`,
 //! files created at once, a live process's file never clobbered), so an
-//! unusable path is reported then, not at exit. The drainer is a C-library
+//! unusable path is reported then, not at exit; a forked child's, when it
+//! first has records (see `fork_child`). The drainer is a C-library
 //! thread that holds the re-entrancy guard for its whole life, so whatever
 //! IPC its output causes passes straight through the shim untraced. At exit
 //! the session is drained and closed, and one line says how many records
@@ -64,6 +65,13 @@ impl spin::RelaxStrategy for Nap {
 }
 
 static SESSION: spin::mutex::SpinMutex<Option<Session>, Nap> = spin::mutex::SpinMutex::new(None);
+
+/// A forked child's session before it has anything to write: the spec and
+/// the header taken at the fork (its time origin precedes every record of
+/// the child). The first pass, flush or stop that finds records opens it
+/// ([`open_deferred`]); a child that execs or dies first leaves no file.
+/// Taken only with [`SESSION`] held.
+static DEFERRED: spin::Mutex<Option<(String, Header)>> = spin::Mutex::new(None);
 /// A ring is half full: the drainer should come at once.
 static WAKE: AtomicBool = AtomicBool::new(false);
 /// Whether the drainer thread runs (false also when it could not start).
@@ -230,13 +238,35 @@ fn start_outputs(spec: &str, all: bool) -> Result<(), Retcode> {
         STATE.store(OFF, Ordering::Release);
         finish(old);
     }
+    // A child's deferred session is replaced, unopened.
+    DEFERRED.lock().take();
     // Records pushed by threads that raced the last stop (they saw tracing on
     // just before it ended) missed its final drain: they belong to no
     // session. Counted as lost, never written into this one.
     let stale = super::drain_all(&mut |_, _| {});
     super::count_sink_lost(stale);
-    let names = crate::names::global().clone();
-    let header = Header::now(PAYLOAD.load(Ordering::Relaxed) as u32, names.clone());
+    *g = Some(open_session(spec, all, header_now())?);
+    drop(g);
+    // Records carry start/end: the pipeline must read the clock (stats may not).
+    crate::clock::need(crate::clock::User::Trace, true);
+    STATE.store(ON, Ordering::Release);
+    crate::layers::refresh();
+    ensure_drainer();
+    ensure_atexit();
+    Ok(())
+}
+
+/// The header of a session starting now.
+fn header_now() -> Header {
+    Header::now(
+        PAYLOAD.load(Ordering::Relaxed) as u32,
+        crate::names::global().clone(),
+    )
+}
+
+/// Open the outputs of `spec` with `header`; unless `all`, outputs that
+/// cannot be opened are left out (each was named on stderr).
+fn open_session(spec: &str, all: bool, header: Header) -> Result<Session, Retcode> {
     let mut sinks = Vec::new();
     let mut callback = false;
     for item in spec.split(',') {
@@ -258,21 +288,37 @@ fn start_outputs(spec: &str, all: bool) -> Result<(), Retcode> {
         // Every output was left out: nothing would see a record.
         return Err(rcFail);
     }
-    *g = Some(Session {
+    Ok(Session {
         spec: String::from(spec),
         sinks,
-        names,
         origin_ns: header.start_ns,
+        names: header.names,
         threads: Tracker::default(),
-    });
-    drop(g);
-    // Records carry start/end: the pipeline must read the clock (stats may not).
-    crate::clock::need(crate::clock::User::Trace, true);
-    STATE.store(ON, Ordering::Release);
-    crate::layers::refresh();
-    ensure_drainer();
-    ensure_atexit();
-    Ok(())
+    })
+}
+
+/// With `g` (the session lock) held: open a forked child's deferred session
+/// once the rings hold records or lost some (see [`DEFERRED`]).
+fn open_deferred(g: &mut Option<Session>) {
+    if g.is_some() {
+        return;
+    }
+    let mut d = DEFERRED.lock();
+    if d.is_none() {
+        return;
+    }
+    let mut waiting = super::lost() > 0;
+    pool::for_each(&mut |r, _| waiting |= !r.is_empty());
+    if !waiting {
+        return;
+    }
+    let Some((spec, header)) = d.take() else {
+        return;
+    };
+    drop(d);
+    // Outputs that cannot be opened were named on stderr; with none left
+    // the child's records are counted lost as they are drained.
+    *g = open_session(&spec, false, header).ok();
 }
 
 /// Report a failed output once; its later records count as lost.
@@ -385,6 +431,7 @@ fn finish(mut session: Session) {
 /// Drain now; the number of call records delivered.
 pub(super) fn flush() -> u64 {
     let mut g = SESSION.lock();
+    open_deferred(&mut g);
     match g.as_mut() {
         Some(s) => {
             let n = drain(s, false);
@@ -398,7 +445,12 @@ pub(super) fn flush() -> u64 {
 /// Drain and close the session (STATE is already OFF).
 pub(super) fn stop() {
     let _inside = crate::guard::enter();
-    let old = SESSION.lock().take();
+    let old = {
+        let mut g = SESSION.lock();
+        open_deferred(&mut g);
+        DEFERRED.lock().take();
+        g.take()
+    };
     if let Some(s) = old {
         finish(s);
     }
@@ -436,6 +488,7 @@ fn drainer() {
         WAKE.store(false, Ordering::Relaxed);
         let n = {
             let mut g = SESSION.lock();
+            open_deferred(&mut g);
             match g.as_mut() {
                 Some(s) => {
                     let n = drain(s, false);
@@ -460,9 +513,11 @@ fn drainer() {
 /// In a forked child (`crate::fork`, after the rings were emptied): the
 /// parent's session is the parent's (its files, with bytes it has not
 /// written yet, and its drainer, which the child does not have). The child
-/// forgets it without a write and starts a session of its own from the
-/// same spec: paths are claimed again (`%p` is the child's id; a path
-/// without one becomes `<path>.<pid>`), with a drainer thread of its own.
+/// forgets it without a write. Its own session, from the same spec, is
+/// opened when it first has records to write ([`DEFERRED`]: a child that
+/// execs at once leaves no file behind); paths are claimed then (`%p` is
+/// the child's id; a path without one becomes `<path>.<pid>`). Tracing
+/// stays on, and the child gets a drainer thread of its own.
 pub(super) fn fork_child() {
     if SESSION.is_locked() {
         // SAFETY: the child has one thread, this one, which is not inside a
@@ -470,15 +525,29 @@ pub(super) fn fork_child() {
         // drainer or another consumer of the parent, is gone.
         unsafe { SESSION.force_unlock() };
     }
-    let Some(old) = SESSION.lock().take() else {
-        return;
+    if DEFERRED.is_locked() {
+        // SAFETY: as above (taken only under SESSION).
+        unsafe { DEFERRED.force_unlock() };
+    }
+    let mut g = SESSION.lock();
+    // A session the parent had not opened yet (it was a forked child
+    // itself) carries on as the child's.
+    let spec = match g.take() {
+        Some(old) => {
+            let spec = old.spec.clone();
+            // Not finished or closed: that would write the parent's
+            // buffered bytes (and a trailer) into the parent's files.
+            core::mem::forget(old);
+            spec
+        }
+        None => match DEFERRED.lock().take() {
+            Some((spec, _)) => spec,
+            None => return,
+        },
     };
-    let spec = old.spec.clone();
-    // Not finished or closed: that would write the parent's buffered bytes
-    // (and a trailer) into the parent's files.
-    core::mem::forget(old);
-    STATE.store(OFF, Ordering::Release);
-    if start_outputs(&spec, false).is_ok() && DRAINER.get() == Some(&true) && !sys::spawn(drainer) {
+    *DEFERRED.lock() = Some((spec, header_now()));
+    drop(g);
+    if DRAINER.get() == Some(&true) && !sys::spawn(drainer) {
         crate::say!(
             Level::Error,
             "{WHAT}: the forked child's drainer thread could not start; records move only on kos_shim_trace_flush() and at exit"
