@@ -129,6 +129,12 @@ case_ learn-path "KOS_SHIM_POLICY_LEARN: cannot write $o/no/dir/learned\.policy 
 # Files the names come from.
 case_ names "KOS_SHIM_NAMES: $o/none\.names: cannot open; ids are shown as numbers" \
     KOS_SHIM_STATS=stderr "KOS_SHIM_NAMES=$out/none.names"
+# A bad line is left out; the good ones still name the ids.
+printf 'iid 42 Echo\nmidd 42.1 Ping\nmid 42.1 Echo\n' >"$out/bad.names"
+case_ names-line "KOS_SHIM_NAMES: $o/bad\.names:2: unknown keyword 'midd' \(expected iid, mid, entity, interface or struct\); line left out" \
+    KOS_SHIM_STATS=stderr "KOS_SHIM_NAMES=$out/bad.names"
+grep -q ' Echo\.Echo ' "$out/names-line.err" ||
+    { cat "$out/names-line.err" >&2; fail "names-line: the good lines of the file named nothing"; }
 case_ edl-missing "KOS_SHIM_EDL: nosuch\.Server:1:1: cannot find nosuch/Server\.edl or nosuch/Server\.cdl or nosuch/Server\.idl in -I dirs: $o; ids are shown as numbers" \
     KOS_SHIM_STATS=stderr KOS_SHIM_EDL=nosuch.Server "KOS_SHIM_IDL_PATH=$out"
 mkdir -p "$out/idl/bad"

@@ -180,56 +180,71 @@ impl NameMap {
         Self::default()
     }
 
-    /// Parse the text format described in the module documentation.
+    /// Parse the text format described in the module documentation; the
+    /// first bad line is the error.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let (map, mut errors) = NameMap::parse_lenient(text);
+        if errors.is_empty() {
+            Ok(map)
+        } else {
+            Err(errors.swap_remove(0))
+        }
+    }
+
+    /// Parse what can be parsed: the map of the good lines, and an error for
+    /// each bad line (left out), in line order.
+    pub fn parse_lenient(text: &str) -> (Self, Vec<ParseError>) {
         let mut map = NameMap::new();
+        let mut errors = Vec::new();
         for (n, raw) in text.lines().enumerate() {
-            let line = n + 1;
-            let err = |message: String| ParseError { line, message };
             let content = raw.split('#').next().unwrap_or("");
-            let toks: Vec<&str> = content.split_whitespace().collect();
-            match toks.as_slice() {
-                [] => {}
-                ["struct" | "interface", ..] => {
-                    let item = crate::idl::parse::schema_line(content.trim())
-                        .map_err(|e| err(format!("column {}: {}", e.col, e.message)))?;
-                    map.add_item(item).map_err(err)?;
-                }
-                ["entity", ..] => {
-                    let e = parse_entity_line(content.trim()).map_err(err)?;
-                    map.add_entity(e).map_err(err)?;
-                }
-                ["iid", id, name] => {
-                    let iid = parse_u16(id, "interface id").map_err(err)?;
-                    check_name(name).map_err(err)?;
-                    map.insert_iid(iid, name).map_err(err)?;
-                }
-                ["mid", pair, name] => {
-                    let Some((i, m)) = pair.split_once('.') else {
-                        return Err(err(format!(
-                            "'{pair}' is not <iid>.<mid> (e.g. 7.1 or 0x7.0x1)"
-                        )));
-                    };
-                    let iid = parse_u16(i, "interface id").map_err(err)?;
-                    let mid = parse_u16(m, "method id").map_err(err)?;
-                    check_name(name).map_err(err)?;
-                    map.insert_mid(iid, mid, name).map_err(err)?;
-                }
-                [kw @ ("iid" | "mid"), rest @ ..] => {
-                    return Err(err(format!(
-                        "'{kw}' takes an id and one name, found {} word(s) after it",
-                        rest.len()
-                    )))
-                }
-                [other, ..] => {
-                    return Err(err(format!(
-                        "unknown keyword '{other}' (expected iid, mid, entity, interface or struct)"
-                    )))
-                }
+            if let Err(message) = map.parse_line(content) {
+                errors.push(ParseError {
+                    line: n + 1,
+                    message,
+                });
             }
         }
         map.derive();
-        Ok(map)
+        (map, errors)
+    }
+
+    /// Add one line (comment removed) to the map.
+    fn parse_line(&mut self, content: &str) -> Result<(), String> {
+        let toks: Vec<&str> = content.split_whitespace().collect();
+        match toks.as_slice() {
+            [] => Ok(()),
+            ["struct" | "interface", ..] => {
+                let item = crate::idl::parse::schema_line(content.trim())
+                    .map_err(|e| format!("column {}: {}", e.col, e.message))?;
+                self.add_item(item)
+            }
+            ["entity", ..] => {
+                let e = parse_entity_line(content.trim())?;
+                self.add_entity(e)
+            }
+            ["iid", id, name] => {
+                let iid = parse_u16(id, "interface id")?;
+                check_name(name)?;
+                self.insert_iid(iid, name)
+            }
+            ["mid", pair, name] => {
+                let Some((i, m)) = pair.split_once('.') else {
+                    return Err(format!("'{pair}' is not <iid>.<mid> (e.g. 7.1 or 0x7.0x1)"));
+                };
+                let iid = parse_u16(i, "interface id")?;
+                let mid = parse_u16(m, "method id")?;
+                check_name(name)?;
+                self.insert_mid(iid, mid, name)
+            }
+            [kw @ ("iid" | "mid"), rest @ ..] => Err(format!(
+                "'{kw}' takes an id and one name, found {} word(s) after it",
+                rest.len()
+            )),
+            [other, ..] => Err(format!(
+                "unknown keyword '{other}' (expected iid, mid, entity, interface or struct)"
+            )),
+        }
     }
 
     /// Read and parse a file; errors read `PATH:LINE: message` or `PATH: what failed`.
@@ -524,13 +539,7 @@ pub fn global() -> &'static NameMap {
         let _inside = crate::guard::enter();
         let mut map = match crate::sys::env("KOS_SHIM_NAMES") {
             None | Some("") => NameMap::new(),
-            Some(p) => NameMap::load(p).unwrap_or_else(|e| {
-                crate::say!(
-                    crate::say::Level::Warn,
-                    "KOS_SHIM_NAMES: {e}; ids are shown as numbers"
-                );
-                NameMap::new()
-            }),
+            Some(p) => load_reporting(p),
         };
         if let Some(edl) = crate::sys::env("KOS_SHIM_EDL").filter(|s| !s.is_empty()) {
             let dirs = crate::sys::env("KOS_SHIM_IDL_PATH").unwrap_or("");
@@ -545,6 +554,42 @@ pub fn global() -> &'static NameMap {
         map
     })
 }
+
+/// The map file `path` as far as it parses: a file that cannot be read is
+/// said once and gives an empty map; each bad line is said (the first
+/// [`BAD_LINES_SAID`]) and left out, and the other lines name their ids.
+fn load_reporting(path: &str) -> NameMap {
+    let text = match crate::sys::read_text(path) {
+        Ok(text) => text,
+        Err(e) => {
+            crate::say!(
+                crate::say::Level::Warn,
+                "KOS_SHIM_NAMES: {path}: {e}; ids are shown as numbers"
+            );
+            return NameMap::new();
+        }
+    };
+    let (map, errors) = NameMap::parse_lenient(&text);
+    for e in errors.iter().take(BAD_LINES_SAID) {
+        crate::say!(
+            crate::say::Level::Warn,
+            "KOS_SHIM_NAMES: {path}:{}: {}; line left out",
+            e.line,
+            e.message
+        );
+    }
+    if errors.len() > BAD_LINES_SAID {
+        crate::say!(
+            crate::say::Level::Warn,
+            "KOS_SHIM_NAMES: {path}: {} more bad lines left out",
+            errors.len() - BAD_LINES_SAID
+        );
+    }
+    map
+}
+
+/// Bad lines of a map file said one by one at most.
+const BAD_LINES_SAID: usize = 5;
 
 /// Load the entities `edl` lists (`:`-separated paths or qualified names)
 /// with `dirs` (`:`-separated) as the include path.
@@ -611,6 +656,20 @@ pub(crate) mod tests {
     fn err(text: &str) -> (usize, String) {
         let e = NameMap::parse(text).unwrap_err();
         (e.line, e.message)
+    }
+
+    #[test]
+    fn a_lenient_parse_keeps_the_good_lines_and_names_each_bad_one() {
+        let text = "iid 7 Echo\nmidd 7.1 Ping\nmid 7.2 Stop\niid 7 Again\nmid 7.3 Ok # fine\n";
+        let (m, errors) = NameMap::parse_lenient(text);
+        assert_eq!(m.method(7, 2).to_string(), "Echo.Stop");
+        assert_eq!(m.method(7, 3).to_string(), "Echo.Ok");
+        assert_eq!(m.method(7, 1).to_string(), "Echo.1");
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4]);
+        assert!(errors[1].message.contains("already named 'Echo'"));
+        // The strict parse fails on the first of them.
+        assert_eq!(NameMap::parse(text).unwrap_err(), errors[0]);
     }
 
     #[test]
