@@ -24,28 +24,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* One CallEx of (iid, mid); on rcOk the response must echo the ids. */
-static Retcode callex_method(Handle client, nk_iid_t iid, nk_mid_t mid, rtl_uint32_t mdelay,
-                             Handle sync)
-{
-    nk_message req = {0};
-    nk_req_reset(&req);
-    nk_msg_set_method_id(&req, iid, mid);
-    _Alignas(8) unsigned char buf[64];
-    nk_message *resp = (nk_message *)buf;
-    memset(buf, 0, sizeof buf);
-    nk_msg_set_size(resp, sizeof buf);
-    SMsgHdr out, in;
-    CHECK_RC(rcOk, PackOutMsg(&out, &req, NULL));
-    CHECK_RC(rcOk, PackInMsg(&in, resp, NULL));
-    Retcode rc = CallEx(client, &out, &in, mdelay, sync);
-    if (rc == rcOk) {
-        CHECK_EQ(iid, resp->iid);
-        CHECK_EQ(mid, resp->mid);
-    }
-    return rc;
-}
-
 static const char *const RULES =
     "allow any\n"
     "delay call iid=9 mid=1 2s      # longer than the timeouts below\n"

@@ -90,33 +90,6 @@ static unsigned run(unsigned char failed[FAULT_CALLS])
     return n;
 }
 
-/* Calls of (op, iid, mid) that returned `rc`, on every handle. */
-static uint64_t stats_rc(uint32_t op, nk_iid_t iid, nk_mid_t mid, Retcode rc)
-{
-    static struct kos_shim_stats_entry e[64];
-    size_t n = 0;
-    uint64_t sum = 0;
-    CHECK_RC(rcOk, kos_shim_stats_snapshot(e, 64, &n));
-    for (size_t i = 0; i < n; i++) /* one entry per handle: each run has its own */
-        if (e[i].op == op && e[i].iid == iid && e[i].mid == mid)
-            sum += e[i].rc[kos_shim_stats_rc_slot(rc)];
-    return sum;
-}
-
-/* Constant-part bytes of (op, iid, mid) on every handle: sent (`out`) or
- * received. */
-static uint64_t stats_bytes(uint32_t op, nk_iid_t iid, nk_mid_t mid, int out)
-{
-    static struct kos_shim_stats_entry e[64];
-    size_t n = 0;
-    uint64_t sum = 0;
-    CHECK_RC(rcOk, kos_shim_stats_snapshot(e, 64, &n));
-    for (size_t i = 0; i < n; i++)
-        if (e[i].op == op && e[i].iid == iid && e[i].mid == mid)
-            sum += out ? e[i].out_const : e[i].in_const;
-    return sum;
-}
-
 int main(void)
 {
     char seed[32];
@@ -149,11 +122,11 @@ int main(void)
     CHECK_EQ(1, s.fault_rules);
     CHECK_EQ(2 * expected, s.faults_injected);
     CHECK_EQ(0, s.denied);
-    CHECK_EQ(2 * expected, stats_rc(KOS_SHIM_OP_CALL, 7, 1, rcTimeout));
+    CHECK_EQ(2 * expected, stats_sum(KOS_SHIM_OP_CALL, 7, 1).rc[kos_shim_stats_rc_slot(rcTimeout)]);
     /* A failed request never left: the clients sent what the servers got. */
-    uint64_t sent = stats_bytes(KOS_SHIM_OP_CALL, 7, 1, 1);
+    uint64_t sent = stats_sum(KOS_SHIM_OP_CALL, 7, 1).out_const;
     CHECK(sent > 0);
-    CHECK_EQ(sent, stats_bytes(KOS_SHIM_OP_RECV, 7, 1, 0));
+    CHECK_EQ(sent, stats_sum(KOS_SHIM_OP_RECV, 7, 1).in_const);
     CHECK_RC(rcOk, kos_shim_trace_flush());
     CHECK_EQ(2 * expected, atomic_load(&traced_faults));
     CHECK_EQ(0, atomic_load(&traced_other_faults));

@@ -65,8 +65,10 @@ static void *echo_server(void *p)
     return NULL;
 }
 
-/* One Call of (iid, mid) on `client`; on rcOk the response must echo the ids. */
-static inline Retcode call_method(Handle client, nk_iid_t iid, nk_mid_t mid)
+/* One Call (`ex` 0) or CallEx (with `mdelay` and `sync`) of (iid, mid) on
+ * `client`; on rcOk the response must echo the ids. */
+static inline Retcode request_method(Handle client, nk_iid_t iid, nk_mid_t mid, int ex,
+                                     rtl_uint32_t mdelay, Handle sync)
 {
     nk_message req = {0};
     nk_req_reset(&req);
@@ -78,7 +80,7 @@ static inline Retcode call_method(Handle client, nk_iid_t iid, nk_mid_t mid)
     SMsgHdr out, in;
     CHECK_RC(rcOk, PackOutMsg(&out, &req, NULL));
     CHECK_RC(rcOk, PackInMsg(&in, resp, NULL));
-    Retcode rc = Call(client, &out, &in);
+    Retcode rc = ex ? CallEx(client, &out, &in, mdelay, sync) : Call(client, &out, &in);
     if (rc == rcOk) {
         CHECK_EQ(iid, resp->iid);
         CHECK_EQ(mid, resp->mid);
@@ -86,6 +88,17 @@ static inline Retcode call_method(Handle client, nk_iid_t iid, nk_mid_t mid)
         CHECK_EQ(sizeof(nk_message), in.indirDescs[0].size);
     }
     return rc;
+}
+
+static inline Retcode call_method(Handle client, nk_iid_t iid, nk_mid_t mid)
+{
+    return request_method(client, iid, mid, 0, 0, INVALID_HANDLE);
+}
+
+static inline Retcode callex_method(Handle client, nk_iid_t iid, nk_mid_t mid,
+                                    rtl_uint32_t mdelay, Handle sync)
+{
+    return request_method(client, iid, mid, 1, mdelay, sync);
 }
 
 /* A connected pair with a running echo server thread. */
@@ -158,6 +171,29 @@ static inline kos_shim_policy_stats_t policy_stats(void)
     kos_shim_policy_stats_t s;
     CHECK_RC(rcOk, kos_shim_policy_stats(&s));
     return s;
+}
+
+/* The statistics of (op, iid, mid) added up over every handle (a test may
+ * use several channels): calls, calls per return code and bytes. */
+static inline struct kos_shim_stats_entry stats_sum(uint32_t op, nk_iid_t iid, nk_mid_t mid)
+{
+    static struct kos_shim_stats_entry e[64];
+    struct kos_shim_stats_entry sum;
+    memset(&sum, 0, sizeof sum);
+    size_t n = 0;
+    CHECK_RC(rcOk, kos_shim_stats_snapshot(e, 64, &n));
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].op != op || e[i].iid != iid || e[i].mid != mid)
+            continue;
+        sum.calls += e[i].calls;
+        for (size_t r = 0; r < KOS_SHIM_STATS_RC_SLOTS; r++)
+            sum.rc[r] += e[i].rc[r];
+        sum.out_const += e[i].out_const;
+        sum.out_arena += e[i].out_arena;
+        sum.in_const += e[i].in_const;
+        sum.in_arena += e[i].in_arena;
+    }
+    return sum;
 }
 
 #endif /* KOS_SHIM_CTESTS_POLICY_HARNESS_H */
