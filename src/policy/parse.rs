@@ -604,26 +604,45 @@ fn check_named(cx: &Cx, named: &Named<'_>, seen: u8) -> Result<(), PolicyError> 
     Ok(())
 }
 
-fn ops(cx: &Cx, t: Tok<'_>, action: Action) -> Result<OpSet, PolicyError> {
+/// A comma-separated list of operations (`call,reply`): `word` maps one
+/// word (at column `col`) to its operations, `Ok(None)` for a word that
+/// names none; an empty part is an error saying what it follows (`first`
+/// for the first part, the comma for the others).
+fn op_list(
+    cx: &Cx,
+    t: Tok<'_>,
+    first: &'static str,
+    word: impl Fn(&str, u32) -> Result<Option<OpSet>, PolicyError>,
+) -> Result<OpSet, PolicyError> {
     let mut set = OpSet(0);
     let mut off = 0usize;
     for (i, part) in t.text.split(',').enumerate() {
         let col = col_at(t, off);
-        set.0 |= match part {
-            "call" => OpSet::only(Class::Call).0,
-            "reply" => OpSet::only(Class::Reply).0,
-            "any" => OpSet::ANY.0,
-            "recv" if action == Action::Deny => return Err(cx.err(col, ErrorKind::DenyRecv)),
-            "recv" => OpSet::only(Class::Recv).0,
-            "" => {
-                let after = if i == 0 { action.key() } else { "," };
-                return Err(cx.err(col, ErrorKind::ExpectedOperation(after)));
-            }
-            other => return Err(cx.err(col, ErrorKind::UnknownOperation(Snippet::of(other)))),
-        };
+        if part.is_empty() {
+            let after = if i == 0 { first } else { "," };
+            return Err(cx.err(col, ErrorKind::ExpectedOperation(after)));
+        }
+        match word(part, col)? {
+            Some(ops) => set.0 |= ops.0,
+            None => return Err(cx.err(col, ErrorKind::UnknownOperation(Snippet::of(part)))),
+        }
         off += part.len() + 1;
     }
     Ok(set)
+}
+
+/// Operations of a rule: `call`, `reply`, `recv` (not to deny) or `any`.
+fn ops(cx: &Cx, t: Tok<'_>, action: Action) -> Result<OpSet, PolicyError> {
+    op_list(cx, t, action.key(), |part, col| {
+        Ok(Some(match part {
+            "call" => OpSet::only(Class::Call),
+            "reply" => OpSet::only(Class::Reply),
+            "any" => OpSet::ANY,
+            "recv" if action == Action::Deny => return Err(cx.err(col, ErrorKind::DenyRecv)),
+            "recv" => OpSet::only(Class::Recv),
+            _ => return Ok(None),
+        }))
+    })
 }
 
 /// Parse `text` into `out` (cleared first), looking names up in `names`
@@ -789,23 +808,14 @@ fn fault_word(
 
 /// Operations of a fault rule: `call`, `reply` or both (never receives).
 fn fault_ops(cx: &Cx, t: Tok<'_>, kind: &'static str) -> Result<OpSet, PolicyError> {
-    let mut set = OpSet(0);
-    let mut off = 0usize;
-    for (i, part) in t.text.split(',').enumerate() {
-        let col = col_at(t, off);
-        set.0 |= match part {
-            "call" => OpSet::only(Class::Call).0,
-            "reply" => OpSet::only(Class::Reply).0,
+    op_list(cx, t, kind, |part, col| {
+        Ok(Some(match part {
+            "call" => OpSet::only(Class::Call),
+            "reply" => OpSet::only(Class::Reply),
             "recv" | "any" => return Err(cx.err(col, ErrorKind::FaultOnRecv(kind))),
-            "" => {
-                let after = if i == 0 { kind } else { "," };
-                return Err(cx.err(col, ErrorKind::ExpectedOperation(after)));
-            }
-            other => return Err(cx.err(col, ErrorKind::UnknownOperation(Snippet::of(other)))),
-        };
-        off += part.len() + 1;
-    }
-    Ok(set)
+            _ => return Ok(None),
+        }))
+    })
 }
 
 /// `fail OPERATIONS rc=CODE [MATCHERS] [p=P] [every=N] [after=N]` or
