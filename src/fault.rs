@@ -16,7 +16,7 @@
 
 use crate::abi::{rcIpcInterrupt, rcTimeout, Handle, Retcode, INFINITE_TIMEOUT, INVALID_HANDLE};
 use crate::backend::Args;
-use crate::intercept::{CallInfo, Verdict};
+use crate::call::{CallInfo, Verdict};
 use crate::op::Op;
 use crate::policy::Effect;
 

@@ -263,6 +263,7 @@ static HEAP: sys::CAlloc = sys::CAlloc;
 /// (The C definitions are the SDK-path headers under include/kos.)
 pub mod abi;
 pub mod backend;
+pub mod call;
 pub mod calls;
 pub mod clock;
 pub mod entry;

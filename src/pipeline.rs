@@ -404,10 +404,3 @@ pub(crate) unsafe fn forward_checked(
         Err(rc) => rc,
     }
 }
-
-impl Verdict {
-    /// Whether this verdict stops a message that can be denied.
-    pub const fn denies(self) -> bool {
-        matches!(self, Verdict::Deny)
-    }
-}

@@ -20,7 +20,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::rules::Key;
-use crate::intercept::Verdict;
+use crate::call::Verdict;
 use crate::lease::LEASES;
 
 /// What deciding a key came to under one policy, all a repeated key needs.

@@ -53,7 +53,7 @@ pub use ffi::PolicyStats;
 pub use parse::{ErrorKind, PolicyError, Snippet};
 pub use rules::{verdict_of, Action, Class, Key, Mode, OpSet, Rule, Span};
 
-use crate::intercept::{CallInfo, Verdict};
+use crate::call::{CallInfo, Verdict};
 use crate::tally::{self, Counter};
 use store::Store;
 
@@ -299,7 +299,7 @@ pub(crate) fn after(info: &CallInfo) -> CallInfo {
         init_from_env();
         #[cfg(feature = "clib")]
         learn::observe_global(info.op, info.received.iid, info.received.mid);
-        out.verdict = crate::intercept::stricter(out.verdict, judge(info).verdict);
+        out.verdict = out.verdict.stricter(judge(info).verdict);
     }
     out
 }

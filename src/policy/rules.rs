@@ -4,7 +4,7 @@
 use core::fmt;
 
 use super::store::Zero;
-use crate::intercept::{CallInfo, Verdict};
+use crate::call::{CallInfo, Verdict};
 use crate::op::Op;
 
 /// What a rule (or the default) does with a matching message.

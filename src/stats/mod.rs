@@ -37,8 +37,8 @@ pub mod periodic;
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 
 use crate::abi::{rcBusy, rcInvalidArgument, rcOk, Retcode, COUNTED_RETCODES};
+use crate::call::CallInfo;
 use crate::clock::{self, Scale};
-use crate::intercept::CallInfo;
 
 use table::Sums;
 pub use table::{Key, Table};

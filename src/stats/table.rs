@@ -31,7 +31,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 
 use super::histogram::{self, BUCKETS};
 use super::{rc_slot, RC_SLOTS};
-use crate::intercept::{CallInfo, Verdict};
+use crate::call::{CallInfo, Verdict};
 use crate::op::Op;
 
 /// Counters of one key in one shard. All-zero is the empty state.

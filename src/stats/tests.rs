@@ -4,8 +4,8 @@
 use super::histogram;
 use super::*;
 use crate::abi::*;
+use crate::call::{CallInfo, Verdict};
 use crate::clock::Scale;
-use crate::intercept::{CallInfo, Verdict};
 use crate::msg::MsgInfo;
 use crate::names::NameMap;
 use crate::op::Op;

@@ -63,7 +63,7 @@ pub use record::KosShimTraceRecord;
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::abi::{rcInvalidArgument, rcUnimplemented, Retcode};
-use crate::intercept::CallInfo;
+use crate::call::CallInfo;
 
 const UNINIT: u8 = 0;
 const OFF: u8 = 1;

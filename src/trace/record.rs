@@ -6,7 +6,7 @@
 //! drain converts them to nanoseconds with [`crate::clock::ticks_to_ns`]
 //! before any sink sees the record.
 
-use crate::intercept::{CallInfo, Verdict};
+use crate::call::{CallInfo, Verdict};
 use crate::op::Op;
 
 /// `KosShimTraceRecord.kind` of a call record.

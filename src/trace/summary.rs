@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use super::record::{KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_LOST};
 use super::text::duration;
-use crate::intercept::Verdict;
+use crate::call::Verdict;
 use crate::names::NameMap;
 use crate::op::Op;
 

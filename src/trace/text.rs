@@ -32,8 +32,8 @@ use super::record::{
     verdict_key, KosShimTraceRecord as Record, KOS_SHIM_TRACE_KIND_CALL, KOS_SHIM_TRACE_KIND_LOST,
 };
 use super::threads::{Label, ThreadNames};
+use crate::call::Verdict;
 use crate::idl::decode::{decode, Decoded, Part};
-use crate::intercept::Verdict;
 use crate::locator;
 use crate::names::NameMap;
 use crate::op::Op;
