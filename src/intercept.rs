@@ -142,7 +142,7 @@ pub fn register(interceptor: &'static dyn Interceptor) -> Result<(), Retcode> {
     {
         core::hint::spin_loop();
     }
-    crate::layers::refresh();
+    publish();
     Ok(())
 }
 
@@ -150,6 +150,11 @@ pub fn register(interceptor: &'static dyn Interceptor) -> Result<(), Retcode> {
 #[inline]
 pub(crate) fn layer_on() -> bool {
     ACTIVE.load(Ordering::Relaxed) > 0
+}
+
+/// Put whether an interceptor is registered into the layers word.
+pub(crate) fn publish() {
+    crate::layers::set_if(crate::layers::INTERCEPT, layer_on);
 }
 
 fn active() -> impl Iterator<Item = &'static dyn Interceptor> {

@@ -17,9 +17,10 @@
 //! policy with fault rules and the first, configuring call take the full
 //! path.
 //!
-//! The word is a cache of the layers' own state. Every layer calls
-//! [`refresh`] after it turns on or off; until all of them read their
-//! configuration ([`configure`]), the word says "not idle".
+//! The word is a cache of the layers' own state. Every layer publishes its
+//! own bits ([`update`], [`set_if`]) after it turns on or off; this module
+//! depends on none of them. Until the pipeline had them all read their
+//! configuration (`pipeline::configure`), the word says "not idle".
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -38,8 +39,9 @@ pub(crate) const PAYLOAD: u32 = 1 << 5;
 /// The active policy has fault rules (`fail`, `delay`): applied on the full
 /// path only, where the validated arguments they may shorten are.
 pub(crate) const FAULTS: u32 = 1 << 6;
-/// The layers have not all read their configuration yet.
-const UNCONFIGURED: u32 = 1 << 31;
+/// The layers have not all read their configuration yet (cleared by the
+/// pipeline once it had them read it).
+pub(crate) const UNCONFIGURED: u32 = 1 << 31;
 /// What only the full path serves: interceptors (they see the whole
 /// [`crate::CallInfo`]), a backend installed at run time (it takes
 /// validated views), payload capture, fault rules, and the first
@@ -47,7 +49,6 @@ const UNCONFIGURED: u32 = 1 << 31;
 const FULL: u32 = INTERCEPT | BACKEND | PAYLOAD | FAULTS | UNCONFIGURED;
 
 static ON: AtomicU32 = AtomicU32::new(UNCONFIGURED);
-static CONFIGURED: spin::Once<()> = spin::Once::new();
 
 /// Whether no layer is on: the pipeline may take the fast path.
 #[inline(always)]
@@ -68,71 +69,24 @@ pub fn lean(on: u32) -> bool {
     on & FULL == 0
 }
 
-/// The layers' own state, read afresh.
-fn compute() -> u32 {
-    let mut v = 0;
-    if !CONFIGURED.is_completed() {
-        v |= UNCONFIGURED;
-    }
-    if crate::stats::layer_on() {
-        v |= STATS;
-    }
-    if crate::trace::layer_on() {
-        v |= TRACE;
-    }
-    if crate::policy::layer_on() {
-        v |= POLICY;
-    }
-    if crate::intercept::layer_on() {
-        v |= INTERCEPT;
-    }
-    if crate::backend::installed() {
-        v |= BACKEND;
-    }
-    if crate::trace::payload_wanted() {
-        v |= PAYLOAD;
-    }
-    if crate::policy::faults_on() {
-        v |= FAULTS;
-    }
-    v
-}
-
-/// Bring the word up to date with the layers' state. Called by a layer after
-/// it changed. Correct under races: whoever stores last checks afterwards
-/// that the state it stored is still the truth, and stores again if not.
-pub fn refresh() {
+/// Set the bits of `mask` to what `state()` says now (only its bits within
+/// `mask` count). The layer that owns those bits calls it after it changed;
+/// the other bits are left as they are. Correct under races: whoever
+/// stores last checks afterwards that the state it stored is still the
+/// truth, and stores again if not.
+pub fn update(mask: u32, state: impl Fn() -> u32) {
     loop {
-        let v = compute();
-        ON.store(v, Ordering::SeqCst);
-        if compute() == v {
+        let v = state() & mask;
+        let _ = ON.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| Some(w & !mask | v));
+        if state() & mask == v {
             return;
         }
     }
 }
 
-/// Have every layer read its configuration (environment on hosts), once;
-/// the pipeline calls it on its full path, inside the re-entrancy guard.
-#[inline]
-pub fn configure() {
-    if !CONFIGURED.is_completed() {
-        configure_slow();
-    }
-}
-
-#[cold]
-fn configure_slow() {
-    CONFIGURED.call_once(|| {
-        #[cfg(feature = "clib")]
-        {
-            crate::say::configure();
-            crate::clock::configure();
-        }
-        crate::stats::level();
-        crate::trace::configure_from_env();
-        crate::policy::configure();
-    });
-    refresh();
+/// [`update`] of one bit that is set while `on()`.
+pub fn set_if(bit: u32, on: impl Fn() -> bool) {
+    update(bit, || if on() { bit } else { 0 });
 }
 
 #[cfg(all(test, feature = "std"))]
@@ -141,10 +95,10 @@ mod tests {
     use crate::stats::{self, Level};
 
     /// Layers turned on and off from several threads at once: when they are
-    /// done, the word says what the layers say (no lost refresh).
+    /// done, the word says what the layers say (no lost update).
     #[test]
     fn the_word_matches_the_layers_after_racing_changes() {
-        configure();
+        crate::pipeline::configure();
         let threads: std::vec::Vec<_> = (0..4)
             .map(|t| {
                 std::thread::spawn(move || {
@@ -158,7 +112,8 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(on(), compute());
+        assert_eq!(on() & STATS != 0, stats::level() != Level::Off);
+        assert_eq!(on() & UNCONFIGURED, 0);
         let was = stats::level();
         stats::set_level(Level::Off);
         assert_eq!(on() & STATS, 0);

@@ -189,6 +189,38 @@ unsafe fn dispatch_lean<const OP: u8>(
     rc
 }
 
+/// Have every layer read its configuration (environment on hosts), once,
+/// and publish its bits; then the layers word stops saying "not
+/// configured". The full path calls it, inside the re-entrancy guard.
+#[inline]
+pub(crate) fn configure() {
+    if !CONFIGURED.is_completed() {
+        configure_slow();
+    }
+}
+
+static CONFIGURED: spin::Once<()> = spin::Once::new();
+
+#[cold]
+fn configure_slow() {
+    CONFIGURED.call_once(|| {
+        #[cfg(feature = "clib")]
+        {
+            crate::say::configure();
+            crate::clock::configure();
+        }
+        crate::stats::level();
+        crate::trace::configure_from_env();
+        crate::policy::configure();
+    });
+    crate::stats::publish();
+    crate::trace::publish();
+    crate::policy::publish();
+    intercept::publish();
+    backend::publish();
+    layers::update(layers::UNCONFIGURED, || 0);
+}
+
 /// What a sender's header says: its trace context, and for Reply the
 /// client thread it answers (`sender` means nothing in a sent header).
 #[inline(always)]
@@ -241,7 +273,7 @@ unsafe fn dispatch_full(
         // SAFETY: forwarded unchanged under the caller's contract.
         return unsafe { passthrough(op, handle, out, inp, mdelay, sync) };
     };
-    layers::configure();
+    configure();
     if layers::on() == 0 {
         // Nothing looks at the call (the host emulator with every layer
         // off): only the always-on count remains of the hooks.

@@ -181,6 +181,12 @@ pub(crate) fn installed() -> bool {
     CURRENT.load(Ordering::Relaxed) != 0
 }
 
+/// Put whether a backend installed at run time is current into the
+/// pipeline's layers word.
+pub(crate) fn publish() {
+    crate::layers::set_if(crate::layers::BACKEND, installed);
+}
+
 /// Forward validated `args` to the current backend. The build's default
 /// backend is called directly (no virtual call): that is the common case.
 #[inline]
@@ -258,12 +264,12 @@ pub fn set_backend(backend: &'static dyn Backend) -> Result<(), Retcode> {
     }
     SLOTS[slot].call_once(|| backend);
     CURRENT.store(slot + 1, Ordering::Release);
-    crate::layers::refresh();
+    publish();
     Ok(())
 }
 
 /// Go back to the build's default backend.
 pub fn reset_backend() {
     CURRENT.store(0, Ordering::Release);
-    crate::layers::refresh();
+    publish();
 }

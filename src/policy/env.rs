@@ -31,7 +31,7 @@ static LAST_ERROR: spin::Mutex<Option<String>> = spin::Mutex::new(None);
 pub(super) fn init_once() {
     if !INIT.is_completed() {
         INIT.call_once(init);
-        crate::layers::refresh();
+        super::publish();
     }
 }
 

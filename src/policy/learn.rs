@@ -235,7 +235,7 @@ pub(super) fn fork_child() {
 /// Start in-process learning (idempotent): every later message is observed.
 pub fn start() -> &'static Learner {
     let l = GLOBAL.call_once(Learner::new);
-    crate::layers::refresh();
+    super::publish();
     l
 }
 

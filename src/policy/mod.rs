@@ -540,6 +540,15 @@ pub(crate) fn faults_on() -> bool {
     reload::has_faults()
 }
 
+/// Put whether a policy (or learning) is on, and has fault rules, into the
+/// pipeline's layers word.
+pub(crate) fn publish() {
+    use crate::layers::{FAULTS as F, POLICY as P};
+    crate::layers::update(P | F, || {
+        (if layer_on() { P } else { 0 }) | (if faults_on() { F } else { 0 })
+    });
+}
+
 /// The fault the active policy's fault rules inject into the message
 /// `info` sends, if one fires (counted). Only Call/CallEx/Reply, only in
 /// enforce mode, and only for a message the access rules allowed (the

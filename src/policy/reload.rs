@@ -294,7 +294,7 @@ fn pause() {
 fn publish(new: *mut Active, faults: bool) -> *mut Active {
     FAULTS.store(faults, Ordering::SeqCst);
     let old = CURRENT.swap(new, Ordering::SeqCst);
-    crate::layers::refresh();
+    super::publish();
     synchronize();
     old
 }

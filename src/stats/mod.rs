@@ -227,7 +227,7 @@ fn configure() {
         // An API call made before this point wins.
         let _ = LEVEL.compare_exchange(UNINIT, level as u8, AcqRel, Acquire);
         clock::need(clock::User::Stats, current_level() == Level::Timing);
-        crate::layers::refresh();
+        publish();
     });
 }
 
@@ -235,6 +235,11 @@ fn configure() {
 #[inline]
 pub(crate) fn layer_on() -> bool {
     LEVEL.load(Relaxed) != Level::Off as u8
+}
+
+/// Put whether statistics are on into the pipeline's layers word.
+pub(crate) fn publish() {
+    crate::layers::set_if(crate::layers::STATS, layer_on);
 }
 
 #[inline]
@@ -258,7 +263,7 @@ pub fn set_level(level: Level) {
     configure();
     LEVEL.store(level as u8, Release);
     clock::need(clock::User::Stats, level == Level::Timing);
-    crate::layers::refresh();
+    publish();
 }
 
 /// Set the table's capacity (distinct keys). Only before the table exists

@@ -144,6 +144,15 @@ pub(crate) fn layer_on() -> bool {
     STATE.load(Ordering::Relaxed) != OFF
 }
 
+/// Put whether tracing is on, and captures payloads, into the pipeline's
+/// layers word.
+pub(crate) fn publish() {
+    use crate::layers::{PAYLOAD as P, TRACE as T};
+    crate::layers::update(T | P, || {
+        (if layer_on() { T } else { 0 }) | (if payload_wanted() { P } else { 0 })
+    });
+}
+
 /// One-time configuration: builds with the C library read the environment
 /// (and start the session `KOS_SHIM_TRACE` asks for); the bare core stays
 /// off until [`start`].
@@ -159,7 +168,7 @@ pub(crate) fn configure_from_env() {
             sink::start_from_env();
         }
         let _ = STATE.compare_exchange(UNINIT, OFF, Ordering::AcqRel, Ordering::Acquire);
-        crate::layers::refresh();
+        publish();
     });
 }
 
@@ -291,7 +300,7 @@ pub fn start(spec: &str) -> Result<(), Retcode> {
     {
         crate::clock::need(crate::clock::User::Trace, true);
         STATE.store(ON, Ordering::Release);
-        crate::layers::refresh();
+        publish();
         Ok(())
     }
 }
@@ -302,7 +311,7 @@ pub fn stop() {
     configure_from_env();
     STATE.store(OFF, Ordering::Release);
     crate::clock::need(crate::clock::User::Trace, false);
-    crate::layers::refresh();
+    publish();
     #[cfg(feature = "clib")]
     sink::stop();
     #[cfg(not(feature = "clib"))]

@@ -250,7 +250,7 @@ fn start_outputs(spec: &str, all: bool) -> Result<(), Retcode> {
     // Records carry start/end: the pipeline must read the clock (stats may not).
     crate::clock::need(crate::clock::User::Trace, true);
     STATE.store(ON, Ordering::Release);
-    crate::layers::refresh();
+    super::publish();
     ensure_drainer();
     ensure_atexit();
     Ok(())
