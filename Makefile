@@ -125,6 +125,7 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(MAKE) --no-print-directory header-check
+	python3 scripts/import-cycles.py src
 
 # README's link line and rustc's own list agree with NATIVE_LIBS.
 linkline-check:

@@ -15,7 +15,7 @@
 //!   after it is (a sync object set during the delay interrupts it at once).
 
 use crate::abi::{rcIpcInterrupt, rcTimeout, Handle, Retcode, INFINITE_TIMEOUT, INVALID_HANDLE};
-use crate::backend::Args;
+use crate::backend::api::Args;
 use crate::call::{CallInfo, Verdict};
 use crate::op::Op;
 use crate::policy::Effect;

@@ -83,7 +83,7 @@ pub unsafe fn dispatch(
             };
             calls::record_held(lease, op);
             // SAFETY: forwarded unchanged under the caller's contract.
-            return unsafe { backend::forward_unchecked(op, handle, out, inp, mdelay, sync) };
+            return unsafe { forward_lower(op, handle, out, inp, mdelay, sync) };
         }
         if layers::lean(on) {
             // One copy per operation, each with its constant `op`.
@@ -163,9 +163,7 @@ unsafe fn dispatch_lean<const OP: u8>(
     info.verdict = intercept::before_layers(&info, on);
     let rc = match settle(op, &mut info.verdict) {
         // SAFETY: checked headers, forwarded unchanged under the caller's contract.
-        Action::Forward => unsafe {
-            backend::forward_unchecked(op, handle, out, inp, mdelay, sync)
-        },
+        Action::Forward => unsafe { forward_lower(op, handle, out, inp, mdelay, sync) },
         Action::Refuse(rc) => {
             info.refused = true;
             rc
@@ -249,7 +247,7 @@ unsafe fn fast_first(
 ) -> Retcode {
     calls::record(op);
     // SAFETY: forwarded unchanged under the caller's contract.
-    unsafe { backend::forward_unchecked(op, handle, out, inp, mdelay, sync) }
+    unsafe { forward_lower(op, handle, out, inp, mdelay, sync) }
 }
 
 /// The full path: guard, validation, policy, forwarding, statistics, trace.
@@ -402,6 +400,35 @@ unsafe fn validate<'a>(
 /// The no-intercept path: validation only (the backend relies on it), no
 /// policy, statistics or trace.
 ///
+/// Forward to the build's lower layer as the caller gave the call: unchecked
+/// where that layer checks its own arguments ([`backend::HAS_UNCHECKED`]:
+/// the kernel, the next library); validated and through the current backend
+/// in the other builds (whose paths never come here while HAS_UNCHECKED is
+/// false; kept safe all the same).
+///
+/// # Safety
+/// As for [`dispatch`].
+#[inline(always)]
+unsafe fn forward_lower(
+    op: Op,
+    handle: Handle,
+    out: *const SMsgHdr,
+    inp: *mut SMsgHdr,
+    mdelay: u32,
+    sync: Handle,
+) -> Retcode {
+    #[cfg(any(feature = "wrap", feature = "preload"))]
+    {
+        // SAFETY: forwarded unchanged under the caller's contract.
+        unsafe { backend::forward_unchecked(op, handle, out, inp, mdelay, sync) }
+    }
+    #[cfg(not(any(feature = "wrap", feature = "preload")))]
+    {
+        // SAFETY: the caller's contract covers both headers.
+        unsafe { forward_checked(op, handle, out, inp, mdelay, sync) }
+    }
+}
+
 /// # Safety
 /// As for [`dispatch`].
 unsafe fn passthrough(

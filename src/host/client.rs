@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::abi::{rcInvalidArgument, rcIpcInterrupt, rcTimeout, Retcode};
-use crate::backend::Args;
+use crate::backend::api::Args;
 
 use super::channel::Channel;
 use super::handles::End;

@@ -53,7 +53,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use crate::abi::{Retcode, TaskId};
-use crate::backend::{Args, Backend};
+use crate::backend::api::{Args, Backend};
 use crate::op::Op;
 
 pub mod arena;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::abi::{rcInvalidArgument, rcIpcInterrupt, rcNotConnected, rcOk, rcTimeout, Retcode};
-use crate::backend::Args;
+use crate::backend::api::Args;
 use crate::msg::{HdrContext, MsgIn, MsgOut};
 
 use super::channel::Channel;
