@@ -397,9 +397,6 @@ unsafe fn validate<'a>(
     })
 }
 
-/// The no-intercept path: validation only (the backend relies on it), no
-/// policy, statistics or trace.
-///
 /// Forward to the build's lower layer as the caller gave the call: unchecked
 /// where that layer checks its own arguments ([`backend::HAS_UNCHECKED`]:
 /// the kernel, the next library); validated and through the current backend
@@ -429,6 +426,9 @@ unsafe fn forward_lower(
     }
 }
 
+/// The no-intercept path: validation only (the backend relies on it), no
+/// policy, statistics or trace.
+///
 /// # Safety
 /// As for [`dispatch`].
 unsafe fn passthrough(

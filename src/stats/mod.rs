@@ -17,7 +17,8 @@
 //! - `denied`: calls the policy or an interceptor refused (verdict Deny);
 //!   `audit_denied`: would-be denials let through (audit mode, Recv/RecvEx).
 //! - bytes out: constant part and arena of the message handed on (not of
-//!   one denied or failed by a fault rule); bytes in: of the message received (successful calls only).
+//!   one denied or failed by a fault rule); bytes in: of the message
+//!   received (successful calls only).
 //! - A call whose message could not be read (invalid header, failed receive)
 //!   has iid = mid = 0.
 //! - Latency: from entry into the shim to the backend's return, in ns.

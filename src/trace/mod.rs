@@ -326,7 +326,6 @@ pub fn stop() {
 #[cfg(feature = "clib")]
 pub(crate) fn fork_child() {
     pool::fork_child();
-    pool::fork_child_merger();
     ORPHAN_LOST.store(0, Ordering::Relaxed);
     ORPHAN_REPORTED.store(0, Ordering::Relaxed);
     SINK_LOST.store(0, Ordering::Relaxed);

@@ -245,9 +245,15 @@ mod imp {
     }
 }
 
-#[cfg(feature = "clib")]
-pub(crate) use imp::fork_child;
 pub(crate) use imp::{for_each, init, mine};
+
+/// In a forked child: the rings start empty (see the two `imp`s'
+/// `fork_child`) and the drain's buffers are the child's own.
+#[cfg(feature = "clib")]
+pub(crate) fn fork_child() {
+    imp::fork_child();
+    fork_child_merger();
+}
 
 /// Sum of all rings' lost counters.
 pub(crate) fn lost_total() -> u64 {
@@ -405,7 +411,7 @@ impl Merger {
 }
 
 /// The drain's buffers; the callers serialise drains, so it is never
-/// waited for (except by a forked child, see [`fork_child_merger`]).
+/// waited for (except by a forked child, see `fork_child_merger`).
 #[cfg(feature = "clib")]
 static MERGER: spin::Mutex<Merger> = spin::Mutex::new(Merger::new());
 
@@ -413,7 +419,7 @@ static MERGER: spin::Mutex<Merger> = spin::Mutex::new(Merger::new());
 /// the fork, perhaps halfway through growing one; the child starts with
 /// new ones (the old are leaked, not dropped).
 #[cfg(feature = "clib")]
-pub(crate) fn fork_child_merger() {
+fn fork_child_merger() {
     if MERGER.is_locked() {
         // SAFETY: the child has one thread, this one, which is not inside
         // a drain (it called fork() from the program); the holder is gone.
